@@ -1,0 +1,29 @@
+# The two commands of the README: `make run` and `make test`. Everything else is what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# Debian packages the tests need beyond Python (installed by system-test-deps when missing).
+SYSTEM_TEST_PACKAGES :=
+
+.PHONY: run test setup system-test-deps sample bench
+
+run: setup  ## set up, then process the sample session in media/ into output/
+	$(BIN)/livecast run media/
+
+test: setup system-test-deps  ## set up, then run the test suite
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-test-deps:  ## Debian packages the browser tests need (chromium); uses sudo when not root
+	bash scripts/install-system-test-deps.sh $(SYSTEM_TEST_PACKAGES)
+
+sample:  ## regenerate the sample session in media/ (needs espeak-ng)
+	$(BIN)/python scripts/make_sample.py media

@@ -1,0 +1,111 @@
+"""The `livecast` command: run the pipeline over recordings and work with its output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .settings import SettingsError, load_settings
+
+app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    """Embedded Prefect, telemetry off; its logs only when asked, so progress bars stay readable."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+
+
+@app.callback()
+def main() -> None:
+    """livecastpipe command line."""
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
+    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option(help="'bundled', a faster-whisper model name or a CTranslate2 folder."),
+    ] = None,
+    language: Annotated[Optional[str], typer.Option(help="Spoken language (default: nl).")] = None,
+    allow_download: Annotated[
+        bool, typer.Option("--allow-download", help="Let a named model be fetched from the model hub.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+) -> None:
+    """Process recordings with the Prefect flow; exit 1 when any session failed."""
+    _quiet_prefect(verbose)
+    overrides: dict[str, Any] = {}
+    transcribe: dict[str, Any] = {}
+    if output is not None:
+        overrides["output_dir"] = output
+    if model is not None:
+        transcribe["model"] = model
+    if language is not None:
+        transcribe["language"] = language
+    if allow_download:
+        transcribe["allow_download"] = True
+    if transcribe:
+        overrides["transcribe"] = transcribe
+    try:
+        settings = load_settings(config, overrides)
+    except SettingsError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    from flows.pipeline import add_progress_reporter, process_folder, remove_progress_reporter
+
+    bars: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:>5.0f}/{task.total:.0f} s audio"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+
+        def report(source: str, done: float, total: float) -> None:
+            if source not in bars:
+                bars[source] = progress.add_task(Path(source).name, total=total or None)
+            progress.update(bars[source], completed=done)
+
+        add_progress_reporter(report)
+        try:
+            results = process_folder([str(p) for p in paths], settings)
+        finally:
+            remove_progress_reporter(report)
+
+    table = Table(title="livecast run")
+    for column in ("session", "duration", "status", "output"):
+        table.add_column(column)
+    for result in results:
+        duration = (
+            f"{int(result.duration // 60)}:{int(result.duration % 60):02d}" if result.duration else "–"
+        )
+        status = "[green]done[/]" if result.status == "done" else "[red]failed[/]"
+        table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
+    console.print(table)
+    for result in results:
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning:[/] {result.source}: {warning}", highlight=False)
+    failures = [r for r in results if r.status != "done"]
+    for failure in failures:
+        err_console.print(f"[red]error:[/] {failure.error}", highlight=False, soft_wrap=True)
+    if failures or not results:
+        if not results:
+            err_console.print("[red]error:[/] no recordings found")
+        raise typer.Exit(1)

@@ -1,0 +1,316 @@
+"""Ingest: find recordings, read their metadata sidecars, probe them, and decode their audio once.
+
+A recording's identity is the SHA-256 of its content; every later stage reads only the 16 kHz mono
+WAV decoded here, so the (possibly huge) video is never held in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import wave
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import av
+import ffmpeg
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from slugify import slugify
+
+from .models import AudioStream, MediaInfo, PanelSpeaker, Recording, SessionMetadata, VideoStream
+from .storage import sha256_file
+
+SAMPLE_RATE = 16_000
+MEDIA_SUFFIXES = frozenset(
+    ".mp4 .m4v .mkv .webm .mov .avi .mpg .mpeg .ts .mts .mp3 .m4a .aac .wav .flac .ogg .oga .opus .wma".split()
+)
+FOLDER_SIDECAR = "sessions.yaml"
+SILENCE_PEAK_DBFS = -60.0
+"""A recording whose loudest sample stays below this has nothing to transcribe."""
+TRUNCATION_TOLERANCE_S = 1.0
+
+
+class IngestError(Exception):
+    """A recording or its sidecar cannot be used; the message names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+def ffmpeg_binary() -> str:
+    """The ffmpeg to run: the system's when present, else the one shipped by imageio-ffmpeg."""
+    system = shutil.which("ffmpeg")
+    if system:
+        return system
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def find_recordings(paths: Iterable[Path]) -> list[Path]:
+    """Expand files and folders into a sorted list of media files; a missing path raises IngestError."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p for p in sorted(path.iterdir()) if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise IngestError(path, "no such file or folder")
+    return found
+
+
+# --- metadata sidecars ----------------------------------------------------------------------------
+
+
+class _SpeakerSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    role: Literal["moderator", "speaker", "audience"] = "speaker"
+
+
+class _SidecarSchema(BaseModel):
+    """The schema of `<recording>.yaml` and of each entry of a folder's `sessions.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = None
+    date: dt.date | None = None
+    programme: str | None = None
+    description: str | None = None
+    speakers: list[_SpeakerSchema] = []
+    glossary: list[str] = []
+    speaker_count: int | None = Field(default=None, ge=1)
+    min_speakers: int | None = Field(default=None, ge=1)
+    max_speakers: int | None = Field(default=None, ge=1)
+
+    @field_validator("speakers", mode="before")
+    @classmethod
+    def _plain_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    def to_metadata(self) -> SessionMetadata:
+        return SessionMetadata(
+            title=self.title,
+            date=self.date.isoformat() if self.date else None,
+            programme=self.programme,
+            description=self.description,
+            speakers=tuple(PanelSpeaker(s.name, s.role) for s in self.speakers),
+            glossary=tuple(term.strip() for term in self.glossary if term.strip()),
+            speaker_count=self.speaker_count,
+            min_speakers=self.min_speakers,
+            max_speakers=self.max_speakers,
+        )
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, f"cannot read metadata: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise IngestError(path, f"not valid YAML: {exc}".replace("\n", " ")) from exc
+
+
+def _validate_sidecar(path: Path, data: Any, where: str = "") -> SessionMetadata:
+    if data is None:
+        return SessionMetadata()
+    if not isinstance(data, Mapping):
+        raise IngestError(path, f"{where or 'metadata'} must be a mapping of fields")
+    try:
+        return _SidecarSchema.model_validate(data).to_metadata()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise IngestError(path, f"invalid metadata: {problems}") from exc
+
+
+def read_metadata(recording: Path) -> SessionMetadata:
+    """Metadata from `<name>.yaml` / `<name>.<ext>.yaml` beside the recording, else its folder's `sessions.yaml`."""
+    for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
+        if sidecar.is_file():
+            return _validate_sidecar(sidecar, _read_yaml(sidecar))
+    folder_file = recording.parent / FOLDER_SIDECAR
+    if folder_file.is_file():
+        data = _read_yaml(folder_file)
+        if not isinstance(data, Mapping):
+            raise IngestError(folder_file, "must map recording file names to their metadata")
+        if recording.name in data:
+            return _validate_sidecar(folder_file, data[recording.name], where=f"{recording.name}.")
+    return SessionMetadata()
+
+
+# --- probing and decoding -------------------------------------------------------------------------
+
+
+def _wav_header_duration(path: Path) -> float | None:
+    """What a PCM WAV header promises; ffmpeg estimates WAV duration from the file size instead."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError, OSError):
+        return None
+
+
+def probe(path: Path) -> MediaInfo:
+    """Container format, duration and streams, read with PyAV (no ffprobe needed)."""
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError(path, "file is empty (0 bytes)")
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            audio_streams = list(container.streams.audio)
+            if not audio_streams:
+                raise IngestError(path, "has no audio stream, so there is nothing to transcribe")
+            audio = audio_streams[0]
+            video = next(
+                (
+                    v
+                    for v in container.streams.video
+                    if not v.disposition & av.stream.Disposition.attached_pic
+                ),
+                None,
+            )
+            duration = 0.0
+            if container.duration is not None:
+                duration = container.duration / av.time_base
+            elif audio.duration is not None and audio.time_base is not None:
+                duration = float(audio.duration * audio.time_base)
+            return MediaInfo(
+                format_name=container.format.name,
+                duration=duration,
+                size_bytes=size,
+                audio=AudioStream(
+                    codec=audio.codec_context.name,
+                    sample_rate=audio.codec_context.sample_rate or 0,
+                    channels=audio.codec_context.channels or 0,
+                    duration=(
+                        _wav_header_duration(path)
+                        if container.format.name == "wav"
+                        else float(audio.duration * audio.time_base)
+                        if audio.duration is not None and audio.time_base is not None
+                        else None
+                    ),
+                ),
+                video=(
+                    VideoStream(codec=video.codec_context.name, width=video.width, height=video.height)
+                    if video is not None
+                    else None
+                ),
+            )
+    except IngestError:
+        raise
+    except av.error.FFmpegError as exc:
+        raise IngestError(path, f"not a readable audio or video file ({exc.strerror})") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise IngestError(path, f"not a readable audio or video file ({exc})") from exc
+
+
+def decode_audio(source: Path, target: Path) -> float:
+    """Decode the first audio stream to a 16 kHz mono 16-bit WAV at target (atomically); return its duration."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    stream = ffmpeg.input(str(source)).output(
+        str(partial), vn=None, ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le", f="wav"
+    )
+    try:
+        stream.run(
+            cmd=ffmpeg_binary(),
+            capture_stdout=True,
+            capture_stderr=True,
+            overwrite_output=True,
+            quiet=True,
+        )
+    except ffmpeg.Error as exc:
+        partial.unlink(missing_ok=True)
+        lines = [ln for ln in exc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        raise IngestError(source, f"audio cannot be decoded: {lines[-1] if lines else exc}") from exc
+    with wave.open(str(partial), "rb") as wav:
+        duration = wav.getnframes() / wav.getframerate()
+    partial.replace(target)
+    return duration
+
+
+def load_audio(wav_path: Path) -> np.ndarray:
+    """The decoded 16 kHz mono WAV as float32 samples in [-1, 1]."""
+    with wave.open(str(wav_path), "rb") as wav:
+        frames = wav.readframes(wav.getnframes())
+    return np.frombuffer(frames, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+def peak_dbfs(wav_path: Path, chunk_frames: int = SAMPLE_RATE * 60) -> float:
+    """Loudest sample of a 16-bit WAV in dBFS, read in chunks to keep memory flat."""
+    peak = 0
+    with wave.open(str(wav_path), "rb") as wav:
+        while frames := wav.readframes(chunk_frames):
+            samples = np.frombuffer(frames, dtype=np.int16)
+            if samples.size:
+                peak = max(peak, int(np.abs(samples.astype(np.int32)).max()))
+    return -np.inf if peak == 0 else float(20 * np.log10(peak / 32768.0))
+
+
+# --- identity and output folders ------------------------------------------------------------------
+
+
+def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
+    """A safe folder name for a session: the slug of its title, with part of its hash on a clash.
+
+    `taken` maps slugs already in use to the recording hash that owns them.
+    """
+    base = slugify(title, max_length=80, word_boundary=True) or "sessie"
+    owner = taken.get(base)
+    if owner is None or owner == sha256:
+        return base
+    return f"{base}-{sha256[:8]}"
+
+
+def ingest(
+    source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None
+) -> Recording:
+    """Probe, identify and decode one recording; raise IngestError naming the file and the problem."""
+    if not source.exists():
+        raise IngestError(source, "no such file")
+    if not source.is_file():
+        raise IngestError(source, "not a file")
+    metadata = read_metadata(source)
+    info = probe(source)
+    sha = sha256_file(source)
+    wav_path = cache_dir / sha[:32] / "audio-16k.wav"
+    if wav_path.is_file():
+        with wave.open(str(wav_path), "rb") as wav:
+            decoded = wav.getnframes() / wav.getframerate()
+    else:
+        decoded = decode_audio(source, wav_path)
+    if decoded == 0.0:
+        raise IngestError(source, "audio stream holds no samples")
+    promised = info.audio.duration or info.duration
+    if promised and decoded + max(TRUNCATION_TOLERANCE_S, 0.02 * promised) < promised:
+        wav_path.unlink(missing_ok=True)
+        raise IngestError(
+            source,
+            f"truncated: the file promises {promised:.1f} s of audio, "
+            f"but only {decoded:.1f} s could be decoded",
+        )
+    if peak_dbfs(wav_path) < SILENCE_PEAK_DBFS:
+        raise IngestError(source, "the audio is silent (no sound above -60 dBFS)")
+    if not info.duration:
+        info = MediaInfo(info.format_name, decoded, info.size_bytes, info.audio, info.video)
+    slug = session_slug(metadata.title or source.stem, sha, taken_slugs or {})
+    return Recording(
+        source=str(source),
+        sha256=sha,
+        slug=slug,
+        media=info,
+        metadata=metadata,
+        audio_path=str(wav_path),
+    )

@@ -1,0 +1,185 @@
+"""The data model every stage reads and writes: small typed dataclasses with JSON round trips.
+
+Data flows one way: Recording → Transcript → speaker turns → chapters → subtitles/summaries → package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    """The audio stream of a recording, as probed."""
+
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None = None
+    """What the stream header promises, when it says; used to detect truncated files."""
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    """The first video stream of a recording, as probed."""
+
+    codec: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a probe of the container says: duration and the streams that matter."""
+
+    format_name: str
+    duration: float
+    size_bytes: int
+    audio: AudioStream
+    video: VideoStream | None = None
+
+
+@dataclass(frozen=True)
+class PanelSpeaker:
+    """A speaker named in the session metadata."""
+
+    name: str
+    role: str = "speaker"
+
+
+@dataclass(frozen=True)
+class SessionMetadata:
+    """Editorial metadata of a session, from its sidecar YAML (all optional)."""
+
+    title: str | None = None
+    date: str | None = None
+    programme: str | None = None
+    description: str | None = None
+    speakers: tuple[PanelSpeaker, ...] = ()
+    glossary: tuple[str, ...] = ()
+    speaker_count: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One ingested recording: its identity (content hash), where it lives, and what it holds."""
+
+    source: str
+    sha256: str
+    slug: str
+    media: MediaInfo
+    metadata: SessionMetadata
+    audio_path: str
+    """16 kHz mono 16-bit WAV decoded once from the source; later stages read only this."""
+
+    @property
+    def title(self) -> str:
+        return self.metadata.title or self.slug
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with its time span (seconds) and the model's confidence."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of recognised speech: text plus its words."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The transcription of one recording, with the provenance needed to reproduce it."""
+
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[Segment, ...]
+    model: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn a model object into plain JSON types."""
+    return TypeAdapter(type(value)).dump_python(value, mode="json")
+
+
+def to_json(value: Any) -> str:
+    """Serialise a model object as pretty, UTF-8 friendly JSON."""
+    return json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n"
+
+
+def from_jsonable(kind: type[T], data: Any) -> T:
+    """Validate plain JSON data into a model object of the given type."""
+    return TypeAdapter(kind).validate_python(data)
+
+
+def from_json(kind: type[T], text: str) -> T:
+    """Parse JSON text into a model object of the given type."""
+    return TypeAdapter(kind).validate_json(text)
+
+
+# --- speakers and chapters (stages `speakers`, `chapters`) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    """A stretch of time in which one speaker talks (one RTTM line)."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class SpeakerInfo:
+    """A speaker of a session: stable id (SPEAKER_00…), proposed or confirmed name and role."""
+
+    id: str
+    name: str | None = None
+    role: str = "speaker"
+    confidence: float = 0.0
+    name_source: str = "none"
+    """Where the name came from: editor, voice-library, introduction, metadata, or none."""
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A navigable part of a session, normally one substantive speaker turn."""
+
+    start: float
+    end: float
+    title: str
+    speaker: str | None = None
+    keywords: tuple[str, ...] = ()

@@ -1,0 +1,144 @@
+"""Transcribe: Dutch speech to word-timed text with faster-whisper (bundled Whisper base by default)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+from .bundled_model import MODEL_NAME as BUNDLED_MODEL_NAME
+from .bundled_model import ensure_bundled_model
+from .ingest import SAMPLE_RATE
+from .models import Segment, Transcript, Word
+from .settings import TranscribeSettings
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float], None]
+"""Called with the number of seconds of audio transcribed so far."""
+
+LANGUAGE_WARNING_PROBABILITY = 0.5
+_models: dict[tuple[str, str, str, int], WhisperModel] = {}
+_models_lock = threading.Lock()
+
+
+def resolve_model(settings: TranscribeSettings) -> tuple[str, str]:
+    """Where to load the model from, and the name to record: bundled, a local folder, or a hub name."""
+    if settings.model == "bundled":
+        return str(ensure_bundled_model()), BUNDLED_MODEL_NAME
+    if Path(settings.model).is_dir():
+        return str(Path(settings.model).resolve()), settings.model
+    return settings.model, settings.model
+
+
+def load_model(settings: TranscribeSettings) -> WhisperModel:
+    """The WhisperModel for these settings, loaded at most once per process."""
+    location, _ = resolve_model(settings)
+    key = (location, settings.device, settings.compute_type, settings.cpu_threads)
+    with _models_lock:
+        if key not in _models:
+            _models[key] = WhisperModel(
+                location,
+                device=settings.device,
+                compute_type=settings.compute_type,
+                cpu_threads=settings.cpu_threads,
+                local_files_only=not settings.allow_download,
+            )
+        return _models[key]
+
+
+def glossary_hotwords(glossary: Sequence[str]) -> str | None:
+    """The session glossary as a hotword string for the decoder, or None when empty."""
+    terms = [t.strip() for t in glossary if t.strip()]
+    return ", ".join(dict.fromkeys(terms)) or None
+
+
+def _language_warning(model: WhisperModel, audio: np.ndarray, expected: str) -> str | None:
+    detected, probability, _ = model.detect_language(audio, vad_filter=True)
+    if detected != expected and probability >= LANGUAGE_WARNING_PROBABILITY:
+        return (
+            f"the audio sounds like '{detected}' (p={probability:.2f}), "
+            f"not the configured language '{expected}'"
+        )
+    return None
+
+
+def transcribe_audio(
+    audio: np.ndarray,
+    settings: TranscribeSettings,
+    glossary: Sequence[str] = (),
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    """Transcribe 16 kHz mono float32 audio into a Transcript with word timestamps."""
+    model = load_model(settings)
+    _, model_name = resolve_model(settings)
+    warnings: list[str] = []
+    if settings.language and audio.size >= SAMPLE_RATE:
+        try:
+            if warning := _language_warning(model, audio, settings.language):
+                log.warning(warning)
+                warnings.append(warning)
+        except (ValueError, IndexError):  # no speech found by the VAD: nothing to judge
+            pass
+    hotwords = glossary_hotwords(glossary) if settings.use_glossary else None
+    options = dict(
+        language=settings.language or None,
+        beam_size=settings.beam_size,
+        word_timestamps=True,
+        vad_filter=settings.vad,
+        hotwords=hotwords,
+    )
+    if settings.batch_size > 1:
+        pipeline = BatchedInferencePipeline(model=model)
+        segments_iter, info = pipeline.transcribe(audio, batch_size=settings.batch_size, **options)
+    else:
+        segments_iter, info = model.transcribe(audio, **options)
+    segments: list[Segment] = []
+    for seg in segments_iter:
+        words = tuple(
+            Word(
+                start=round(float(w.start), 3),
+                end=round(float(w.end), 3),
+                text=w.word.strip(),
+                probability=round(float(w.probability), 4),
+            )
+            for w in (seg.words or ())
+            if w.word.strip()
+        )
+        segments.append(
+            Segment(start=round(float(seg.start), 3), end=round(float(seg.end), 3), text=seg.text.strip(), words=words)
+        )
+        if on_progress is not None:
+            on_progress(seg.end)
+    duration = audio.size / SAMPLE_RATE
+    if on_progress is not None:
+        on_progress(duration)
+    return Transcript(
+        language=info.language,
+        language_probability=round(info.language_probability, 4),
+        duration=round(duration, 3),
+        segments=tuple(segments),
+        model=model_name,
+        settings=settings.model_dump(),
+        versions={
+            "livecastpipe": version("livecastpipe"),
+            "faster-whisper": version("faster-whisper"),
+            "ctranslate2": version("ctranslate2"),
+        },
+        warnings=tuple(warnings),
+    )
+
+
+def transcript_text(transcript: Transcript) -> str:
+    """Plain-text transcript: one line per segment, prefixed with its start time."""
+    lines = []
+    for seg in transcript.segments:
+        minutes, seconds = divmod(int(seg.start), 60)
+        hours, minutes = divmod(minutes, 60)
+        lines.append(f"[{hours:d}:{minutes:02d}:{seconds:02d}] {seg.text}")
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,37 @@
+"""Shared fixtures: the committed sample session and media files made with the real ffmpeg."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from livecastpipe.ingest import ffmpeg_binary  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"
+SAMPLE_SIDECAR = REPO / "media" / "cooperatieven-sample.yaml"
+
+
+def run_ffmpeg(*args: str) -> None:
+    """Run the same ffmpeg the pipeline uses, failing the test on error."""
+    subprocess.run([ffmpeg_binary(), "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="session")
+def sample() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture()
+def sample_copy(tmp_path: Path) -> Path:
+    """The sample session and its sidecar, copied into a fresh folder of their own."""
+    folder = tmp_path / "media"
+    folder.mkdir()
+    (folder / SAMPLE.name).write_bytes(SAMPLE.read_bytes())
+    (folder / SAMPLE_SIDECAR.name).write_bytes(SAMPLE_SIDECAR.read_bytes())
+    return folder / SAMPLE.name

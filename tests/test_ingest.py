@@ -1,0 +1,131 @@
+"""Ingest: probing, decoding, identity, sidecars, and a clear error for every kind of bad input."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+
+from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, session_slug
+
+from .conftest import run_ffmpeg
+
+
+def _tone(path: Path, seconds: float = 3.0, extra: tuple[str, ...] = ()) -> Path:
+    run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", *extra, str(path))
+    return path
+
+
+def test_sample_is_probed_and_decoded_once(sample: Path, tmp_path: Path) -> None:
+    recording = ingest(sample, tmp_path / "cache")
+    assert recording.media.video is not None and recording.media.video.codec == "h264"
+    assert recording.media.audio.codec == "aac"
+    assert 55 < recording.media.duration < 90
+    with wave.open(recording.audio_path, "rb") as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+        assert abs(wav.getnframes() / 16000 - recording.media.duration) < 0.5
+    assert recording.metadata.title == "Coöperatieven maken de stad — voorbeeldsessie"
+    assert [s.name for s in recording.metadata.speakers] == ["Anne de Vries", "Pieter Bakker"]
+    assert "buurtcoöperatie" in recording.metadata.glossary
+    assert recording.slug == "cooperatieven-maken-de-stad-voorbeeldsessie"
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mkv", ".webm"])
+def test_common_containers_are_accepted(tmp_path: Path, suffix: str) -> None:
+    extra: tuple[str, ...] = ()
+    if suffix in (".mkv", ".webm"):
+        extra = ("-f", "lavfi", "-i", "color=c=black:s=64x48:r=5:d=3", "-shortest")
+    source = _tone(tmp_path / f"tone{suffix}", extra=extra)
+    recording = ingest(source, tmp_path / "cache")
+    assert 2.5 < recording.media.duration < 3.6
+    assert (recording.media.video is not None) == (suffix in (".mkv", ".webm"))
+
+
+def test_identity_is_content_hash_and_slug_never_escapes(tmp_path: Path) -> None:
+    a = _tone(tmp_path / "a.wav")
+    b = tmp_path / "renamed.wav"
+    b.write_bytes(a.read_bytes())
+    assert ingest(a, tmp_path / "c").sha256 == ingest(b, tmp_path / "c").sha256
+    assert session_slug("../../etc/passwd", "f" * 64, {}) == "etc-passwd"
+    assert session_slug("Zelfde titel", "a" * 64, {"zelfde-titel": "b" * 64}) == "zelfde-titel-aaaaaaaa"
+    assert session_slug("Zelfde titel", "a" * 64, {"zelfde-titel": "a" * 64}) == "zelfde-titel"
+
+
+def _expect_error(path: Path, tmp_path: Path, words: str) -> None:
+    with pytest.raises(IngestError) as caught:
+        ingest(path, tmp_path / "cache")
+    message = str(caught.value)
+    assert message.startswith(str(path)) and words in message, message
+    assert "\n" not in message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    _expect_error(tmp_path / "nope.mp4", tmp_path, "no such file")
+    with pytest.raises(IngestError, match="no such file or folder"):
+        find_recordings([tmp_path / "nowhere"])
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp4"
+    path.touch()
+    _expect_error(path, tmp_path, "empty")
+
+
+def test_not_media(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("Dit is geen video, maar een boodschappenlijstje.\n" * 50)
+    _expect_error(path, tmp_path, "not a readable audio or video file")
+
+
+def test_video_without_audio(tmp_path: Path) -> None:
+    path = tmp_path / "mute.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "color=c=black:s=64x48:r=5:d=2", "-c:v", "libx264", str(path))
+    _expect_error(path, tmp_path, "no audio stream")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "extra", "words"),
+    [
+        (".wav", (), "truncated"),
+        (".mp4", ("-c:a", "aac", "-movflags", "+faststart"), "truncated"),
+        (".mp4", ("-c:a", "aac"), "not a readable audio or video file"),
+    ],
+)
+def test_truncated_file(tmp_path: Path, suffix: str, extra: tuple[str, ...], words: str) -> None:
+    whole = _tone(tmp_path / f"whole{suffix}", seconds=20, extra=extra)
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    _expect_error(cut, tmp_path, words)
+
+
+def test_silent_file(tmp_path: Path) -> None:
+    path = tmp_path / "silence.wav"
+    run_ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "3", str(path))
+    _expect_error(path, tmp_path, "silent")
+
+
+def test_sidecar_errors_name_the_field(tmp_path: Path) -> None:
+    recording = _tone(tmp_path / "talk.wav")
+    sidecar = tmp_path / "talk.yaml"
+    sidecar.write_text("title: Panel\nspeakers:\n  - name: Anne\n    role: chef\nspeaker_count: nul\n")
+    with pytest.raises(IngestError) as caught:
+        read_metadata(recording)
+    message = str(caught.value)
+    assert message.startswith(str(sidecar))
+    assert "speakers.0.role" in message and "speaker_count" in message
+    sidecar.write_text("title: [unclosed\n")
+    with pytest.raises(IngestError, match="not valid YAML"):
+        read_metadata(recording)
+
+
+def test_folder_sidecar(tmp_path: Path) -> None:
+    recording = _tone(tmp_path / "talk.wav")
+    (tmp_path / "sessions.yaml").write_text(
+        "talk.wav:\n  title: Buurtcoöperaties\n  date: 2026-03-14\n  speakers: [Anne, Piet]\n"
+        "  glossary: [Commons Vlag]\n"
+    )
+    metadata = read_metadata(recording)
+    assert metadata.title == "Buurtcoöperaties" and metadata.date == "2026-03-14"
+    assert [s.name for s in metadata.speakers] == ["Anne", "Piet"]
+    assert metadata.glossary == ("Commons Vlag",)
