@@ -35,3 +35,12 @@ def sample_copy(tmp_path: Path) -> Path:
     (folder / SAMPLE.name).write_bytes(SAMPLE.read_bytes())
     (folder / SAMPLE_SIDECAR.name).write_bytes(SAMPLE_SIDECAR.read_bytes())
     return folder / SAMPLE.name
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server (SQLite) for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

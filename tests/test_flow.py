@@ -1,0 +1,105 @@
+"""The Prefect flows, run for real: outputs, caching on rerun, failures that stay contained."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.pipeline import add_progress_reporter, process_folder, remove_progress_reporter
+from livecastpipe.models import Transcript, from_json
+from livecastpipe.settings import Settings, TranscribeSettings
+
+pytestmark = pytest.mark.slow
+
+
+def _run(paths: list[Path], settings: Settings) -> tuple[list, list[float]]:
+    progress: list[float] = []
+
+    def reporter(source: str, done: float, total: float) -> None:
+        progress.append(done)
+
+    add_progress_reporter(reporter)
+    try:
+        return process_folder([str(p) for p in paths], settings), progress
+    finally:
+        remove_progress_reporter(reporter)
+
+
+def test_folder_run_transcribes_caches_and_contains_failures(
+    prefect_harness, sample_copy: Path, tmp_path: Path
+) -> None:
+    media = sample_copy.parent
+    (media / "kapot.mp4").write_text("geen video")
+    (media / "leeg.wav").touch()
+    settings = Settings(output_dir=tmp_path / "out")
+
+    results, progress = _run([media, tmp_path / "bestaat-niet.mp4"], settings)
+
+    by_name = {Path(r.source).name: r for r in results}
+    assert by_name["cooperatieven-sample.mp4"].status == "done"
+    for name, words in [
+        ("kapot.mp4", "not a readable audio or video file"),
+        ("leeg.wav", "empty"),
+        ("bestaat-niet.mp4", "no such file"),
+    ]:
+        assert by_name[name].status == "failed"
+        assert name in by_name[name].error and words in by_name[name].error
+    folder = Path(by_name["cooperatieven-sample.mp4"].output_dir)
+    transcript = from_json(Transcript, (folder / "transcript.json").read_text())
+    assert "buurtcoöperatie" in transcript.text.lower()
+    assert (folder / "transcript.txt").read_text().startswith("[0:00:0")
+    manifest = json.loads((folder / "session.json").read_text())
+    assert manifest["recording"]["sha256"] == transcript_sha(sample_copy)
+    assert progress and max(progress) == pytest.approx(transcript.duration, abs=0.5)
+
+    rerun, rerun_progress = _run([sample_copy], settings)
+    assert rerun[0].status == "done"
+    assert rerun_progress == []  # transcription came from the cache, not the model
+    assert from_json(Transcript, (folder / "transcript.json").read_text()) == transcript
+
+
+def transcript_sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_failed_rerun_keeps_the_good_output(prefect_harness, sample_copy: Path, tmp_path: Path) -> None:
+    settings = Settings(output_dir=tmp_path / "out")
+    first, _ = _run([sample_copy], settings)
+    transcript_file = Path(first[0].output_dir) / "transcript.json"
+    before = transcript_file.read_bytes()
+
+    broken = Settings(
+        output_dir=tmp_path / "out",
+        transcribe=TranscribeSettings(model=str(tmp_path / "geen-model")),
+    )
+    again, _ = _run([sample_copy], broken)
+    assert again[0].status == "failed"
+    assert transcript_file.read_bytes() == before
+    assert not [p for p in transcript_file.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path: Path) -> None:
+    media = sample_copy.parent
+    (media / "kapot.mp4").write_text("geen video")
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stderr
+    error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error_lines == [f"error: {media / 'kapot.mp4'}: not a readable audio or video file "
+                           "(Invalid data found when processing input)"]
+    assert "done" in done.stdout and "failed" in done.stdout
+    assert (tmp_path / "out" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()
