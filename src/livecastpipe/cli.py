@@ -12,8 +12,10 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from .settings import SettingsError, load_settings
+from .review_cli import review_command
 
 app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
+app.command("review")(review_command)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -90,8 +92,9 @@ def run(
             remove_progress_reporter(report)
 
     table = Table(title="livecast run")
-    for column in ("session", "duration", "status", "output"):
+    for column in ("session", "duration", "status"):
         table.add_column(column)
+    table.add_column("output", overflow="fold")
     for result in results:
         duration = (
             f"{int(result.duration // 60)}:{int(result.duration % 60):02d}" if result.duration else "–"
