@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # Debian packages the tests need beyond Python (installed by system-test-deps when missing).
-SYSTEM_TEST_PACKAGES :=
+SYSTEM_TEST_PACKAGES := chromium
 
-.PHONY: run test setup system-test-deps sample bench
+.PHONY: run test setup system-test-deps browser-test-deps sample bench
 
 run: setup  ## set up, then process the sample session in media/ into output/
 	$(BIN)/livecast run media/
 
-test: setup system-test-deps  ## set up, then run the test suite
+test: setup system-test-deps browser-test-deps  ## set up, then run the test suite
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed
@@ -21,6 +21,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
+
+browser-test-deps: tests/browser/node_modules/.package-lock.json  ## axe-core for the browser tests, pinned by its lock file
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
 
 system-test-deps:  ## Debian packages the browser tests need (chromium); uses sudo when not root
 	bash scripts/install-system-test-deps.sh $(SYSTEM_TEST_PACKAGES)

@@ -9,21 +9,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import TaskRunContext
+from prefect.cache_policies import NO_CACHE
 from prefect.filesystems import LocalFileSystem
 
+from flows.editorial import summarize_and_review
+from flows.runners import session_task_runner
+from flows.speakers import speakers_and_chapters
 from livecastpipe import __version__
 from livecastpipe.ingest import IngestError, find_recordings, ingest, load_audio
-from livecastpipe.models import Recording, Transcript, to_jsonable, to_json
+from livecastpipe.catalogue import publish_catalogue
+from livecastpipe.models import Recording, Transcript, to_json
+from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import Settings, TranscribeSettings, load_settings
-from livecastpipe.storage import atomic_write_text
-from livecastpipe.transcribe import transcribe_audio, transcript_text
+from livecastpipe.settings import SubtitleSettings
+from livecastpipe.subtitles import report_markdown, subtitle_files
+from livecastpipe.transcribe import transcribe_audio
 
 ProgressReporter = Callable[[str, float, float], None]
 """Called with (session source, seconds transcribed, total seconds)."""
@@ -107,16 +115,49 @@ def transcribe_task(recording: Recording, settings: TranscribeSettings) -> Trans
     return transcript
 
 
-@task(name="write-outputs", retries=2)
-def write_outputs_task(recording: Recording, transcript: Transcript, output_dir: str) -> str:
-    """Write the session's files into its output folder, each one atomically."""
-    folder = Path(output_dir) / recording.slug
-    atomic_write_text(folder / "transcript.json", to_json(transcript))
-    atomic_write_text(folder / "transcript.txt", transcript_text(transcript))
-    manifest = {"recording": to_jsonable(recording), "livecastpipe": __version__}
-    manifest["recording"].pop("audio_path")
-    atomic_write_text(folder / "session.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+def _subtitles_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    recording: Recording = parameters["recording"]
+    settings: SubtitleSettings = parameters["settings"]
+    inputs = to_json(parameters["transcript"]) + json.dumps(parameters["speaker_names"], sort_keys=True)
+    inputs_hash = hashlib.sha256(inputs.encode()).hexdigest()[:16]
+    return f"subtitles-{__version__}-{recording.sha256}-{settings.fingerprint()}-{inputs_hash}"
+
+
+@task(name="subtitles", cache_key_fn=_subtitles_cache_key, persist_result=True)
+def subtitles_task(
+    recording: Recording, transcript: Transcript, speaker_names: dict[str, str], settings: SubtitleSettings
+) -> dict[str, str]:
+    """Captions, subtitles and their quality report (file name → content) from the word timestamps."""
+    return subtitle_files(transcript, speaker_names, settings)
+
+
+def make_subtitles(
+    recording: Recording, transcript: Transcript, speaker_names: dict[str, str], settings: Settings
+) -> dict[str, str]:
+    """Run the cached subtitles task, then publish its quality report as a markdown artifact."""
+    files = subtitles_task.with_options(result_storage=_result_storage(settings))(
+        recording, transcript, speaker_names, settings.subtitles
+    )
+    create_markdown_artifact(
+        key=f"subtitle-report-{recording.slug}",
+        markdown=report_markdown(json.loads(files["subtitle-report.json"])),
+        description=f"Subtitle quality report of {recording.title}",
+    )
+    return files
+
+
+@task(name="publish", retries=1, retry_condition_fn=_not_bad_input)
+def publish_task(package: SessionPackage, settings: Settings) -> str:
+    """Render the session's replay package into a temporary folder and swap it in atomically."""
+    package = replace(package, provenance={**package.provenance, "settings": settings.model_dump(mode="json")})
+    folder = publish_session(package, settings.output_dir, settings.publish, settings.review.publish_unreviewed)
     return str(folder)
+
+
+@task(name="catalogue", retries=1, retry_condition_fn=_not_bad_input)
+def catalogue_task(settings: Settings) -> str:
+    """Rebuild the catalogue page, its Pagefind search index and the podcast feed."""
+    return str(publish_catalogue(settings.output_dir, settings.publish))
 
 
 def _result_storage(settings: Settings) -> str:
@@ -135,11 +176,22 @@ def process_session(
 ) -> SessionResult:
     """Ingest, transcribe and write one recording's outputs."""
     settings = settings or load_settings()
-    recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs or {})
+    if taken_slugs is None:  # run on its own (a deployment): never take another session's folder
+        taken_slugs = existing_slugs(settings.output_dir)
+    recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
     transcript = transcribe_task.with_options(result_storage=_result_storage(settings))(
         recording, settings.transcribe
     )
-    folder = write_outputs_task(recording, transcript, str(settings.output_dir))
+    spoken = speakers_and_chapters(recording, transcript, settings, _result_storage(settings))
+    transcript = spoken.transcript
+    subtitles = make_subtitles(recording, transcript, spoken.names, settings)
+    editorial = summarize_and_review(
+        recording, transcript, spoken.chapters, spoken.speakers, settings, _result_storage(settings)
+    )
+    package = SessionPackage(
+        recording, transcript, spoken.speakers, spoken.chapters, stage_files={**spoken.files, **subtitles}
+    )
+    folder = publish_task(package, settings)
     return SessionResult(
         source=source,
         status="done",
@@ -147,7 +199,7 @@ def process_session(
         title=recording.title,
         duration=recording.media.duration,
         output_dir=folder,
-        warnings=transcript.warnings,
+        warnings=transcript.warnings + spoken.notes + editorial.warnings,
     )
 
 
@@ -173,9 +225,37 @@ def results_table(results: Sequence[SessionResult]) -> str:
     return "\n".join(rows)
 
 
+@task(name="process-sessions", cache_policy=NO_CACHE)
+def process_sessions_task(
+    sources: list[str], settings: Settings, taken_slugs: dict[str, str]
+) -> list[SessionResult]:
+    """Run `process_session` for recordings sharing an output name, one after another; failures become results."""
+    # Imported, not captured: a Dask worker then runs the installed flow, whose type hints resolve,
+    # instead of a pickled copy of it.
+    from flows.pipeline import process_session as installed_process_session
+
+    logger = get_run_logger()
+    taken = dict(taken_slugs)
+    results: list[SessionResult] = []
+    for source in sources:
+        state = installed_process_session(source, settings, dict(taken), return_state=True)
+        outcome = state.result(raise_on_failure=False)
+        if isinstance(outcome, SessionResult):
+            results.append(outcome)
+            taken.update(existing_slugs(settings.output_dir))
+        else:
+            message = str(outcome) if isinstance(outcome, IngestError) else f"{source}: {outcome}"
+            logger.error(message)
+            results.append(SessionResult(source=source, status="failed", error=message))
+    return results
+
+
 @flow(name="process-folder")
 def process_folder(paths: list[str], settings: Settings | None = None) -> list[SessionResult]:
-    """Process every recording under the given files and folders; one failure never stops the others."""
+    """Process every recording under the given files and folders; one failure never stops the others.
+
+    Up to `max_concurrent_sessions` sessions run at once, in threads or on Dask (`task_runner`).
+    """
     settings = settings or load_settings()
     logger = get_run_logger()
     results: list[SessionResult] = []
@@ -187,16 +267,32 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
             logger.error(str(exc))
             results.append(SessionResult(source=path, status="failed", error=str(exc)))
     taken = existing_slugs(settings.output_dir)
-    for source in sources:
-        state = process_session(source, settings, dict(taken), return_state=True)
-        outcome = state.result(raise_on_failure=False)
-        if isinstance(outcome, SessionResult):
-            results.append(outcome)
-            taken.update(existing_slugs(settings.output_dir))
-        else:
-            message = str(outcome) if isinstance(outcome, IngestError) else f"{source}: {outcome}"
-            logger.error(message)
-            results.append(SessionResult(source=source, status="failed", error=message))
+    groups = output_name_groups(sources)
+    session_results: list[SessionResult] = []
+    with session_task_runner(settings) as runner:
+        futures = [
+            runner.submit(
+                process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken}
+            )
+            for group in groups
+        ]
+        for group, future in zip(groups, futures):
+            try:
+                outcome = future.result(raise_on_failure=False)
+            except Exception as exc:  # Dask raises when the worker running the group died
+                outcome = exc
+            if isinstance(outcome, list):
+                session_results.extend(outcome)
+            else:
+                logger.error("%s: %s", ", ".join(group), outcome)
+                session_results.extend(
+                    SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group
+                )
+    results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
+    if any(r.status == "done" for r in results):
+        catalogue = catalogue_task(settings, return_state=True)
+        if catalogue.is_failed():
+            logger.error("catalogue not rebuilt: %s", catalogue.result(raise_on_failure=False))
     create_markdown_artifact(
         key="livecast-run-summary",
         markdown="# livecast run\n\n" + results_table(results),

@@ -13,9 +13,11 @@ from rich.table import Table
 
 from .settings import SettingsError, load_settings
 from .review_cli import review_command
+from .speakers_cli import speakers_command
 
 app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
 app.command("review")(review_command)
+app.command("speakers")(speakers_command)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -112,3 +114,62 @@ def run(
         if not results:
             err_console.print("[red]error:[/] no recordings found")
         raise typer.Exit(1)
+
+
+@app.command()
+def publish(
+    sessions: Annotated[
+        Optional[list[str]], typer.Argument(help="Session folder names in the output folder (default: all).")
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+) -> None:
+    """Re-render published sessions from their stored data (templates, editors' decisions), then the catalogue."""
+    from .catalogue import publish_catalogue
+    from .publish import PublishError, published_sessions, republish
+
+    try:
+        settings = load_settings(config, {"output_dir": output} if output is not None else None)
+    except SettingsError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    folders = [settings.output_dir / name for name in sessions] if sessions else published_sessions(settings.output_dir)
+    failed = 0
+    for folder in folders:
+        try:
+            republish(folder, settings.publish, settings.review.publish_unreviewed)
+            console.print(f"[green]published[/] {folder}")
+        except PublishError as exc:
+            failed += 1
+            err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    try:
+        console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+    except PublishError as exc:
+        failed += 1
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    if failed or not folders:
+        if not folders:
+            err_console.print(f"[red]error:[/] {settings.output_dir}: no published sessions")
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+) -> None:
+    """Serve the output folder on localhost for a preview (with the seeking and search a browser needs)."""
+    from .catalogue import preview_server
+
+    folder = output or load_settings().output_dir
+    if not (folder / "index.html").is_file():
+        err_console.print(f"[red]error:[/] {folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
+        raise typer.Exit(1)
+    server = preview_server(folder, port)
+    console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -162,6 +162,23 @@ class SpeakerTurn:
 
 
 @dataclass(frozen=True)
+class Diarization:
+    """Who speaks when in one recording: turns, each speaker's voice centroid, and what to tell a reader."""
+
+    turns: tuple[SpeakerTurn, ...]
+    centroids: dict[str, tuple[float, ...]]
+    """Mean speaker embedding per speaker id, for matching voices across sessions."""
+    engine: str
+    speaker_count_source: str = "estimated"
+    """`metadata` when the panel size was given, `estimated` otherwise."""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def speaker_ids(self) -> list[str]:
+        return sorted(self.centroids)
+
+
+@dataclass(frozen=True)
 class SpeakerInfo:
     """A speaker of a session: stable id (SPEAKER_00…), proposed or confirmed name and role."""
 

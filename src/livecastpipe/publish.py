@@ -1,0 +1,816 @@
+"""Publish: assemble a session's self-contained replay package and swap it in atomically.
+
+The package (`output/<slug>/`) holds the accessible page, web-playable media, caption and chapter
+tracks, downloads, metadata and a `session.json` manifest with every file's SHA-256 and provenance.
+It is rendered into a temporary folder beside the target and exchanged with the old one in one
+rename, so a viewer never sees half a package and a failed run leaves the old one untouched.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import av
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from .chapters import CHAPTERS_JSON, CHAPTERS_VTT, chapters_json, chapters_vtt
+from .ingest import ffmpeg_binary
+from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
+from .models import Chapter, Recording, SpeakerInfo, Transcript, from_jsonable, to_json, to_jsonable
+from .review import (
+    KEYWORDS_KEY,
+    REVIEW_FILE_NAME,
+    SESSION_SUMMARY_KEY,
+    Publishable,
+    ReviewError,
+    SessionReview,
+    chapter_summary_key,
+    chapter_title_key,
+    publishable_text,
+    read_review,
+    speaker_name_key,
+)
+from .settings import PublishSettings
+from .storage import atomic_write_text, sha256_file
+
+MANIFEST = "session.json"
+PACKAGE_DATA = "package.json"
+TRANSCRIPT_JSON = "transcript.json"
+EDITOR_FILES = (REVIEW_FILE_NAME, SPEAKERS_FILE)
+"""Files editors write into a session folder: inputs of the pipeline, carried over by every publish."""
+WEB_VIDEO = "video.mp4"
+AUDIO_COPY = "audio.m4a"
+POSTER = "poster.jpg"
+CAPTIONS_VTT = "captions.nl.vtt"
+SUBTITLES_VTT = "subtitles.nl.vtt"
+SUBTITLES_SRT = "subtitles.nl.srt"
+CAPTIONS_SRT = "captions.nl.srt"
+TRANSCRIPT_TXT = "transcript.txt"
+ASSETS_DIR = "assets"
+SESSION_ASSETS = ("player.css", "player.js")
+RESERVED_NAMES = frozenset({MANIFEST, PACKAGE_DATA, "index.html", ASSETS_DIR})
+MAX_PARAGRAPH_S = 90.0
+"""A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
+
+ROLE_LABELS = {"moderator": "moderator", "speaker": "spreker", "audience": "publiek"}
+DUTCH_MONTHS = (
+    "januari februari maart april mei juni juli augustus september oktober november december".split()
+)
+
+
+class PublishError(ValueError):
+    """A package cannot be published; the message names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class SessionPackage:
+    """Everything a session's package is rendered from; stages not run yet are simply absent."""
+
+    recording: Recording
+    transcript: Transcript
+    speakers: tuple[SpeakerInfo, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+    stage_files: dict[str, str] = field(default_factory=dict)
+    """Files returned by stages (subtitles, chapters, …), written into the package as they are."""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """Per stage: the model, settings and library versions that made its output."""
+
+
+@dataclass(frozen=True)
+class EditorialContent:
+    """What editors allow on the page (from `review.json`): approved texts, or labelled drafts when allowed."""
+
+    summary: str | None = None
+    summary_label: str | None = None
+    """Shown with a summary no editor approved (only when unreviewed texts may be published)."""
+    keywords: tuple[str, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
+    """The package's chapters with their approved titles."""
+    chapter_summaries: tuple[Publishable | None, ...] = ()
+    speaker_names: dict[str, str] = field(default_factory=dict)
+    """Speaker id → name that may be shown (approved in review, or confirmed in speakers.yaml)."""
+
+
+@dataclass(frozen=True)
+class MediaFiles:
+    """The media in a package: the web-playable video (None for audio-only), audio copy and poster."""
+
+    video: str | None
+    audio: str
+    poster: str
+    video_reencoded: bool
+    source_sha256: str
+    settings_fingerprint: str
+
+
+@dataclass(frozen=True)
+class TranscriptPiece:
+    """A stretch of a paragraph with its start time, so a click seeks to the sentence clicked."""
+
+    start: float
+    text: str
+
+
+@dataclass(frozen=True)
+class TranscriptParagraph:
+    """One paragraph of the interactive transcript: a speaker turn (or part of a long one)."""
+
+    start: float
+    end: float
+    speaker: str | None
+    anchor: str
+    pieces: tuple[TranscriptPiece, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(p.text for p in self.pieces)
+
+
+# --- time formats ---------------------------------------------------------------------------------
+
+
+def timestamp(seconds: float) -> str:
+    """`MM:SS` (or `H:MM:SS` from an hour on): the form of deep links `#t=MM:SS` and visible times."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def parse_timestamp(text: str) -> float:
+    """Seconds from `SS`, `MM:SS` or `H:MM:SS` (fractions allowed); ValueError when malformed."""
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or any(not re.fullmatch(r"\d+(\.\d+)?", p) for p in parts):
+        raise ValueError(f"not a time: {text!r}")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def iso_duration(seconds: float) -> str:
+    """ISO 8601 duration (`PT1H2M3S`) as schema.org wants it."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
+
+
+def dutch_date(iso_date: str | None) -> str | None:
+    """`2026-03-14` as `14 maart 2026`."""
+    if not iso_date:
+        return None
+    day = dt.date.fromisoformat(iso_date)
+    return f"{day.day} {DUTCH_MONTHS[day.month - 1]} {day.year}"
+
+
+def human_duration(seconds: float) -> str:
+    """A duration for people: `1 u 5 min`, `12 min`, `45 s`."""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} u {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+# --- speakers and transcript paragraphs -----------------------------------------------------------
+
+
+def speaker_names(
+    speakers: Sequence[SpeakerInfo], transcript: Transcript, publishable: Mapping[str, str]
+) -> dict[str, str]:
+    """A display name for every speaker id: the publishable name, else `Spreker N`."""
+    ids = sorted(
+        {s.id for s in speakers}
+        | {seg.speaker for seg in transcript.segments if seg.speaker}
+        | {w.speaker for w in transcript.words if w.speaker}
+    )
+    return {sid: publishable.get(sid) or f"Spreker {n}" for n, sid in enumerate(ids, start=1)}
+
+
+def editorial_content(
+    package: SessionPackage, review: SessionReview | None, publish_unreviewed: bool = False
+) -> EditorialContent:
+    """Apply the editors' review to the package: approved texts, labelled drafts if allowed, else nothing."""
+
+    def text(key: str) -> Publishable | None:
+        return publishable_text(review, key, publish_unreviewed)
+
+    summary = text(SESSION_SUMMARY_KEY)
+    keywords = text(KEYWORDS_KEY)
+    chapters = tuple(
+        replace(c, title=title.text) if (title := text(chapter_title_key(n))) else c
+        for n, c in enumerate(package.chapters, start=1)
+    )
+    names = {s.id: s.name for s in package.speakers if s.confirmed and s.name}
+    for speaker in package.speakers:
+        if (name := text(speaker_name_key(speaker.id))) and name.reviewed:
+            names[speaker.id] = name.text
+    return EditorialContent(
+        summary=summary.text if summary else None,
+        summary_label=summary.label if summary else None,
+        keywords=tuple(k.strip() for k in keywords.text.split(",") if k.strip()) if keywords else (),
+        chapters=chapters,
+        chapter_summaries=tuple(text(chapter_summary_key(n)) for n in range(1, len(chapters) + 1)),
+        speaker_names=names,
+    )
+
+
+def _segment_pieces(transcript: Transcript) -> Iterator[tuple[str | None, TranscriptPiece, float]]:
+    """(speaker, piece, end) per segment, split where the words' speaker changes inside it."""
+    for seg in transcript.segments:
+        words = [w for w in seg.words if w.text.strip()]
+        if not words or all(w.speaker is None for w in words):
+            if seg.text.strip():
+                yield seg.speaker, TranscriptPiece(seg.start, seg.text.strip()), seg.end
+            continue
+        run: list = [words[0]]
+        for word in words[1:]:
+            if word.speaker != run[0].speaker:
+                yield run[0].speaker, TranscriptPiece(run[0].start, " ".join(w.text for w in run)), run[-1].end
+                run = [word]
+            else:
+                run.append(word)
+        yield run[0].speaker, TranscriptPiece(run[0].start, " ".join(w.text for w in run)), run[-1].end
+
+
+def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> list[TranscriptParagraph]:
+    """Paragraphs per speaker turn (long turns split at segment boundaries), each with a unique anchor."""
+    groups: list[tuple[str | None, list[TranscriptPiece], float]] = []
+    for speaker, piece, end in _segment_pieces(transcript):
+        if groups and groups[-1][0] == speaker and piece.start - groups[-1][1][0].start < MAX_PARAGRAPH_S:
+            groups[-1][1].append(piece)
+            groups[-1] = (speaker, groups[-1][1], end)
+        else:
+            groups.append((speaker, [piece], end))
+    paragraphs: list[TranscriptParagraph] = []
+    used: set[str] = set()
+    for speaker, pieces, end in groups:
+        anchor = f"t={timestamp(pieces[0].start)}"
+        if anchor in used:
+            anchor = f"t={timestamp(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
+        if anchor in used:
+            anchor = f"t={pieces[0].start:.3f}"
+        used.add(anchor)
+        paragraphs.append(
+            TranscriptParagraph(
+                start=pieces[0].start,
+                end=end,
+                speaker=names.get(speaker) if speaker else None,
+                anchor=anchor,
+                pieces=tuple(pieces),
+            )
+        )
+    return paragraphs
+
+
+# --- text files of the package --------------------------------------------------------------------
+
+
+def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
+    """The readable transcript download: a `[H:MM:SS] Name` line, then the paragraph wrapped."""
+    blocks = []
+    for p in paragraphs:
+        hours, rest = divmod(int(p.start), 3600)
+        head = f"[{hours}:{rest // 60:02d}:{rest % 60:02d}]" + (f" {p.speaker}" if p.speaker else "")
+        blocks.append(head + "\n" + textwrap.fill(p.text, width=80))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+# --- media ----------------------------------------------------------------------------------------
+
+
+def _run_ffmpeg(args: Sequence[str], source: Path) -> None:
+    result = subprocess.run(
+        [ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        raise PublishError(source, f"ffmpeg failed: {lines[-1] if lines else result.returncode}")
+
+
+def is_web_playable(source: Path) -> bool:
+    """True when the file already is MP4/MOV with H.264 (4:2:0) video and AAC audio: remux, no re-encode."""
+    with av.open(str(source), metadata_errors="ignore") as container:
+        if "mp4" not in container.format.name.split(","):
+            return False
+        video = next(iter(container.streams.video), None)
+        audio = next(iter(container.streams.audio), None)
+        return (
+            video is not None
+            and audio is not None
+            and video.codec_context.name == "h264"
+            and video.codec_context.pix_fmt in ("yuv420p", "yuvj420p")
+            and audio.codec_context.name == "aac"
+        )
+
+
+def make_web_video(source: Path, target: Path, settings: PublishSettings) -> bool:
+    """Write an MP4 (H.264/AAC, `+faststart`) for the web; return True when it had to be re-encoded."""
+    common = ["-map", "0:v:0", "-map", "0:a:0", "-movflags", "+faststart", "-f", "mp4", str(target)]
+    if is_web_playable(source):
+        _run_ffmpeg(["-i", str(source), "-c", "copy", *common], source)
+        return False
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(settings.video_crf)]
+    encode += ["-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a", "128k"]
+    _run_ffmpeg(["-i", str(source), *encode, *common], source)
+    return True
+
+
+def make_audio_copy(source: Path, target: Path, settings: PublishSettings) -> None:
+    """Write the low-bandwidth audio-only copy (`.m4a`, `+faststart`): the AAC stream as it is when it is
+    already no larger than the configured bitrate, else mono AAC at that bitrate."""
+    with av.open(str(source), metadata_errors="ignore") as container:
+        audio = container.streams.audio[0]
+        small_aac = (
+            audio.codec_context.name == "aac"
+            and 0 < (audio.bit_rate or 0) <= settings.audio_bitrate_kbps * 1100
+        )
+    codec = ["-c:a", "copy"] if small_aac else ["-ac", "1", "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k"]
+    _run_ffmpeg(
+        ["-i", str(source), "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(target)],
+        source,
+    )
+
+
+def make_poster(source: Path, target: Path, duration: float) -> None:
+    """A JPEG still from the video: the most representative frame shortly after the start."""
+    at = min(duration * 0.1, 30.0)
+    _run_ffmpeg(
+        ["-ss", f"{at:.2f}", "-i", str(source), "-vf", "thumbnail=25,scale='min(1280,iw)':-2"]
+        + ["-frames:v", "1", "-q:v", "3", str(target)],
+        source,
+    )
+
+
+def make_title_card(target: Path, title: str, subtitle: str) -> None:
+    """A 1280×720 JPEG title card for audio-only recordings (poster and sharing image)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1280, 720), "#1b3354")
+    draw = ImageDraw.Draw(image)
+    title_font = ImageFont.load_default(size=64)
+    small_font = ImageFont.load_default(size=36)
+    y = 180
+    for line in textwrap.wrap(title, width=32)[:4]:
+        draw.text((96, y), line, fill="#ffffff", font=title_font)
+        y += 84
+    draw.text((96, y + 40), subtitle, fill="#dbe7f5", font=small_font)
+    image.save(target, "JPEG", quality=88)
+
+
+def _previous_media(previous: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
+    """The media of the package already published for this recording, when made with the same settings."""
+    try:
+        manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
+        media = from_jsonable(MediaFiles, manifest["media"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if media.source_sha256 != recording.sha256 or media.settings_fingerprint != settings.fingerprint():
+        return None
+    names = [n for n in (media.video, media.audio, media.poster) if n]
+    return media if all((previous / n).is_file() for n in names) else None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def prepare_media(
+    recording: Recording, folder: Path, previous: Path, settings: PublishSettings
+) -> MediaFiles:
+    """Put the package's media into folder: reused from the previous package when unchanged, else made."""
+    reusable = _previous_media(previous, recording, settings)
+    if reusable is not None:
+        for name in (reusable.video, reusable.audio, reusable.poster):
+            if name:
+                _link_or_copy(previous / name, folder / name)
+        return reusable
+    source = Path(recording.source)
+    if not source.is_file():
+        raise PublishError(source, "recording not found, and no published media to reuse")
+    has_video = recording.media.video is not None
+    reencoded = False
+    try:
+        if has_video:
+            reencoded = make_web_video(source, folder / WEB_VIDEO, settings)
+            make_poster(source, folder / POSTER, recording.media.duration)
+        else:
+            subtitle = " · ".join(
+                x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x
+            )
+            make_title_card(folder / POSTER, recording.title, subtitle)
+        make_audio_copy(source, folder / AUDIO_COPY, settings)
+    except av.error.FFmpegError as exc:
+        raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
+    return MediaFiles(
+        video=WEB_VIDEO if has_video else None,
+        audio=AUDIO_COPY,
+        poster=POSTER,
+        video_reencoded=reencoded,
+        source_sha256=recording.sha256,
+        settings_fingerprint=settings.fingerprint(),
+    )
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def template_environment() -> Environment:
+    """Jinja2 environment over the templates shipped in the package; everything is autoescaped."""
+    env = Environment(
+        loader=PackageLoader("livecastpipe", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["timestamp"] = timestamp
+    env.filters["human_duration"] = human_duration
+    env.filters["dutch_date"] = dutch_date
+    env.filters["human_size"] = human_size
+    return env
+
+
+def human_size(size: int) -> str:
+    """A file size for people, Dutch decimal comma: `1,4 MB`."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            text = f"{value:.0f}" if unit == "B" else f"{value:.1f}"
+            return f"{text.replace('.', ',')} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def json_ld(data: Any) -> Markup:
+    """JSON for a `<script type="application/ld+json">` block, safe against `</script>` in the text."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def absolute(base_url: str | None, path: str) -> str:
+    """path under the public base address, or as it is (relative) when none is configured."""
+    return base_url.rstrip("/") + "/" + path if base_url else path
+
+
+def session_json_ld(
+    package: SessionPackage,
+    editorial: EditorialContent,
+    media: MediaFiles,
+    paragraphs: Sequence[TranscriptParagraph],
+    settings: PublishSettings,
+) -> dict[str, Any]:
+    """schema.org VideoObject (AudioObject for audio-only) with a Clip per chapter."""
+    rec = package.recording
+    page = absolute(settings.base_url, f"{rec.slug}/")
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "VideoObject" if media.video else "AudioObject",
+        "name": rec.title,
+        "description": editorial.summary or rec.metadata.description or rec.title,
+        "uploadDate": rec.metadata.date or dt.date.today().isoformat(),
+        "duration": iso_duration(rec.media.duration),
+        "inLanguage": "nl",
+        "thumbnailUrl": page + media.poster,
+        "contentUrl": page + (media.video or media.audio),
+        "transcript": "\n".join(
+            (f"{p.speaker}: " if p.speaker else "") + p.text for p in paragraphs
+        ),
+        "url": page,
+    }
+    if editorial.keywords:
+        data["keywords"] = ", ".join(editorial.keywords)
+    if editorial.chapters:
+        data["hasPart"] = [
+            {
+                "@type": "Clip",
+                "name": c.title,
+                "startOffset": math.floor(c.start),
+                "endOffset": math.ceil(c.end),
+                "url": f"{page}#t={timestamp(c.start)}",
+            }
+            for c in editorial.chapters
+        ]
+    return data
+
+
+def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
+    """(name, role label) per speaker: the identified speakers whose names may be shown, else the
+    panel as announced in the session metadata."""
+    named = [s for s in package.speakers if s.id in editorial.speaker_names]
+    if named:
+        return [(editorial.speaker_names[s.id], ROLE_LABELS.get(s.role, s.role)) for s in named]
+    return [(s.name, ROLE_LABELS.get(s.role, s.role)) for s in package.recording.metadata.speakers]
+
+
+def package_text_files(
+    package: SessionPackage, editorial: EditorialContent, paragraphs: Sequence[TranscriptParagraph]
+) -> dict[str, str]:
+    """The stages' files (captions, subtitles, …) plus chapter tracks and transcript downloads."""
+    unsafe = [n for n in package.stage_files if Path(n).name != n or n.startswith(".") or n in RESERVED_NAMES]
+    if unsafe:
+        raise PublishError(package.recording.slug, f"stage file names not allowed in a package: {unsafe}")
+    files = dict(package.stage_files)
+    if editorial.chapters:
+        files[CHAPTERS_VTT] = chapters_vtt(editorial.chapters)
+        files[CHAPTERS_JSON] = chapters_json(editorial.chapters, package.recording.title)
+    files[TRANSCRIPT_TXT] = transcript_txt(paragraphs)
+    files[TRANSCRIPT_JSON] = to_json(package.transcript)
+    return files
+
+
+DOWNLOAD_LABELS = {
+    CAPTIONS_VTT: "Ondertiteling met sprekersnamen (WebVTT)",
+    CAPTIONS_SRT: "Ondertiteling met sprekersnamen (SRT)",
+    SUBTITLES_VTT: "Ondertitels (WebVTT)",
+    SUBTITLES_SRT: "Ondertitels (SRT)",
+    TRANSCRIPT_TXT: "Transcript (tekst)",
+    TRANSCRIPT_JSON: "Transcript met woordtijden (JSON)",
+    CHAPTERS_JSON: "Hoofdstukken (JSON)",
+    WEB_VIDEO: "Video (MP4)",
+    AUDIO_COPY: "Alleen geluid (M4A)",
+}
+
+
+def render_session_page(
+    package: SessionPackage,
+    editorial: EditorialContent,
+    media: MediaFiles,
+    files: Mapping[str, str],
+    sizes: Mapping[str, int],
+    settings: PublishSettings,
+) -> str:
+    """The session's `index.html`: player, chapters, summary, speakers, transcript, downloads."""
+    names = speaker_names(package.speakers, package.transcript, editorial.speaker_names)
+    paragraphs = transcript_paragraphs(package.transcript, names)
+    rec = package.recording
+    downloads = [
+        (name, DOWNLOAD_LABELS[name], sizes[name]) for name in DOWNLOAD_LABELS if name in sizes
+    ]
+    page_url = absolute(settings.base_url, f"{rec.slug}/")
+    return template_environment().get_template("session.html.j2").render(
+        rec=rec,
+        title=rec.title,
+        meta=rec.metadata,
+        media=media,
+        files=files,
+        chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
+        summary_label=editorial.summary_label,
+        summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
+        keywords=editorial.keywords,
+        speakers=speaker_list(package, editorial),
+        paragraphs=paragraphs,
+        downloads=downloads,
+        json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
+        description=editorial.summary or rec.metadata.description or rec.title,
+        page_url=page_url if settings.base_url else None,
+        poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
+        site_title=settings.site_title,
+        assets=ASSETS_DIR,
+    )
+
+
+# --- the package on disk --------------------------------------------------------------------------
+
+
+def _libc_renameat2() -> Any:
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    return getattr(libc, "renameat2", None)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange_directories(a: Path, b: Path) -> bool:
+    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    renameat2 = _libc_renameat2()
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def swap_in(staged: Path, target: Path, editor_snapshot: Mapping[str, str] | None = None) -> None:
+    """Make staged the new target folder atomically and drop the old one.
+
+    An editor's file that changed in the old folder since `editor_snapshot` (name → SHA-256 when the
+    publish began) was written meanwhile, and is moved into the new folder so no edit is lost.
+    """
+    if not target.exists():
+        staged.rename(target)
+        return
+    if exchange_directories(staged, target):
+        old = staged
+    else:  # no atomic exchange here: two renames, a moment without the folder
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+        staged.rename(target)
+    for name in EDITOR_FILES if editor_snapshot is not None else ():
+        edited = old / name
+        if edited.is_file() and sha256_file(edited) != editor_snapshot.get(name):
+            os.replace(edited, target / name)
+    shutil.rmtree(old)
+
+
+def _write_static_assets(folder: Path, names: Sequence[str]) -> None:
+    (folder / ASSETS_DIR).mkdir(parents=True, exist_ok=True)
+    static = resources.files("livecastpipe") / "static"
+    for name in names:
+        (folder / ASSETS_DIR / name).write_bytes((static / name).read_bytes())
+
+
+def package_data_json(package: SessionPackage) -> str:
+    """The stored stage data (all but the transcript, kept in transcript.json) for re-rendering."""
+    data = to_jsonable(package)
+    data.pop("transcript")
+    data["stage_files"] = {k: v for k, v in data["stage_files"].items() if k not in EDITOR_FILES}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def load_session_package(folder: Path) -> SessionPackage:
+    """Read back what a published package was made from, so it can be re-rendered without the models."""
+    try:
+        data = json.loads((folder / PACKAGE_DATA).read_text(encoding="utf-8"))
+        data["transcript"] = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
+        return from_jsonable(SessionPackage, data)
+    except FileNotFoundError as exc:
+        raise PublishError(folder, f"not a published session (missing {Path(exc.filename).name})") from exc
+    except ValueError as exc:
+        raise PublishError(folder, f"stored session data cannot be read: {exc}") from exc
+
+
+def with_confirmed_speakers(package: SessionPackage, edited: Mapping[str, SpeakerInfo]) -> SessionPackage:
+    """The package with the entries an editor confirmed in `speakers.yaml` (names, roles) taking precedence."""
+    confirmed = {sid: info for sid, info in edited.items() if info.confirmed}
+    if not confirmed:
+        return package
+    speakers = tuple(confirmed.get(s.id, s) for s in package.speakers)
+    return replace(package, speakers=speakers)
+
+
+def _carry_editor_files(package: SessionPackage, target: Path, staged: Path) -> dict[str, str]:
+    """Copy the editors' files into the staged package; return their SHA-256 as found (the snapshot).
+
+    A stage's version of an editor's file (the speakers stage's merged `speakers.yaml`) is written only
+    when the folder has none, or when nobody edited it since the last publish.
+    """
+    try:
+        last = json.loads((target / MANIFEST).read_text(encoding="utf-8")).get("editor_files", {})
+    except (OSError, ValueError, AttributeError):
+        last = {}
+    snapshot: dict[str, str] = {}
+    for name in EDITOR_FILES:
+        if (target / name).is_file():
+            shutil.copy2(target / name, staged / name)
+            snapshot[name] = sha256_file(staged / name)
+        if name in package.stage_files and snapshot.get(name) in (None, last.get(name)):
+            (staged / name).write_text(package.stage_files[name], encoding="utf-8")
+    return snapshot
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of the libraries and tools publishing uses (provenance)."""
+    ffmpeg = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
+    return {
+        "livecastpipe": version("livecastpipe"),
+        "jinja2": version("jinja2"),
+        "ffmpeg": ffmpeg.stdout.split("\n", 1)[0].removeprefix("ffmpeg version ").split(" ")[0],
+    }
+
+
+def catalogue_entry(
+    package: SessionPackage,
+    editorial: EditorialContent,
+    media: MediaFiles,
+    files: Mapping[str, str],
+    sizes: Mapping[str, int],
+) -> dict[str, Any]:
+    """What the catalogue and the feed need to know about a session, kept in its manifest."""
+    rec = package.recording
+    return {
+        "slug": rec.slug,
+        "title": rec.title,
+        "date": rec.metadata.date,
+        "programme": rec.metadata.programme,
+        "duration": rec.media.duration,
+        "speakers": [name for name, _ in speaker_list(package, editorial)],
+        "summary": editorial.summary or rec.metadata.description,
+        "keywords": list(editorial.keywords),
+        "poster": media.poster,
+        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": "audio/mp4"},
+        "video": media.video,
+        "tracks": [n for n in (CAPTIONS_VTT, SUBTITLES_SRT) if n in files],
+        "chapters": CHAPTERS_JSON if CHAPTERS_JSON in files else None,
+    }
+
+
+def publish_session(
+    package: SessionPackage, output_dir: Path, settings: PublishSettings, publish_unreviewed: bool = False
+) -> Path:
+    """Render a session's package into a temporary folder beside its target, then swap it in atomically.
+
+    The editors' files in the session folder are inputs: `review.json` decides which generated texts
+    are shown (`publish_unreviewed` shows drafts, labelled), and both are carried over untouched.
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / package.recording.slug
+    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.publish-", dir=output_dir))
+    try:
+        snapshot = _carry_editor_files(package, target, staged)
+        try:
+            review = read_review(staged)
+            package = with_confirmed_speakers(package, read_speakers_yaml(staged / SPEAKERS_FILE))
+        except ReviewError as exc:
+            raise PublishError(target / REVIEW_FILE_NAME, str(exc).split(": ", 1)[-1]) from exc
+        except SpeakerFileError as exc:
+            raise PublishError(target / SPEAKERS_FILE, str(exc).split(": ", 1)[-1]) from exc
+        editorial = editorial_content(package, review, publish_unreviewed)
+        media = prepare_media(package.recording, staged, target, settings)
+        names = speaker_names(package.speakers, package.transcript, editorial.speaker_names)
+        files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names))
+        files[PACKAGE_DATA] = package_data_json(package)
+        for name, text in files.items():
+            if name in EDITOR_FILES:
+                continue
+            (staged / name).write_text(text, encoding="utf-8")
+        _write_static_assets(staged, SESSION_ASSETS)
+        sizes = {p.name: p.stat().st_size for p in staged.iterdir() if p.is_file()}
+        (staged / "index.html").write_text(
+            render_session_page(package, editorial, media, files, sizes, settings), encoding="utf-8"
+        )
+        sizes["index.html"] = (staged / "index.html").stat().st_size
+        manifest = {
+            "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},
+            "livecastpipe": version("livecastpipe"),
+            "published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "catalogue": catalogue_entry(package, editorial, media, files, sizes),
+            "media": to_jsonable(media),
+            "files": [
+                {"path": str(p.relative_to(staged)), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+                for p in sorted(staged.rglob("*"))
+                if p.is_file() and p.name not in EDITOR_FILES
+            ],
+            "editor_files": {n: sha256_file(staged / n) for n in EDITOR_FILES if (staged / n).is_file()},
+            "provenance": {
+                "transcribe": {
+                    "model": package.transcript.model,
+                    "settings": package.transcript.settings,
+                    "versions": package.transcript.versions,
+                },
+                **package.provenance,
+                "publish": {"settings": settings.model_dump(mode="json"), "versions": tool_versions()},
+            },
+        }
+        atomic_write_text(staged / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        staged.chmod(0o755)
+        swap_in(staged, target, snapshot)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return target
+
+
+def republish(folder: Path, settings: PublishSettings, publish_unreviewed: bool = False) -> Path:
+    """Re-render one published session from its stored data (new templates, editors' changes)."""
+    return publish_session(load_session_package(folder), folder.parent, settings, publish_unreviewed)
+
+
+def published_sessions(output_dir: Path) -> list[Path]:
+    """Session folders in the output folder (those with a manifest), by name; hidden folders skipped."""
+    if not output_dir.is_dir():
+        return []
+    return sorted(
+        p for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+    )

@@ -1,0 +1,386 @@
+"""Editorial review: every generated text a viewer would read is a draft until an editor approves it.
+
+Review items are the session summary, each chapter's summary and title, the keywords and each speaker's
+name. Their state (`draft` → `approved` / `rejected`), the editor's text, who decided when, and the
+generated text each decision replaced live in `review.json` in the session's output folder. A rerun
+merges newly generated text into that file without touching decisions; a decision made on text or a
+transcript that has since changed is marked stale. Publishing reads `publishable_text`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from .models import SpeakerInfo, from_json, to_json
+from .storage import atomic_write_text
+from .summaries import SessionSummary, SummarySentence, TranscriptSentence, clock, sentences_hash
+
+REVIEW_FILE_NAME = "review.json"
+UNREVIEWED_LABEL = "Automatisch gegenereerd, nog niet gecontroleerd"
+"""Shown with every draft text published because `publish_unreviewed` is on."""
+
+SESSION_SUMMARY_KEY = "session/summary"
+KEYWORDS_KEY = "session/keywords"
+
+ItemKind = Literal["session_summary", "keywords", "chapter_summary", "chapter_title", "speaker_name"]
+State = Literal["draft", "approved", "rejected"]
+
+
+def chapter_summary_key(number: int) -> str:
+    """Review key of the summary of chapter `number` (counted from 1)."""
+    return f"chapter/{number:02d}/summary"
+
+
+def chapter_title_key(number: int) -> str:
+    """Review key of the title of chapter `number` (counted from 1)."""
+    return f"chapter/{number:02d}/title"
+
+
+def speaker_name_key(speaker_id: str) -> str:
+    """Review key of the name of a speaker (`SPEAKER_00`, …)."""
+    return f"speaker/{speaker_id}/name"
+
+
+class ReviewError(ValueError):
+    """A review file cannot be read, or a review action is not possible."""
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A transcript sentence a generated text came from, so the editor can check it in the recording."""
+
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An editor's verdict on one item: the text approved (or none when rejected) and what it replaced."""
+
+    state: Literal["approved", "rejected"]
+    reviewer: str
+    at: str
+    text: str | None
+    replaced_text: str
+    """The generated text the editor saw when deciding."""
+    source_hash: str
+    """Hash of the transcript text the item was made from, when the editor decided."""
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One reviewable text: what was generated from what, and the editor's current decision and past ones."""
+
+    key: str
+    kind: ItemKind
+    label: str
+    generated_text: str
+    source_hash: str
+    sources: tuple[SourceRef, ...] = ()
+    decision: Decision | None = None
+    history: tuple[Decision, ...] = ()
+    current: bool = True
+    """False when the latest run no longer generates this item; kept so no decision is ever lost."""
+
+    @property
+    def state(self) -> State:
+        return self.decision.state if self.decision else "draft"
+
+    @property
+    def stale(self) -> bool:
+        """A decision made on a generated text or a transcript that has changed since."""
+        return self.decision is not None and (
+            self.decision.replaced_text != self.generated_text or self.decision.source_hash != self.source_hash
+        )
+
+    @property
+    def awaits_review(self) -> bool:
+        return self.current and (self.decision is None or self.stale)
+
+
+@dataclass(frozen=True)
+class SessionReview:
+    """The content of a session's `review.json`."""
+
+    slug: str
+    title: str
+    items: tuple[ReviewItem, ...]
+    updated_at: str = ""
+    format: int = 1
+
+    def item(self, key: str) -> ReviewItem:
+        """The item with this key; ReviewError naming the known keys when there is none."""
+        for item in self.items:
+            if item.key == key:
+                return item
+        known = ", ".join(i.key for i in self.items)
+        raise ReviewError(f"{self.slug}: no review item '{key}' (items: {known})")
+
+    @property
+    def awaiting(self) -> list[ReviewItem]:
+        return [i for i in self.items if i.awaits_review]
+
+
+@dataclass(frozen=True)
+class Publishable:
+    """Text a package may show, and the label it must carry when no editor approved it."""
+
+    text: str
+    reviewed: bool
+    label: str | None = None
+    stale: bool = False
+    """Approved by an editor on an older transcript or generated text; still the editor's words."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _refs(sentences: Sequence[SummarySentence] | Sequence[TranscriptSentence]) -> tuple[SourceRef, ...]:
+    return tuple(SourceRef(start=s.start, end=s.end, speaker=s.speaker, text=s.text) for s in sentences)
+
+
+def _text_hash(*parts: str) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def review_items(
+    summary: SessionSummary,
+    sentences: Sequence[TranscriptSentence],
+    speakers: Sequence[SpeakerInfo] = (),
+) -> list[ReviewItem]:
+    """Fresh draft items for every non-empty text generated for a session (decisions come from `merge_review`)."""
+    items = [
+        ReviewItem(
+            key=SESSION_SUMMARY_KEY,
+            kind="session_summary",
+            label="Samenvatting van de sessie",
+            generated_text=summary.text,
+            source_hash=summary.source_hash,
+            sources=_refs(summary.sentences),
+        ),
+        ReviewItem(
+            key=KEYWORDS_KEY,
+            kind="keywords",
+            label="Trefwoorden",
+            generated_text=", ".join(summary.keywords),
+            source_hash=summary.source_hash,
+        ),
+    ]
+    for number, chapter in enumerate(summary.chapters, 1):
+        where = f"Hoofdstuk {number} ({clock(chapter.start)}–{clock(chapter.end)})"
+        items.append(
+            ReviewItem(
+                key=chapter_title_key(number),
+                kind="chapter_title",
+                label=f"{where}: titel",
+                generated_text=chapter.proposed_title or chapter.title,
+                source_hash=chapter.source_hash,
+                sources=_refs(chapter.sentences),
+            )
+        )
+        items.append(
+            ReviewItem(
+                key=chapter_summary_key(number),
+                kind="chapter_summary",
+                label=f"{where}: samenvatting",
+                generated_text=chapter.text,
+                source_hash=chapter.source_hash,
+                sources=_refs(chapter.sentences),
+            )
+        )
+    for speaker in speakers:
+        said = [s for s in sentences if s.speaker == speaker.id]
+        item = ReviewItem(
+            key=speaker_name_key(speaker.id),
+            kind="speaker_name",
+            label=f"Naam van spreker {speaker.id} ({speaker.role})",
+            generated_text=speaker.name or speaker.id,
+            source_hash=sentences_hash(said),
+            sources=_refs(said[:3]),
+        )
+        if speaker.confirmed and speaker.name:
+            item = replace(item, decision=_decision(item, "approved", "speakers.yaml", speaker.name))
+        items.append(item)
+    return [i for i in items if i.generated_text.strip()]
+
+
+def merge_review(
+    previous: SessionReview | None, fresh: Sequence[ReviewItem], slug: str, title: str
+) -> SessionReview:
+    """Fresh generated items carrying over every earlier decision; items no longer generated are kept."""
+    earlier = {i.key: i for i in previous.items} if previous else {}
+    merged: list[ReviewItem] = []
+    for item in fresh:
+        old = earlier.pop(item.key, None)
+        if old is not None and (old.decision or old.history):
+            item = replace(item, decision=old.decision, history=old.history)
+        merged.append(item)
+    merged.extend(replace(old, current=False) for old in earlier.values() if old.decision or old.history)
+    return SessionReview(slug=slug, title=title, items=tuple(merged), updated_at=_now())
+
+
+def _decision(item: ReviewItem, state: Literal["approved", "rejected"], reviewer: str, text: str | None) -> Decision:
+    return Decision(
+        state=state,
+        reviewer=reviewer,
+        at=_now(),
+        text=text,
+        replaced_text=item.generated_text,
+        source_hash=item.source_hash,
+    )
+
+
+def _decide(
+    review: SessionReview, key: str, reviewer: str, state: Literal["approved", "rejected"], text: str | None
+) -> SessionReview:
+    if not reviewer.strip():
+        raise ReviewError("a decision needs the reviewer's name")
+    item = review.item(key)
+    if not item.current:
+        raise ReviewError(f"{review.slug}: '{key}' is no longer generated; nothing to decide")
+    history = item.history + ((item.decision,) if item.decision else ())
+    decided = replace(item, decision=_decision(item, state, reviewer.strip(), text), history=history)
+    items = tuple(decided if i.key == key else i for i in review.items)
+    return replace(review, items=items, updated_at=_now())
+
+
+def approve(review: SessionReview, key: str, reviewer: str, text: str | None = None) -> SessionReview:
+    """Approve an item: the editor's text when given (an edit), else the text shown now."""
+    item = review.item(key)
+    if text is None:
+        text = item.decision.text if item.decision and item.decision.text and not item.stale else item.generated_text
+    text = text.strip()
+    if not text:
+        raise ReviewError(f"{review.slug}: '{key}' cannot be approved with an empty text; reject it instead")
+    return _decide(review, key, reviewer, "approved", text)
+
+
+def reject(review: SessionReview, key: str, reviewer: str) -> SessionReview:
+    """Reject an item: it is never published."""
+    return _decide(review, key, reviewer, "rejected", None)
+
+
+def reopen(review: SessionReview, key: str) -> SessionReview:
+    """Put an item back in draft; the withdrawn decision stays in its history."""
+    item = review.item(key)
+    if item.decision is None:
+        raise ReviewError(f"{review.slug}: '{key}' is already a draft")
+    reopened = replace(item, decision=None, history=item.history + (item.decision,))
+    return replace(review, items=tuple(reopened if i.key == key else i for i in review.items), updated_at=_now())
+
+
+def publishable_text(review: SessionReview | None, key: str, publish_unreviewed: bool = False) -> Publishable | None:
+    """What a package may show for an item: approved text, a labelled draft (if allowed), or None (withheld).
+
+    Rejected items, items no longer generated and unknown keys are withheld; so are drafts unless
+    `publish_unreviewed` is on, in which case they carry `UNREVIEWED_LABEL`.
+    """
+    if review is None:
+        return None
+    try:
+        item = review.item(key)
+    except ReviewError:
+        return None
+    if not item.current or item.state == "rejected":
+        return None
+    if item.decision is not None and item.decision.text:
+        return Publishable(text=item.decision.text, reviewed=True, stale=item.stale)
+    if publish_unreviewed and item.generated_text.strip():
+        return Publishable(text=item.generated_text, reviewed=False, label=UNREVIEWED_LABEL)
+    return None
+
+
+def publishable_items(review: SessionReview | None, publish_unreviewed: bool = False) -> dict[str, Publishable]:
+    """Every item a package may show, by key (see `publishable_text`)."""
+    if review is None:
+        return {}
+    found = {i.key: publishable_text(review, i.key, publish_unreviewed) for i in review.items}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+# --- the file -------------------------------------------------------------------------------------
+
+
+def review_path(session_folder: Path) -> Path:
+    """Where a session's review file lives."""
+    return session_folder / REVIEW_FILE_NAME
+
+
+def read_review(session_folder: Path) -> SessionReview | None:
+    """The session's review, or None when it has none yet; ReviewError naming the file when it is unreadable."""
+    path = review_path(session_folder)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ReviewError(f"{path}: cannot read review file: {exc.strerror or exc}") from exc
+    try:
+        return from_json(SessionReview, text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ReviewError(f"{path}: not a valid review file ({where}: {first['msg']})") from exc
+
+
+def write_review(session_folder: Path, review: SessionReview) -> None:
+    """Write the session's review file atomically."""
+    atomic_write_text(review_path(session_folder), to_json(review))
+
+
+def update_review(
+    session_folder: Path,
+    slug: str,
+    title: str,
+    summary: SessionSummary,
+    sentences: Sequence[TranscriptSentence],
+    speakers: Sequence[SpeakerInfo] = (),
+) -> SessionReview:
+    """Merge freshly generated texts into the session's review file, keeping every editor decision.
+
+    An unreadable review file is never overwritten: ReviewError names it.
+    """
+    previous = read_review(session_folder)
+    merged = merge_review(previous, review_items(summary, sentences, speakers), slug, title)
+    if previous is not None and _same_content(previous, merged):
+        return previous
+    write_review(session_folder, merged)
+    return merged
+
+
+def _same_content(a: SessionReview, b: SessionReview) -> bool:
+    return replace(a, updated_at="") == replace(b, updated_at="")
+
+
+def find_reviews(output_dir: Path) -> list[tuple[Path, SessionReview | ReviewError]]:
+    """Every session folder under output_dir with a review file, and its review (or why it is unreadable)."""
+    found: list[tuple[Path, SessionReview | ReviewError]] = []
+    for path in sorted(output_dir.glob(f"*/{REVIEW_FILE_NAME}")):
+        try:
+            review = read_review(path.parent)
+        except ReviewError as exc:
+            found.append((path.parent, exc))
+            continue
+        if review is not None:
+            found.append((path.parent, review))
+    return found
+
+
+def speaker_display_names(speakers: Sequence[SpeakerInfo], review: SessionReview | None = None) -> Mapping[str, str]:
+    """Speaker id → name to show editors: the approved name, else the proposed one, else the id."""
+    names: dict[str, str] = {}
+    for speaker in speakers:
+        approved = publishable_text(review, speaker_name_key(speaker.id))
+        names[speaker.id] = approved.text if approved else (speaker.name or speaker.id)
+    return names

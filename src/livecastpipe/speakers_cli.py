@@ -1,0 +1,151 @@
+"""`livecast speakers SESSION`: list a session's speakers, rename them, set roles and confirm names.
+
+Every change is an editor's confirmation: it is written to the session's `speakers.yaml` (kept by every
+rerun) and the speaker's voice is enrolled in the voice library, so later sessions recognise it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .models import Diarization, SpeakerInfo, from_json
+from .settings import SettingsError, load_settings
+from .speakers import (
+    DIARIZATION_FILE,
+    RTTM_FILE,
+    SPEAKERS_FILE,
+    VOICE_LIBRARY_FILE,
+    SpeakerFileError,
+    read_rttm,
+    read_speakers_yaml,
+    rename_speaker,
+    speakers_yaml,
+    update_voice_library,
+)
+from .storage import atomic_write_text
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
+    """`ID=VALUE` option values split in two; a malformed one is a usage error."""
+    pairs = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"{option} expects SPEAKER_ID=VALUE, got '{value}'", 2)
+        pairs.append((key.strip(), rest.strip()))
+    return pairs
+
+
+def _listed_roles(folder: Path) -> dict[str, str]:
+    """Name → role of the panel in the session metadata (kept in the published `session.json`)."""
+    try:
+        manifest = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+        return {p["name"]: p["role"] for p in manifest["recording"]["metadata"]["speakers"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _speaking_times(folder: Path) -> dict[str, float]:
+    path = folder / RTTM_FILE
+    times: dict[str, float] = {}
+    if path.is_file():
+        for turn in read_rttm(path.read_text(encoding="utf-8")):
+            times[turn.speaker] = times.get(turn.speaker, 0.0) + turn.end - turn.start
+    return times
+
+
+def _table(speakers: dict[str, SpeakerInfo], times: dict[str, float], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("id", "name", "role", "speaks", "confidence", "source", "confirmed"):
+        table.add_column(column)
+    for speaker_id, info in speakers.items():
+        seconds = times.get(speaker_id, 0.0)
+        table.add_row(
+            speaker_id,
+            info.name or "–",
+            info.role,
+            f"{int(seconds // 60)}:{int(seconds % 60):02d}",
+            f"{info.confidence:.2f}",
+            info.name_source,
+            "yes" if info.confirmed else "no",
+        )
+    return table
+
+
+def speakers_command(
+    session: Annotated[str, typer.Argument(help="Session folder name in the output folder, or its path.")],
+    rename: Annotated[
+        Optional[list[str]],
+        typer.Option(help="SPEAKER_ID=NAME: name a speaker (confirms it; a panel member's role comes along). Repeatable."),
+    ] = None,
+    role: Annotated[
+        Optional[list[str]],
+        typer.Option(help="SPEAKER_ID=ROLE: moderator, speaker or audience (confirms it). Repeatable."),
+    ] = None,
+    confirm: Annotated[
+        Optional[list[str]], typer.Option(help="SPEAKER_ID, or 'all': confirm the proposed name. Repeatable.")
+    ] = None,
+    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+) -> None:
+    """List a session's speakers; with options, rename, set roles or confirm names and remember the voices."""
+    try:
+        settings = load_settings(config, {"output_dir": output} if output is not None else None)
+    except SettingsError as exc:
+        raise _fail(str(exc), 2) from exc
+    folder = Path(session) if Path(session).is_dir() else settings.output_dir / session
+    path = folder / SPEAKERS_FILE
+    if not path.is_file():
+        raise _fail(f"{path}: no speakers file (run `livecast run` on the recording first)")
+    try:
+        speakers = read_speakers_yaml(path)
+        changed = False
+        listed_roles = _listed_roles(folder)
+        for speaker_id, name in _pairs(rename or [], "--rename"):
+            speakers = rename_speaker(speakers, speaker_id, name=name or None, role=listed_roles.get(name))
+            changed = True
+        for speaker_id, new_role in _pairs(role or [], "--role"):
+            speakers = rename_speaker(speakers, speaker_id, role=new_role)
+            changed = True
+        for speaker_id in confirm or []:
+            for target in list(speakers) if speaker_id == "all" else [speaker_id]:
+                speakers = rename_speaker(speakers, target)
+                changed = True
+    except SpeakerFileError as exc:
+        raise _fail(str(exc)) from exc
+    except (KeyError, ValueError) as exc:
+        raise _fail(f"{path}: {exc.args[0]}", 2) from exc
+    if changed:
+        atomic_write_text(path, speakers_yaml(speakers))
+        diarization_path = folder / DIARIZATION_FILE
+        if diarization_path.is_file():
+            diarization = from_json(Diarization, diarization_path.read_text(encoding="utf-8"))
+            try:
+                update_voice_library(
+                    settings.output_dir / VOICE_LIBRARY_FILE,
+                    folder.name,
+                    speakers,
+                    diarization.centroids,
+                    settings.speakers.library_threshold,
+                )
+            except SpeakerFileError as exc:
+                raise _fail(str(exc)) from exc
+    console.print(_table(speakers, _speaking_times(folder), f"Speakers of {folder.name}"))
+    if changed:
+        console.print(
+            f"Saved {path}. Run `livecast run` on the recording again to use the names in captions and chapters."
+        )

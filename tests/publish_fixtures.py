@@ -1,0 +1,181 @@
+"""Fixtures for the publish tests: a published site made from the committed sample (really ingested
+and transcribed) plus an audio-only session whose hand-made transcript and title try to inject HTML."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from livecastpipe.catalogue import preview_server, publish_catalogue
+from livecastpipe.ingest import ingest, load_audio
+from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
+from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.review import (
+    SESSION_SUMMARY_KEY,
+    SessionReview,
+    approve,
+    speaker_name_key,
+    update_review,
+    write_review,
+)
+from livecastpipe.settings import PublishSettings, SubtitleSettings, SummariesSettings, TranscribeSettings
+from livecastpipe.subtitles import subtitle_files
+from livecastpipe.summaries import extractive_summary, split_sentences
+from livecastpipe.transcribe import transcribe_audio
+
+from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
+
+HOSTILE_SCRIPT = "<script>document.title='gehackt'</script>"
+HOSTILE_IMG = '"><img src=x onerror="document.title=\'gehackt\'">'
+SETTINGS = PublishSettings(base_url="https://replays.example.org/cooperatieven/")
+
+
+@dataclass(frozen=True)
+class SampleSession:
+    """The committed sample, ingested and transcribed by the real model (once per test run)."""
+
+    recording: Recording
+    transcript: Transcript
+
+
+@pytest.fixture(scope="session")
+def sample_session(tmp_path_factory: pytest.TempPathFactory) -> SampleSession:
+    folder = tmp_path_factory.mktemp("sample-media")
+    shutil.copy(SAMPLE, folder / SAMPLE.name)
+    shutil.copy(SAMPLE_SIDECAR, folder / SAMPLE_SIDECAR.name)
+    recording = ingest(folder / SAMPLE.name, folder / "cache")
+    transcript = transcribe_audio(
+        load_audio(Path(recording.audio_path)), TranscribeSettings(), recording.metadata.glossary
+    )
+    return SampleSession(recording, transcript)
+
+
+def word_speakers(transcript: Transcript, turns: list[tuple[float, str]]) -> Transcript:
+    """The transcript with every word and segment attributed to the speaker whose turn it starts in."""
+
+    def speaker_at(t: float) -> str:
+        return [s for start, s in turns if start <= t + 0.01][-1]
+
+    segments = tuple(
+        Segment(
+            seg.start,
+            seg.end,
+            seg.text,
+            tuple(Word(w.start, w.end, w.text, w.probability, speaker_at(w.start)) for w in seg.words),
+            speaker_at(seg.start),
+        )
+        for seg in transcript.segments
+    )
+    return Transcript(
+        transcript.language, transcript.language_probability, transcript.duration, segments,
+        transcript.model, transcript.settings, transcript.versions, transcript.warnings,
+    )
+
+
+def sample_package(sample: SampleSession) -> SessionPackage:
+    """The sample with speakers and chapters as the speaker and chapter stages give them, plus the
+    subtitles stage's files."""
+    segments = sample.transcript.segments
+    second_turn = segments[1].start if len(segments) > 1 else sample.transcript.duration / 2
+    transcript = word_speakers(sample.transcript, [(0.0, "SPEAKER_00"), (second_turn, "SPEAKER_01")])
+    duration = sample.recording.media.duration
+    names = {"SPEAKER_00": "Anne de Vries", "SPEAKER_01": "Pieter Bakker"}
+    return SessionPackage(
+        recording=sample.recording,
+        transcript=transcript,
+        speakers=(
+            SpeakerInfo("SPEAKER_00", "Anne de Vries", "moderator", 1.0, "editor", True),
+            SpeakerInfo("SPEAKER_01", "Pieter Bakker", "speaker", 0.8, "introduction", False),
+        ),
+        chapters=(
+            Chapter(0.0, second_turn, "Anne de Vries: welkom", "SPEAKER_00", ("welkom",)),
+            Chapter(second_turn, duration, "Pieter Bakker: de buurtcoöperatie", "SPEAKER_01", ("coöperatie",)),
+        ),
+        stage_files=subtitle_files(transcript, names, SubtitleSettings()),
+    )
+
+
+APPROVED_SUMMARY = "Anne de Vries spreekt met Pieter Bakker over de buurtcoöperatie.\n\nLeden beslissen samen."
+
+
+def review_as_editor(package: SessionPackage, folder: Path) -> SessionReview:
+    """Run the summaries and review stages, then approve the summary (edited) and Pieter's name as an editor."""
+    summary = extractive_summary(package.transcript, package.chapters, SummariesSettings())
+    review = update_review(
+        folder, package.recording.slug, package.recording.title, summary,
+        split_sentences(package.transcript), package.speakers,
+    )
+    review = approve(review, SESSION_SUMMARY_KEY, "Redactie", APPROVED_SUMMARY)
+    review = approve(review, speaker_name_key("SPEAKER_01"), "Redactie")
+    write_review(folder, review)
+    return review
+
+
+@pytest.fixture(scope="session")
+def hostile_audio_recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """An audio-only MP3 (from the sample's sound) whose sidecar title holds HTML."""
+    folder = tmp_path_factory.mktemp("hostile-media")
+    source = folder / "paneldiscussie.mp3"
+    run_ffmpeg("-i", str(SAMPLE), "-t", "20", "-vn", "-c:a", "libmp3lame", "-b:a", "64k", str(source))
+    (folder / "paneldiscussie.yaml").write_text(
+        "title: 'Wonen & werken " + HOSTILE_SCRIPT.replace("'", "''") + "'\n"
+        "date: '2026-03-15'\nprogramme: Middagprogramma\n"
+        "description: 'Beschrijving met " + HOSTILE_IMG.replace("'", "''") + "'\n",
+        encoding="utf-8",
+    )
+    return ingest(source, folder / "cache")
+
+
+def hostile_package(recording: Recording) -> SessionPackage:
+    """A hand-made transcript whose text tries to inject a script and an image with onerror."""
+    texts = [
+        ("SPEAKER_00", 0.0, 6.0, f"Welkom allemaal. {HOSTILE_SCRIPT} Dat hoort tekst te blijven."),
+        ("SPEAKER_01", 6.0, 12.0, f"Ook dit {HOSTILE_IMG} is gewoon tekst over woningcorporaties."),
+        ("SPEAKER_00", 12.0, 19.0, "Dank u wel, dan sluiten we af."),
+    ]
+    segments = tuple(
+        Segment(start, end, text, (Word(start, end, text, 0.9, speaker),), speaker)
+        for speaker, start, end, text in texts
+    )
+    transcript = Transcript("nl", 1.0, 20.0, segments, "handmade-test-fixture")
+    speakers = (
+        SpeakerInfo("SPEAKER_00", "Moderator " + HOSTILE_SCRIPT, "moderator", 1.0, "editor", True),
+        SpeakerInfo("SPEAKER_01", None, "speaker"),
+    )
+    return SessionPackage(
+        recording=recording,
+        transcript=transcript,
+        speakers=speakers,
+        chapters=(Chapter(0.0, 12.0, "Opening " + HOSTILE_IMG), Chapter(12.0, 20.0, "Afsluiting")),
+        stage_files=subtitle_files(transcript, {"SPEAKER_00": speakers[0].name}, SubtitleSettings()),
+    )
+
+
+@pytest.fixture(scope="session")
+def published_site(
+    tmp_path_factory: pytest.TempPathFactory, sample_session: SampleSession, hostile_audio_recording: Recording
+) -> Path:
+    """An output folder with both sessions and the catalogue published (shared; tests only read it)."""
+    output = tmp_path_factory.mktemp("site") / "output"
+    package = sample_package(sample_session)
+    review_as_editor(package, output / package.recording.slug)
+    publish_session(package, output, SETTINGS)
+    publish_session(hostile_package(hostile_audio_recording), output, SETTINGS)
+    publish_catalogue(output, SETTINGS)
+    return output
+
+
+@pytest.fixture(scope="session")
+def site_url(published_site: Path) -> Iterator[str]:
+    """The published site served by `livecast serve`'s server on 127.0.0.1 (a free port)."""
+    server = preview_server(published_site, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()

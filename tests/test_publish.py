@@ -1,0 +1,329 @@
+"""Publishing without a browser: the package on disk, its media, metadata, manifest, atomic swap,
+editors' files, the catalogue, the feed, the CLI and the flow's publish stage."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import av
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from livecastpipe.cli import app
+from livecastpipe.ingest import ingest
+from livecastpipe.models import Chapter, Segment, Transcript, Word
+from livecastpipe.publish import (
+    PublishError,
+    SessionPackage,
+    load_session_package,
+    parse_timestamp,
+    publish_session,
+    timestamp,
+)
+from livecastpipe.storage import sha256_file
+
+from .conftest import SAMPLE, run_ffmpeg
+from .publish_fixtures import (  # noqa: F401 (fixtures)
+    APPROVED_SUMMARY,
+    HOSTILE_SCRIPT,
+    SETTINGS,
+    hostile_audio_recording,
+    hostile_package,
+    published_site,
+    sample_session,
+)
+
+SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
+
+
+class _Collector(HTMLParser):
+    """Collects start tags with their attributes, and the JSON-LD blocks, of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.json_ld: list[str] = []
+        self._in_ld = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_ld = tag == "script" and dict(attrs).get("type") == "application/ld+json"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_ld:
+            self.json_ld.append(data)
+            self._in_ld = False
+
+
+def parse_page(path: Path) -> _Collector:
+    collector = _Collector()
+    collector.feed(path.read_text(encoding="utf-8"))
+    return collector
+
+
+@given(st.floats(min_value=0, max_value=20 * 3600, allow_nan=False))
+def test_timestamps_round_trip_to_the_second(seconds: float) -> None:
+    assert parse_timestamp(timestamp(seconds)) == int(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "1:2:3:4", "aa:10", "-5", "10:"])
+def test_malformed_timestamps_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
+
+
+@pytest.mark.slow
+def test_package_holds_page_media_tracks_downloads_and_a_manifest(published_site: Path) -> None:
+    folder = published_site / SAMPLE_SLUG
+    for name in (
+        "index.html", "video.mp4", "audio.m4a", "poster.jpg", "captions.nl.vtt", "subtitles.nl.vtt",
+        "chapters.vtt", "subtitles.nl.srt", "transcript.txt", "transcript.json", "chapters.json",
+        "session.json", "package.json", "review.json", "assets/player.js", "assets/player.css",
+    ):
+        assert (folder / name).is_file(), name
+    manifest = json.loads((folder / "session.json").read_text())
+    listed = {f["path"]: f for f in manifest["files"]}
+    on_disk = {
+        str(p.relative_to(folder)) for p in folder.rglob("*")
+        if p.is_file() and p.name not in ("session.json", "review.json", "speakers.yaml")
+    }
+    assert set(listed) == on_disk
+    for path, entry in listed.items():
+        assert entry["sha256"] == sha256_file(folder / path), path
+        assert entry["bytes"] == (folder / path).stat().st_size
+    assert manifest["editor_files"]["review.json"] == sha256_file(folder / "review.json")
+    provenance = manifest["provenance"]
+    assert provenance["transcribe"]["model"] and provenance["transcribe"]["versions"]["faster-whisper"]
+    assert provenance["publish"]["versions"]["ffmpeg"]
+    assert not list(published_site.glob(".*publish-*")), "a temporary folder was left behind"
+
+
+@pytest.mark.slow
+def test_web_copy_reuses_h264_aac_without_re_encoding_and_starts_fast(published_site: Path) -> None:
+    folder = published_site / SAMPLE_SLUG
+    manifest = json.loads((folder / "session.json").read_text())
+    assert manifest["media"]["video_reencoded"] is False
+    with av.open(str(folder / "video.mp4")) as web, av.open(str(SAMPLE)) as original:
+        assert [s.codec_context.name for s in web.streams] == ["h264", "aac"]
+        web_packets = [bytes(p) for p in web.demux(web.streams.video[0]) if p.size][:20]
+        original_packets = [bytes(p) for p in original.demux(original.streams.video[0]) if p.size][:20]
+        assert web_packets == original_packets, "the video stream was re-encoded"
+    head = (folder / "video.mp4").read_bytes()
+    assert head.index(b"moov") < head.index(b"mdat"), "not +faststart: the index is after the media"
+    with av.open(str(folder / "audio.m4a")) as audio:
+        assert not audio.streams.video and audio.streams.audio[0].codec_context.name == "aac"
+    assert (folder / "poster.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+@pytest.mark.slow
+def test_page_metadata_json_ld_opengraph_and_csp(published_site: Path) -> None:
+    page = parse_page(published_site / SAMPLE_SLUG / "index.html")
+    (html_tag,) = [attrs for tag, attrs in page.tags if tag == "html"]
+    assert html_tag["lang"] == "nl"
+    csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    script_src = re.search(r"script-src ([^;]+)", csp).group(1)
+    assert "unsafe-inline" not in script_src and "'self'" in script_src
+    assert all(a.get("src") for t, a in page.tags if t == "script" and a.get("type") != "application/ld+json")
+    og = {a["property"]: a["content"] for t, a in page.tags if t == "meta" and a.get("property", "").startswith("og:")}
+    assert og["og:title"].startswith("Coöperatieven maken de stad")
+    assert og["og:image"] == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/poster.jpg"
+    (ld,) = [json.loads(block) for block in page.json_ld]
+    assert ld["@type"] == "VideoObject" and ld["inLanguage"] == "nl" and ld["duration"] == "PT1M7S"
+    assert ld["uploadDate"] == "2026-03-14"
+    assert ld["description"] == APPROVED_SUMMARY
+    assert [(c["@type"], c["startOffset"]) for c in ld["hasPart"]][0] == ("Clip", 0)
+    assert len(ld["hasPart"]) == 2 and ld["hasPart"][1]["url"].endswith(f"#t={timestamp(ld['hasPart'][1]['startOffset'])}")
+    assert "Anne de Vries" in ld["transcript"]
+    tracks = [a for t, a in page.tags if t == "track"]
+    assert [(a["kind"], a["src"]) for a in tracks] == [
+        ("captions", "captions.nl.vtt"), ("subtitles", "subtitles.nl.vtt"), ("chapters", "chapters.vtt")
+    ]
+    assert "default" in tracks[0]
+
+
+@pytest.mark.slow
+def test_only_editor_approved_texts_and_names_are_shown(published_site: Path) -> None:
+    html = (published_site / SAMPLE_SLUG / "index.html").read_text()
+    assert "Leden beslissen samen." in html  # the editor's approved wording
+    assert "Trefwoorden" not in html  # generated keywords nobody approved are withheld
+    assert "Pieter Bakker" in html  # approved in review.json
+    hostile = next(p for p in published_site.iterdir() if p.name.startswith("wonen"))
+    assert "Spreker 2" in (hostile / "index.html").read_text()  # no name proposed or approved
+
+
+@pytest.mark.slow
+def test_hostile_text_is_escaped_everywhere(published_site: Path) -> None:
+    folder = next(p for p in published_site.iterdir() if p.name.startswith("wonen"))
+    html = (folder / "index.html").read_text()
+    assert "<script>document.title" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;document.title=" in html
+    ld = json.loads(parse_page(folder / "index.html").json_ld[0])
+    assert HOSTILE_SCRIPT in ld["name"] and ld["@type"] == "AudioObject"
+    catalogue = (published_site / "index.html").read_text()
+    assert "<script>document.title" not in catalogue and "<img src=x" not in catalogue
+    ET.fromstring((published_site / "feed.xml").read_bytes())  # still well-formed XML
+
+
+@pytest.mark.slow
+def test_audio_only_recording_gets_a_title_card_and_an_audio_copy(published_site: Path) -> None:
+    folder = next(p for p in published_site.iterdir() if p.name.startswith("wonen"))
+    assert not (folder / "video.mp4").exists()
+    with av.open(str(folder / "poster.jpg")) as poster:
+        assert (poster.streams.video[0].width, poster.streams.video[0].height) == (1280, 720)
+    with av.open(str(folder / "audio.m4a")) as audio:
+        assert audio.streams.audio[0].codec_context.name == "aac"  # the MP3 was re-encoded
+    sources = [a["src"] for t, a in parse_page(folder / "index.html").tags if t == "source"]
+    assert sources == ["audio.m4a"]
+
+
+@pytest.mark.slow
+def test_catalogue_groups_by_programme_and_the_feed_has_enclosures_transcripts_chapters(published_site: Path) -> None:
+    html = (published_site / "index.html").read_text()
+    headings = re.findall(r"<h2 id=\"programma-\d+\">([^<]+)</h2>", html)
+    assert headings == ["Voorbeeld", "Middagprogramma"]  # by the date of their first session
+    assert f'href="{SAMPLE_SLUG}/index.html"' in html
+    assert (published_site / "pagefind" / "pagefind.js").is_file()
+    ns = {"podcast": "https://podcastindex.org/namespace/1.0"}
+    channel = ET.fromstring((published_site / "feed.xml").read_bytes()).find("channel")
+    items = channel.findall("item")
+    assert [i.findtext("title")[:6] for i in items] == ["Wonen ", "Coöper"]  # newest first
+    sample_item = items[1]
+    enclosure = sample_item.find("enclosure")
+    assert enclosure.get("url") == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/audio.m4a"
+    assert int(enclosure.get("length")) == (published_site / SAMPLE_SLUG / "audio.m4a").stat().st_size
+    transcripts = sample_item.findall("podcast:transcript", ns)
+    assert {t.get("type") for t in transcripts} == {"text/vtt", "application/x-subrip"}
+    chapters_url = sample_item.find("podcast:chapters", ns).get("url")
+    chapters = json.loads((published_site / SAMPLE_SLUG / chapters_url.rsplit("/", 1)[1]).read_text())
+    assert chapters["version"] == "1.2.0" and chapters["chapters"][0]["startTime"] == 0
+
+
+@pytest.mark.slow
+def test_republish_keeps_editor_files_and_reuses_media(
+    tmp_path: Path, sample_session, hostile_audio_recording
+) -> None:
+    output = tmp_path / "output"
+    package = hostile_package(hostile_audio_recording)
+    folder = publish_session(package, output, SETTINGS)
+    review = '{"not": "touched"}'
+    edited_speakers = "# edited by an editor\nspeakers:\n  SPEAKER_01: {name: Wim Jansen, role: speaker, confirmed: true}\n"
+    (folder / "speakers.yaml").write_text(edited_speakers)
+    audio_inode = (folder / "audio.m4a").stat().st_ino
+    with pytest.raises(PublishError, match="review.json"):  # an unreadable review file stops publishing
+        (folder / "review.json").write_text(review)
+        publish_session(package, output, SETTINGS)
+    assert (folder / "review.json").read_text() == review and (folder / "index.html").is_file()
+    (folder / "review.json").unlink()
+    publish_session(load_session_package(folder), output, SETTINGS)
+    assert (folder / "speakers.yaml").read_text() == edited_speakers
+    assert "Wim Jansen" in (folder / "index.html").read_text()  # the editor's confirmed name is shown
+    assert (folder / "audio.m4a").stat().st_ino == audio_inode, "media were made again instead of reused"
+    assert not [p for p in output.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+@pytest.mark.slow
+def test_failed_publish_leaves_the_old_package_untouched(tmp_path: Path, hostile_audio_recording) -> None:
+    output = tmp_path / "output"
+    package = hostile_package(hostile_audio_recording)
+    folder = publish_session(package, output, SETTINGS)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    broken_source = tmp_path / "broken.mp3"
+    broken_source.write_bytes(b"ID3" + b"\x00" * 2000)
+    changed = SessionPackage(
+        recording=replace(package.recording, source=str(broken_source), sha256="0" * 64),
+        transcript=package.transcript,
+    )
+    with pytest.raises(PublishError, match="broken.mp3"):
+        publish_session(changed, output, SETTINGS)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    assert [p.name for p in output.iterdir()] == [folder.name]
+
+
+@pytest.mark.slow
+def test_a_non_web_recording_is_re_encoded_to_h264_aac(tmp_path: Path) -> None:
+    source = tmp_path / "oud-formaat.avi"
+    run_ffmpeg("-i", str(SAMPLE), "-t", "4", "-c:v", "mpeg4", "-c:a", "libmp3lame", str(source))
+    recording = ingest(source, tmp_path / "cache")
+    transcript = Transcript("nl", 1.0, 4.0, (Segment(0.0, 3.0, "Kort fragment.", (Word(0.0, 3.0, "Kort fragment.", 0.9),)),), "handmade")
+    folder = publish_session(SessionPackage(recording, transcript, chapters=(Chapter(0, 4, "Alles"),)), tmp_path / "out", SETTINGS)
+    with av.open(str(folder / "video.mp4")) as web:
+        assert [s.codec_context.name for s in web.streams] == ["h264", "aac"]
+    assert json.loads((folder / "session.json").read_text())["media"]["video_reencoded"] is True
+
+
+@pytest.mark.parametrize("name", ["../index.html", "index.html", "session.json", ".hidden"])
+def test_stage_files_cannot_escape_or_replace_the_package(name: str, tmp_path: Path, hostile_audio_recording) -> None:
+    package = replace(hostile_package(hostile_audio_recording), stage_files={name: "x"})
+    with pytest.raises(PublishError, match="not allowed"):
+        publish_session(package, tmp_path / "output", SETTINGS)
+    assert not (tmp_path / "index.html").exists()
+    assert list((tmp_path / "output").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(published_site: Path, tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    shutil.copytree(published_site, output)
+    (output / SAMPLE_SLUG / "index.html").write_text("stale")
+    result = CliRunner().invoke(app, ["publish", SAMPLE_SLUG, "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "Leden beslissen samen." in (output / SAMPLE_SLUG / "index.html").read_text()
+    result = CliRunner().invoke(app, ["publish", "bestaat-niet", "--output", str(output)])
+    assert result.exit_code == 1
+    assert "bestaat-niet: not a published session" in result.output
+
+
+@pytest.mark.slow
+def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decisions(
+    prefect_harness, sample_copy: Path, tmp_path: Path
+) -> None:
+    from flows.pipeline import process_folder
+    from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+    from livecastpipe.settings import Settings
+
+    settings = Settings(output_dir=tmp_path / "out")
+    (result,) = process_folder([str(sample_copy)], settings)
+    assert result.status == "done", result.error
+    folder = Path(result.output_dir)
+    assert (folder / "index.html").is_file() and (folder / "captions.nl.vtt").is_file()
+    assert (tmp_path / "out" / "index.html").is_file() and (tmp_path / "out" / "pagefind" / "pagefind.js").is_file()
+    assert "Samenvatting" not in (folder / "index.html").read_text()  # nothing approved yet
+
+    review = approve(read_review(folder), SESSION_SUMMARY_KEY, "Redactie", "Een gesprek over buurtcoöperaties.")
+    write_review(folder, review)
+    edited_review = (folder / "review.json").read_bytes()
+    (result,) = process_folder([str(sample_copy)], settings)
+    assert result.status == "done", result.error
+    assert "Een gesprek over buurtcoöperaties." in (folder / "index.html").read_text()
+    assert read_review(folder).item(SESSION_SUMMARY_KEY).decision.text == "Een gesprek over buurtcoöperaties."
+    assert (folder / "review.json").read_bytes() == edited_review
+
+
+@pytest.mark.slow
+def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session, tmp_path: Path) -> None:
+    from livecastpipe.review import UNREVIEWED_LABEL, update_review
+    from livecastpipe.settings import SummariesSettings
+    from livecastpipe.summaries import extractive_summary, split_sentences
+
+    from .publish_fixtures import sample_package
+
+    package = sample_package(sample_session)
+    output = tmp_path / "output"
+    folder = output / package.recording.slug
+    summary = extractive_summary(package.transcript, package.chapters, SummariesSettings())
+    update_review(folder, package.recording.slug, package.recording.title, summary,
+                  split_sentences(package.transcript), package.speakers)
+    publish_session(package, output, SETTINGS)
+    assert UNREVIEWED_LABEL not in (folder / "index.html").read_text()
+    assert summary.text not in (folder / "index.html").read_text()
+    publish_session(package, output, SETTINGS, publish_unreviewed=True)
+    html = (folder / "index.html").read_text()
+    assert UNREVIEWED_LABEL in html and "Trefwoorden" in html

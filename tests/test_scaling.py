@@ -1,0 +1,165 @@
+"""Many and long recordings: sessions at once on one shared model, and a killed run that resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import wave
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from flows.pipeline import process_folder
+from livecastpipe import transcribe
+from livecastpipe.models import Transcript, from_json
+from livecastpipe.settings import Settings
+from tests.conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
+
+pytestmark = pytest.mark.slow
+
+
+def cut_clips(folder: Path, count: int, seconds: float = 14.0) -> list[Path]:
+    """Short sessions cut from different parts of the sample (real speech, distinct titles)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = []
+    for index in range(count):
+        clip = folder / f"deel-{index + 1}.wav"
+        run_ffmpeg("-ss", str(2 + 20 * index), "-t", str(seconds), "-i", str(SAMPLE), "-vn", str(clip))
+        clips.append(clip)
+    return clips
+
+
+def transcript_words(output_dir: Path) -> dict[str, list[str]]:
+    """Each session folder's transcript as its list of words."""
+    return {
+        path.parent.name: [w.text for w in from_json(Transcript, path.read_text()).words]
+        for path in sorted(output_dir.glob("*/transcript.json"))
+    }
+
+
+def test_sessions_run_at_once_on_one_model_and_a_failure_stays_alone(
+    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = tmp_path / "media"
+    cut_clips(media, 2, seconds=8)
+    (media / "kapot.wav").write_text("geen audio")
+    loads: list[str] = []
+
+    class CountedWhisperModel(transcribe.WhisperModel):
+        def __init__(self, *args, **kwargs) -> None:
+            loads.append(str(args[0]))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(transcribe, "WhisperModel", CountedWhisperModel)
+    monkeypatch.setattr(transcribe, "_models", {})
+    started = datetime.now(timezone.utc)
+
+    together = process_folder([str(media)], Settings(output_dir=tmp_path / "together", max_concurrent_sessions=2))
+
+    assert [(Path(r.source).name, r.status) for r in together] == [
+        ("deel-1.wav", "done"),
+        ("deel-2.wav", "done"),
+        ("kapot.wav", "failed"),
+    ]
+    assert "kapot.wav" in together[2].error and "not a readable audio" in together[2].error
+    assert len(loads) == 1, "sessions at once must share one loaded model"
+    spans = _transcribe_spans_since(started)
+    assert len(spans) == 2
+    assert any(
+        a_start < b_end and b_start < a_end
+        for i, (a_start, a_end) in enumerate(spans)
+        for b_start, b_end in spans[i + 1 :]
+    ), f"no two transcriptions overlapped in time: {spans}"
+
+    one_by_one = process_folder([str(media)], Settings(output_dir=tmp_path / "one-by-one"))
+    assert [r.status for r in one_by_one] == ["done", "done", "failed"]
+    assert len(loads) == 1
+    words_together = transcript_words(tmp_path / "together")
+    assert sorted(words_together) == ["deel-1", "deel-2"]
+    assert all(words_together.values())
+    assert words_together == transcript_words(tmp_path / "one-by-one")
+
+
+def _transcribe_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
+    """Start and end of every transcribe task run recorded by the Prefect API since `started`."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=started))
+        )
+    return sorted(
+        (run.start_time, run.end_time)
+        for run in runs
+        if run.name.startswith("transcribe-")
+    )
+
+
+def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    media.mkdir()
+    long_session = media / "lange-sessie.mp4"
+    parts = media / "parts.txt"
+    parts.write_text(f"file '{SAMPLE}'\n" * 3)
+    run_ffmpeg("-f", "concat", "-safe", "0", "-i", str(parts), "-c", "copy", str(long_session))
+    parts.unlink()
+    (media / "lange-sessie.yaml").write_bytes(SAMPLE_SIDECAR.read_bytes())
+    output = tmp_path / "out"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    command = [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(output), "-v"]
+
+    first_log = tmp_path / "first.log"
+    with first_log.open("w") as log:
+        first = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, start_new_session=True
+        )
+    try:
+        _wait_for(lambda: _logged(first_log.read_text(), "ingest"), first, first_log)
+        time.sleep(3)  # the model is loaded and decoding; a 3 min session takes far longer
+        assert first.poll() is None, first_log.read_text()
+        log_at_kill = first_log.read_text()
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)  # the run and its temporary Prefect server
+        first.wait()
+
+    assert not _logged(log_at_kill, "transcribe"), "killed too late: transcription had already finished"
+    assert not list(output.glob("*/transcript.json")), "no transcript may exist before transcription ends"
+    decoded = list((output / ".cache").glob("*/audio-16k.wav"))
+    assert len(decoded) == 1
+    decoded_before = decoded[0].stat()
+
+    second = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
+
+    assert second.returncode == 0, second.stdout + second.stderr
+    after = decoded[0].stat()
+    assert (after.st_ino, after.st_mtime_ns) == (decoded_before.st_ino, decoded_before.st_mtime_ns), (
+        "the finished ingest stage (decoded audio) must be reused, not redone"
+    )
+    folder = output / "cooperatieven-maken-de-stad-voorbeeldsessie"
+    transcript = from_json(Transcript, (folder / "transcript.json").read_text())
+    with wave.open(str(decoded[0])) as audio:
+        assert transcript.duration == pytest.approx(audio.getnframes() / audio.getframerate(), abs=0.1)
+    third = transcript.duration / 3
+    for copy in range(3):  # every copy of the sample was transcribed, the last one included
+        assert any(third * copy <= w.start < third * (copy + 1) for w in transcript.words), copy
+    assert not [p.name for p in folder.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+
+
+def _logged(log: str, task: str) -> bool:
+    """Whether Prefect logged the end of a task run of this name."""
+    return any(f"Task run '{task}-" in line and "Finished" in line for line in log.splitlines())
+
+
+def _wait_for(condition, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"livecast run ended early ({process.returncode}):\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for the run:\n{log.read_text()}")
+        time.sleep(0.2)
