@@ -28,9 +28,21 @@ from common import concatenate, fillets_conversations, write_report  # noqa: E40
 
 from livecastpipe.ingest import ingest, load_audio  # noqa: E402
 from livecastpipe.models import Diarization, SpeakerTurn, Transcript, from_json, to_json  # noqa: E402
-from livecastpipe.settings import BUILTIN_SUBTITLE_PROFILES, SubtitleProfile, SubtitleSettings, TranscribeSettings  # noqa: E402
+from livecastpipe.settings import (  # noqa: E402
+    BUILTIN_SUBTITLE_PROFILES,
+    SubtitleProfile,
+    SubtitleSettings,
+    TranscribeSettings,
+)
 from livecastpipe.speakers import attribute_speakers, read_rttm  # noqa: E402
-from livecastpipe.subtitles import PHRASE_SPLIT_COST, break_cost, build_cues, mixes_speakers_unmarked, subtitle_files, words_in_text  # noqa: E402
+from livecastpipe.subtitles import (  # noqa: E402
+    PHRASE_SPLIT_COST,
+    break_cost,
+    build_cues,
+    mixes_speakers_unmarked,
+    subtitle_files,
+    words_in_text,
+)
 from livecastpipe.transcribe import transcribe_audio  # noqa: E402
 
 PROFILES = ("nl-default", "nl-broadcast")
@@ -86,10 +98,10 @@ def measure_files(files: dict[str, str], transcript: Transcript, profile: Subtit
     cues = [(e.start, e.end, e.plaintext.split("\n")) for e in srt]
     n = len(cues)
     within = {
-        "line_length": sum(all(len(l) <= profile.max_line_chars for l in lines) for _, _, lines in cues),
+        "line_length": sum(all(len(line) <= profile.max_line_chars for line in lines) for _, _, lines in cues),
         "line_count": sum(len(lines) <= profile.max_lines for _, _, lines in cues),
         "reading_speed": sum(
-            sum(len(l) for l in lines) * 1000 <= profile.max_cps * (end - start) + 1e-6 for start, end, lines in cues
+            sum(len(line) for line in lines) * 1000 <= profile.max_cps * (end - start) + 1e-6 for start, end, lines in cues
         ),
         "duration": sum(
             profile.min_duration * 1000 - 0.5 <= end - start <= profile.max_duration * 1000 + 0.5
@@ -109,7 +121,7 @@ def measure_files(files: dict[str, str], transcript: Transcript, profile: Subtit
         for c in captions
     )
     two_line = [lines for _, _, lines in cues if len(lines) == 2 and not lines[0].startswith("- ")]
-    cps = sorted(sum(len(l) for l in lines) * 1000 / (end - start) for start, end, lines in cues)
+    cps = sorted(sum(len(line) for line in lines) * 1000 / (end - start) for start, end, lines in cues)
     return {
         "cues": n,
         "within_pct": shares,

@@ -24,7 +24,12 @@ from bench.common import RESULTS, fillets_conversations  # noqa: E402
 from livecastpipe import summaries  # noqa: E402
 from livecastpipe.models import Chapter, Segment, Transcript  # noqa: E402
 from livecastpipe.settings import SummariesSettings  # noqa: E402
-from livecastpipe.summaries import SessionSummary, clock, extract_keywords, split_sentences  # noqa: E402
+from livecastpipe.summaries import (  # noqa: E402
+    SessionSummary,
+    clock,
+    extract_keywords,
+    split_sentences,
+)
 from tests.panel_text import SPEAKER_NAMES, panel_chapters, panel_transcript  # noqa: E402
 
 

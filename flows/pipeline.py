@@ -15,21 +15,25 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.context import TaskRunContext
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 from prefect.filesystems import LocalFileSystem
 
 from flows.editorial import summarize_and_review
 from flows.runners import session_task_runner
 from flows.speakers import speakers_and_chapters
 from livecastpipe import __version__
-from livecastpipe.ingest import IngestError, find_recordings, ingest, load_audio
 from livecastpipe.catalogue import publish_catalogue
+from livecastpipe.ingest import IngestError, find_recordings, ingest, load_audio
 from livecastpipe.models import Recording, Transcript, to_json
 from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.scheduling import output_name_groups
-from livecastpipe.settings import Settings, TranscribeSettings, load_settings
-from livecastpipe.settings import SubtitleSettings
+from livecastpipe.settings import (
+    Settings,
+    SubtitleSettings,
+    TranscribeSettings,
+    load_settings,
+)
 from livecastpipe.subtitles import report_markdown, subtitle_files
 from livecastpipe.transcribe import transcribe_audio
 
@@ -132,10 +136,14 @@ def subtitles_task(
 
 
 def make_subtitles(
-    recording: Recording, transcript: Transcript, speaker_names: dict[str, str], settings: Settings
+    recording: Recording,
+    transcript: Transcript,
+    speaker_names: dict[str, str],
+    settings: Settings,
+    result_storage: str,
 ) -> dict[str, str]:
     """Run the cached subtitles task, then publish its quality report as a markdown artifact."""
-    files = subtitles_task.with_options(result_storage=_result_storage(settings))(
+    files = subtitles_task.with_options(result_storage=result_storage)(
         recording, transcript, speaker_names, settings.subtitles
     )
     create_markdown_artifact(
@@ -179,15 +187,12 @@ def process_session(
     if taken_slugs is None:  # run on its own (a deployment): never take another session's folder
         taken_slugs = existing_slugs(settings.output_dir)
     recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
-    transcript = transcribe_task.with_options(result_storage=_result_storage(settings))(
-        recording, settings.transcribe
-    )
-    spoken = speakers_and_chapters(recording, transcript, settings, _result_storage(settings))
+    storage = _result_storage(settings)
+    transcript = transcribe_task.with_options(result_storage=storage)(recording, settings.transcribe)
+    spoken = speakers_and_chapters(recording, transcript, settings, storage)
     transcript = spoken.transcript
-    subtitles = make_subtitles(recording, transcript, spoken.names, settings)
-    editorial = summarize_and_review(
-        recording, transcript, spoken.chapters, spoken.speakers, settings, _result_storage(settings)
-    )
+    subtitles = make_subtitles(recording, transcript, spoken.names, settings, storage)
+    editorial = summarize_and_review(recording, transcript, spoken.chapters, spoken.speakers, settings, storage)
     package = SessionPackage(
         recording, transcript, spoken.speakers, spoken.chapters, stage_files={**spoken.files, **subtitles}
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,21 @@ from prefect.context import TaskRunContext
 from livecastpipe import __version__
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
 from livecastpipe.ingest import load_audio
-from livecastpipe.models import Chapter, Diarization, Recording, SpeakerInfo, SpeakerTurn, Transcript, to_json
+from livecastpipe.models import (
+    Chapter,
+    Diarization,
+    Recording,
+    SpeakerInfo,
+    SpeakerTurn,
+    Transcript,
+    to_json,
+)
+from livecastpipe.review import (
+    ReviewError,
+    publishable_text,
+    read_review,
+    speaker_name_key,
+)
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
 from livecastpipe.speakers import (
     VOICE_LIBRARY_FILE,
@@ -79,6 +94,20 @@ def chapters_task(
     return make_chapters(transcript, turns, names, recording.media.duration, settings, recording.title)
 
 
+def editor_approved_names(session_folder: Path, speaker_ids: Iterable[str]) -> dict[str, str]:
+    """Speaker names an editor approved in the session's `review.json` (none when it is missing or unreadable)."""
+    try:
+        review = read_review(session_folder)
+    except ReviewError:
+        return {}
+    names: dict[str, str] = {}
+    for speaker_id in speaker_ids:
+        shown = publishable_text(review, speaker_name_key(speaker_id))
+        if shown and shown.reviewed:
+            names[speaker_id] = shown.text
+    return names
+
+
 @dataclass(frozen=True)
 class SpeakersAndChapters:
     """What the two stages hand on: the attributed transcript, speakers, chapters, files and notes."""
@@ -97,7 +126,8 @@ def speakers_and_chapters(
     """Run diarization, naming and chapters for one session; notes are logged and returned for its report."""
     diarization = diarize_task.with_options(result_storage=result_storage)(recording, settings.speakers)
     stage = speakers_task(recording, transcript, diarization, settings)
-    names = display_names(stage.speakers)
+    folder = Path(settings.output_dir) / recording.slug
+    names = display_names(stage.speakers, editor_approved_names(folder, stage.speakers))
     chapters = chapters_task.with_options(result_storage=result_storage)(
         recording, stage.transcript, list(diarization.turns), names, settings.chapters
     )

@@ -13,7 +13,14 @@ import pytest
 
 from livecastpipe.catalogue import preview_server, publish_catalogue
 from livecastpipe.ingest import ingest, load_audio
-from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
+from livecastpipe.models import (
+    Chapter,
+    Recording,
+    Segment,
+    SpeakerInfo,
+    Transcript,
+    Word,
+)
 from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.review import (
     SESSION_SUMMARY_KEY,
@@ -23,7 +30,12 @@ from livecastpipe.review import (
     update_review,
     write_review,
 )
-from livecastpipe.settings import PublishSettings, SubtitleSettings, SummariesSettings, TranscribeSettings
+from livecastpipe.settings import (
+    PublishSettings,
+    SubtitleSettings,
+    SummariesSettings,
+    TranscribeSettings,
+)
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import extractive_summary, split_sentences
 from livecastpipe.transcribe import transcribe_audio

@@ -7,10 +7,16 @@ import io
 import json
 
 import webvtt
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from livecastpipe.chapters import chapter_files, chapters_vtt, make_chapters, youtube_chapters
+from livecastpipe.chapters import (
+    chapter_files,
+    chapters_vtt,
+    make_chapters,
+    youtube_chapters,
+)
 from livecastpipe.models import Chapter, Segment, SpeakerTurn, Transcript, Word
 from livecastpipe.settings import ChapterSettings
 

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import add_progress_reporter, process_folder, remove_progress_reporter
+from flows.pipeline import (
+    add_progress_reporter,
+    process_folder,
+    remove_progress_reporter,
+)
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings, TranscribeSettings
 

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, session_slug
+from livecastpipe.ingest import (
+    IngestError,
+    find_recordings,
+    ingest,
+    read_metadata,
+    session_slug,
+)
 
 from .conftest import run_ffmpeg
 

@@ -286,7 +286,12 @@ def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decis
     prefect_harness, sample_copy: Path, tmp_path: Path
 ) -> None:
     from flows.pipeline import process_folder
-    from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+    from livecastpipe.review import (
+        SESSION_SUMMARY_KEY,
+        approve,
+        read_review,
+        write_review,
+    )
     from livecastpipe.settings import Settings
 
     settings = Settings(output_dir=tmp_path / "out")

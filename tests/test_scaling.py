@@ -67,13 +67,13 @@ def test_sessions_run_at_once_on_one_model_and_a_failure_stays_alone(
     ]
     assert "kapot.wav" in together[2].error and "not a readable audio" in together[2].error
     assert len(loads) == 1, "sessions at once must share one loaded model"
-    spans = _transcribe_spans_since(started)
-    assert len(spans) == 2
+    spans = _session_spans_since(started)
+    assert len(spans) == 3
     assert any(
         a_start < b_end and b_start < a_end
         for i, (a_start, a_end) in enumerate(spans)
         for b_start, b_end in spans[i + 1 :]
-    ), f"no two transcriptions overlapped in time: {spans}"
+    ), f"no two sessions ran at the same time: {spans}"
 
     one_by_one = process_folder([str(media)], Settings(output_dir=tmp_path / "one-by-one"))
     assert [r.status for r in one_by_one] == ["done", "done", "failed"]
@@ -84,19 +84,18 @@ def test_sessions_run_at_once_on_one_model_and_a_failure_stays_alone(
     assert words_together == transcript_words(tmp_path / "one-by-one")
 
 
-def _transcribe_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
-    """Start and end of every transcribe task run recorded by the Prefect API since `started`."""
+def _session_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
+    """Start and end of every `process-session` flow run recorded by the Prefect API since `started`."""
     from prefect import get_client
-    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
 
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=started))
-        )
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=started)))
+        names = {flow.id: flow.name for flow in client.read_flows()}
     return sorted(
-        (run.start_time, run.end_time)
+        (run.start_time, run.end_time or run.start_time)
         for run in runs
-        if run.name.startswith("transcribe-")
+        if names.get(run.flow_id) == "process-session" and run.start_time is not None
     )
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pysubs2
 import pytest
 import webvtt
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from livecastpipe.models import Segment, Transcript, Word, from_json
 from livecastpipe.settings import (

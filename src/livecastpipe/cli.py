@@ -7,19 +7,23 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .settings import SettingsError, load_settings
+from .cli_support import (
+    ConfigOption,
+    OutputOption,
+    command_settings,
+    console,
+    err_console,
+)
 from .review_cli import review_command
+from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
 
 app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
 app.command("review")(review_command)
 app.command("speakers")(speakers_command)
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -38,8 +42,8 @@ def main() -> None:
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
-    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+    output: OutputOption = None,
+    config: ConfigOption = None,
     model: Annotated[
         Optional[str],
         typer.Option(help="'bundled', a faster-whisper model name or a CTranslate2 folder."),
@@ -70,7 +74,11 @@ def run(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    from flows.pipeline import add_progress_reporter, process_folder, remove_progress_reporter
+    from flows.pipeline import (
+        add_progress_reporter,
+        process_folder,
+        remove_progress_reporter,
+    )
 
     bars: dict[str, TaskID] = {}
     with Progress(
@@ -121,18 +129,14 @@ def publish(
     sessions: Annotated[
         Optional[list[str]], typer.Argument(help="Session folder names in the output folder (default: all).")
     ] = None,
-    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+    output: OutputOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Re-render published sessions from their stored data (templates, editors' decisions), then the catalogue."""
     from .catalogue import publish_catalogue
     from .publish import PublishError, published_sessions, republish
 
-    try:
-        settings = load_settings(config, {"output_dir": output} if output is not None else None)
-    except SettingsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+    settings = command_settings(output, config)
     folders = [settings.output_dir / name for name in sessions] if sessions else published_sessions(settings.output_dir)
     failed = 0
     for folder in folders:

@@ -32,8 +32,15 @@ from markupsafe import Markup
 
 from .chapters import CHAPTERS_JSON, CHAPTERS_VTT, chapters_json, chapters_vtt
 from .ingest import ffmpeg_binary
-from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
-from .models import Chapter, Recording, SpeakerInfo, Transcript, from_jsonable, to_json, to_jsonable
+from .models import (
+    Chapter,
+    Recording,
+    SpeakerInfo,
+    Transcript,
+    from_jsonable,
+    to_json,
+    to_jsonable,
+)
 from .review import (
     KEYWORDS_KEY,
     REVIEW_FILE_NAME,
@@ -48,6 +55,7 @@ from .review import (
     speaker_name_key,
 )
 from .settings import PublishSettings
+from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
 from .storage import atomic_write_text, sha256_file
 
 MANIFEST = "session.json"

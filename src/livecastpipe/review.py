@@ -21,7 +21,13 @@ from pydantic import ValidationError
 
 from .models import SpeakerInfo, from_json, to_json
 from .storage import atomic_write_text
-from .summaries import SessionSummary, SummarySentence, TranscriptSentence, clock, sentences_hash
+from .summaries import (
+    SessionSummary,
+    SummarySentence,
+    TranscriptSentence,
+    clock,
+    sentences_hash,
+)
 
 REVIEW_FILE_NAME = "review.json"
 UNREVIEWED_LABEL = "Automatisch gegenereerd, nog niet gecontroleerd"

@@ -11,9 +11,16 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .cli_support import (
+    ConfigOption,
+    OutputOption,
+    command_settings,
+    console,
+    err_console,
+)
 from .review import (
     ReviewError,
     ReviewItem,
@@ -24,11 +31,7 @@ from .review import (
     reject,
     write_review,
 )
-from .settings import SettingsError, load_settings
 from .summaries import clock
-
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 EDIT_HEADER = (
     "# Bewerk de tekst hieronder en sla het bestand op. Regels die met # beginnen tellen niet mee.\n"
@@ -60,21 +63,26 @@ def _edit_in_editor(text: str) -> str | None:
     return edited or None
 
 
-def _show(item: ReviewItem, position: str, names: dict[str, str]) -> None:
+def _show(item: ReviewItem, position: str, names: dict[str, str], page: Path) -> None:
+    """One item with its source sentences; each time links to that moment on the session's page."""
     state = item.state + (" [bold red](stale: the transcript or generated text changed since)[/]" if item.stale else "")
-    console.rule(f"{position} {item.label} — {item.key}")
+    console.rule(escape(f"{position} {item.label} — {item.key}"))
     console.print(f"state: {state}")
     if item.decision is not None:
         d = item.decision
-        console.print(f"decided by {d.reviewer} at {d.at}")
+        console.print(escape(f"decided by {d.reviewer} at {d.at}"))
         if d.text and d.text != item.generated_text:
-            console.print(f"[bold]approved text:[/] {d.text}")
-    console.print(f"[bold]generated:[/] {item.generated_text or '(empty)'}")
+            console.print(f"[bold]approved text:[/] {escape(d.text)}")
+    console.print(f"[bold]generated:[/] {escape(item.generated_text or '(empty)')}")
     if item.sources:
-        console.print("[bold]source sentences:[/]")
+        console.print("[bold]source sentences[/] (click a time to hear it on the session page):")
         for source in item.sources:
             who = names.get(source.speaker or "", source.speaker or "(speaker unknown)")
-            console.print(f"  [{clock(source.start)}–{clock(source.end)}] {who}: {source.text}")
+            moment = f"{page.resolve().as_uri()}#t={int(source.start // 60):02d}:{int(source.start % 60):02d}"
+            console.print(
+                f"  [link={moment}]\\[{clock(source.start)}–{clock(source.end)}][/link] "
+                f"{escape(who)}: {escape(source.text)}"
+            )
 
 
 def _speaker_names(review: SessionReview) -> dict[str, str]:
@@ -97,7 +105,7 @@ def _review_session(folder: Path, reviewer: str, show_all: bool) -> None:
     for number, key in enumerate(keys, 1):
         review = read_review(folder) or review
         item = review.item(key)
-        _show(item, f"[{number}/{len(keys)}]", _speaker_names(review))
+        _show(item, f"[{number}/{len(keys)}]", _speaker_names(review), folder / "index.html")
         answer = typer.prompt("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit", default="s").strip().lower()[:1]
         action = CHOICES.get(answer, "skip")
         if action == "quit":
@@ -149,19 +157,15 @@ def review_command(
     list_awaiting: Annotated[
         bool, typer.Option("--list", help="Show what awaits review across all sessions.")
     ] = False,
-    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: from settings).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+    output: OutputOption = None,
+    config: ConfigOption = None,
     reviewer: Annotated[
         Optional[str], typer.Option(help="Your name, recorded with each decision (default: $LIVECAST_REVIEWER or login).")
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Also show items already decided.")] = False,
 ) -> None:
     """Review a session's summaries, chapter titles, keywords and speaker names, or list what awaits review."""
-    try:
-        settings = load_settings(config, {"output_dir": output} if output is not None else None)
-    except SettingsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+    settings = command_settings(output, config)
     if list_awaiting:
         raise typer.Exit(1 if _list_awaiting(settings.output_dir) else 0)
     if session is None:

@@ -479,7 +479,9 @@ class VoiceLibrary:
         }
         return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
-    def match(self, embedding: Sequence[float], threshold: float, exclude_session: str | None = None) -> VoiceMatch | None:
+    def match(
+        self, embedding: Sequence[float], threshold: float, exclude_session: str | None = None
+    ) -> VoiceMatch | None:
         """The most similar voice at or above the threshold, learnt from other sessions than `exclude_session`."""
         probe = _unit(embedding)
         best: VoiceMatch | None = None
@@ -492,8 +494,13 @@ class VoiceLibrary:
                 best = VoiceMatch(voice, similarity)
         return best
 
-    def remember(self, session: str, speakers: Mapping[str, SpeakerInfo], centroids: Mapping[str, Sequence[float]],
-                 threshold: float) -> None:
+    def remember(
+        self,
+        session: str,
+        speakers: Mapping[str, SpeakerInfo],
+        centroids: Mapping[str, Sequence[float]],
+        threshold: float,
+    ) -> None:
         """Record a session's voices: confirmed speakers enrol under their name, others join the closest voice.
 
         Samples of earlier runs of the same session are replaced; an editor's confirmation (a confirmed
@@ -520,10 +527,9 @@ class VoiceLibrary:
         self.voices = [v for v in self.voices if v.samples]
 
     def _enrol(self, info: SpeakerInfo, sample: VoiceSample) -> None:
+        key = (sample.session, sample.speaker)
         for index, voice in enumerate(self.voices):
-            self.voices[index] = replace(
-                voice, samples=tuple(s for s in voice.samples if (s.session, s.speaker) != (sample.session, sample.speaker))
-            )
+            self.voices[index] = replace(voice, samples=tuple(s for s in voice.samples if (s.session, s.speaker) != key))
         named = next((v for v in self.voices if v.confirmed and v.name == info.name), None)
         if named is None:
             self.voices.append(Voice(self._new_id(), info.name, info.role, True, (sample,)))
@@ -541,8 +547,13 @@ class VoiceLibrary:
         return f"voice-{number:04d}"
 
 
-def update_voice_library(path: Path, session: str, speakers: Mapping[str, SpeakerInfo],
-                         centroids: Mapping[str, Sequence[float]], threshold: float) -> VoiceLibrary:
+def update_voice_library(
+    path: Path,
+    session: str,
+    speakers: Mapping[str, SpeakerInfo],
+    centroids: Mapping[str, Sequence[float]],
+    threshold: float,
+) -> VoiceLibrary:
     """Remember a session's voices in the library file, under a lock so parallel sessions do not clash."""
     with FileLock(str(path) + ".lock"):
         library = VoiceLibrary.load(path)
@@ -627,7 +638,8 @@ def propose_speakers(
     for speaker_id, name in introduced_names(transcript).items():
         known = next((n for n in listed if _same_person(n, name)), None)
         confidence = 0.8 if known else 0.55
-        candidates.append((confidence, speaker_id, SpeakerInfo(speaker_id, known or name, role_of(name), confidence, "introduction")))
+        info = SpeakerInfo(speaker_id, known or name, role_of(name), confidence, "introduction")
+        candidates.append((confidence, speaker_id, info))
     for confidence, speaker_id, info in sorted(candidates, key=lambda c: -c[0]):
         if speaker_id not in proposals and info.name and not taken(info.name):
             proposals[speaker_id] = info
@@ -643,15 +655,16 @@ def propose_speakers(
     return {speaker_id: proposals[speaker_id] for speaker_id in ids}
 
 
-SHOWN_CONFIDENCE = 0.5
-"""Proposed names at least this sure are used in outputs before an editor confirms them."""
-
-
-def display_names(speakers: Mapping[str, SpeakerInfo]) -> dict[str, str]:
-    """What to call each speaker in captions and chapters: a confirmed or fairly sure name, else "Spreker N"."""
+def display_names(
+    speakers: Mapping[str, SpeakerInfo], approved: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """What to call each speaker in captions and chapters: a name an editor confirmed (in
+    `speakers.yaml`, or approved in `review.json`: `approved`), else "Spreker N". Proposed names stay
+    out of published outputs until an editor confirms them, as on the published page."""
+    approved = approved or {}
     return {
-        speaker_id: info.name if info.name and (info.confirmed or info.confidence >= SHOWN_CONFIDENCE)
-        else f"Spreker {index + 1}"
+        speaker_id: approved.get(speaker_id)
+        or (info.name if info.name and info.confirmed else f"Spreker {index + 1}")
         for index, (speaker_id, info) in enumerate(sorted(speakers.items()))
     }
 

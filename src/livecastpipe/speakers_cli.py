@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from .cli_support import (
+    ConfigOption,
+    OutputOption,
+    command_settings,
+    console,
+    fail,
+)
 from .models import Diarization, SpeakerInfo, from_json
-from .settings import SettingsError, load_settings
 from .speakers import (
     DIARIZATION_FILE,
     RTTM_FILE,
@@ -30,14 +35,6 @@ from .speakers import (
 )
 from .storage import atomic_write_text
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
-
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
     """`ID=VALUE` option values split in two; a malformed one is a usage error."""
@@ -45,7 +42,7 @@ def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
     for value in values:
         key, sep, rest = value.partition("=")
         if not sep or not key.strip():
-            raise _fail(f"{option} expects SPEAKER_ID=VALUE, got '{value}'", 2)
+            raise fail(f"{option} expects SPEAKER_ID=VALUE, got '{value}'", 2)
         pairs.append((key.strip(), rest.strip()))
     return pairs
 
@@ -99,18 +96,15 @@ def speakers_command(
     confirm: Annotated[
         Optional[list[str]], typer.Option(help="SPEAKER_ID, or 'all': confirm the proposed name. Repeatable.")
     ] = None,
-    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")] = None,
+    output: OutputOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """List a session's speakers; with options, rename, set roles or confirm names and remember the voices."""
-    try:
-        settings = load_settings(config, {"output_dir": output} if output is not None else None)
-    except SettingsError as exc:
-        raise _fail(str(exc), 2) from exc
+    settings = command_settings(output, config)
     folder = Path(session) if Path(session).is_dir() else settings.output_dir / session
     path = folder / SPEAKERS_FILE
     if not path.is_file():
-        raise _fail(f"{path}: no speakers file (run `livecast run` on the recording first)")
+        raise fail(f"{path}: no speakers file (run `livecast run` on the recording first)")
     try:
         speakers = read_speakers_yaml(path)
         changed = False
@@ -126,9 +120,9 @@ def speakers_command(
                 speakers = rename_speaker(speakers, target)
                 changed = True
     except SpeakerFileError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     except (KeyError, ValueError) as exc:
-        raise _fail(f"{path}: {exc.args[0]}", 2) from exc
+        raise fail(f"{path}: {exc.args[0]}", 2) from exc
     if changed:
         atomic_write_text(path, speakers_yaml(speakers))
         diarization_path = folder / DIARIZATION_FILE
@@ -143,7 +137,7 @@ def speakers_command(
                     settings.speakers.library_threshold,
                 )
             except SpeakerFileError as exc:
-                raise _fail(str(exc)) from exc
+                raise fail(str(exc)) from exc
     console.print(_table(speakers, _speaking_times(folder), f"Speakers of {folder.name}"))
     if changed:
         console.print(

