@@ -5,8 +5,6 @@ Called from `process_session`; the logic lives in `livecastpipe.summaries` and `
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,15 +12,15 @@ from typing import Any, Literal
 
 from prefect import get_run_logger, task
 from prefect.client.orchestration import get_client
-from prefect.context import FlowRunContext, TaskRunContext
+from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.states import Running, State
 from pydantic import Field
 
-from livecastpipe import __version__
-from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript, to_json
+from flows.caching import stage_cache_key
+from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript
 from livecastpipe.review import (
     SESSION_SUMMARY_KEY,
     ReviewError,
@@ -45,21 +43,12 @@ from livecastpipe.summaries import (
 )
 
 
-def _inputs_hash(*parts: Any) -> str:
-    blob = "\n".join(p if isinstance(p, str) else to_json(p) for p in parts)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def _summary_inputs(parameters: dict[str, Any]) -> tuple[Any, ...]:
+    panel = [s.name for s in parameters["recording"].metadata.speakers]
+    return (parameters["transcript"], parameters["chapters"], parameters["speaker_names"], panel)
 
 
-def _summaries_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    recording: Recording = parameters["recording"]
-    settings: SummariesSettings = parameters["settings"]
-    names = json.dumps(parameters["speaker_names"], sort_keys=True, ensure_ascii=False)
-    panel = json.dumps([s.name for s in recording.metadata.speakers], ensure_ascii=False)
-    inputs = _inputs_hash(parameters["transcript"], list(parameters["chapters"]), names, panel)
-    return f"summaries-{__version__}-{recording.sha256}-{settings.fingerprint()}-{inputs}"
-
-
-@task(name="summaries", cache_key_fn=_summaries_cache_key, persist_result=True)
+@task(name="summaries", cache_key_fn=stage_cache_key("summaries", _summary_inputs), persist_result=True)
 def summaries_task(
     recording: Recording,
     transcript: Transcript,
@@ -72,15 +61,13 @@ def summaries_task(
     return extractive_summary(transcript, chapters, settings, speaker_names, other_names=panel)
 
 
-def _generative_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    recording: Recording = parameters["recording"]
-    settings: SummariesSettings = parameters["settings"]
-    names = json.dumps(parameters["speaker_names"], sort_keys=True, ensure_ascii=False)
-    inputs = _inputs_hash(parameters["summary"], parameters["title"], names)
-    return f"generative-summary-{__version__}-{recording.sha256}-{settings.fingerprint()}-{inputs}"
-
-
-@task(name="generative-summary", cache_key_fn=_generative_cache_key, persist_result=True)
+@task(
+    name="generative-summary",
+    cache_key_fn=stage_cache_key(
+        "generative-summary", lambda p: (p["summary"], p["title"], p["speaker_names"])
+    ),
+    persist_result=True,
+)
 def generative_summary_task(
     recording: Recording,
     summary: SessionSummary,

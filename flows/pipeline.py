@@ -16,16 +16,15 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.context import TaskRunContext
 from prefect.filesystems import LocalFileSystem
 
+from flows.caching import stage_cache_key
 from flows.editorial import summarize_and_review
 from flows.runners import session_task_runner
 from flows.speakers import speakers_and_chapters
-from livecastpipe import __version__
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import IngestError, find_recordings, ingest, load_audio
-from livecastpipe.models import Recording, Transcript, to_json
+from livecastpipe.models import Recording, Transcript
 from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import (
@@ -71,15 +70,6 @@ class SessionResult:
     warnings: tuple[str, ...] = ()
 
 
-def _stage_cache_key(stage: str) -> Callable[[TaskRunContext, dict[str, Any]], str]:
-    def key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-        recording: Recording = parameters["recording"]
-        settings: TranscribeSettings = parameters["settings"]
-        return f"{stage}-{__version__}-{recording.sha256}-{settings.fingerprint()}"
-
-    return key
-
-
 def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     """Retry transient failures only: bad input fails the same way every time."""
     try:
@@ -101,7 +91,7 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
     name="transcribe",
     retries=1,
     retry_condition_fn=_not_bad_input,
-    cache_key_fn=_stage_cache_key("transcribe"),
+    cache_key_fn=stage_cache_key("transcribe"),
     persist_result=True,
 )
 def transcribe_task(recording: Recording, settings: TranscribeSettings) -> Transcript:
@@ -119,15 +109,11 @@ def transcribe_task(recording: Recording, settings: TranscribeSettings) -> Trans
     return transcript
 
 
-def _subtitles_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    recording: Recording = parameters["recording"]
-    settings: SubtitleSettings = parameters["settings"]
-    inputs = to_json(parameters["transcript"]) + json.dumps(parameters["speaker_names"], sort_keys=True)
-    inputs_hash = hashlib.sha256(inputs.encode()).hexdigest()[:16]
-    return f"subtitles-{__version__}-{recording.sha256}-{settings.fingerprint()}-{inputs_hash}"
-
-
-@task(name="subtitles", cache_key_fn=_subtitles_cache_key, persist_result=True)
+@task(
+    name="subtitles",
+    cache_key_fn=stage_cache_key("subtitles", lambda p: (p["transcript"], p["speaker_names"])),
+    persist_result=True,
+)
 def subtitles_task(
     recording: Recording, transcript: Transcript, speaker_names: dict[str, str], settings: SubtitleSettings
 ) -> dict[str, str]:

