@@ -27,9 +27,12 @@ from livecastpipe.models import (
 )
 from livecastpipe.settings import ChapterSettings, SpeakerSettings, TranscribeSettings
 from livecastpipe.speakers import (
+    MAX_CLUSTERED_WINDOWS,
+    SpeakerCount,
     SpeakerFileError,
     VoiceLibrary,
     attribute_speakers,
+    cluster_windows,
     diarization_json,
     diarize,
     identify_speakers,
@@ -102,6 +105,19 @@ def test_the_stated_count_is_used_and_a_larger_panel_is_reported(panel) -> None:
     told_two = diarize(audio, SessionMetadata(speaker_count=2), SpeakerSettings())
     assert len(told_two.speaker_ids) == 2
     assert any("3 voices" in note and "says 2" in note for note in told_two.notes)
+
+
+def test_a_long_recording_is_clustered_in_bounded_memory_and_every_window_labelled() -> None:
+    """Over the window limit a sample is clustered; every window still joins its own voice."""
+    rng = np.random.default_rng(7)
+    voices = rng.normal(size=(3, 192))
+    truth = np.repeat([0, 1, 2, 1, 0], (MAX_CLUSTERED_WINDOWS * 2) // 5)
+    windows = (voices[truth] + 0.6 * rng.normal(size=(truth.size, 192))).astype(np.float32)
+    labels, estimated = cluster_windows(windows, SpeakerCount(None, 1, 10), 0.78)
+    assert len(windows) > MAX_CLUSTERED_WINDOWS and estimated == 3
+    for voice in range(3):  # each true voice maps to exactly one label, and no label to two voices
+        assert len(np.unique(labels[truth == voice])) == 1
+    assert len(np.unique(labels)) == 3
 
 
 def test_rttm_round_trip(panel) -> None:
