@@ -1,11 +1,15 @@
 """Cost of the whole pipeline: per stage, against bare faster-whisper, and as recordings grow.
 
-    python bench/run.py [--eval DIR] [--minutes 10 30 60 120] [--repeats 3] [--stages-only]
+    python bench/run.py [--eval DIR] [--minutes 10 30 60 120] [--compare 10=3 60=1] [--reruns 5]
 
 For each duration (made by concatenating the evaluation audio): every stage run in-process through
-the library, measured for wall time, CPU time and peak memory (RSS sampled every 50 ms); then the
-whole `livecast run` (Prefect start-up included) and bare faster-whisper in subprocesses, alternating,
-`--repeats` times, reporting medians and the median of per-run ratios. Writes bench/results/run.{json,md}.
+the library, measured for wall time, CPU time and peak memory (RSS sampled every 50 ms); then, for the
+durations given to `--compare` (minutes=repeats), the whole `livecast run` (Prefect start-up included)
+and bare faster-whisper in subprocesses, alternating, reporting medians and the median of per-run
+ratios, and `--reruns` reruns of the unchanged session after the first of them. In the flow,
+diarization runs beside transcription, so the in-process stage times (one after another) show the
+work of each stage, and the whole-pipeline ratio shows what overlapping it saves. Writes
+bench/results/run.{json,md}.
 """
 
 from __future__ import annotations
@@ -133,8 +137,9 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, help="folder of audio files (default: fillets conversations)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/livecast-bench"))
     parser.add_argument("--minutes", type=float, nargs="+", default=[10, 30, 60, 120])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--stages-only", action="store_true", help="skip the whole-pipeline vs bare runs")
+    parser.add_argument("--compare", nargs="*", default=["10=3"], metavar="MINUTES=REPEATS",
+                        help="durations to run whole-pipeline vs bare, and how often (default 10=3)")
+    parser.add_argument("--reruns", type=int, default=5, help="timed reruns of the unchanged first compared session")
     parser.add_argument("--child-stages", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work: Path = args.work
@@ -146,7 +151,9 @@ def main() -> None:
     folder = args.eval or fillets_conversations(work / "fillets")
     sources = [a for a, _ in eval_pairs(folder)] or sorted(folder.glob("*.flac"))
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(work / "prefect-home")}
+    compare = {float(m): int(r) for m, r in (item.split("=") for item in args.compare)}
     rows: list[dict[str, Any]] = []
+    data_reruns: dict[str, Any] = {}
     for minutes in args.minutes:
         audio = concatenate(sources, minutes, work / f"long-{minutes:g}min.flac")
         import av
@@ -165,21 +172,29 @@ def main() -> None:
         row["after_transcription_share"] = round(sum(c["wall_s"] for c in after) / transcribe["wall_s"], 3)
         row["stages_peak_rss_mb"] = max(c["peak_rss_mb"] for c in costs)
         row["wall_s_per_audio_minute"] = round(sum(c["wall_s"] for c in costs) / (seconds / 60), 2)
-        if not args.stages_only:
+        if minutes in compare:
             pipe, bare = [], []
-            for _ in range(args.repeats):
+            command = [sys.executable, "-m", "livecastpipe", "run", str(audio), "--output", str(work / "run-out")]
+            for _ in range(compare[minutes]):
                 shutil.rmtree(work / "run-out", ignore_errors=True)
-                pipe.append(measure([sys.executable, "-m", "livecastpipe", "run", str(audio),
-                                     "--output", str(work / "run-out")], env=env, cwd=work))
+                pipe.append(measure(command, env=env, cwd=work))
                 bare.append(measure([sys.executable, str(BENCH / "bare_whisper.py"), str(work / "bare.json"),
                                      str(audio)], env=env, cwd=work))
+            row["repeats"] = compare[minutes]
             row["pipeline"] = {"wall_s_median": median([p.wall_s for p in pipe]),
                                "cpu_s_median": median([p.cpu_s for p in pipe]),
                                "peak_rss_mb_median": median([p.peak_rss_mb for p in pipe]),
+                               "peak_rss_mb_max": max(p.peak_rss_mb for p in pipe),
                                "failures": sum(1 for p in pipe if p.returncode)}
             row["bare"] = {"wall_s_median": median([b.wall_s for b in bare]),
                            "peak_rss_mb_median": median([b.peak_rss_mb for b in bare])}
             row["ratio_median"] = median([p.wall_s / b.wall_s for p, b in zip(pipe, bare)])
+            if args.reruns and "rerun" not in data_reruns:
+                reruns = [measure(command, env=env, cwd=work)
+                          for _ in range(args.reruns)]
+                data_reruns["rerun"] = {"minutes": row["minutes"], "runs": [r.wall_s for r in reruns],
+                                        "wall_s_median": median([r.wall_s for r in reruns]),
+                                        "failures": sum(1 for r in reruns if r.returncode)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     base = rows[0]["wall_s_per_audio_minute"]
@@ -189,8 +204,8 @@ def main() -> None:
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
                    f"load average at end {os.getloadavg()[0]:.1f}",
         "eval_folder": str(folder),
-        "repeats": args.repeats,
         "rows": rows,
+        **data_reruns,
     }
     md = ["# Whole pipeline: per stage, vs bare faster-whisper, scaling", "", f"Machine: {data['machine']}.", ""]
     stage_names = [c["stage"] for c in rows[0]["stages"]]
@@ -209,6 +224,13 @@ def main() -> None:
         peak = r.get("pipeline", {}).get("peak_rss_mb_median", r["stages_peak_rss_mb"])
         md.append(f"| {r['minutes']:g} min | {r['transcribe_rtf']} | {r['after_transcription_share']} | "
                   f"{r['wall_s_per_audio_minute']} ({r['per_minute_vs_first']}) | {ratio} | {peak} |")
+    if data_reruns:
+        rerun = data_reruns["rerun"]
+        md += ["", f"Rerun of the unchanged {rerun['minutes']:g} min session (`livecast run`, Prefect start-up "
+               f"included): median {rerun['wall_s_median']} s over {len(rerun['runs'])} runs "
+               f"({', '.join(str(r) for r in rerun['runs'])})."]
+    md += ["", "Repeats of the whole-pipeline comparison: "
+           + ", ".join(f"{r['minutes']:g} min × {r['repeats']}" for r in rows if "repeats" in r) + "."]
     write_report("run", data, "\n".join(md) + "\n")
 
 

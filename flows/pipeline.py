@@ -21,7 +21,7 @@ from prefect.filesystems import LocalFileSystem
 from flows.caching import stage_cache_key
 from flows.editorial import summarize_and_review
 from flows.runners import session_task_runner
-from flows.speakers import speakers_and_chapters
+from flows.speakers import diarize_task, speakers_and_chapters
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import IngestError, find_recordings, ingest, load_audio
 from livecastpipe.models import Recording, Transcript
@@ -174,8 +174,10 @@ def process_session(
         taken_slugs = existing_slugs(settings.output_dir)
     recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
     storage = _result_storage(settings)
+    # Diarization needs only the audio: it runs beside transcription, on the CPU time that leaves idle.
+    diarization = diarize_task.with_options(result_storage=storage).submit(recording, settings.speakers)
     transcript = transcribe_task.with_options(result_storage=storage)(recording, settings.transcribe)
-    spoken = speakers_and_chapters(recording, transcript, settings, storage)
+    spoken = speakers_and_chapters(recording, transcript, diarization.result(), settings, storage)
     transcript = spoken.transcript
     subtitles = make_subtitles(recording, transcript, spoken.names, settings, storage)
     editorial = summarize_and_review(recording, transcript, spoken.chapters, spoken.speakers, settings, storage)

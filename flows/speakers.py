@@ -1,5 +1,7 @@
 """Prefect steps of the speakers and chapters stages: diarization (cached), naming, chapters (cached).
 
+Diarization is submitted by `process_session` before transcription, so that the two run side by side.
+
 Called from `process_session`; the logic lives in `livecastpipe.speakers` and `livecastpipe.chapters`.
 """
 
@@ -109,10 +111,13 @@ class SpeakersAndChapters:
 
 
 def speakers_and_chapters(
-    recording: Recording, transcript: Transcript, settings: Settings, result_storage: str | None = None
+    recording: Recording,
+    transcript: Transcript,
+    diarization: Diarization,
+    settings: Settings,
+    result_storage: str | None = None,
 ) -> SpeakersAndChapters:
-    """Run diarization, naming and chapters for one session; notes are logged and returned for its report."""
-    diarization = diarize_task.with_options(result_storage=result_storage)(recording, settings.speakers)
+    """Naming and chapters for one diarized session; notes are logged and returned for its report."""
     stage = speakers_task(recording, transcript, diarization, settings)
     folder = Path(settings.output_dir) / recording.slug
     names = display_names(stage.speakers, editor_approved_names(folder, stage.speakers))

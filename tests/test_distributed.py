@@ -179,7 +179,8 @@ def test_livecast_run_on_a_local_dask_cluster(tmp_path: Path) -> None:
     log = done.stdout + done.stderr
     assert done.returncode == 0, log
     assert "Creating a new Dask cluster" in log
-    assert log.count("Starting temporary server") == 1, "Dask workers must report to the run's own server"
+    assert log.count("Temporary server ready") == 1, "Dask workers must report to the run's own server"
+    assert "Starting temporary server" not in log
     words = transcript_words(tmp_path / "out")
     assert sorted(words) == ["deel-1", "deel-2"] and all(words.values())
 

@@ -74,32 +74,32 @@ def run(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    from flows.pipeline import (
-        add_progress_reporter,
-        process_folder,
-        remove_progress_reporter,
-    )
+    from flows.server import prefect_api
 
-    bars: dict[str, TaskID] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:>5.0f}/{task.total:.0f} s audio"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
+    with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
+        from flows.pipeline import add_progress_reporter, process_folder, remove_progress_reporter
 
-        def report(source: str, done: float, total: float) -> None:
-            if source not in bars:
-                bars[source] = progress.add_task(Path(source).name, total=total or None)
-            progress.update(bars[source], completed=done)
+        prefect_ready()
+        bars: dict[str, TaskID] = {}
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:>5.0f}/{task.total:.0f} s audio"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
 
-        add_progress_reporter(report)
-        try:
-            results = process_folder([str(p) for p in paths], settings)
-        finally:
-            remove_progress_reporter(report)
+            def report(source: str, done: float, total: float) -> None:
+                if source not in bars:
+                    bars[source] = progress.add_task(Path(source).name, total=total or None)
+                progress.update(bars[source], completed=done)
+
+            add_progress_reporter(report)
+            try:
+                results = process_folder([str(p) for p in paths], settings)
+            finally:
+                remove_progress_reporter(report)
 
     table = Table(title="livecast run")
     for column in ("session", "duration", "status"):

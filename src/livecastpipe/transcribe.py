@@ -58,8 +58,13 @@ def glossary_hotwords(glossary: Sequence[str]) -> str | None:
     return ", ".join(dict.fromkeys(terms)) or None
 
 
+LANGUAGE_CHECK_SECONDS = 180
+"""The language check listens to speech in the first three minutes only: its voice activity pass over a
+whole hour would cost seconds, and 30 s of speech decides the language."""
+
+
 def _language_warning(model: WhisperModel, audio: np.ndarray, expected: str) -> str | None:
-    detected, probability, _ = model.detect_language(audio, vad_filter=True)
+    detected, probability, _ = model.detect_language(audio[: LANGUAGE_CHECK_SECONDS * SAMPLE_RATE], vad_filter=True)
     if detected != expected and probability >= LANGUAGE_WARNING_PROBABILITY:
         return (
             f"the audio sounds like '{detected}' (p={probability:.2f}), "

@@ -1,0 +1,101 @@
+"""Prefect's temporary local server, started before the pipeline's imports so that its start-up overlaps them.
+
+Prefect starts the same server (uvicorn serving `prefect.server.api.server:create_app`, SQLite under
+PREFECT_HOME, no UI) on the first API call, after every import is done; started here first, its few
+seconds of start-up run on the second core while this process imports the flows. A rerun of an
+unchanged session then takes about 8 s instead of 11.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TemporaryServer:
+    """A Prefect API server in a child process, for one command's lifetime."""
+
+    def __init__(self) -> None:
+        import prefect
+
+        self.port = _free_port()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn",
+                "--app-dir", str(Path(prefect.__file__).parent.parent),
+                "--factory", "prefect.server.api.server:create_app",
+                "--host", "127.0.0.1", "--port", str(self.port),
+                "--log-level", "error", "--lifespan", "on",
+            ],
+            env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def wait_until_ready(self) -> None:
+        """Block until the server answers its health check; a clear error when it never does."""
+        from prefect.logging import get_logger
+
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    error = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                    raise RuntimeError(f"Prefect's temporary server exited with code {self.process.returncode}: {error}")
+                try:
+                    if client.get(f"{self.api_url}/health").status_code == 200:
+                        get_logger("livecast").info("Temporary server ready on %s", self.api_url)
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"Prefect's temporary server did not start within {STARTUP_TIMEOUT_S:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def prefect_api() -> Iterator[Callable[[], None]]:
+    """Run the enclosed flows against the configured Prefect API, or else a temporary local server.
+
+    The server is started at once; the context yields the function that waits until it answers, to be
+    called after the heavy imports, just before the first flow run.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        yield lambda: None
+        return
+    server = TemporaryServer()
+    # Stopped at exit, as Prefect stops its own: after its log and event workers have sent what is left.
+    atexit.register(server.stop)
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield server.wait_until_ready
