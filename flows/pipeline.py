@@ -174,10 +174,12 @@ def process_session(
         taken_slugs = existing_slugs(settings.output_dir)
     recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
     storage = _result_storage(settings)
-    # Diarization needs only the audio: it runs beside transcription, on the CPU time that leaves idle.
-    diarization = diarize_task.with_options(result_storage=storage).submit(recording, settings.speakers)
+    diarize = diarize_task.with_options(result_storage=storage)
+    # Diarization needs only the audio: when memory allows, it runs beside transcription.
+    beside = diarize.submit(recording, settings.speakers) if settings.diarize_beside_transcription else None
     transcript = transcribe_task.with_options(result_storage=storage)(recording, settings.transcribe)
-    spoken = speakers_and_chapters(recording, transcript, diarization.result(), settings, storage)
+    diarization = beside.result() if beside is not None else diarize(recording, settings.speakers)
+    spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
     subtitles = make_subtitles(recording, transcript, spoken.names, settings, storage)
     editorial = summarize_and_review(recording, transcript, spoken.chapters, spoken.speakers, settings, storage)

@@ -1,6 +1,6 @@
 """Prefect steps of the speakers and chapters stages: diarization (cached), naming, chapters (cached).
 
-Diarization is submitted by `process_session` before transcription, so that the two run side by side.
+`process_session` runs diarization before the naming, or beside transcription when so configured.
 
 Called from `process_session`; the logic lives in `livecastpipe.speakers` and `livecastpipe.chapters`.
 """

@@ -75,13 +75,18 @@ def test_sessions_run_at_once_on_one_model_and_a_failure_stays_alone(
         for b_start, b_end in spans[i + 1 :]
     ), f"no two sessions ran at the same time: {spans}"
 
-    one_by_one = process_folder([str(media)], Settings(output_dir=tmp_path / "one-by-one"))
+    one_by_one = process_folder(  # one session at a time, each diarized beside its transcription
+        [str(media)], Settings(output_dir=tmp_path / "one-by-one", diarize_beside_transcription=True)
+    )
     assert [r.status for r in one_by_one] == ["done", "done", "failed"]
     assert len(loads) == 1
     words_together = transcript_words(tmp_path / "together")
     assert sorted(words_together) == ["deel-1", "deel-2"]
     assert all(words_together.values())
     assert words_together == transcript_words(tmp_path / "one-by-one")
+    for name in ("deel-1", "deel-2"):
+        rttm = (tmp_path / "together" / name / "speakers.rttm").read_text()
+        assert rttm.strip() and rttm == (tmp_path / "one-by-one" / name / "speakers.rttm").read_text()
 
 
 def _session_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
