@@ -96,7 +96,7 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     )
     from livecastpipe.subtitles import subtitle_files
     from livecastpipe.summaries import extractive_summary
-    from livecastpipe.transcribe import load_model, transcribe_audio
+    from livecastpipe.transcribe import load_model, transcribe_file
 
     out = work / "stages-out"
     shutil.rmtree(out, ignore_errors=True)
@@ -105,8 +105,8 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     costs: list[StageCost] = []
     timed("load model", costs, lambda: load_model(settings.transcribe))
     recording = timed("ingest", costs, lambda: ingest(audio, settings.resolved_cache_dir))
+    transcript = timed("transcribe", costs, lambda: transcribe_file(Path(recording.audio_path), settings.transcribe))
     samples = load_audio(Path(recording.audio_path))
-    transcript = timed("transcribe", costs, lambda: transcribe_audio(samples, settings.transcribe))
     diarization = timed("speakers: diarize", costs, lambda: diarize(samples, recording.metadata, settings.speakers))
     folder = out / recording.slug
     stage = timed(

@@ -23,7 +23,7 @@ from flows.editorial import summarize_and_review
 from flows.runners import session_task_runner
 from flows.speakers import diarize_task, speakers_and_chapters
 from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.ingest import IngestError, find_recordings, ingest, load_audio
+from livecastpipe.ingest import IngestError, find_recordings, ingest
 from livecastpipe.models import Recording, Transcript
 from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.scheduling import output_name_groups
@@ -34,7 +34,7 @@ from livecastpipe.settings import (
     load_settings,
 )
 from livecastpipe.subtitles import report_markdown, subtitle_files
-from livecastpipe.transcribe import transcribe_audio
+from livecastpipe.transcribe import transcribe_file
 
 ProgressReporter = Callable[[str, float, float], None]
 """Called with (session source, seconds transcribed, total seconds)."""
@@ -101,9 +101,7 @@ def transcribe_task(recording: Recording, settings: TranscribeSettings) -> Trans
     def progress(done: float) -> None:
         _report(recording.source, min(done, total), total)
 
-    transcript = transcribe_audio(
-        load_audio(Path(recording.audio_path)), settings, recording.metadata.glossary, progress
-    )
+    transcript = transcribe_file(Path(recording.audio_path), settings, recording.metadata.glossary, progress)
     for warning in transcript.warnings:
         get_run_logger().warning("%s: %s", recording.source, warning)
     return transcript

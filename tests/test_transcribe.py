@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import wave
+from difflib import SequenceMatcher
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from livecastpipe import bundled_model
 from livecastpipe.bundled_model import BundledModelError, ensure_bundled_model
-from livecastpipe.ingest import ingest, load_audio
+from livecastpipe.ingest import SAMPLE_RATE, ingest, load_audio
 from livecastpipe.settings import TranscribeSettings
-from livecastpipe.transcribe import transcribe_audio, transcript_text
+from livecastpipe.transcribe import block_bounds, transcribe_audio, transcribe_file, transcript_text
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +50,64 @@ def test_sample_gives_dutch_words_with_plausible_times(sample_transcript) -> Non
     assert transcript.settings["language"] == "nl" and transcript.settings["compute_type"] == "int8"
     lines = transcript_text(transcript).splitlines()
     assert lines[0].startswith("[0:00:0")
+
+
+def _write_wav(path: Path, samples: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+
+
+def test_long_audio_is_cut_into_blocks_in_its_pauses(tmp_path: Path) -> None:
+    """Blocks cover every sample once, and each cut falls in the pause nearest the nominal boundary."""
+    rng = np.random.default_rng(3)
+    samples = 0.3 * rng.standard_normal(170 * SAMPLE_RATE).astype(np.float32)  # loud "speech" throughout
+    for pause in (55.0, 118.0):  # two one-second pauses, near the 60 s and 120 s marks
+        samples[int(pause * SAMPLE_RATE) : int((pause + 1) * SAMPLE_RATE)] = 0.0
+    wav = tmp_path / "long.wav"
+    _write_wav(wav, samples)
+
+    blocks = block_bounds(wav, 60)
+
+    assert blocks[0][0] == 0 and blocks[-1][1] == samples.size
+    assert all(a_end == b_start for (_, a_end), (b_start, _) in zip(blocks, blocks[1:]))
+    cuts = [start / SAMPLE_RATE for start, _ in blocks[1:]]
+    assert 55.0 <= cuts[0] <= 56.0 and 118.0 <= cuts[1] <= 119.0
+    assert len(blocks) == 3
+    assert block_bounds(wav, 600) == [(0, samples.size)]
+
+
+@pytest.mark.slow
+def test_a_recording_transcribed_in_blocks_keeps_its_words_and_times(sample: Path, sample_transcript, tmp_path: Path) -> None:
+    """The sample twice over (2:14), in blocks of 60 s: the words of both halves, in order, at their times."""
+    recording, whole, _ = sample_transcript
+    with wave.open(recording.audio_path, "rb") as wav:  # the same 16-bit samples, twice
+        params, frames = wav.getparams(), wav.readframes(wav.getnframes())
+    once = load_audio(Path(recording.audio_path))
+    twice = tmp_path / "twice.wav"
+    with wave.open(str(twice), "wb") as wav:
+        wav.setparams(params)
+        wav.writeframes(frames + frames)
+    progress: list[float] = []
+
+    blocked = transcribe_file(twice, TranscribeSettings(block_s=60), recording.metadata.glossary, progress.append)
+
+    assert len(block_bounds(twice, 60)) >= 2
+    letters = lambda words: "".join(c for w in words for c in w.text.lower() if c.isalnum())  # noqa: E731
+    # Whisper's wording varies with where its 30 s windows fall; lost or doubled speech at a cut shows as
+    # a gap in the words, a change in their number, or text that no longer matches.
+    assert SequenceMatcher(None, letters(whole.words) * 2, letters(blocked.words), autojunk=False).ratio() > 0.85
+    assert abs(len(blocked.words) - 2 * len(whole.words)) <= 0.1 * 2 * len(whole.words)
+    gaps = lambda words: max(b.start - a.end for a, b in zip(words, words[1:]))  # noqa: E731
+    assert gaps(blocked.words) <= gaps(whole.words) + 1.0
+    starts = [w.start for w in blocked.words]
+    assert starts == sorted(starts) and starts[-1] > once.size / SAMPLE_RATE + 50
+    assert blocked.duration == pytest.approx(2 * once.size / SAMPLE_RATE, abs=0.01)
+    assert progress[-1] == pytest.approx(blocked.duration, abs=0.5)
+    second_naam = [w for w in blocked.words if w.text.lower().strip(".,") == "naam"][-1]
+    assert 2.0 < second_naam.start - once.size / SAMPLE_RATE < 8.0  # "Mijn naam is …" about 4 s into the repeat
 
 
 @pytest.mark.slow

@@ -247,13 +247,26 @@ def decode_audio(source: Path, target: Path) -> float:
     return duration
 
 
-def load_audio(wav_path: Path, chunk_frames: int = SAMPLE_RATE * 60) -> np.ndarray:
-    """The decoded 16 kHz mono WAV as float32 samples in [-1, 1], converted a minute at a time so
-    memory holds little more than the float32 result (230 MB per hour)."""
+def audio_frames(wav_path: Path) -> int:
+    """How many samples the decoded 16 kHz mono WAV holds."""
     with wave.open(str(wav_path), "rb") as wav:
-        samples = np.empty(wav.getnframes(), dtype=np.float32)
+        return wav.getnframes()
+
+
+def load_audio(
+    wav_path: Path, start: int = 0, count: int | None = None, chunk_frames: int = SAMPLE_RATE * 60
+) -> np.ndarray:
+    """The decoded 16 kHz mono WAV (or `count` samples of it from sample `start`) as float32 samples in
+    [-1, 1], converted a minute at a time so memory holds little more than the float32 result (230 MB
+    per hour)."""
+    with wave.open(str(wav_path), "rb") as wav:
+        total = wav.getnframes()
+        start = min(max(start, 0), total)
+        wanted = total - start if count is None else min(count, total - start)
+        wav.setpos(start)
+        samples = np.empty(wanted, dtype=np.float32)
         done = 0
-        while frames := wav.readframes(chunk_frames):
+        while done < wanted and (frames := wav.readframes(min(chunk_frames, wanted - done))):
             chunk = np.frombuffer(frames, dtype=np.int16)
             np.multiply(chunk, 1 / 32768.0, out=samples[done : done + chunk.size], casting="unsafe")
             done += chunk.size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from .bundled_model import MODEL_NAME as BUNDLED_MODEL_NAME
 from .bundled_model import ensure_bundled_model
-from .ingest import SAMPLE_RATE
+from .ingest import SAMPLE_RATE, audio_frames, load_audio
 from .models import Segment, Transcript, Word
 from .settings import TranscribeSettings
 
@@ -78,12 +79,13 @@ def transcribe_audio(
     settings: TranscribeSettings,
     glossary: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
+    check_language: bool = True,
 ) -> Transcript:
     """Transcribe 16 kHz mono float32 audio into a Transcript with word timestamps."""
     model = load_model(settings)
     _, model_name = resolve_model(settings)
     warnings: list[str] = []
-    if settings.language and audio.size >= SAMPLE_RATE:
+    if check_language and settings.language and audio.size >= SAMPLE_RATE:
         try:
             if warning := _language_warning(model, audio, settings.language):
                 log.warning(warning)
@@ -136,6 +138,77 @@ def transcribe_audio(
             "ctranslate2": version("ctranslate2"),
         },
         warnings=tuple(warnings),
+    )
+
+
+def _quietest_point(samples: np.ndarray, window_s: float = 0.5, hop_s: float = 0.01) -> int:
+    """The sample at the middle of the quietest `window_s` of `samples`."""
+    hop = int(hop_s * SAMPLE_RATE)
+    frames = samples[: samples.size // hop * hop].reshape(-1, hop)
+    energy = np.square(frames, dtype=np.float64).sum(axis=1)
+    width = max(1, min(int(window_s / hop_s), len(energy)))
+    return (int(np.argmin(np.convolve(energy, np.ones(width), mode="valid"))) + width // 2) * hop
+
+
+def block_bounds(wav_path: Path, block_s: int) -> list[tuple[int, int]]:
+    """Sample ranges of about `block_s` seconds covering the WAV, each cut in the quietest half second
+    within a quarter block (at most 30 s) of the nominal boundary, so that no word is cut."""
+    total = audio_frames(wav_path)
+    block = block_s * SAMPLE_RATE
+    search = min(30, block_s // 4) * SAMPLE_RATE
+    cuts = [0]
+    while total - cuts[-1] > block + search:
+        low = cuts[-1] + block - search
+        cuts.append(low + _quietest_point(load_audio(wav_path, low, 2 * search)))
+    cuts.append(total)
+    return list(zip(cuts, cuts[1:]))
+
+
+def _shifted(transcript: Transcript, offset: float) -> Transcript:
+    """The transcript with every time moved `offset` seconds later."""
+    return replace(
+        transcript,
+        segments=tuple(
+            replace(
+                seg,
+                start=round(seg.start + offset, 3),
+                end=round(seg.end + offset, 3),
+                words=tuple(
+                    replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3)) for w in seg.words
+                ),
+            )
+            for seg in transcript.segments
+        ),
+    )
+
+
+def transcribe_file(
+    wav_path: Path,
+    settings: TranscribeSettings,
+    glossary: Sequence[str] = (),
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    """Transcribe a decoded 16 kHz mono WAV one block at a time (`settings.block_s`).
+
+    faster-whisper holds several copies of the audio it is given (the samples, their speech chunks,
+    padded features); given a block at a time, memory stays that of one block however long the
+    recording. The language is checked on the first block only.
+    """
+    parts: list[Transcript] = []
+    for start, end in block_bounds(wav_path, settings.block_s):
+        offset = start / SAMPLE_RATE
+
+        def progress(done: float, offset: float = offset) -> None:
+            if on_progress is not None:
+                on_progress(offset + done)
+
+        part = transcribe_audio(load_audio(wav_path, start, end - start), settings, glossary, progress, start == 0)
+        parts.append(_shifted(part, offset) if start else part)
+    return replace(
+        parts[0],
+        duration=round(sum(p.duration for p in parts), 3),
+        segments=tuple(seg for p in parts for seg in p.segments),
+        warnings=tuple(dict.fromkeys(w for p in parts for w in p.warnings)),
     )
 
 
