@@ -13,7 +13,7 @@ from livecastpipe import bundled_model
 from livecastpipe.bundled_model import BundledModelError, ensure_bundled_model
 from livecastpipe.ingest import SAMPLE_RATE, ingest, load_audio
 from livecastpipe.settings import TranscribeSettings
-from livecastpipe.transcribe import block_bounds, transcribe_audio, transcribe_file, transcript_text
+from livecastpipe.transcribe import block_bounds, block_count, transcribe_audio, transcribe_file, transcript_text
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +79,23 @@ def test_long_audio_is_cut_into_blocks_in_its_pauses(tmp_path: Path) -> None:
     assert block_bounds(wav, 600) == [(0, samples.size)]
 
 
+def test_parallel_streams_get_equal_blocks_of_two_minutes_or_more() -> None:
+    """Blocks in flight hold `block_s` seconds between them; each stream gets its share; short recordings stay whole."""
+    assert block_count(651, 600, 1) == 2  # one stream: ten-minute blocks
+    assert block_count(651, 600, 2) == 4  # two streams: five minutes each at most, an even count
+    assert block_count(3654, 600, 2) == 14
+    assert block_count(250, 600, 2) == 2  # one block per stream while each is two minutes long
+    assert block_count(200, 600, 2) == 1  # too short to split: transcribed whole, exactly as bare faster-whisper
+    assert block_count(134, 60, 2) == 2  # never shorter than two minutes for the sake of memory
+    for total, streams in ((651, 2), (3654, 2), (7380, 4), (900, 3)):
+        count = block_count(total, 600, streams)
+        assert count % streams == 0 and total / count <= max(600 / streams, 120)
+
+
 @pytest.mark.slow
 def test_a_recording_transcribed_in_blocks_keeps_its_words_and_times(sample: Path, sample_transcript, tmp_path: Path) -> None:
-    """The sample twice over (2:14), in blocks of 60 s: the words of both halves, in order, at their times."""
+    """The sample twice over (2:14), in two blocks transcribed in parallel: the words of both halves, in order,
+    at their times."""
     recording, whole, _ = sample_transcript
     with wave.open(recording.audio_path, "rb") as wav:  # the same 16-bit samples, twice
         params, frames = wav.getparams(), wav.readframes(wav.getnframes())
@@ -92,9 +106,11 @@ def test_a_recording_transcribed_in_blocks_keeps_its_words_and_times(sample: Pat
         wav.writeframes(frames + frames)
     progress: list[float] = []
 
-    blocked = transcribe_file(twice, TranscribeSettings(block_s=60), recording.metadata.glossary, progress.append)
+    settings = TranscribeSettings(block_s=60, parallel_blocks=2)  # two blocks, transcribed at the same time
+    blocked = transcribe_file(twice, settings, recording.metadata.glossary, progress.append)
 
-    assert len(block_bounds(twice, 60)) >= 2
+    assert len(block_bounds(twice, 60, 2)) == 2
+    assert progress == sorted(progress)
     letters = lambda words: "".join(c for w in words for c in w.text.lower() if c.isalnum())  # noqa: E731
     # Whisper's wording varies with where its 30 s windows fall; lost or doubled speech at a cut shows as
     # a gap in the words, a change in their number, or text that no longer matches.
