@@ -74,13 +74,11 @@ def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
     return jiwer.wer([normalise_dutch(r) for r in references], [normalise_dutch(h) for h in hypotheses])
 
 
-def concatenate(sources: list[Path], minutes: float, target: Path) -> Path:
-    """An audio file of at least `minutes`, made by repeating the sources in order (FLAC, 16 kHz)."""
-    if target.is_file():
-        return target
-    durations = []
+def concatenated_sources(sources: list[Path], minutes: float) -> list[Path]:
+    """The sources, repeated in order, that make up at least `minutes` of audio."""
     import av
 
+    durations = []
     for src in sources:
         with av.open(str(src)) as c:
             durations.append(c.duration / 1_000_000)
@@ -89,6 +87,14 @@ def concatenate(sources: list[Path], minutes: float, target: Path) -> Path:
         chosen.append(sources[i % len(sources)])
         total += durations[i % len(sources)]
         i += 1
+    return chosen
+
+
+def concatenate(sources: list[Path], minutes: float, target: Path) -> Path:
+    """An audio file of at least `minutes`, made by repeating the sources in order (FLAC, 16 kHz)."""
+    if target.is_file():
+        return target
+    chosen = concatenated_sources(sources, minutes)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("".join(f"file '{p.resolve()}'\n" for p in chosen))
     subprocess.run(

@@ -6,10 +6,8 @@ For each duration (made by concatenating the evaluation audio): every stage run 
 the library, measured for wall time, CPU time and peak memory (RSS sampled every 50 ms); then, for the
 durations given to `--compare` (minutes=repeats), the whole `livecast run` (Prefect start-up included)
 and bare faster-whisper in subprocesses, alternating, reporting medians and the median of per-run
-ratios, and `--reruns` reruns of the unchanged session after the first of them. In the flow,
-diarization runs beside transcription, so the in-process stage times (one after another) show the
-work of each stage, and the whole-pipeline ratio shows what overlapping it saves. Writes
-bench/results/run.{json,md}.
+ratios, the word error rate of both against the joined reference texts, and `--reruns` reruns of the
+unchanged session after the first of them. Writes bench/results/run.{json,md}.
 """
 
 from __future__ import annotations
@@ -30,10 +28,12 @@ from typing import Any
 
 from common import (
     concatenate,
+    concatenated_sources,
     eval_pairs,
     fillets_conversations,
     measure,
     median,
+    word_error_rate,
     write_report,
 )
 
@@ -149,7 +149,9 @@ def main() -> None:
         return
     work.mkdir(parents=True, exist_ok=True)
     folder = args.eval or fillets_conversations(work / "fillets")
-    sources = [a for a, _ in eval_pairs(folder)] or sorted(folder.glob("*.flac"))
+    pairs = eval_pairs(folder)
+    references = dict(pairs)
+    sources = [a for a, _ in pairs] or sorted(folder.glob("*.flac"))
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(work / "prefect-home")}
     compare = {float(m): int(r) for m, r in (item.split("=") for item in args.compare)}
     rows: list[dict[str, Any]] = []
@@ -189,6 +191,13 @@ def main() -> None:
             row["bare"] = {"wall_s_median": median([b.wall_s for b in bare]),
                            "peak_rss_mb_median": median([b.peak_rss_mb for b in bare])}
             row["ratio_median"] = median([p.wall_s / b.wall_s for p, b in zip(pipe, bare)])
+            if references:  # the last runs' words against the joined reference texts
+                reference = " ".join(references[a] for a in concatenated_sources(sources, minutes))
+                piped = next((work / "run-out").glob("*/transcript.json"))
+                piped_text = " ".join(s["text"] for s in json.loads(piped.read_text())["segments"])
+                bare_text = " ".join(json.loads((work / "bare.json").read_text()).values())
+                row["wer"] = {"pipeline": round(word_error_rate([reference], [piped_text]), 4),
+                              "bare": round(word_error_rate([reference], [bare_text]), 4)}
             if args.reruns and "rerun" not in data_reruns:
                 reruns = [measure(command, env=env, cwd=work)
                           for _ in range(args.reruns)]
@@ -218,12 +227,13 @@ def main() -> None:
             cells.append(f"{c['wall_s']} s / {c['cpu_s']} s / {c['peak_rss_mb']}")
         md.append(f"| {name} | " + " | ".join(cells) + " |")
     md += ["", "| audio | transcribe RTF | after-transcription / transcription | s per audio min (vs first) "
-           "| pipeline / bare (median) | pipeline peak MB |", "|---|---|---|---|---|---|"]
+           "| pipeline / bare (median) | pipeline peak MB | WER pipeline / bare |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         ratio = r.get("ratio_median", "–")
         peak = r.get("pipeline", {}).get("peak_rss_mb_median", r["stages_peak_rss_mb"])
+        wer = f"{r['wer']['pipeline']} / {r['wer']['bare']}" if "wer" in r else "–"
         md.append(f"| {r['minutes']:g} min | {r['transcribe_rtf']} | {r['after_transcription_share']} | "
-                  f"{r['wall_s_per_audio_minute']} ({r['per_minute_vs_first']}) | {ratio} | {peak} |")
+                  f"{r['wall_s_per_audio_minute']} ({r['per_minute_vs_first']}) | {ratio} | {peak} | {wer} |")
     if data_reruns:
         rerun = data_reruns["rerun"]
         md += ["", f"Rerun of the unchanged {rerun['minutes']:g} min session (`livecast run`, Prefect start-up "
