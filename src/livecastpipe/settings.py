@@ -34,7 +34,8 @@ class TranscribeSettings(BaseModel):
     two blocks of two minutes are transcribed whole."""
     beam_size: int = 5
     batch_size: int = 8
-    """Batched inference when > 1 (faster on CPU for long recordings); 1 uses the sequential decoder."""
+    """Batched inference when > 1 (faster on CPU for long recordings); 1 uses the sequential decoder.
+    Parallel blocks share the batch (two streams decode 4 chunks each), so memory stays that of one."""
     vad: bool = True
     use_glossary: bool = True
     block_s: int = Field(default=600, ge=60)
