@@ -25,9 +25,10 @@ from flows.speakers import diarize_task, speakers_and_chapters
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import IngestError, find_recordings, ingest
 from livecastpipe.models import Recording, Transcript
-from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
 from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import (
+    PublishSettings,
     Settings,
     SubtitleSettings,
     TranscribeSettings,
@@ -138,11 +139,25 @@ def make_subtitles(
     return files
 
 
+@task(name="media", retries=1, retry_condition_fn=_not_bad_input)
+def media_task(recording: Recording, output_dir: Path, settings: PublishSettings) -> str | None:
+    """Make the replay's media (web video, audio copy, poster) at low CPU priority while transcription runs;
+    None when the published package's media can be reused."""
+    folder = prepare_media_ahead(recording, output_dir, settings)
+    return str(folder) if folder else None
+
+
 @task(name="publish", retries=1, retry_condition_fn=_not_bad_input)
-def publish_task(package: SessionPackage, settings: Settings) -> str:
+def publish_task(package: SessionPackage, settings: Settings, prepared_media: str | None = None) -> str:
     """Render the session's replay package into a temporary folder and swap it in atomically."""
     package = replace(package, provenance={**package.provenance, "settings": settings.model_dump(mode="json")})
-    folder = publish_session(package, settings.output_dir, settings.publish, settings.review.publish_unreviewed)
+    folder = publish_session(
+        package,
+        settings.output_dir,
+        settings.publish,
+        settings.review.publish_unreviewed,
+        Path(prepared_media) if prepared_media else None,
+    )
     return str(folder)
 
 
@@ -172,6 +187,7 @@ def process_session(
         taken_slugs = existing_slugs(settings.output_dir)
     recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
     storage = _result_storage(settings)
+    media = media_task.submit(recording, settings.output_dir, settings.publish)
     diarize = diarize_task.with_options(result_storage=storage)
     # Diarization needs only the audio: when memory allows, it runs beside transcription.
     beside = diarize.submit(recording, settings.speakers) if settings.diarize_beside_transcription else None
@@ -184,7 +200,8 @@ def process_session(
     package = SessionPackage(
         recording, transcript, spoken.speakers, spoken.chapters, stage_files={**spoken.files, **subtitles}
     )
-    folder = publish_task(package, settings)
+    prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
+    folder = publish_task(package, settings, prepared if isinstance(prepared, str) else None)
     return SessionResult(
         source=source,
         status="done",

@@ -25,6 +25,7 @@ from livecastpipe.publish import (
     SessionPackage,
     load_session_package,
     parse_timestamp,
+    prepare_media_ahead,
     publish_session,
     timestamp,
 )
@@ -227,6 +228,29 @@ def test_republish_keeps_editor_files_and_reuses_media(
     assert "Wim Jansen" in (folder / "index.html").read_text()  # the editor's confirmed name is shown
     assert (folder / "audio.m4a").stat().st_ino == audio_inode, "media were made again instead of reused"
     assert not [p for p in output.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+@pytest.mark.slow
+def test_media_made_ahead_are_published_not_made_again(tmp_path: Path, hostile_audio_recording) -> None:
+    """Media made while transcription runs go into the package as they are; once published, a rerun
+    makes none."""
+    output = tmp_path / "output"
+    prepared = prepare_media_ahead(hostile_audio_recording, output, SETTINGS)
+    assert prepared is not None and (prepared / "audio.m4a").is_file()
+    assert prepare_media_ahead(hostile_audio_recording, output, SETTINGS) == prepared  # made once
+    audio_inode = (prepared / "audio.m4a").stat().st_ino
+
+    folder = publish_session(hostile_package(hostile_audio_recording), output, SETTINGS, prepared_media=prepared)
+
+    assert (folder / "audio.m4a").stat().st_ino == audio_inode, "the audio copy was made again"
+    with av.open(str(folder / "audio.m4a")) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"
+        assert container.duration / 1_000_000 == pytest.approx(20.0, abs=0.5)
+    assert (folder / "poster.jpg").is_file()
+    assert prepare_media_ahead(hostile_audio_recording, output, SETTINGS) is None  # the package's are reused
+    other = replace(hostile_audio_recording, sha256="1" * 64)  # another recording never takes these media
+    assert publish_session(hostile_package(other), tmp_path / "other", SETTINGS, prepared_media=prepared)
+    assert (tmp_path / "other" / folder.name / "audio.m4a").stat().st_ino != audio_inode
 
 
 @pytest.mark.slow

@@ -59,6 +59,8 @@ from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
 from .storage import atomic_write_text, sha256_file
 
 MANIFEST = "session.json"
+MEDIA_RECORD = "media.json"
+"""What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
 PACKAGE_DATA = "package.json"
 TRANSCRIPT_JSON = "transcript.json"
 EDITOR_FILES = (REVIEW_FILE_NAME, SPEAKERS_FILE)
@@ -313,9 +315,11 @@ def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
 # --- media ----------------------------------------------------------------------------------------
 
 
-def _run_ffmpeg(args: Sequence[str], source: Path) -> None:
+def _run_ffmpeg(args: Sequence[str], source: Path, background: bool = False) -> None:
+    """Run ffmpeg; `background` runs it at the lowest CPU priority (`nice -n 19`), on idle cores only."""
+    nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
     result = subprocess.run(
-        [ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True
+        [*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True
     )
     if result.returncode != 0:
         lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -338,19 +342,19 @@ def is_web_playable(source: Path) -> bool:
         )
 
 
-def make_web_video(source: Path, target: Path, settings: PublishSettings) -> bool:
+def make_web_video(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> bool:
     """Write an MP4 (H.264/AAC, `+faststart`) for the web; return True when it had to be re-encoded."""
     common = ["-map", "0:v:0", "-map", "0:a:0", "-movflags", "+faststart", "-f", "mp4", str(target)]
     if is_web_playable(source):
-        _run_ffmpeg(["-i", str(source), "-c", "copy", *common], source)
+        _run_ffmpeg(["-i", str(source), "-c", "copy", *common], source, background)
         return False
     encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(settings.video_crf)]
     encode += ["-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a", "128k"]
-    _run_ffmpeg(["-i", str(source), *encode, *common], source)
+    _run_ffmpeg(["-i", str(source), *encode, *common], source, background)
     return True
 
 
-def make_audio_copy(source: Path, target: Path, settings: PublishSettings) -> None:
+def make_audio_copy(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> None:
     """Write the low-bandwidth audio-only copy (`.m4a`, `+faststart`): the AAC stream as it is when it is
     already no larger than the configured bitrate, else mono AAC at that bitrate."""
     with av.open(str(source), metadata_errors="ignore") as container:
@@ -363,16 +367,18 @@ def make_audio_copy(source: Path, target: Path, settings: PublishSettings) -> No
     _run_ffmpeg(
         ["-i", str(source), "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(target)],
         source,
+        background,
     )
 
 
-def make_poster(source: Path, target: Path, duration: float) -> None:
+def make_poster(source: Path, target: Path, duration: float, background: bool = False) -> None:
     """A JPEG still from the video: the most representative frame shortly after the start."""
     at = min(duration * 0.1, 30.0)
     _run_ffmpeg(
         ["-ss", f"{at:.2f}", "-i", str(source), "-vf", "thumbnail=25,scale='min(1280,iw)':-2"]
         + ["-frames:v", "1", "-q:v", "3", str(target)],
         source,
+        background,
     )
 
 
@@ -392,17 +398,19 @@ def make_title_card(target: Path, title: str, subtitle: str) -> None:
     image.save(target, "JPEG", quality=88)
 
 
-def _previous_media(previous: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
-    """The media of the package already published for this recording, when made with the same settings."""
-    try:
-        manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
-        media = from_jsonable(MediaFiles, manifest["media"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if media.source_sha256 != recording.sha256 or media.settings_fingerprint != settings.fingerprint():
-        return None
-    names = [n for n in (media.video, media.audio, media.poster) if n]
-    return media if all((previous / n).is_file() for n in names) else None
+def _reusable_media(folder: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
+    """The media in `folder` (a published package, or media prepared ahead) when made from this
+    recording with the same settings."""
+    for record in (folder / MANIFEST, folder / MEDIA_RECORD):
+        try:
+            media = from_jsonable(MediaFiles, json.loads(record.read_text(encoding="utf-8"))["media"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if media.source_sha256 != recording.sha256 or media.settings_fingerprint != settings.fingerprint():
+            return None
+        names = [n for n in (media.video, media.audio, media.poster) if n]
+        return media if all((folder / n).is_file() for n in names) else None
+    return None
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -413,15 +421,25 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def prepare_media(
-    recording: Recording, folder: Path, previous: Path, settings: PublishSettings
+    recording: Recording, folder: Path, previous: Path, settings: PublishSettings, prepared: Path | None = None
 ) -> MediaFiles:
-    """Put the package's media into folder: reused from the previous package when unchanged, else made."""
-    reusable = _previous_media(previous, recording, settings)
-    if reusable is not None:
-        for name in (reusable.video, reusable.audio, reusable.poster):
-            if name:
-                _link_or_copy(previous / name, folder / name)
-        return reusable
+    """Put the package's media into folder: reused from the previous package or the `prepared` folder
+    when made from the same recording and settings, else made now."""
+    for candidate in (previous, prepared):
+        if candidate is not None and (reusable := _reusable_media(candidate, recording, settings)) is not None:
+            for name in (reusable.video, reusable.audio, reusable.poster):
+                if name:
+                    _link_or_copy(candidate / name, folder / name)
+            return reusable
+    return make_media(recording, folder, settings)
+
+
+def make_media(recording: Recording, folder: Path, settings: PublishSettings, background: bool = False) -> MediaFiles:
+    """Make the web video (when there is video), the audio copy and the poster into folder.
+
+    `background` runs ffmpeg at the lowest CPU priority, so media made while transcription runs take
+    only the CPU time transcription leaves idle.
+    """
     source = Path(recording.source)
     if not source.is_file():
         raise PublishError(source, "recording not found, and no published media to reuse")
@@ -429,14 +447,14 @@ def prepare_media(
     reencoded = False
     try:
         if has_video:
-            reencoded = make_web_video(source, folder / WEB_VIDEO, settings)
-            make_poster(source, folder / POSTER, recording.media.duration)
+            reencoded = make_web_video(source, folder / WEB_VIDEO, settings, background)
+            make_poster(source, folder / POSTER, recording.media.duration, background)
         else:
             subtitle = " · ".join(
                 x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x
             )
             make_title_card(folder / POSTER, recording.title, subtitle)
-        make_audio_copy(source, folder / AUDIO_COPY, settings)
+        make_audio_copy(source, folder / AUDIO_COPY, settings, background)
     except av.error.FFmpegError as exc:
         raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
     return MediaFiles(
@@ -447,6 +465,29 @@ def prepare_media(
         source_sha256=recording.sha256,
         settings_fingerprint=settings.fingerprint(),
     )
+
+
+def prepare_media_ahead(recording: Recording, output_dir: Path, settings: PublishSettings) -> Path | None:
+    """Make the session's media into the recording's cache folder, at low CPU priority, before publishing.
+
+    Returns the folder (reused when already made), or None when the published package's media can be
+    reused. The folder is written under a temporary name and renamed, so it is complete or absent.
+    """
+    if _reusable_media(output_dir / recording.slug, recording, settings) is not None:
+        return None
+    target = Path(recording.audio_path).parent / f"media-{settings.fingerprint()}"
+    if _reusable_media(target, recording, settings) is not None:
+        return target
+    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        media = make_media(recording, staged, settings, background=True)
+        atomic_write_text(staged / MEDIA_RECORD, json.dumps({"media": to_jsonable(media)}) + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        staged.replace(target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return target
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -745,12 +786,17 @@ def catalogue_entry(
 
 
 def publish_session(
-    package: SessionPackage, output_dir: Path, settings: PublishSettings, publish_unreviewed: bool = False
+    package: SessionPackage,
+    output_dir: Path,
+    settings: PublishSettings,
+    publish_unreviewed: bool = False,
+    prepared_media: Path | None = None,
 ) -> Path:
     """Render a session's package into a temporary folder beside its target, then swap it in atomically.
 
     The editors' files in the session folder are inputs: `review.json` decides which generated texts
-    are shown (`publish_unreviewed` shows drafts, labelled), and both are carried over untouched.
+    are shown (`publish_unreviewed` shows drafts, labelled), and both are carried over untouched. Media
+    from `prepared_media` (see `prepare_media_ahead`) are used when they fit.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / package.recording.slug
@@ -765,7 +811,7 @@ def publish_session(
         except SpeakerFileError as exc:
             raise PublishError(target / SPEAKERS_FILE, str(exc).split(": ", 1)[-1]) from exc
         editorial = editorial_content(package, review, publish_unreviewed)
-        media = prepare_media(package.recording, staged, target, settings)
+        media = prepare_media(package.recording, staged, target, settings, prepared_media)
         names = speaker_names(package.speakers, package.transcript, editorial.speaker_names)
         files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names))
         files[PACKAGE_DATA] = package_data_json(package)
