@@ -28,7 +28,8 @@ class TranscribeSettings(BaseModel):
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0
-    """CPU threads of each transcription stream; 0: one when several streams run, else CTranslate2's default."""
+    """CPU threads of each transcription stream; 0: every core, so a recording too short to split still
+    uses the whole machine."""
     parallel_blocks: int = Field(default=0, ge=0)
     """Blocks of one recording transcribed at the same time; 0: one per CPU core. Recordings shorter than
     two blocks of two minutes are transcribed whole."""

@@ -43,14 +43,6 @@ def stream_count(settings: TranscribeSettings) -> int:
     return settings.parallel_blocks or max(1, os.cpu_count() or 1)
 
 
-def _threads_per_stream(settings: TranscribeSettings) -> int:
-    """CPU threads for each stream: `cpu_threads` when set, else one per stream when several run, else
-    CTranslate2's own default."""
-    if settings.cpu_threads or stream_count(settings) == 1:
-        return settings.cpu_threads
-    return 1
-
-
 def resolve_model(settings: TranscribeSettings) -> tuple[str, str]:
     """Where to load the model from, and the name to record: bundled, a local folder, or a hub name."""
     if settings.model == "bundled":
@@ -63,7 +55,9 @@ def resolve_model(settings: TranscribeSettings) -> tuple[str, str]:
 def load_model(settings: TranscribeSettings) -> WhisperModel:
     """The WhisperModel for these settings, loaded at most once per process."""
     location, _ = resolve_model(settings)
-    streams, threads = stream_count(settings), _threads_per_stream(settings)
+    # Every stream may use every core: CTranslate2 would otherwise split the cores among the streams,
+    # and a recording too short to split would run on one.
+    streams, threads = stream_count(settings), settings.cpu_threads or max(1, os.cpu_count() or 1)
     key = (location, settings.device, settings.compute_type, threads, streams)
     with _models_lock:
         if key not in _models:
@@ -247,7 +241,8 @@ def transcribe_file(
 
     faster-whisper holds several copies of the audio it is given (the samples, their speech chunks,
     padded features); given blocks, memory stays that of the blocks in flight however long the
-    recording. On CPU, streams of one thread each get more done than one stream using every core.
+    recording. On CPU, two streams get more done than one: one stream's Python work (features, voice
+    activity, word alignment) leaves the cores idle part of the time.
     Each stream decodes `batch_size / streams` chunks at a time: beam search over a batch holds the
     most memory, so the streams together hold what one stream of `batch_size` would. The language is
     checked on the first block only.
