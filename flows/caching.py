@@ -21,13 +21,18 @@ def inputs_hash(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def stage_cache_key(stage: str, inputs: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None) -> CacheKeyFn:
-    """Key = stage, library version, the `recording` parameter's SHA-256, the `settings` parameter's
-    fingerprint, and a hash of what `inputs` picks from the task's parameters."""
+def stage_cache_key(
+    stage: str,
+    inputs: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None,
+    settings_of: Callable[[dict[str, Any]], Any] = lambda parameters: parameters["settings"],
+) -> CacheKeyFn:
+    """Key = stage, library version, the `recording` parameter's SHA-256, the fingerprint of the stage's
+    settings (`settings_of`: the `settings` parameter), and a hash of what `inputs` picks from the task's
+    parameters."""
 
     def key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
         recording = parameters["recording"]
-        settings = parameters["settings"]
+        settings = settings_of(parameters)
         digest = inputs_hash(*inputs(parameters)) if inputs else "-"
         return f"{stage}-{__version__}-{recording.sha256}-{settings.fingerprint()}-{digest}"
 

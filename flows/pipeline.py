@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,10 +18,11 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.filesystems import LocalFileSystem
+from prefect.transactions import CommitMode, transaction
 
 from flows.caching import stage_cache_key
 from flows.editorial import summarize_and_review
-from flows.runners import session_task_runner
+from flows.runners import block_task_runner, session_task_runner
 from flows.speakers import diarize_task, speakers_and_chapters
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import IngestError, find_recordings, ingest
@@ -35,7 +37,13 @@ from livecastpipe.settings import (
     load_settings,
 )
 from livecastpipe.subtitles import report_markdown, subtitle_files
-from livecastpipe.transcribe import transcribe_file
+from livecastpipe.transcribe import (
+    BlockTranscript,
+    TranscriptionPlan,
+    assemble_transcript,
+    plan_transcription,
+    transcribe_block,
+)
 
 ProgressReporter = Callable[[str, float, float], None]
 """Called with (session source, seconds transcribed, total seconds)."""
@@ -89,20 +97,75 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
 
 
 @task(
-    name="transcribe",
+    name="transcribe-block",
     retries=1,
     retry_condition_fn=_not_bad_input,
-    cache_key_fn=stage_cache_key("transcribe"),
+    cache_key_fn=stage_cache_key("transcribe-block", lambda p: (p["index"], p["plan"].blocks[p["index"]])),
     persist_result=True,
 )
-def transcribe_task(recording: Recording, settings: TranscribeSettings) -> Transcript:
-    """Transcribe the decoded audio with faster-whisper, reporting progress in audio seconds."""
+def transcribe_block_task(
+    recording: Recording, settings: TranscribeSettings, plan: TranscriptionPlan, index: int
+) -> BlockTranscript:
+    """Transcribe one block of a recording; a rerun after a killed run redoes only the unfinished blocks."""
+    return _transcribe_reporting_progress(recording, settings, plan, index)
+
+
+def _transcribe_reporting_progress(
+    recording: Recording, settings: TranscribeSettings, plan: TranscriptionPlan, index: int
+) -> BlockTranscript:
+    """Transcribe one block, reporting the recording's seconds transcribed by all its blocks in this process."""
     total = recording.media.duration
 
-    def progress(done: float) -> None:
-        _report(recording.source, min(done, total), total)
+    def progress(seconds: float) -> None:
+        with _blocks_lock:
+            done = _blocks_done.setdefault(recording.sha256, {})
+            done[index] = seconds
+            so_far = sum(done.values())
+        _report(recording.source, min(so_far, total), total)
 
-    transcript = transcribe_file(Path(recording.audio_path), settings, recording.metadata.glossary, progress)
+    return transcribe_block(Path(recording.audio_path), plan, index, settings, recording.metadata.glossary, progress)
+
+
+# Dask pickles tasks and flows by value, and with them the globals they name: the lock is named only by
+# module-level functions, which are pickled by reference.
+_blocks_done: dict[str, dict[int, float]] = {}
+"""Seconds transcribed per block of each recording being transcribed in this process (progress bars)."""
+_blocks_lock = threading.Lock()
+
+
+def _forget_progress(recording: Recording) -> None:
+    """Drop a recording's block progress once its transcription ended."""
+    with _blocks_lock:
+        _blocks_done.pop(recording.sha256, None)
+
+
+@task(
+    name="transcribe",  # no retries of its own: each block retries a transient failure
+    # Only the transcription settings count: where the blocks run does not change the transcript.
+    cache_key_fn=stage_cache_key("transcribe", settings_of=lambda parameters: parameters["settings"].transcribe),
+    persist_result=True,
+)
+def transcribe_task(recording: Recording, settings: Settings, storage: str) -> Transcript:
+    """Find the speech, then transcribe its blocks as tasks of their own: in threads of this process, or
+    spread over the Dask cluster (`block_task_runner`). Progress is reported in audio seconds."""
+    plan = plan_transcription(Path(recording.audio_path), settings.transcribe)
+    block_task = transcribe_block_task.with_options(result_storage=storage)
+    try:
+        # Eager commits keep each block's result as soon as it is done, even when another block then fails
+        # (inside this task's transaction they would wait for its end, and be lost with it).
+        with transaction(commit_mode=CommitMode.EAGER), block_task_runner(settings) as runner:
+            futures = [
+                runner.submit(
+                    block_task,
+                    {"recording": recording, "settings": settings.transcribe, "plan": plan, "index": index},
+                )
+                for index in range(len(plan.blocks))
+            ]
+            parts = [future.result() for future in futures]
+    finally:
+        _forget_progress(recording)
+    _report(recording.source, recording.media.duration, recording.media.duration)
+    transcript = assemble_transcript(plan, parts, settings.transcribe)
     for warning in transcript.warnings:
         get_run_logger().warning("%s: %s", recording.source, warning)
     return transcript
@@ -191,7 +254,7 @@ def process_session(
     diarize = diarize_task.with_options(result_storage=storage)
     # Diarization needs only the audio: when memory allows, it runs beside transcription.
     beside = diarize.submit(recording, settings.speakers) if settings.diarize_beside_transcription else None
-    transcript = transcribe_task.with_options(result_storage=storage)(recording, settings.transcribe)
+    transcript = transcribe_task.with_options(result_storage=storage)(recording, settings, storage)
     diarization = beside.result() if beside is not None else diarize(recording, settings.speakers)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
@@ -279,7 +342,7 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
     taken = existing_slugs(settings.output_dir)
     groups = output_name_groups(sources)
     session_results: list[SessionResult] = []
-    with session_task_runner(settings) as runner:
+    with session_task_runner(settings, len(groups)) as runner:
         futures = [
             runner.submit(
                 process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken}

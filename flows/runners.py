@@ -1,35 +1,83 @@
-"""Where `process_folder` runs its sessions: threads of this process, or a Dask cluster."""
+"""Where `process_folder` runs its sessions, and a session its transcription blocks: threads of this
+process, or a Dask cluster."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prefect.client.orchestration import get_client
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from livecastpipe.settings import Settings
+from livecastpipe.transcribe import stream_count
 
 
-def session_task_runner(settings: Settings) -> TaskRunner:
-    """A task runner for whole sessions, following `task_runner`, `dask_address` and `max_concurrent_sessions`.
+def _local_dask_runner(workers: int) -> TaskRunner:
+    """A DaskTaskRunner that starts a local cluster of `workers` single-threaded processes, reporting to
+    this run's Prefect API (even a temporary one)."""
+    from prefect_dask import DaskTaskRunner
+
+    with get_client(sync_client=True) as client:
+        api_url = str(client.api_url)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "host": "127.0.0.1",
+            "dashboard_address": None,
+            "env": {"PREFECT_API_URL": api_url},
+        }
+    )
+
+
+def session_task_runner(settings: Settings, groups: int) -> TaskRunner:
+    """A task runner for `groups` groups of sessions, following `task_runner`, `dask_address` and
+    `max_concurrent_sessions`.
 
     Threads share this process's loaded model; each Dask worker process loads the model once and
-    keeps it for every session it is given.
+    keeps it for every session it is given. A lone group stays in this process even with Dask, so
+    that its transcription blocks can be spread over the whole cluster (`block_task_runner`).
     """
-    if settings.task_runner == "dask":
+    if settings.task_runner == "dask" and groups > 1:
         from prefect_dask import DaskTaskRunner
 
         if settings.dask_address:
             return DaskTaskRunner(address=settings.dask_address)
-        with get_client(sync_client=True) as client:
-            api_url = str(client.api_url)
-        return DaskTaskRunner(
-            cluster_kwargs={
-                "n_workers": settings.max_concurrent_sessions,
-                "threads_per_worker": 1,
-                "processes": True,
-                "host": "127.0.0.1",
-                "dashboard_address": None,
-                # The workers report to this run's Prefect API, even a temporary one.
-                "env": {"PREFECT_API_URL": api_url},
-            }
-        )
+        return _local_dask_runner(settings.max_concurrent_sessions)
     return ThreadPoolTaskRunner(max_workers=settings.max_concurrent_sessions)
+
+
+def _on_a_dask_worker() -> bool:
+    """Whether this code runs in a task on a Dask worker."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+@contextmanager
+def block_task_runner(settings: Settings) -> Iterator[TaskRunner]:
+    """A task runner for the blocks of one recording: with `task_runner = "dask"` the Dask cluster, so that
+    one long session keeps every worker busy; else `stream_count` threads of this process.
+
+    A session that `process_folder` sent to a Dask worker keeps its blocks on that worker's threads:
+    sessions are what is spread there, and a worker thread waiting for tasks of its own cluster could
+    wait for ever once every thread waits so.
+    """
+    if settings.task_runner != "dask" or _on_a_dask_worker():
+        with ThreadPoolTaskRunner(max_workers=stream_count(settings.transcribe)) as runner:
+            yield runner
+        return
+    from prefect_dask import DaskTaskRunner
+
+    if settings.dask_address:
+        runner = DaskTaskRunner(address=settings.dask_address)
+    else:
+        runner = _local_dask_runner(settings.max_concurrent_sessions)
+    with runner:
+        yield runner

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.test_scaling import cut_clips, transcript_words
+from tests.test_scaling import cut_clips, repeated_sample, transcript_words
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed]
 
@@ -183,6 +183,47 @@ def test_livecast_run_on_a_local_dask_cluster(tmp_path: Path) -> None:
     assert "Starting temporary server" not in log
     words = transcript_words(tmp_path / "out")
     assert sorted(words) == ["deel-1", "deel-2"] and all(words.values())
+
+
+def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_path: Path) -> None:
+    """With `task_runner = "dask"`, the blocks of a lone long session are spread over the cluster's
+    workers, and the transcript is word for word and time for time the one this process makes on its own."""
+    from distributed import Client, LocalCluster
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.pipeline import process_folder
+    from livecastpipe.ingest import ingest
+    from livecastpipe.models import Transcript, from_json
+    from livecastpipe.settings import Settings, TranscribeSettings
+    from livecastpipe.transcribe import transcribe_file
+
+    long_session = repeated_sample(tmp_path / "media", 2)  # 2:14: two blocks
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            env={"PREFECT_API_URL": str(PREFECT_API_URL.value())},
+        ) as cluster,
+        Client(cluster) as dask,
+    ):
+        settings = Settings(
+            output_dir=tmp_path / "out",
+            task_runner="dask",
+            dask_address=cluster.scheduler_address,
+            transcribe=TranscribeSettings(block_s=60, parallel_blocks=2),
+        )
+        [result] = process_folder([str(long_session)], settings)
+        models_per_worker = dask.run(_models_loaded_here)
+
+    assert result.status == "done", result.error
+    assert sorted(models_per_worker.values()) == [1, 1], f"each worker must transcribe a block: {models_per_worker}"
+    transcript = from_json(Transcript, (Path(result.output_dir) / "transcript.json").read_text())
+    recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
+    timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
+    assert timed_words(transcript) == timed_words(transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary))
 
 
 def _models_loaded_here() -> int:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from flows import pipeline
 from flows.pipeline import process_folder
 from livecastpipe import transcribe
+from livecastpipe.ingest import ingest
 from livecastpipe.models import Transcript, from_json
-from livecastpipe.settings import Settings
+from livecastpipe.settings import Settings, TranscribeSettings
 from tests.conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 
 pytestmark = pytest.mark.slow
@@ -104,15 +106,58 @@ def _session_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
     )
 
 
-def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:
-    media = tmp_path / "media"
-    media.mkdir()
+def repeated_sample(media: Path, times: int) -> Path:
+    """The sample session `times` over, as one recording with the sample's sidecar."""
+    media.mkdir(parents=True, exist_ok=True)
     long_session = media / "lange-sessie.mp4"
     parts = media / "parts.txt"
-    parts.write_text(f"file '{SAMPLE}'\n" * 3)
+    parts.write_text(f"file '{SAMPLE}'\n" * times)
     run_ffmpeg("-f", "concat", "-safe", "0", "-i", str(parts), "-c", "copy", str(long_session))
     parts.unlink()
     (media / "lange-sessie.yaml").write_bytes(SAMPLE_SIDECAR.read_bytes())
+    return long_session
+
+
+def test_a_failed_block_is_the_only_one_transcribed_again(
+    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks are cached one by one: when one block's transcription dies, the rerun transcribes that block
+    only, and the transcript is the one an uninterrupted run gives."""
+    long_session = repeated_sample(tmp_path / "media", 2)  # 2:14, two blocks on two streams
+    settings = Settings(
+        output_dir=tmp_path / "out", transcribe=TranscribeSettings(block_s=60, parallel_blocks=2)
+    )
+    transcribed: list[int] = []
+    broken = [True]
+
+    def dying_second_block(wav_path, plan, index, *args, **kwargs):
+        transcribed.append(index)
+        if index == 1 and broken[0]:
+            raise MemoryError("killed")  # as a worker killed for memory would end
+        return transcribe.transcribe_block(wav_path, plan, index, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "transcribe_block", dying_second_block)
+
+    first = process_folder([str(long_session)], settings)
+    assert first[0].status == "failed" and "killed" in first[0].error
+    assert sorted(transcribed) == [0, 1, 1]  # the failed block was retried once, as a transient failure
+    assert not list(settings.output_dir.glob("*/transcript.json"))
+
+    broken[0] = False
+    transcribed.clear()
+    second = process_folder([str(long_session)], settings)
+
+    assert second[0].status == "done", second[0].error
+    assert transcribed == [1], "the finished block must come from the cache"
+    transcript = from_json(Transcript, (Path(second[0].output_dir) / "transcript.json").read_text())
+    recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
+    timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
+    assert timed_words(transcript) == timed_words(transcribe.transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary))
+
+
+def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    repeated_sample(media, 3)
     output = tmp_path / "out"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     command = [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(output), "-v"]

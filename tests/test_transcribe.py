@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import wave
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper import BatchedInferencePipeline
+from faster_whisper.vad import get_speech_timestamps, get_vad_model
+from hypothesis import given
+from hypothesis import strategies as st
 
 from livecastpipe import bundled_model
 from livecastpipe.bundled_model import BundledModelError, ensure_bundled_model
-from livecastpipe.ingest import SAMPLE_RATE, ingest, load_audio
+from livecastpipe.ingest import SAMPLE_RATE, audio_frames, ingest, load_audio
 from livecastpipe.settings import TranscribeSettings
-from livecastpipe.transcribe import block_bounds, block_count, transcribe_audio, transcribe_file, transcript_text
+from livecastpipe.transcribe import (
+    CHUNK_SAMPLES,
+    VAD_OPTIONS,
+    block_count,
+    load_model,
+    speech_chunks,
+    speech_probabilities,
+    speech_regions,
+    split_blocks,
+    transcribe_audio,
+    transcribe_file,
+    transcript_text,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,31 +67,50 @@ def test_sample_gives_dutch_words_with_plausible_times(sample_transcript) -> Non
     assert lines[0].startswith("[0:00:0")
 
 
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(SAMPLE_RATE)
-        wav.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+@pytest.fixture(scope="module")
+def sample_twice(sample_transcript, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample's decoded WAV twice over (2:14): long enough for two blocks."""
+    recording, _, _ = sample_transcript
+    with wave.open(recording.audio_path, "rb") as wav:  # the same 16-bit samples, twice
+        params, frames = wav.getparams(), wav.readframes(wav.getnframes())
+    twice = tmp_path_factory.mktemp("twice") / "twice.wav"
+    with wave.open(str(twice), "wb") as wav:
+        wav.setparams(params)
+        wav.writeframes(frames + frames)
+    return twice
 
 
-def test_long_audio_is_cut_into_blocks_in_its_pauses(tmp_path: Path) -> None:
-    """Blocks cover every sample once, and each cut falls in the pause nearest the nominal boundary."""
-    rng = np.random.default_rng(3)
-    samples = 0.3 * rng.standard_normal(170 * SAMPLE_RATE).astype(np.float32)  # loud "speech" throughout
-    for pause in (55.0, 118.0):  # two one-second pauses, near the 60 s and 120 s marks
-        samples[int(pause * SAMPLE_RATE) : int((pause + 1) * SAMPLE_RATE)] = 0.0
-    wav = tmp_path / "long.wav"
-    _write_wav(wav, samples)
+def test_voice_activity_read_in_pieces_is_faster_whispers_own(sample_twice: Path) -> None:
+    """Speech found a piece of the recording at a time is exactly the speech faster-whisper finds in the
+    whole recording in memory, so the 30 s windows fall where bare faster-whisper puts them."""
+    audio = load_audio(sample_twice)
+    whole = get_vad_model()(np.pad(audio, (0, 512 - audio.size % 512)))
 
-    blocks = block_bounds(wav, 60)
+    pieces = speech_probabilities(sample_twice, piece_windows=700)  # 22 s pieces: six boundaries to cross
 
-    assert blocks[0][0] == 0 and blocks[-1][1] == samples.size
-    assert all(a_end == b_start for (_, a_end), (b_start, _) in zip(blocks, blocks[1:]))
-    cuts = [start / SAMPLE_RATE for start, _ in blocks[1:]]
-    assert 55.0 <= cuts[0] <= 56.0 and 118.0 <= cuts[1] <= 119.0
-    assert len(blocks) == 3
-    assert block_bounds(wav, 600) == [(0, samples.size)]
+    np.testing.assert_array_equal(pieces, whole)
+    regions = speech_regions(pieces, audio.size)
+    assert regions == [(r["start"], r["end"]) for r in get_speech_timestamps(audio, VAD_OPTIONS)]
+    assert len(regions) > 4
+
+
+@given(st.lists(st.integers(1, 40 * SAMPLE_RATE), max_size=60), st.integers(1, 9))
+def test_speech_is_grouped_into_30s_chunks_and_blocks_of_whole_chunks(lengths: list[int], count: int) -> None:
+    """Every region lands in one chunk, in order; no chunk holds more than 30 s of speech unless one region
+    does; blocks are runs of whole chunks, as equal as they can be."""
+    starts = np.cumsum([0, *(length + SAMPLE_RATE for length in lengths)])
+    regions = [(int(start), int(start) + length) for start, length in zip(starts, lengths)]
+    chunks = speech_chunks(regions)
+    assert [region for chunk in chunks for region in chunk] == regions
+    assert all(sum(e - s for s, e in chunk) <= CHUNK_SAMPLES or len(chunk) == 1 for chunk in chunks)
+    assert all(  # a chunk is closed only when the next region would not fit
+        sum(e - s for s, e in chunk) + following[0][1] - following[0][0] > CHUNK_SAMPLES
+        for chunk, following in zip(chunks, chunks[1:])
+    )
+    blocks = split_blocks(chunks, count)
+    assert [chunk for block in blocks for chunk in block] == chunks
+    assert len(blocks) == min(count, max(1, len(chunks)))
+    assert max(map(len, blocks)) - min(map(len, blocks)) <= 1
 
 
 def test_parallel_streams_get_equal_blocks_of_two_minutes_or_more() -> None:
@@ -85,7 +119,7 @@ def test_parallel_streams_get_equal_blocks_of_two_minutes_or_more() -> None:
     assert block_count(651, 600, 2) == 4  # two streams: five minutes each at most, an even count
     assert block_count(3654, 600, 2) == 14
     assert block_count(250, 600, 2) == 2  # one block per stream while each is two minutes long
-    assert block_count(200, 600, 2) == 1  # too short to split: transcribed whole, exactly as bare faster-whisper
+    assert block_count(200, 600, 2) == 1  # too short to split: one block
     assert block_count(134, 60, 2) == 2  # never shorter than two minutes for the sake of memory
     for total, streams in ((651, 2), (3654, 2), (7380, 4), (900, 3)):
         count = block_count(total, 600, streams)
@@ -93,37 +127,26 @@ def test_parallel_streams_get_equal_blocks_of_two_minutes_or_more() -> None:
 
 
 @pytest.mark.slow
-def test_a_recording_transcribed_in_blocks_keeps_its_words_and_times(sample: Path, sample_transcript, tmp_path: Path) -> None:
-    """The sample twice over (2:14), in two blocks transcribed in parallel: the words of both halves, in order,
-    at their times."""
-    recording, whole, _ = sample_transcript
-    with wave.open(recording.audio_path, "rb") as wav:  # the same 16-bit samples, twice
-        params, frames = wav.getparams(), wav.readframes(wav.getnframes())
-    once = load_audio(Path(recording.audio_path))
-    twice = tmp_path / "twice.wav"
-    with wave.open(str(twice), "wb") as wav:
-        wav.setparams(params)
-        wav.writeframes(frames + frames)
+def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sample: Path, sample_twice: Path) -> None:
+    """The sample twice over, in two blocks transcribed at the same time (two streams of batch 4): word for
+    word and time for time what bare faster-whisper's batched pipeline (batch 8) gives for the whole file."""
+    glossary = ingest(sample, sample_twice.parent / "cache").metadata.glossary
+    settings = TranscribeSettings(block_s=60, parallel_blocks=2)
+    assert block_count(audio_frames(sample_twice) / SAMPLE_RATE, settings.block_s, 2) == 2
     progress: list[float] = []
 
-    settings = TranscribeSettings(block_s=60, parallel_blocks=2)  # two blocks, transcribed at the same time
-    blocked = transcribe_file(twice, settings, recording.metadata.glossary, progress.append)
+    blocked = transcribe_file(sample_twice, settings, glossary, progress.append)
 
-    assert len(block_bounds(twice, 60, 2)) == 2
-    assert progress == sorted(progress)
-    letters = lambda words: "".join(c for w in words for c in w.text.lower() if c.isalnum())  # noqa: E731
-    # Whisper's wording varies with where its 30 s windows fall; lost or doubled speech at a cut shows as
-    # a gap in the words, a change in their number, or text that no longer matches.
-    assert SequenceMatcher(None, letters(whole.words) * 2, letters(blocked.words), autojunk=False).ratio() > 0.85
-    assert abs(len(blocked.words) - 2 * len(whole.words)) <= 0.1 * 2 * len(whole.words)
-    gaps = lambda words: max(b.start - a.end for a, b in zip(words, words[1:]))  # noqa: E731
-    assert gaps(blocked.words) <= gaps(whole.words) + 1.0
-    starts = [w.start for w in blocked.words]
-    assert starts == sorted(starts) and starts[-1] > once.size / SAMPLE_RATE + 50
-    assert blocked.duration == pytest.approx(2 * once.size / SAMPLE_RATE, abs=0.01)
-    assert progress[-1] == pytest.approx(blocked.duration, abs=0.5)
-    second_naam = [w for w in blocked.words if w.text.lower().strip(".,") == "naam"][-1]
-    assert 2.0 < second_naam.start - once.size / SAMPLE_RATE < 8.0  # "Mijn naam is …" about 4 s into the repeat
+    bare, _ = BatchedInferencePipeline(load_model(settings)).transcribe(
+        str(sample_twice), language="nl", beam_size=5, word_timestamps=True, vad_filter=True, batch_size=8,
+        hotwords=", ".join(glossary),
+    )
+    expected = [(s.text.strip(), [(w.word.strip(), round(w.start, 3), round(w.end, 3)) for w in s.words]) for s in bare]
+    assert [(s.text, [(w.text, w.start, w.end) for w in s.words]) for s in blocked.segments] == expected
+    assert blocked.duration == pytest.approx(audio_frames(sample_twice) / SAMPLE_RATE, abs=0.001)
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(blocked.duration)
+    assert blocked.words[-1].end > blocked.duration - 15  # both halves heard, to the end
+    assert sum(w.text.lower().strip(".,") == "buurtcoöperatie" for w in blocked.words) >= 2
 
 
 @pytest.mark.slow

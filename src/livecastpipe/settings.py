@@ -34,14 +34,14 @@ class TranscribeSettings(BaseModel):
     """Blocks of one recording transcribed at the same time; 0: one per CPU core. Recordings shorter than
     two blocks of two minutes are transcribed whole."""
     beam_size: int = 5
-    batch_size: int = 8
-    """Batched inference when > 1 (faster on CPU for long recordings); 1 uses the sequential decoder.
-    Parallel blocks share the batch (two streams decode 4 chunks each), so memory stays that of one."""
+    batch_size: int = Field(default=8, ge=1)
+    """30 s speech chunks decoded at a time (faster-whisper's batched pipeline). Parallel blocks share
+    the batch (two streams decode 4 chunks each), so memory stays that of one stream."""
     vad: bool = True
     use_glossary: bool = True
     block_s: int = Field(default=600, ge=60)
-    """Seconds of audio transcribed at a time (shared among the parallel blocks), cut in the quietest half
-    second near each boundary, so memory stays flat however long the recording."""
+    """Seconds of audio transcribed at a time (shared among the parallel blocks), so memory stays flat
+    however long the recording. Blocks are runs of whole speech chunks: the transcript does not change."""
 
     def fingerprint(self) -> str:
         """Short stable hash of these settings, part of every cache key."""
@@ -225,7 +225,8 @@ class Settings(BaseModel):
     instead of 1.8 GB for 10.9 min), and with transcription in parallel blocks it is slower on two
     cores (60.1 s instead of 57.5 s), where transcription alone keeps both cores busy."""
     task_runner: Literal["threads", "dask"] = "threads"
-    """`threads`: sessions run in this process; `dask`: on a Dask cluster (see `dask_address`)."""
+    """`threads`: sessions run in this process; `dask`: sessions, or the transcription blocks of a lone
+    session, on a Dask cluster (see `dask_address`)."""
     dask_address: str | None = None
     """Scheduler of a running Dask cluster (`tcp://host:8786`); unset: a local cluster for the run."""
     transcribe: TranscribeSettings = TranscribeSettings()

@@ -9,14 +9,16 @@ import os
 import platform
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.transcribe import restore_speech_timestamps
+from faster_whisper.vad import VadOptions, get_vad_model
 
 from .bundled_model import MODEL_NAME as BUNDLED_MODEL_NAME
 from .bundled_model import ensure_bundled_model
@@ -79,56 +81,37 @@ def glossary_hotwords(glossary: Sequence[str]) -> str | None:
 
 
 LANGUAGE_CHECK_SECONDS = 180
-"""The language check listens to speech in the first three minutes only: its voice activity pass over a
+"""The language is judged on speech in the first three minutes only: its voice activity pass over a
 whole hour would cost seconds, and 30 s of speech decides the language."""
 
 
-def _language_warning(model: WhisperModel, audio: np.ndarray, expected: str) -> str | None:
-    detected, probability, _ = model.detect_language(audio[: LANGUAGE_CHECK_SECONDS * SAMPLE_RATE], vad_filter=True)
-    if detected != expected and probability >= LANGUAGE_WARNING_PROBABILITY:
-        return (
-            f"the audio sounds like '{detected}' (p={probability:.2f}), "
-            f"not the configured language '{expected}'"
-        )
-    return None
+def _language_warnings(model: WhisperModel, audio: np.ndarray, expected: str) -> list[str]:
+    """A warning when the audio (its first three minutes) sounds like another language than `expected`."""
+    try:
+        detected, probability, _ = model.detect_language(audio[: LANGUAGE_CHECK_SECONDS * SAMPLE_RATE], vad_filter=True)
+    except (ValueError, IndexError):  # no speech found by the VAD: nothing to judge
+        return []
+    if detected == expected or probability < LANGUAGE_WARNING_PROBABILITY:
+        return []
+    warning = f"the audio sounds like '{detected}' (p={probability:.2f}), not the configured language '{expected}'"
+    log.warning(warning)
+    return [warning]
 
 
-def transcribe_audio(
-    audio: np.ndarray,
-    settings: TranscribeSettings,
-    glossary: Sequence[str] = (),
-    on_progress: ProgressCallback | None = None,
-    check_language: bool = True,
-    batch_size: int | None = None,
-) -> Transcript:
-    """Transcribe 16 kHz mono float32 audio into a Transcript with word timestamps, decoding
-    `batch_size` (default: the settings') speech chunks at a time."""
-    model = load_model(settings)
-    _, model_name = resolve_model(settings)
-    warnings: list[str] = []
-    if check_language and settings.language and audio.size >= SAMPLE_RATE:
-        try:
-            if warning := _language_warning(model, audio, settings.language):
-                log.warning(warning)
-                warnings.append(warning)
-        except (ValueError, IndexError):  # no speech found by the VAD: nothing to judge
-            pass
-    hotwords = glossary_hotwords(glossary) if settings.use_glossary else None
-    options = dict(
+def _decoding_options(settings: TranscribeSettings, glossary: Sequence[str]) -> dict:
+    """faster-whisper's transcription options for these settings (no language: Whisper detects it)."""
+    return dict(
         language=settings.language or None,
         beam_size=settings.beam_size,
         word_timestamps=True,
-        vad_filter=settings.vad,
-        hotwords=hotwords,
+        hotwords=glossary_hotwords(glossary) if settings.use_glossary else None,
     )
-    batch_size = batch_size or settings.batch_size
-    if settings.batch_size > 1:
-        pipeline = BatchedInferencePipeline(model=model)
-        segments_iter, info = pipeline.transcribe(audio, batch_size=batch_size, **options)
-    else:
-        segments_iter, info = model.transcribe(audio, **options)
+
+
+def _segments(found: Iterable, on_progress: ProgressCallback | None) -> list[Segment]:
+    """faster-whisper's segments as ours, reporting each one's end as progress."""
     segments: list[Segment] = []
-    for seg in segments_iter:
+    for seg in found:
         words = tuple(
             Word(
                 start=round(float(w.start), 3),
@@ -144,15 +127,24 @@ def transcribe_audio(
         )
         if on_progress is not None:
             on_progress(seg.end)
-    duration = audio.size / SAMPLE_RATE
-    if on_progress is not None:
-        on_progress(duration)
+    return segments
+
+
+def _transcript(
+    settings: TranscribeSettings,
+    segments: Sequence[Segment],
+    duration: float,
+    language: str,
+    language_probability: float,
+    warnings: Sequence[str],
+) -> Transcript:
+    """The Transcript, with the model, settings and versions that made it."""
     return Transcript(
-        language=info.language,
-        language_probability=round(info.language_probability, 4),
+        language=language,
+        language_probability=round(float(language_probability), 4),
         duration=round(duration, 3),
         segments=tuple(segments),
-        model=model_name,
+        model=resolve_model(settings)[1],
         settings=settings.model_dump(),
         versions={
             "livecastpipe": version("livecastpipe"),
@@ -163,13 +155,153 @@ def transcribe_audio(
     )
 
 
-def _quietest_point(samples: np.ndarray, window_s: float = 0.5, hop_s: float = 0.01) -> int:
-    """The sample at the middle of the quietest `window_s` of `samples`."""
-    hop = int(hop_s * SAMPLE_RATE)
-    frames = samples[: samples.size // hop * hop].reshape(-1, hop)
-    energy = np.square(frames, dtype=np.float64).sum(axis=1)
-    width = max(1, min(int(window_s / hop_s), len(energy)))
-    return (int(np.argmin(np.convolve(energy, np.ones(width), mode="valid"))) + width // 2) * hop
+def transcribe_audio(
+    audio: np.ndarray,
+    settings: TranscribeSettings,
+    glossary: Sequence[str] = (),
+    on_progress: ProgressCallback | None = None,
+) -> Transcript:
+    """Transcribe 16 kHz mono float32 audio held in memory with faster-whisper's batched pipeline, as one
+    block (`transcribe_file` keeps memory flat on long recordings)."""
+    model = load_model(settings)
+    warnings = _language_warnings(model, audio, settings.language) if settings.language and audio.size else []
+    duration = audio.size / SAMPLE_RATE
+    windows = (
+        None
+        if settings.vad
+        else [{"start": s, "end": min(s + 30.0, duration)} for s in range(0, math.ceil(duration), 30)]
+    )
+    found, info = BatchedInferencePipeline(model=model).transcribe(
+        audio,
+        batch_size=settings.batch_size,
+        vad_filter=settings.vad,
+        clip_timestamps=windows,
+        **_decoding_options(settings, glossary),
+    )
+    segments = _segments(found, on_progress)
+    if on_progress is not None:
+        on_progress(duration)
+    return _transcript(settings, segments, duration, info.language, info.language_probability, warnings)
+
+
+CHUNK_SAMPLES = 30 * SAMPLE_RATE
+"""Whisper hears 30 s at a time: speech regions are grouped into chunks of at most this much speech."""
+VAD_OPTIONS = VadOptions(max_speech_duration_s=CHUNK_SAMPLES / SAMPLE_RATE, min_silence_duration_ms=160)
+"""faster-whisper's batched pipeline's own voice activity settings."""
+VAD_WINDOW, VAD_CONTEXT = 512, 64
+"""Silero VAD judges 32 ms windows, each seeing the 4 ms before it."""
+
+Region = tuple[int, int]
+"""A stretch of speech: first sample and the sample after its last."""
+
+
+def speech_probabilities(wav_path: Path, piece_windows: int = 10_000) -> np.ndarray:
+    """Silero VAD's speech probability for every 32 ms window of a decoded WAV, read `piece_windows` windows
+    at a time with the network's state carried across: the same numbers faster-whisper computes over the
+    whole recording in memory, with memory for one piece (20 MB)."""
+    session = get_vad_model().session
+    total = audio_frames(wav_path)
+    padded_total = total + VAD_WINDOW - total % VAD_WINDOW  # as faster-whisper pads: always at least one sample
+    state = np.zeros((1, 1, 128), dtype=np.float32), np.zeros((1, 1, 128), dtype=np.float32)
+    context = np.zeros((1, VAD_CONTEXT), dtype=np.float32)
+    probabilities = []
+    for start in range(0, padded_total, piece_windows * VAD_WINDOW):
+        count = min(piece_windows * VAD_WINDOW, padded_total - start)
+        samples = load_audio(wav_path, start, count)
+        windows = np.pad(samples, (0, count - samples.size)).reshape(-1, VAD_WINDOW)
+        contexts = np.concatenate([context, windows[:-1, -VAD_CONTEXT:]])
+        context = windows[-1:, -VAD_CONTEXT:].copy()
+        output, *state = session.run(
+            None, {"input": np.concatenate([contexts, windows], axis=1), "h": state[0], "c": state[1]}
+        )
+        probabilities.append(output)
+    return np.concatenate(probabilities)
+
+
+def speech_regions(probabilities: np.ndarray, total: int, options: VadOptions = VAD_OPTIONS) -> list[Region]:
+    """The speech regions of a recording of `total` samples from its window probabilities: faster-whisper's
+    `get_speech_timestamps` (MIT), step for step, so that the regions are exactly its regions."""
+    threshold = options.threshold
+    neg_threshold = options.neg_threshold if options.neg_threshold is not None else max(threshold - 0.15, 0.01)
+    pad = SAMPLE_RATE * options.speech_pad_ms / 1000
+    min_speech = SAMPLE_RATE * options.min_speech_duration_ms / 1000
+    max_speech = SAMPLE_RATE * options.max_speech_duration_s - VAD_WINDOW - 2 * pad
+    min_silence = SAMPLE_RATE * options.min_silence_duration_ms / 1000
+    min_silence_at_max_speech = SAMPLE_RATE * 98 / 1000
+    triggered, speeches, current = False, [], {}
+    temp_end = prev_end = next_start = 0
+    for index, probability in enumerate(probabilities):
+        position = VAD_WINDOW * index
+        if probability >= threshold and temp_end:
+            temp_end = 0
+            if next_start < prev_end:
+                next_start = position
+        if probability >= threshold and not triggered:
+            triggered = True
+            current["start"] = position
+            continue
+        if triggered and position - current["start"] > max_speech:
+            if prev_end:
+                current["end"] = prev_end
+                speeches.append(current)
+                current = {}
+                if next_start < prev_end:
+                    triggered = False
+                else:
+                    current["start"] = next_start
+                prev_end = next_start = temp_end = 0
+            else:
+                current["end"] = position
+                speeches.append(current)
+                current = {}
+                prev_end = next_start = temp_end = 0
+                triggered = False
+                continue
+        if probability < neg_threshold and triggered:
+            if not temp_end:
+                temp_end = position
+            if position - temp_end > min_silence_at_max_speech:
+                prev_end = temp_end
+            if position - temp_end < min_silence:
+                continue
+            current["end"] = temp_end
+            if current["end"] - current["start"] > min_speech:
+                speeches.append(current)
+            current = {}
+            prev_end = next_start = temp_end = 0
+            triggered = False
+    if current and total - current["start"] > min_speech:
+        current["end"] = total
+        speeches.append(current)
+    for index, speech in enumerate(speeches):  # pad each region, sharing short silences between neighbours
+        if index == 0:
+            speech["start"] = int(max(0, speech["start"] - pad))
+        if index == len(speeches) - 1:
+            speech["end"] = int(min(total, speech["end"] + pad))
+            continue
+        following = speeches[index + 1]
+        silence = following["start"] - speech["end"]
+        if silence < 2 * pad:
+            speech["end"] += int(silence // 2)
+            following["start"] = int(max(0, following["start"] - silence // 2))
+        else:
+            speech["end"] = int(min(total, speech["end"] + pad))
+            following["start"] = int(max(0, following["start"] - pad))
+    return [(speech["start"], speech["end"]) for speech in speeches]
+
+
+def speech_chunks(regions: Sequence[Region]) -> list[list[Region]]:
+    """Speech regions grouped in order into chunks of at most 30 s of speech, as faster-whisper's batched
+    pipeline groups them: each chunk is decoded as one 30 s window, its silences left out."""
+    chunks: list[list[Region]] = []
+    length = CHUNK_SAMPLES + 1
+    for start, end in regions:
+        if length + end - start > CHUNK_SAMPLES:
+            chunks.append([])
+            length = 0
+        chunks[-1].append((start, end))
+        length += end - start
+    return chunks
 
 
 def block_count(total_s: float, block_s: float, streams: int) -> int:
@@ -187,37 +319,12 @@ def block_count(total_s: float, block_s: float, streams: int) -> int:
     return math.ceil(count / streams) * streams if count > streams else count
 
 
-def block_bounds(wav_path: Path, block_s: float, streams: int = 1) -> list[tuple[int, int]]:
-    """Sample ranges covering the WAV in `block_count` blocks of equal length, each cut in the quietest
-    half second within a quarter block (at most 30 s) of the nominal boundary, so that no word is cut."""
-    total = audio_frames(wav_path)
-    count = block_count(total / SAMPLE_RATE, block_s, streams)
-    length = total / count
-    search = int(min(30.0, length / SAMPLE_RATE / 4) * SAMPLE_RATE)
-    cuts = [0]
-    for index in range(1, count):
-        low = int(index * length) - search
-        cuts.append(low + _quietest_point(load_audio(wav_path, low, 2 * search)))
-    cuts.append(total)
-    return list(zip(cuts, cuts[1:]))
-
-
-def _shifted(transcript: Transcript, offset: float) -> Transcript:
-    """The transcript with every time moved `offset` seconds later."""
-    return replace(
-        transcript,
-        segments=tuple(
-            replace(
-                seg,
-                start=round(seg.start + offset, 3),
-                end=round(seg.end + offset, 3),
-                words=tuple(
-                    replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3)) for w in seg.words
-                ),
-            )
-            for seg in transcript.segments
-        ),
-    )
+def split_blocks(chunks: Sequence[list[Region]], count: int) -> list[list[list[Region]]]:
+    """The chunks in `count` runs of consecutive chunks (fewer when there are fewer chunks), as equal in
+    length as whole chunks allow."""
+    count = max(1, min(count, len(chunks)))
+    cuts = [round(index * len(chunks) / count) for index in range(count + 1)]
+    return [list(chunks[a:b]) for a, b in zip(cuts, cuts[1:])]
 
 
 def _return_freed_memory() -> None:
@@ -231,55 +338,159 @@ def _return_freed_memory() -> None:
         _libc.malloc_trim(0)
 
 
+@dataclass(frozen=True)
+class TranscriptionPlan:
+    """How a recording is transcribed: its speech regions, grouped into 30 s chunks exactly as
+    faster-whisper's batched pipeline groups them, and the chunks into blocks transcribed one per stream
+    (or per Dask worker), each decoding `batch_size` chunks at a time."""
+
+    total: int
+    regions: tuple[Region, ...]
+    blocks: tuple[tuple[tuple[Region, ...], ...], ...]
+    batch_size: int
+
+    def span(self, index: int) -> tuple[float, float]:
+        """The seconds of the recording block `index` stands for: from its first speech (0 for the first
+        block) to the next block's first speech (the end, for the last)."""
+        starts = [0, *(block[0][0][0] for block in self.blocks[1:]), self.total]
+        return starts[index] / SAMPLE_RATE, starts[index + 1] / SAMPLE_RATE
+
+    def speech_before(self, index: int) -> int:
+        """Samples of speech in the blocks before block `index`."""
+        return sum(end - start for block in self.blocks[:index] for chunk in block for start, end in chunk)
+
+
+@dataclass(frozen=True)
+class BlockTranscript:
+    """What one block gave: its segments (at their times in the recording), the language it was decoded
+    in, and the language check's warnings (first block only)."""
+
+    segments: tuple[Segment, ...]
+    language: str
+    language_probability: float
+    warnings: tuple[str, ...] = ()
+
+
+def plan_transcription(wav_path: Path, settings: TranscribeSettings) -> TranscriptionPlan:
+    """Find the speech of a decoded WAV (one voice activity pass, read a piece at a time) and plan its
+    blocks: `block_count` runs of whole chunks, so no 30 s window falls where bare faster-whisper's would
+    not. Without VAD every 30 s of the recording is a chunk."""
+    total = audio_frames(wav_path)
+    if settings.vad:
+        regions = speech_regions(speech_probabilities(wav_path), total)
+    else:
+        regions = [(start, min(start + CHUNK_SAMPLES, total)) for start in range(0, total, CHUNK_SAMPLES)]
+    streams = stream_count(settings)
+    blocks = split_blocks(speech_chunks(regions), block_count(total / SAMPLE_RATE, settings.block_s, streams))
+    return TranscriptionPlan(
+        total=total,
+        regions=tuple(regions),
+        blocks=tuple(tuple(tuple(chunk) for chunk in block) for block in blocks if block),
+        batch_size=max(1, math.ceil(settings.batch_size / min(streams, max(1, len(blocks))))),
+    )
+
+
+def _speech_timeline(wav_path: Path, plan: TranscriptionPlan, index: int) -> tuple[np.ndarray, list[dict]]:
+    """Block `index`'s speech, at its place in the recording's speech-only timeline, and its chunks' clips.
+
+    The samples before the block stay zeros that are never written, so they take no memory (a large
+    `np.zeros` is mapped lazily); placing the block where faster-whisper would have it makes every time it
+    computes come out exactly as on the whole recording. Clip bounds are given in seconds half a sample
+    past the boundary, so that faster-whisper's `int(seconds * 16000)` gives back the sample.
+    """
+    block = plan.blocks[index]
+    first, last = block[0][0][0], block[-1][-1][1]
+    span = load_audio(wav_path, first, last - first)
+    position = plan.speech_before(index)
+    timeline = np.zeros(position + sum(end - start for chunk in block for start, end in chunk), dtype=np.float32)
+    clips = []
+    for chunk in block:
+        clip_start = position
+        for start, end in chunk:
+            timeline[position : position + end - start] = span[start - first : end - first]
+            position += end - start
+        clips.append({"start": (clip_start + 0.5) / SAMPLE_RATE, "end": (position + 0.5) / SAMPLE_RATE})
+    return timeline, clips
+
+
+def transcribe_block(
+    wav_path: Path,
+    plan: TranscriptionPlan,
+    index: int,
+    settings: TranscribeSettings,
+    glossary: Sequence[str] = (),
+    on_progress: ProgressCallback | None = None,
+) -> BlockTranscript:
+    """Transcribe block `index` of the plan; `on_progress` gets the seconds of the block done so far.
+
+    The first block also checks the language on the recording's first three minutes. With no language
+    configured, each block is decoded in the language Whisper hears in its first chunk.
+    """
+    model = load_model(settings)
+    warnings = []
+    if index == 0 and settings.language:
+        warnings = _language_warnings(
+            model, load_audio(wav_path, 0, LANGUAGE_CHECK_SECONDS * SAMPLE_RATE), settings.language
+        )
+    start_s, end_s = plan.span(index)
+    timeline, clips = _speech_timeline(wav_path, plan, index)
+    found, info = BatchedInferencePipeline(model=model).transcribe(
+        timeline, clip_timestamps=clips, batch_size=plan.batch_size, **_decoding_options(settings, glossary)
+    )
+    speech = [{"start": start, "end": end} for start, end in plan.regions]
+    progress = None if on_progress is None else (lambda seconds: on_progress(float(seconds) - start_s))
+    segments = _segments(restore_speech_timestamps(found, speech, SAMPLE_RATE), progress)
+    del timeline
+    _return_freed_memory()
+    if on_progress is not None:
+        on_progress(end_s - start_s)
+    return BlockTranscript(tuple(segments), info.language, round(float(info.language_probability), 4), tuple(warnings))
+
+
+def assemble_transcript(
+    plan: TranscriptionPlan, parts: Sequence[BlockTranscript], settings: TranscribeSettings
+) -> Transcript:
+    """The recording's transcript from its blocks' transcripts, in order."""
+    first = parts[0] if parts else BlockTranscript((), settings.language, 1.0)
+    segments = [segment for part in parts for segment in part.segments]
+    warnings = [warning for part in parts for warning in part.warnings]
+    return _transcript(
+        settings, segments, plan.total / SAMPLE_RATE, first.language, first.language_probability, warnings
+    )
+
+
 def transcribe_file(
     wav_path: Path,
     settings: TranscribeSettings,
     glossary: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
 ) -> Transcript:
-    """Transcribe a decoded 16 kHz mono WAV block by block, `stream_count` blocks at the same time.
+    """Transcribe a decoded 16 kHz mono WAV block by block, `stream_count` blocks at the same time, word
+    for word and time for time as bare faster-whisper's batched pipeline transcribes the whole file.
 
-    faster-whisper holds several copies of the audio it is given (the samples, their speech chunks,
-    padded features); given blocks, memory stays that of the blocks in flight however long the
-    recording. On CPU, two streams get more done than one: one stream's Python work (features, voice
-    activity, word alignment) leaves the cores idle part of the time.
-    Each stream decodes `batch_size / streams` chunks at a time: beam search over a batch holds the
-    most memory, so the streams together hold what one stream of `batch_size` would. The language is
-    checked on the first block only.
+    faster-whisper holds several copies of the audio it is given; given blocks, memory stays that of the
+    blocks in flight however long the recording. On CPU, two streams get more done than one: one stream's
+    Python work (features, word alignment) leaves the cores idle part of the time. The streams share the
+    batch (beam search over a batch holds the most memory), so together they hold what one stream would.
     """
-    streams = stream_count(settings)
-    bounds = block_bounds(wav_path, settings.block_s, streams)
-    parallel = min(streams, len(bounds))
-    batch_size = max(1, math.ceil(settings.batch_size / parallel))  # the decoders' memory stays that of one
-    done = [0.0] * len(bounds)
+    plan = plan_transcription(wav_path, settings)
+    done = [0.0] * len(plan.blocks)
     progress_lock = threading.Lock()
 
-    def transcribe_block(index: int) -> Transcript:
-        start, end = bounds[index]
-
+    def block(index: int) -> BlockTranscript:
         def progress(seconds: float) -> None:
             if on_progress is not None:
                 with progress_lock:
                     done[index] = seconds
                     on_progress(sum(done))
 
-        audio = load_audio(wav_path, start, end - start)
-        part = transcribe_audio(audio, settings, glossary, progress, index == 0, batch_size)
-        del audio
-        _return_freed_memory()
-        return _shifted(part, start / SAMPLE_RATE) if start else part
+        return transcribe_block(wav_path, plan, index, settings, glossary, progress)
 
-    if len(bounds) == 1:
-        parts = [transcribe_block(0)]
-    else:
-        with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="transcribe-block") as pool:
-            parts = list(pool.map(transcribe_block, range(len(bounds))))
-    return replace(
-        parts[0],
-        duration=round(sum(p.duration for p in parts), 3),
-        segments=tuple(seg for p in parts for seg in p.segments),
-        warnings=tuple(dict.fromkeys(w for p in parts for w in p.warnings)),
-    )
+    with ThreadPoolExecutor(max_workers=stream_count(settings), thread_name_prefix="transcribe-block") as pool:
+        parts = list(pool.map(block, range(len(plan.blocks))))
+    if on_progress is not None:
+        on_progress(plan.total / SAMPLE_RATE)
+    return assemble_transcript(plan, parts, settings)
 
 
 def transcript_text(transcript: Transcript) -> str:
