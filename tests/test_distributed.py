@@ -213,7 +213,7 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
             output_dir=tmp_path / "out",
             task_runner="dask",
             dask_address=cluster.scheduler_address,
-            transcribe=TranscribeSettings(block_s=60, parallel_blocks=2),
+            transcribe=TranscribeSettings(parallel_blocks=2),
         )
         [result] = process_folder([str(long_session)], settings)
         models_per_worker = dask.run(_models_loaded_here)

@@ -28,11 +28,10 @@ class TranscribeSettings(BaseModel):
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0
-    """CPU threads of each transcription stream; 0: every core, so a recording too short to split still
+    """CPU threads of each transcription stream; 0: every core, so a recording of one 30 s chunk still
     uses the whole machine."""
     parallel_blocks: int = Field(default=0, ge=0)
-    """Blocks of one recording transcribed at the same time; 0: one per CPU core. Recordings shorter than
-    two blocks of two minutes are transcribed whole."""
+    """Blocks of one recording transcribed at the same time; 0: one per CPU core."""
     beam_size: int = 5
     batch_size: int = Field(default=8, ge=1)
     """30 s speech chunks decoded at a time (faster-whisper's batched pipeline). Parallel blocks share

@@ -35,9 +35,6 @@ LANGUAGE_WARNING_PROBABILITY = 0.5
 _models: dict[tuple[str, str, str, int, int], WhisperModel] = {}
 _models_lock = threading.Lock()
 _libc = ctypes.CDLL("libc.so.6") if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc" else None
-MIN_PARALLEL_BLOCK_S = 120
-"""Recordings are split for parallel streams only into blocks at least this long: shorter recordings are
-transcribed whole, exactly as bare faster-whisper would."""
 
 
 def stream_count(settings: TranscribeSettings) -> int:
@@ -108,22 +105,39 @@ def _decoding_options(settings: TranscribeSettings, glossary: Sequence[str]) -> 
     )
 
 
+def spoken_words(pieces: Iterable) -> tuple[Word, ...]:
+    """faster-whisper's words of one segment as ours: a piece that does not start with a space continues
+    the word before it (Whisper gives "zo'n" as " zo" and "'n"), so that words joined by spaces read as
+    the segment's text does; the joined word is as sure as its least sure piece."""
+    words: list[Word] = []
+    for piece in pieces:
+        text = piece.word.strip()
+        if not text:
+            continue
+        start, end, probability = (
+            round(float(piece.start), 3),
+            round(float(piece.end), 3),
+            round(float(piece.probability), 4),
+        )
+        if words and not piece.word[:1].isspace():
+            last = words[-1]
+            words[-1] = Word(last.start, max(last.end, end), last.text + text, min(last.probability, probability))
+        else:
+            words.append(Word(start, end, text, probability))
+    return tuple(words)
+
+
 def _segments(found: Iterable, on_progress: ProgressCallback | None) -> list[Segment]:
     """faster-whisper's segments as ours, reporting each one's end as progress."""
     segments: list[Segment] = []
     for seg in found:
-        words = tuple(
-            Word(
-                start=round(float(w.start), 3),
-                end=round(float(w.end), 3),
-                text=w.word.strip(),
-                probability=round(float(w.probability), 4),
-            )
-            for w in (seg.words or ())
-            if w.word.strip()
-        )
         segments.append(
-            Segment(start=round(float(seg.start), 3), end=round(float(seg.end), 3), text=seg.text.strip(), words=words)
+            Segment(
+                start=round(float(seg.start), 3),
+                end=round(float(seg.end), 3),
+                text=seg.text.strip(),
+                words=spoken_words(seg.words or ()),
+            )
         )
         if on_progress is not None:
             on_progress(seg.end)
@@ -305,18 +319,10 @@ def speech_chunks(regions: Sequence[Region]) -> list[list[Region]]:
 
 
 def block_count(total_s: float, block_s: float, streams: int) -> int:
-    """How many blocks a recording of `total_s` seconds is transcribed in.
-
-    One stream: blocks of `block_s`. Several: `streams` blocks are in memory at once, so each is about
-    `block_s / streams` long (two minutes at least); a recording gets one block per stream when each
-    would still be two minutes long, and a multiple of `streams` blocks, so that the streams finish
-    together.
-    """
-    if streams == 1:
-        return max(1, math.ceil(total_s / block_s))
-    count = math.ceil(total_s / max(block_s / streams, MIN_PARALLEL_BLOCK_S))
-    count = max(1, count, min(streams, int(total_s // MIN_PARALLEL_BLOCK_S)))
-    return math.ceil(count / streams) * streams if count > streams else count
+    """How many blocks a recording of `total_s` seconds is transcribed in: `streams` blocks are in memory
+    at once, so each is about `block_s / streams` long, and their number is a multiple of `streams`, so
+    that the streams finish together (`split_blocks` makes fewer when there are fewer chunks)."""
+    return math.ceil(math.ceil(total_s / (block_s / streams)) / streams) * streams
 
 
 def split_blocks(chunks: Sequence[list[Region]], count: int) -> list[list[list[Region]]]:
