@@ -169,6 +169,22 @@ def _transcript(
     )
 
 
+CHUNK_SAMPLES = 30 * SAMPLE_RATE
+"""Whisper hears 30 s at a time: speech regions are grouped into chunks of at most this much speech."""
+VAD_OPTIONS = VadOptions(max_speech_duration_s=CHUNK_SAMPLES / SAMPLE_RATE, min_silence_duration_ms=160)
+"""faster-whisper's batched pipeline's own voice activity settings."""
+VAD_WINDOW, VAD_CONTEXT = 512, 64
+"""Silero VAD judges 32 ms windows, each seeing the 4 ms before it."""
+
+Region = tuple[int, int]
+"""A stretch of speech: first sample and the sample after its last."""
+
+
+def fixed_chunks(total: int) -> list[Region]:
+    """Consecutive 30 s chunks covering `total` samples: the chunks when voice activity is not used."""
+    return [(start, min(start + CHUNK_SAMPLES, total)) for start in range(0, total, CHUNK_SAMPLES)]
+
+
 def transcribe_audio(
     audio: np.ndarray,
     settings: TranscribeSettings,
@@ -183,7 +199,7 @@ def transcribe_audio(
     windows = (
         None
         if settings.vad
-        else [{"start": s, "end": min(s + 30.0, duration)} for s in range(0, math.ceil(duration), 30)]
+        else [{"start": s / SAMPLE_RATE, "end": e / SAMPLE_RATE} for s, e in fixed_chunks(audio.size)]
     )
     found, info = BatchedInferencePipeline(model=model).transcribe(
         audio,
@@ -196,17 +212,6 @@ def transcribe_audio(
     if on_progress is not None:
         on_progress(duration)
     return _transcript(settings, segments, duration, info.language, info.language_probability, warnings)
-
-
-CHUNK_SAMPLES = 30 * SAMPLE_RATE
-"""Whisper hears 30 s at a time: speech regions are grouped into chunks of at most this much speech."""
-VAD_OPTIONS = VadOptions(max_speech_duration_s=CHUNK_SAMPLES / SAMPLE_RATE, min_silence_duration_ms=160)
-"""faster-whisper's batched pipeline's own voice activity settings."""
-VAD_WINDOW, VAD_CONTEXT = 512, 64
-"""Silero VAD judges 32 ms windows, each seeing the 4 ms before it."""
-
-Region = tuple[int, int]
-"""A stretch of speech: first sample and the sample after its last."""
 
 
 def speech_probabilities(wav_path: Path, piece_windows: int = 10_000) -> np.ndarray:
@@ -385,7 +390,7 @@ def plan_transcription(wav_path: Path, settings: TranscribeSettings) -> Transcri
     if settings.vad:
         regions = speech_regions(speech_probabilities(wav_path), total)
     else:
-        regions = [(start, min(start + CHUNK_SAMPLES, total)) for start in range(0, total, CHUNK_SAMPLES)]
+        regions = fixed_chunks(total)
     streams = stream_count(settings)
     blocks = split_blocks(speech_chunks(regions), block_count(total / SAMPLE_RATE, settings.block_s, streams))
     return TranscriptionPlan(
