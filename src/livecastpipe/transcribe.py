@@ -9,11 +9,12 @@ import os
 import platform
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -214,27 +215,37 @@ def transcribe_audio(
     return _transcript(settings, segments, duration, info.language, info.language_probability, warnings)
 
 
-def speech_probabilities(wav_path: Path, piece_windows: int = 10_000) -> np.ndarray:
-    """Silero VAD's speech probability for every 32 ms window of a decoded WAV, read `piece_windows` windows
-    at a time with the network's state carried across: the same numbers faster-whisper computes over the
-    whole recording in memory, with memory for one piece (20 MB)."""
-    session = get_vad_model().session
-    total = audio_frames(wav_path)
-    padded_total = total + VAD_WINDOW - total % VAD_WINDOW  # as faster-whisper pads: always at least one sample
+def silero_probabilities(session: Any, pieces: Iterable[np.ndarray]) -> np.ndarray:
+    """Silero VAD's speech probability of every 32 ms window of `pieces` (consecutive stretches of audio,
+    each a whole number of windows), the network's state and each window's 4 ms before it carried across
+    pieces: the numbers one pass over the whole audio gives, with memory for one piece."""
     state = np.zeros((1, 1, 128), dtype=np.float32), np.zeros((1, 1, 128), dtype=np.float32)
     context = np.zeros((1, VAD_CONTEXT), dtype=np.float32)
-    probabilities = []
-    for start in range(0, padded_total, piece_windows * VAD_WINDOW):
-        count = min(piece_windows * VAD_WINDOW, padded_total - start)
-        samples = load_audio(wav_path, start, count)
-        windows = np.pad(samples, (0, count - samples.size)).reshape(-1, VAD_WINDOW)
+    probabilities = [np.zeros(0, dtype=np.float32)]
+    for samples in pieces:
+        windows = samples.reshape(-1, VAD_WINDOW)
         contexts = np.concatenate([context, windows[:-1, -VAD_CONTEXT:]])
         context = windows[-1:, -VAD_CONTEXT:].copy()
         output, *state = session.run(
             None, {"input": np.concatenate([contexts, windows], axis=1), "h": state[0], "c": state[1]}
         )
-        probabilities.append(output)
+        probabilities.append(output.reshape(-1))
     return np.concatenate(probabilities)
+
+
+def speech_probabilities(wav_path: Path, piece_windows: int = 10_000) -> np.ndarray:
+    """faster-whisper's Silero VAD probabilities of a decoded WAV, read `piece_windows` windows at a time:
+    the same numbers faster-whisper computes over the whole recording in memory (20 MB a piece)."""
+    total = audio_frames(wav_path)
+    padded_total = total + VAD_WINDOW - total % VAD_WINDOW  # as faster-whisper pads: always at least one sample
+
+    def pieces() -> Iterator[np.ndarray]:
+        for start in range(0, padded_total, piece_windows * VAD_WINDOW):
+            count = min(piece_windows * VAD_WINDOW, padded_total - start)
+            samples = load_audio(wav_path, start, count)
+            yield np.pad(samples, (0, count - samples.size))
+
+    return silero_probabilities(get_vad_model().session, pieces())
 
 
 def speech_regions(probabilities: np.ndarray, total: int, options: VadOptions = VAD_OPTIONS) -> list[Region]:
