@@ -122,6 +122,26 @@ def test_a_long_recording_is_clustered_in_bounded_memory_and_every_window_labell
     assert len(np.unique(labels)) == 3
 
 
+def test_a_stated_count_keeps_the_audios_own_voices_or_merges_the_most_alike() -> None:
+    """Told the count the audio shows, the clustering is the one found unaided; told fewer, the two most
+    alike voices become one and the others stay apart."""
+    rng = np.random.default_rng(11)
+    voices = rng.normal(size=(4, 192))
+    voices[3] = voices[2] + 0.9 * rng.normal(size=192)  # two alike voices (cosine about 0.75)
+    truth = np.repeat(np.arange(4), 60)
+    windows = (voices[truth] + 0.5 * rng.normal(size=(truth.size, 192))).astype(np.float32)
+    unaided, estimated = cluster_windows(windows, SpeakerCount(None, 1, 10), 0.78)
+    assert estimated == 4
+
+    told_four, _ = cluster_windows(windows, SpeakerCount(4, 1, 10), 0.78)
+    np.testing.assert_array_equal(told_four, unaided)
+
+    told_three, _ = cluster_windows(windows, SpeakerCount(3, 1, 10), 0.78)
+    assert len(np.unique(told_three)) == 3
+    assert len(np.unique(told_three[truth >= 2])) == 1  # the alike pair merged
+    assert len({told_three[truth == 0][0], told_three[truth == 1][0], told_three[truth == 2][0]}) == 3
+
+
 def test_rttm_round_trip(panel) -> None:
     _, _, _, estimated = panel
     text = to_rttm(estimated, "panel3")

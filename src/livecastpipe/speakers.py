@@ -135,10 +135,13 @@ def _absorb_small_clusters(labels: np.ndarray, embeddings: np.ndarray, min_size:
     return labels
 
 
-def _merge_similar_clusters(labels: np.ndarray, embeddings: np.ndarray, threshold: float) -> np.ndarray:
-    """Merge the two clusters with the most similar centroids until none are `threshold` alike."""
+def _merge_similar_clusters(
+    labels: np.ndarray, embeddings: np.ndarray, threshold: float, fewest: int = 1
+) -> np.ndarray:
+    """Merge the two clusters with the most similar centroids until none are `threshold` alike, or only
+    `fewest` are left."""
     labels = labels.copy()
-    while len(clusters := np.unique(labels)) > 1:
+    while len(clusters := np.unique(labels)) > fewest:
         centres = np.stack([embeddings[labels == c].mean(axis=0) for c in clusters])
         affinity = np.triu(_cosine_similarity(centres, centres), 1)
         first, second = np.unravel_index(np.argmax(affinity), affinity.shape)
@@ -155,7 +158,9 @@ def _spectral_labels(
     as senko 0.2.2 runs it, rewritten without its UMAP/HDBSCAN imports.
 
     Returns labels and the count the eigen-gap (then the cosine merge) would choose on its own, so a
-    stated panel size can be checked against the audio. With a stated count nothing is merged.
+    stated panel size can be checked against the audio. A stated count is always met: the audio's own
+    clusters when they are that many, the most alike merged when they are more, the eigenvectors split
+    into that many when they are fewer.
     """
     from scipy.linalg import eigh
 
@@ -182,8 +187,10 @@ def _spectral_labels(
         if len(np.unique(merged)) >= count.minimum:
             estimated_labels = merged
     estimated = len(np.unique(estimated_labels))
-    if count.exact is None:
+    if count.exact is None or estimated == count.exact:
         return estimated_labels, estimated
+    if estimated > count.exact:  # the most alike voices are taken for one, as the cosine merge would
+        return _merge_similar_clusters(estimated_labels, embeddings, -1.0, count.exact), estimated
     return cluster(count.exact), estimated
 
 
