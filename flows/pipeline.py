@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -36,11 +37,13 @@ from livecastpipe.settings import (
     TranscribeSettings,
     load_settings,
 )
+from livecastpipe.speakers import engine_for
 from livecastpipe.subtitles import report_markdown, subtitle_files
 from livecastpipe.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
     assemble_transcript,
+    load_model,
     plan_transcription,
     transcribe_block,
 )
@@ -63,6 +66,26 @@ def remove_progress_reporter(reporter: ProgressReporter) -> None:
 def _report(source: str, done: float, total: float) -> None:
     for reporter in list(_progress_reporters):
         reporter(source, done, total)
+
+
+def load_models_in_background(settings: Settings) -> None:
+    """Load the Whisper model and the diarization engine in a daemon thread, while this process waits for
+    Prefect's server to start, on a core that would otherwise wait too.
+
+    A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
+    load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
+    """
+    if settings.task_runner != "threads":
+        return
+
+    def load() -> None:
+        try:
+            load_model(settings.transcribe)
+            engine_for(settings.speakers)
+        except Exception:  # reported by the stage that needs the model
+            logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
+
+    threading.Thread(target=load, name="livecast-load-models", daemon=True).start()
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,14 @@ def run(
     from flows.server import prefect_api
 
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
-        from flows.pipeline import add_progress_reporter, process_folder, remove_progress_reporter
+        from flows.pipeline import (
+            add_progress_reporter,
+            load_models_in_background,
+            process_folder,
+            remove_progress_reporter,
+        )
 
+        load_models_in_background(settings)
         prefect_ready()
         bars: dict[str, TaskID] = {}
         with Progress(

@@ -426,6 +426,9 @@ class SenkoEngine:
     network's activations to about 170 MB instead of 470 MB, at the same speed."""
 
     def __init__(self, merge_cosine: float = 0.78) -> None:
+        import scipy.linalg  # noqa: F401  the clustering's libraries, loaded with the engine (a second)
+        import sklearn.cluster  # noqa: F401
+
         self._vad = _silero_sequence_session()
         self._fbank = _Fbank()
         network = _campplus_network()
