@@ -24,7 +24,7 @@ from prefect.transactions import CommitMode, transaction
 from flows.caching import stage_cache_key
 from flows.editorial import summarize_and_review
 from flows.runners import block_task_runner, session_task_runner
-from flows.speakers import diarize_task, speakers_and_chapters
+from flows.speakers import diarize_task, speakers_and_chapters, speech_task
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import IngestError, find_recordings, ingest
 from livecastpipe.models import Recording, Transcript
@@ -274,11 +274,12 @@ def process_session(
     recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
     storage = _result_storage(settings)
     media = media_task.submit(recording, settings.output_dir, settings.publish)
+    speech = speech_task.with_options(result_storage=storage).submit(recording, settings.speakers)
     diarize = diarize_task.with_options(result_storage=storage)
     # Diarization needs only the audio: when memory allows, it runs beside transcription.
-    beside = diarize.submit(recording, settings.speakers) if settings.diarize_beside_transcription else None
+    beside = diarize.submit(recording, settings.speakers, speech) if settings.diarize_beside_transcription else None
     transcript = transcribe_task.with_options(result_storage=storage)(recording, settings, storage)
-    diarization = beside.result() if beside is not None else diarize(recording, settings.speakers)
+    diarization = beside.result() if beside is not None else diarize(recording, settings.speakers, speech.result())
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
     subtitles = make_subtitles(recording, transcript, spoken.names, settings, storage)

