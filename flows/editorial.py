@@ -17,6 +17,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.flow_runs import pause_flow_run
 from prefect.input import RunInput
 from prefect.states import Running, State
+from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from flows.caching import stage_cache_key
@@ -189,7 +190,7 @@ def summarize_and_review(
         previous = None
     names = dict(speaker_display_names(speakers, previous))
     summary = summaries_task.with_options(result_storage=result_storage)(
-        recording, transcript, list(chapters), names, settings.summaries
+        recording, quote(transcript), quote(list(chapters)), names, settings.summaries
     )
     if settings.summaries.backend == "generative":
         state: State = generative_summary_task.with_options(result_storage=result_storage)(
@@ -199,7 +200,7 @@ def summarize_and_review(
         summary = outcome if isinstance(outcome, SessionSummary) else with_fallback_warning(summary, outcome)
     for warning in summary.warnings:
         logger.warning("%s: %s", recording.source, warning)
-    review = review_task(recording, transcript, summary, list(speakers), str(settings.output_dir))
+    review = review_task(recording, quote(transcript), summary, list(speakers), str(settings.output_dir))
     warnings = list(summary.warnings)
     if settings.review.wait_for_editor:
         review = wait_for_editor(folder, review, names, settings.review)

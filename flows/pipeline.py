@@ -2,6 +2,8 @@
 
 Thin wrappers over the `livecastpipe` library. Every expensive stage is a task whose cache key is the
 recording's SHA-256 plus the stage's settings, so a rerun of an unchanged session skips it.
+Transcripts and other large values are passed `quote`d: Prefect then does not walk their thousands of
+words at every task call, looking for futures among them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.filesystems import LocalFileSystem
+from prefect.futures import PrefectFuture
 from prefect.transactions import CommitMode, transaction
+from prefect.utilities.annotations import quote
 
 from flows.caching import stage_cache_key
 from flows.editorial import summarize_and_review
@@ -206,17 +210,22 @@ def subtitles_task(
     return subtitle_files(transcript, speaker_names, settings)
 
 
-def make_subtitles(
+def submit_subtitles(
     recording: Recording,
     transcript: Transcript,
     speaker_names: dict[str, str],
     settings: Settings,
     result_storage: str,
-) -> dict[str, str]:
-    """Run the cached subtitles task, then publish its quality report as a markdown artifact."""
-    files = subtitles_task.with_options(result_storage=result_storage)(
-        recording, transcript, speaker_names, settings.subtitles
+) -> PrefectFuture[dict[str, str]]:
+    """Start the cached subtitles task in a thread of its own: it runs beside the summaries."""
+    return subtitles_task.with_options(result_storage=result_storage).submit(
+        recording, quote(transcript), speaker_names, settings.subtitles
     )
+
+
+def subtitle_outputs(recording: Recording, subtitles: PrefectFuture[dict[str, str]]) -> dict[str, str]:
+    """Wait for the subtitles, then publish their quality report as a markdown artifact."""
+    files = subtitles.result()
     create_markdown_artifact(
         key=f"subtitle-report-{recording.slug}",
         markdown=report_markdown(json.loads(files["subtitle-report.json"])),
@@ -282,13 +291,17 @@ def process_session(
     diarization = beside.result() if beside is not None else diarize(recording, settings.speakers, speech.result())
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
-    subtitles = make_subtitles(recording, transcript, spoken.names, settings, storage)
+    subtitles = submit_subtitles(recording, transcript, spoken.names, settings, storage)
     editorial = summarize_and_review(recording, transcript, spoken.chapters, spoken.speakers, settings, storage)
     package = SessionPackage(
-        recording, transcript, spoken.speakers, spoken.chapters, stage_files={**spoken.files, **subtitles}
+        recording,
+        transcript,
+        spoken.speakers,
+        spoken.chapters,
+        stage_files={**spoken.files, **subtitle_outputs(recording, subtitles)},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
-    folder = publish_task(package, settings, prepared if isinstance(prepared, str) else None)
+    folder = publish_task(quote(package), settings, prepared if isinstance(prepared, str) else None)
     return SessionResult(
         source=source,
         status="done",

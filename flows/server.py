@@ -105,7 +105,12 @@ def prefect_api() -> Iterator[Callable[[], None]]:
     # Started before Prefect is imported, unless an API is given in the environment; stopped again when
     # Prefect's settings (a profile) name one.
     server = None if os.environ.get("PREFECT_API_URL") else TemporaryServer()
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     settings = get_current_settings()
     if server is None or settings.api.url or not settings.server.ephemeral.enabled:
@@ -115,5 +120,8 @@ def prefect_api() -> Iterator[Callable[[], None]]:
         return
     # Stopped at exit, as Prefect stops its own: after its log and event workers have sent what is left.
     atexit.register(server.stop)
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+    # No heartbeats: they let a lasting server mark runs whose process died as crashed, and this server dies
+    # with the process. Each flow run would otherwise wait up to a second at its end for the heartbeat
+    # thread to wake from its sleep.
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield server.wait_until_ready

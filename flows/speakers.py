@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.utilities.annotations import quote
 
 from flows.caching import stage_cache_key
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
@@ -129,11 +130,11 @@ def speakers_and_chapters(
     result_storage: str | None = None,
 ) -> SpeakersAndChapters:
     """Naming and chapters for one diarized session; notes are logged and returned for its report."""
-    stage = speakers_task(recording, transcript, diarization, settings)
+    stage = speakers_task(recording, quote(transcript), quote(diarization), settings)
     folder = Path(settings.output_dir) / recording.slug
     names = display_names(stage.speakers, editor_approved_names(folder, stage.speakers))
     chapters = chapters_task.with_options(result_storage=result_storage)(
-        recording, stage.transcript, list(diarization.turns), names, settings.chapters
+        recording, quote(stage.transcript), quote(list(diarization.turns)), names, settings.chapters
     )
     files, chapter_notes = chapter_files(chapters, recording.media.duration, recording.title)
     notes = tuple(f"speakers: {n}" for n in stage.notes) + tuple(f"chapters: {n}" for n in chapter_notes)
