@@ -1,5 +1,7 @@
 """Prefect's temporary local server, started before the pipeline's imports so that its start-up overlaps them.
 
+`livecast run` starts it first of all (`start_early`, before even the command line is parsed).
+
 Prefect starts the same server (uvicorn serving `prefect.server.api.server:create_app`, SQLite under
 PREFECT_HOME, no UI) on the first API call, after every import is done; started here first, its few
 seconds of start-up run on the second core while this process imports the flows. A rerun of an
@@ -19,7 +21,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 
 
 def _free_port() -> int:
@@ -61,6 +62,7 @@ class TemporaryServer:
 
     def wait_until_ready(self) -> None:
         """Block until the server answers its health check; a clear error when it never does."""
+        import httpx
         from prefect.logging import get_logger
         from prefect.settings import get_current_settings
 
@@ -95,6 +97,18 @@ class TemporaryServer:
             self.process.wait()
 
 
+_started_early: TemporaryServer | None = None
+
+
+def start_early() -> None:
+    """Start the temporary server now, unless an API is given in the environment; `prefect_api` takes it
+    over (or stops it, when Prefect's settings name an API). Stopped at exit in any case."""
+    global _started_early
+    if _started_early is None and not os.environ.get("PREFECT_API_URL"):
+        _started_early = TemporaryServer()
+        atexit.register(_started_early.stop)
+
+
 @contextmanager
 def prefect_api() -> Iterator[Callable[[], None]]:
     """Run the enclosed flows against the configured Prefect API, or else a temporary local server.
@@ -104,7 +118,7 @@ def prefect_api() -> Iterator[Callable[[], None]]:
     """
     # Started before Prefect is imported, unless an API is given in the environment; stopped again when
     # Prefect's settings (a profile) name one.
-    server = None if os.environ.get("PREFECT_API_URL") else TemporaryServer()
+    server = None if os.environ.get("PREFECT_API_URL") else (_started_early or TemporaryServer())
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,

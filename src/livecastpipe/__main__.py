@@ -1,5 +1,21 @@
-"""`python -m livecastpipe` runs the `livecast` command."""
+"""The `livecast` command, also run as `python -m livecastpipe`.
 
-from livecastpipe.cli import app
+For `livecast run`, Prefect's temporary server is started before anything else is imported: its few
+seconds of start-up then overlap all of the command's own.
+"""
 
-app(prog_name="livecast")
+import sys
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["run"]:
+        from flows.server import start_early
+
+        start_early()
+    from livecastpipe.cli import entry_point
+
+    entry_point()
+
+
+if __name__ == "__main__":
+    main()
