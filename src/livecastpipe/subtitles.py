@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pysubs2
 import webvtt
 
@@ -408,43 +409,67 @@ class _CueBuilder:
             limit = min(limit, next_start - self.gap)
         return min(target, limit)
 
+    def _ends_unbounded(self, a: int, b: int, chars: int, start: np.ndarray) -> np.ndarray:
+        """`_end` for cue starts `start` (ms) before the limits of the words and cues around it."""
+        last_end = self.s.ends[b - 1]
+        reading = start + math.ceil(chars * 1000 / self.p.max_cps)
+        target = np.maximum(np.maximum(last_end, start + self.min_ms), reading)
+        return np.minimum(target, np.maximum(last_end, start + self.max_ms))
+
+    def _limits(self, b: int, start: np.ndarray) -> np.ndarray:
+        """`_end`'s limit from the cue's own last word and the next speaker's first, for starts `start`."""
+        limit = self.s.ends[b - 1] + self.linger
+        if b < self.n and self._turn_start(b):
+            limit = min(limit, self.s.starts[b])
+        return np.full_like(start, limit)
+
+    def _timing_breach_costs(self, chars: int, durations: np.ndarray) -> np.ndarray:
+        """`_timing_breach_cost` of each duration (ms), and `_NO_ROOM_COST` where a cue has no time at all."""
+        shown = np.maximum(durations, 1)
+        too_fast = chars * 1000 > self.p.max_cps * durations
+        cost = np.where(too_fast, _TIMING_BREACH_COST + 500 * (chars * 1000 / shown / self.p.max_cps - 1), 0.0)
+        too_short = durations < self.min_ms
+        cost = cost + np.where(
+            too_short, _TIMING_BREACH_COST + _TIMING_BREACH_COST * (self.min_ms - durations) / max(self.min_ms, 1), 0.0
+        )
+        too_long = durations > self.max_ms
+        cost = cost + np.where(too_long, _TIMING_BREACH_COST + 0.1 * (durations - self.max_ms), 0.0)
+        return np.where(durations > 0, cost, _NO_ROOM_COST)
+
     def schedule(self, spans: Sequence[tuple[int, int, int]]) -> list[tuple[int, int]]:
         """Start and end (ms) of consecutive cues (first word, end word, characters), fewest breaches first.
 
         A cue starts at its first word, or up to `max_linger` later when the cue before needs that
-        time to be read (a fast cue followed by a slower one); it ends as `_end` says.
+        time to be read (a fast cue followed by a slower one); it ends as `_end` says. The choice is a
+        shortest path over (cue, delay), each step's costs computed for all delay pairs at once.
         """
-        lags = list(range(0, self.linger + 1, _LAG_STEP_MS))
-        starts = [[self.s.starts[a] + lag for lag in lags] for a, _, _ in spans]
-        cost = [_LAG_COST_PER_MS * lag for lag in lags]
-        back: list[list[int]] = []
+        lags = np.arange(0, self.linger + 1, _LAG_STEP_MS, dtype=np.int64)
+        starts = [self.s.starts[a] + lags for a, _, _ in spans]
+        lag_costs = _LAG_COST_PER_MS * lags
+        cost = lag_costs
+        back: list[np.ndarray] = []
         for k in range(1, len(spans) + 1):
             a, b, chars = spans[k - 1]
-            following = starts[k] if k < len(spans) else [None]
-            new_cost: list[float] = []
-            new_back: list[int] = []
-            for j, next_start in enumerate(following):
-                best, best_i = math.inf, 0
-                for i, start in enumerate(starts[k - 1]):
-                    end = self._end(a, b, chars, start, next_start)
-                    step = self._timing_breach_cost(chars, end - start) if end > start else _NO_ROOM_COST
-                    if cost[i] + step < best:
-                        best, best_i = cost[i] + step, i
-                new_cost.append(best + (_LAG_COST_PER_MS * lags[j] if next_start is not None else 0.0))
-                new_back.append(best_i)
-            cost = new_cost
-            back.append(new_back)
+            start = starts[k - 1][:, None]
+            end = np.minimum(self._ends_unbounded(a, b, chars, starts[k - 1])[:, None], self._limits(b, start))
+            if k < len(spans):
+                end = np.minimum(end, starts[k][None, :] - self.gap)
+            totals = cost[:, None] + self._timing_breach_costs(chars, end - start)
+            chosen_before = np.argmin(totals, axis=0)
+            best = totals[chosen_before, np.arange(totals.shape[1])]
+            cost = best + lag_costs if k < len(spans) else best
+            back.append(chosen_before)
         chosen = [0] * len(spans)
         j = 0
         for k in range(len(spans), 0, -1):
-            j = back[k - 1][j]
+            j = int(back[k - 1][j])
             chosen[k - 1] = j
         times: list[tuple[int, int]] = []
         for k, (a, b, chars) in enumerate(spans):
-            start = starts[k][chosen[k]]
+            start = int(starts[k][chosen[k]])
             if times:  # only where timestamps leave no room at all (flagged): keep the cues apart
                 start = max(start, times[-1][1] + self.gap)
-            next_start = starts[k + 1][chosen[k + 1]] if k + 1 < len(spans) else None
+            next_start = int(starts[k + 1][chosen[k + 1]]) if k + 1 < len(spans) else None
             times.append((start, max(self._end(a, b, chars, start, next_start), start + 1)))
         return times
 
