@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

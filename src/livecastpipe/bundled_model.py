@@ -9,8 +9,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from .storage import sha256_file
 
@@ -53,6 +57,23 @@ def default_cache_root() -> Path:
         return Path(explicit)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "livecastpipe" / "models"
+
+
+@contextmanager
+def cache_folder(kind: str, name: str, build: Callable[[Path], None]) -> Iterator[Path]:
+    """`<model cache>/<kind>/<name>`, made once by `build` in a temporary folder that is then renamed,
+    under a lock held until the caller is done with it: concurrent workers never read half of it."""
+    root = default_cache_root() / kind
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / name
+    with FileLock(str(folder) + ".lock"):
+        if not folder.exists():
+            partial = folder.with_suffix(".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            build(partial)
+            partial.replace(folder)
+        yield folder
 
 
 def _package_data(package: str) -> Path:

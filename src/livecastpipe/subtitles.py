@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pysubs2
@@ -311,15 +312,17 @@ class _CueBuilder:
             cost += _NO_ROOM_COST
         return cost
 
-    def _timing_breach_cost(self, chars: int, duration: int) -> float:
-        cost = 0.0
-        if chars * 1000 > self.p.max_cps * duration:
-            cost += _TIMING_BREACH_COST + 500 * (chars * 1000 / duration / self.p.max_cps - 1)
-        if duration < self.min_ms:
-            cost += _TIMING_BREACH_COST + _TIMING_BREACH_COST * (self.min_ms - duration) / max(self.min_ms, 1)
-        if duration > self.max_ms:
-            cost += _TIMING_BREACH_COST + 0.1 * (duration - self.max_ms)
-        return cost
+    def _timing_breach_cost(self, chars: int, duration: Any) -> Any:
+        """Cost of a cue's timing breaches (too fast to read, too short, too long) for a duration in ms, at
+        least 1, or for an array of them; each breach's term counts where its condition holds."""
+        too_fast = chars * 1000 > self.p.max_cps * duration
+        too_short = duration < self.min_ms
+        too_long = duration > self.max_ms
+        return (
+            too_fast * (_TIMING_BREACH_COST + 500 * (chars * 1000 / duration / self.p.max_cps - 1))
+            + too_short * (_TIMING_BREACH_COST + _TIMING_BREACH_COST * (self.min_ms - duration) / max(self.min_ms, 1))
+            + too_long * (_TIMING_BREACH_COST + 0.1 * (duration - self.max_ms))
+        )
 
     # --- search ---------------------------------------------------------------------------------
     def _pause_cost(self, a: int, b: int) -> float:
@@ -396,45 +399,29 @@ class _CueBuilder:
         return cues[::-1]
 
     # --- final cues -----------------------------------------------------------------------------
-    def _end(self, a: int, b: int, chars: int, start: int, next_start: int | None) -> int:
-        """When a cue shown from `start` ends: once read (and shown `min_duration`), at most `max_linger`
-        after its last word, never into the next speaker's speech, `min_gap` before the next cue."""
-        last_end = self.s.ends[b - 1]
-        target = max(last_end, start + self.min_ms, start + math.ceil(chars * 1000 / self.p.max_cps))
-        target = min(target, max(last_end, start + self.max_ms))
-        limit = last_end + self.linger
-        if b < self.n and self._turn_start(b):
-            limit = min(limit, self.s.starts[b])
-        if next_start is not None:
-            limit = min(limit, next_start - self.gap)
-        return min(target, limit)
+    def _end(self, b: int, chars: int, start: int, next_start: int | None) -> int:
+        """When a cue of words ..b-1 shown from `start` ends: once read (and shown `min_duration`), at most
+        `max_linger` after its last word, never into the next speaker's speech, `min_gap` before the next cue."""
+        end = min(int(self._read_end(b, chars, start)), self._end_limit(b))
+        return end if next_start is None else min(end, next_start - self.gap)
 
-    def _ends_unbounded(self, a: int, b: int, chars: int, start: np.ndarray) -> np.ndarray:
-        """`_end` for cue starts `start` (ms) before the limits of the words and cues around it."""
+    def _read_end(self, b: int, chars: int, start: Any) -> Any:
+        """`_end` for cue starts `start` (ms; a number or an array) before the limits around the cue."""
         last_end = self.s.ends[b - 1]
         reading = start + math.ceil(chars * 1000 / self.p.max_cps)
         target = np.maximum(np.maximum(last_end, start + self.min_ms), reading)
         return np.minimum(target, np.maximum(last_end, start + self.max_ms))
 
-    def _limits(self, b: int, start: np.ndarray) -> np.ndarray:
-        """`_end`'s limit from the cue's own last word and the next speaker's first, for starts `start`."""
+    def _end_limit(self, b: int) -> int:
+        """`_end`'s limit from the cue's own last word and the next speaker's first."""
         limit = self.s.ends[b - 1] + self.linger
         if b < self.n and self._turn_start(b):
             limit = min(limit, self.s.starts[b])
-        return np.full_like(start, limit)
+        return limit
 
     def _timing_breach_costs(self, chars: int, durations: np.ndarray) -> np.ndarray:
         """`_timing_breach_cost` of each duration (ms), and `_NO_ROOM_COST` where a cue has no time at all."""
-        shown = np.maximum(durations, 1)
-        too_fast = chars * 1000 > self.p.max_cps * durations
-        cost = np.where(too_fast, _TIMING_BREACH_COST + 500 * (chars * 1000 / shown / self.p.max_cps - 1), 0.0)
-        too_short = durations < self.min_ms
-        cost = cost + np.where(
-            too_short, _TIMING_BREACH_COST + _TIMING_BREACH_COST * (self.min_ms - durations) / max(self.min_ms, 1), 0.0
-        )
-        too_long = durations > self.max_ms
-        cost = cost + np.where(too_long, _TIMING_BREACH_COST + 0.1 * (durations - self.max_ms), 0.0)
-        return np.where(durations > 0, cost, _NO_ROOM_COST)
+        return np.where(durations > 0, self._timing_breach_cost(chars, np.maximum(durations, 1)), _NO_ROOM_COST)
 
     def schedule(self, spans: Sequence[tuple[int, int, int]]) -> list[tuple[int, int]]:
         """Start and end (ms) of consecutive cues (first word, end word, characters), fewest breaches first.
@@ -449,9 +436,9 @@ class _CueBuilder:
         cost = lag_costs
         back: list[np.ndarray] = []
         for k in range(1, len(spans) + 1):
-            a, b, chars = spans[k - 1]
+            _, b, chars = spans[k - 1]
             start = starts[k - 1][:, None]
-            end = np.minimum(self._ends_unbounded(a, b, chars, starts[k - 1])[:, None], self._limits(b, start))
+            end = np.minimum(self._read_end(b, chars, start), self._end_limit(b))
             if k < len(spans):
                 end = np.minimum(end, starts[k][None, :] - self.gap)
             totals = cost[:, None] + self._timing_breach_costs(chars, end - start)
@@ -465,12 +452,12 @@ class _CueBuilder:
             j = int(back[k - 1][j])
             chosen[k - 1] = j
         times: list[tuple[int, int]] = []
-        for k, (a, b, chars) in enumerate(spans):
+        for k, (_, b, chars) in enumerate(spans):
             start = int(starts[k][chosen[k]])
             if times:  # only where timestamps leave no room at all (flagged): keep the cues apart
                 start = max(start, times[-1][1] + self.gap)
             next_start = int(starts[k + 1][chosen[k + 1]]) if k + 1 < len(spans) else None
-            times.append((start, max(self._end(a, b, chars, start, next_start), start + 1)))
+            times.append((start, max(self._end(b, chars, start, next_start), start + 1)))
         return times
 
     def finish(self, chosen: Sequence[tuple[int, int, _Layout]]) -> list[Cue]:

