@@ -5,7 +5,8 @@
 For each duration (made by concatenating the evaluation audio): every stage run in-process through
 the library, one after the other, measured for wall time, CPU time and peak memory (RSS sampled every
 50 ms); the stages the flow runs beside transcription (the diarization's speech pass, the replay's media)
-are marked and left out of the share after transcription. Then, for the
+are marked and left out of the share after transcription. Diarization starts, as in the flow, when a
+transcription stream has no block left; what is left of it when transcription ends is timed. Then, for the
 durations given to `--compare` (minutes=repeats), the whole `livecast run` (Prefect start-up included)
 and bare faster-whisper in subprocesses, alternating, reporting medians and the median of per-run
 ratios, the word error rate of both against the joined reference texts, and `--reruns` reruns of the
@@ -43,6 +44,8 @@ BENCH = Path(__file__).resolve().parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 BESIDE = "(beside transcription) "
 """Marks the stages the flow runs while transcription runs: not counted in the share after transcription."""
+TAIL_DIARIZE = "speakers: diarize (what is left after transcription)"
+"""The diarization, started when a transcription stream fell idle: timed from transcription's end."""
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,20 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     # The flow runs these two beside transcription (timed here one after the other).
     speech = timed(BESIDE + "speakers: find speech", costs, lambda: find_speech(wav, settings.speakers))
     media = timed(BESIDE + "publish: media", costs, lambda: prepare_media_ahead(recording, out, settings.publish))
-    transcript = timed("transcribe", costs, lambda: transcribe_file(wav, settings.transcribe))
-    samples = load_audio(wav)
-    diarization = timed("speakers: diarize", costs,
-                        lambda: diarize(samples, recording.metadata, settings.speakers, speech=speech))
+    # As in the flow, diarization starts when a transcription stream has no block left; only what is left
+    # of it when transcription ends counts after transcription.
+    stream_free, diarized = threading.Event(), {}
+
+    def diarize_at_tail() -> None:
+        stream_free.wait()
+        diarized["result"] = diarize(load_audio(wav), recording.metadata, settings.speakers, speech=speech)
+
+    diarizing = threading.Thread(target=diarize_at_tail, daemon=True)
+    diarizing.start()
+    transcript = timed("transcribe", costs,
+                       lambda: transcribe_file(wav, settings.transcribe, on_stream_free=stream_free.set))
+    timed(TAIL_DIARIZE, costs, diarizing.join)
+    diarization = diarized["result"]
     folder = out / recording.slug
     stage = timed(
         "speakers: attribute and name",

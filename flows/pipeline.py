@@ -31,7 +31,7 @@ from flows.runners import block_task_runner, session_task_runner
 from flows.speakers import diarize_task, speakers_and_chapters, speech_task
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import IngestError, find_recordings, ingest
-from livecastpipe.models import Recording, Transcript
+from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
 from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import (
@@ -47,8 +47,10 @@ from livecastpipe.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
     assemble_transcript,
+    call_when_a_stream_frees,
     load_model,
     plan_transcription,
+    stream_count,
     transcribe_block,
 )
 
@@ -56,6 +58,10 @@ ProgressReporter = Callable[[str, float, float], None]
 """Called with (session source, seconds transcribed, total seconds)."""
 
 _progress_reporters: list[ProgressReporter] = []
+
+_stream_free: dict[str, threading.Event] = {}
+"""Per recording (SHA-256) a session of this process transcribes: set when a transcription stream has no
+block left to start, so the diarization can take its core."""
 
 
 def add_progress_reporter(reporter: ProgressReporter) -> None:
@@ -188,6 +194,8 @@ def transcribe_task(recording: Recording, settings: Settings, storage: str) -> T
                 )
                 for index in range(len(plan.blocks))
             ]
+            if (stream_free := _stream_free.get(recording.sha256)) is not None:
+                call_when_a_stream_frees(futures, stream_count(settings.transcribe), stream_free.set)
             parts = [future.result() for future in futures]
     finally:
         _forget_progress(recording)
@@ -270,6 +278,31 @@ def _result_storage(settings: Settings) -> str:
     return f"local-file-system/{name}"
 
 
+def _transcribe_and_diarize(
+    recording: Recording, settings: Settings, storage: str, speech: PrefectFuture[tuple[tuple[float, float], ...]]
+) -> tuple[Transcript, Diarization]:
+    """Transcription, and the diarization, which needs only the audio: it starts when a transcription
+    stream has no block left, on the core that stream leaves free, or with transcription when
+    `diarize_beside_transcription` (more memory). With the blocks on Dask, it waits for transcription:
+    a transcription submitted to a thread could not send its blocks there."""
+    diarize = diarize_task.with_options(result_storage=storage)
+    transcribe = transcribe_task.with_options(result_storage=storage)
+    if settings.diarize_beside_transcription:
+        beside = diarize.submit(recording, settings.speakers, speech)
+        return transcribe(recording, settings, storage), beside.result()
+    if settings.task_runner == "dask":
+        return transcribe(recording, settings, storage), diarize(recording, settings.speakers, speech.result())
+    stream_free = _stream_free.setdefault(recording.sha256, threading.Event())
+    try:
+        transcribing = transcribe.submit(recording, settings, storage)
+        transcribing.add_done_callback(lambda _: stream_free.set())  # also when cached, or failed
+        stream_free.wait()
+        diarization = diarize(recording, settings.speakers, speech.result())
+        return transcribing.result(), diarization
+    finally:
+        _stream_free.pop(recording.sha256, None)
+
+
 @flow(name="process-session", log_prints=True)
 def process_session(
     source: str,
@@ -284,11 +317,7 @@ def process_session(
     storage = _result_storage(settings)
     media = media_task.submit(recording, settings.output_dir, settings.publish)
     speech = speech_task.with_options(result_storage=storage).submit(recording, settings.speakers)
-    diarize = diarize_task.with_options(result_storage=storage)
-    # Diarization needs only the audio: when memory allows, it runs beside transcription.
-    beside = diarize.submit(recording, settings.speakers, speech) if settings.diarize_beside_transcription else None
-    transcript = transcribe_task.with_options(result_storage=storage)(recording, settings, storage)
-    diarization = beside.result() if beside is not None else diarize(recording, settings.speakers, speech.result())
+    transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
     subtitles = submit_subtitles(recording, transcript, spoken.names, settings, storage)

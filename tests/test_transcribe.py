@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wave
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from livecastpipe.transcribe import (
     CHUNK_SAMPLES,
     VAD_OPTIONS,
     block_count,
+    call_when_a_stream_frees,
     load_model,
     plan_transcription,
     speech_chunks,
@@ -149,6 +151,23 @@ def test_parallel_streams_get_equal_blocks_holding_block_s_between_them() -> Non
         assert count % streams == 0 and total / count <= 600 / streams
 
 
+@pytest.mark.parametrize(("blocks", "streams", "done_before_call"), [(5, 2, 4), (4, 2, 3), (2, 2, 1), (3, 1, 3), (1, 4, 1)])
+def test_a_free_stream_is_announced_once_no_block_is_left_to_start(blocks: int, streams: int, done_before_call: int) -> None:
+    """With `blocks` blocks on `streams` streams, a stream falls idle when the block after which none is
+    left to start ends: the callback comes then, once, whichever blocks end first."""
+    futures = [Future() for _ in range(blocks)]
+    calls: list[int] = []
+    done = [0]
+    call_when_a_stream_frees(futures, streams, lambda: calls.append(done[0]))
+    for future in reversed(futures):
+        done[0] += 1
+        future.set_result(None)
+    assert calls == [done_before_call]
+    announced: list[int] = []
+    call_when_a_stream_frees([], streams, lambda: announced.append(1))
+    assert announced == [1]  # nothing to transcribe: every stream is free
+
+
 @pytest.mark.slow
 def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sample: Path, sample_twice: Path) -> None:
     """The sample twice over, in blocks of one chunk transcribed two at a time (two streams of batch 4):
@@ -158,8 +177,9 @@ def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sam
     settings = TranscribeSettings(block_s=60, parallel_blocks=2)  # 30 s blocks: a cut after every chunk
     assert len(plan_transcription(sample_twice, settings).blocks) >= 4
     progress: list[float] = []
+    streams_freed: list[float] = []
 
-    blocked = transcribe_file(sample_twice, settings, glossary, progress.append)
+    blocked = transcribe_file(sample_twice, settings, glossary, progress.append, lambda: streams_freed.append(1))
 
     bare, _ = BatchedInferencePipeline(load_model(settings)).transcribe(
         str(sample_twice), language="nl", beam_size=5, word_timestamps=True, vad_filter=True, batch_size=8,
@@ -171,6 +191,7 @@ def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sam
     assert progress == sorted(progress) and progress[-1] == pytest.approx(blocked.duration)
     assert blocked.words[-1].end > blocked.duration - 15  # both halves heard, to the end
     assert sum(w.text.lower().strip(".,") == "buurtcoöperatie" for w in blocked.words) >= 2
+    assert streams_freed == [1]  # diarization was told once that a core is free
 
 
 @pytest.mark.slow

@@ -220,9 +220,9 @@ class Settings(BaseModel):
     max_concurrent_sessions: int = Field(default=1, ge=1)
     """How many sessions run at once: threads sharing one model, or workers of a local Dask cluster."""
     diarize_beside_transcription: bool = False
-    """Run diarization at the same time as transcription. Off: the two stages' memory adds up (2.3 GB
-    instead of 1.8 GB for 10.9 min), and with transcription in parallel blocks it is slower on two
-    cores (60.1 s instead of 57.5 s), where transcription alone keeps both cores busy."""
+    """Start diarization with transcription. Off: it starts when a transcription stream has no block left,
+    on the core that stream leaves free; from the start it competes with transcription for the cores,
+    and the two stages' memory adds up while both decode."""
     task_runner: Literal["threads", "dask"] = "threads"
     """`threads`: sessions run in this process; `dask`: sessions, or the transcription blocks of a lone
     session, on a Dask cluster (see `dask_address`)."""

@@ -482,11 +482,32 @@ def assemble_transcript(
     )
 
 
+def call_when_a_stream_frees(futures: Sequence[Any], streams: int, callback: Callable[[], None]) -> None:
+    """Call `callback` once, when so many of the blocks' futures are done that one of the `streams` has no
+    block left to start: from then on a core is free for work that needs only the audio (diarization)."""
+    if not futures:
+        callback()
+        return
+    remaining = [max(1, len(futures) - streams + 1)]
+    lock = threading.Lock()
+
+    def block_done(_: Any) -> None:
+        with lock:
+            remaining[0] -= 1
+            now = remaining[0] == 0
+        if now:
+            callback()
+
+    for future in futures:
+        future.add_done_callback(block_done)
+
+
 def transcribe_file(
     wav_path: Path,
     settings: TranscribeSettings,
     glossary: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
+    on_stream_free: Callable[[], None] | None = None,
 ) -> Transcript:
     """Transcribe a decoded 16 kHz mono WAV block by block, `stream_count` blocks at the same time, word
     for word and time for time as bare faster-whisper's batched pipeline transcribes the whole file.
@@ -495,6 +516,7 @@ def transcribe_file(
     blocks in flight however long the recording. On CPU, two streams get more done than one: one stream's
     Python work (features, word alignment) leaves the cores idle part of the time. The streams share the
     batch (beam search over a batch holds the most memory), so together they hold what one stream would.
+    `on_stream_free` is called once, when a stream has no block left (`call_when_a_stream_frees`).
     """
     plan = plan_transcription(wav_path, settings)
     done = [0.0] * len(plan.blocks)
@@ -509,8 +531,12 @@ def transcribe_file(
 
         return transcribe_block(wav_path, plan, index, settings, glossary, progress)
 
-    with ThreadPoolExecutor(max_workers=stream_count(settings), thread_name_prefix="transcribe-block") as pool:
-        parts = list(pool.map(block, range(len(plan.blocks))))
+    streams = stream_count(settings)
+    with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="transcribe-block") as pool:
+        futures = [pool.submit(block, index) for index in range(len(plan.blocks))]
+        if on_stream_free is not None:
+            call_when_a_stream_frees(futures, streams, on_stream_free)
+        parts = [future.result() for future in futures]
     if on_progress is not None:
         on_progress(plan.total / SAMPLE_RATE)
     return assemble_transcript(plan, parts, settings)
