@@ -26,14 +26,13 @@ from livecastpipe.transcribe import (
     load_model,
     plan_transcription,
     speech_chunks,
-    speech_probabilities,
-    speech_regions,
     split_blocks,
     spoken_words,
     transcribe_audio,
     transcribe_file,
     transcript_text,
 )
+from livecastpipe.vad import speech_probabilities, speech_regions
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +114,7 @@ def test_voice_activity_read_in_pieces_is_faster_whispers_own(sample_twice: Path
     pieces = speech_probabilities(sample_twice, piece_windows=700)  # 22 s pieces: six boundaries to cross
 
     np.testing.assert_array_equal(pieces, whole)
-    regions = speech_regions(pieces, audio.size)
+    regions = speech_regions(pieces, audio.size, VAD_OPTIONS)
     assert regions == [(r["start"], r["end"]) for r in get_speech_timestamps(audio, VAD_OPTIONS)]
     assert len(regions) > 4
 

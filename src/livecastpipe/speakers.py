@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import yaml
-from faster_whisper.vad import VadOptions
 from filelock import FileLock
 
 from .ingest import audio_frames, load_audio
@@ -41,7 +40,14 @@ from .models import (
 )
 from .settings import SpeakerSettings
 from .storage import atomic_write_text
-from .transcribe import VAD_WINDOW, silero_probabilities, speech_regions
+from .vad import (
+    SENKO_VAD,
+    SILERO_BLOCK_WINDOWS,
+    VAD_WINDOW,
+    silero_probabilities,
+    silero_sequence_session,
+    speech_regions,
+)
 
 SAMPLE_RATE = 16_000
 SPEAKERS_FILE = "speakers.yaml"
@@ -379,26 +385,6 @@ def window_filterbanks(samples: np.ndarray, windows: Sequence[tuple[float, float
     return features
 
 
-SENKO_VAD = VadOptions(threshold=0.55, min_speech_duration_ms=250, min_silence_duration_ms=100, speech_pad_ms=30)
-"""senko's Silero settings (no longest region), for the same regions as `speech_regions` finds for transcription."""
-SILERO_BLOCK_WINDOWS = 512
-"""Windows per call of silero-vad's sequence model, as silero-vad runs it (the same numbers as its own loop)."""
-
-
-def _silero_sequence_session() -> Any:
-    """silero-vad's sequence ONNX model in ONNX Runtime, one thread, found without importing silero-vad
-    (its import loads PyTorch, a second of start-up for nothing)."""
-    import onnxruntime
-
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the silero-vad package is not installed")
-    options = onnxruntime.SessionOptions()
-    options.inter_op_num_threads = options.intra_op_num_threads = 1
-    model = Path(spec.origin).parent / "data" / "silero_vad_16k_sequence.onnx"
-    return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-
-
 WINDOW_S = 1.5
 WINDOW_SHIFT_S = WINDOW_S / 2.5
 """senko's CPU embedding windows: 1.5 s every 0.6 s within each speech region, the last one flush with its end."""
@@ -441,7 +427,7 @@ class SenkoEngine:
         import scipy.linalg  # noqa: F401  the clustering's libraries, loaded with the engine (a second)
         import sklearn.cluster  # noqa: F401
 
-        self._vad = _silero_sequence_session()
+        self._vad = silero_sequence_session()
         network = _campplus_network()
         self.precision: str = network.get_property("INFERENCE_PRECISION_HINT").get_type_name()
         """What the CAM++ network computes in on this CPU: `bf16` or `f32`."""
