@@ -91,14 +91,13 @@ def timed(stage: str, costs: list[StageCost], work: Callable[[], Any]) -> Any:
 def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     """Every stage of one session, through the library (no Prefect), in data-flow order."""
     from livecastpipe.chapters import chapter_files, make_chapters
+    from livecastpipe.diarization import diarize, find_speech
     from livecastpipe.ingest import ingest, load_audio
     from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
     from livecastpipe.settings import Settings
     from livecastpipe.speakers import (
         VOICE_LIBRARY_FILE,
-        diarize,
         display_names,
-        find_speech,
         identify_speakers,
         speaker_files,
     )

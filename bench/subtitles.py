@@ -26,6 +26,7 @@ import webvtt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import concatenate, fillets_conversations, write_report  # noqa: E402
 
+from livecastpipe.diarization.rttm import read_rttm  # noqa: E402
 from livecastpipe.ingest import ingest, load_audio  # noqa: E402
 from livecastpipe.models import Diarization, SpeakerTurn, Transcript, from_json, to_json  # noqa: E402
 from livecastpipe.settings import (  # noqa: E402
@@ -34,7 +35,7 @@ from livecastpipe.settings import (  # noqa: E402
     SubtitleSettings,
     TranscribeSettings,
 )
-from livecastpipe.speakers import attribute_speakers, read_rttm  # noqa: E402
+from livecastpipe.speakers import attribute_speakers  # noqa: E402
 from livecastpipe.subtitles import (  # noqa: E402
     PHRASE_SPLIT_COST,
     break_cost,

@@ -30,6 +30,7 @@ from flows.editorial import summarize_and_review
 from flows.runners import block_task_runner, session_task_runner
 from flows.speakers import diarize_task, speakers_and_chapters, speech_task
 from livecastpipe.catalogue import publish_catalogue
+from livecastpipe.diarization import engine_for
 from livecastpipe.ingest import IngestError, find_recordings, ingest
 from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
@@ -41,7 +42,6 @@ from livecastpipe.settings import (
     TranscribeSettings,
     load_settings,
 )
-from livecastpipe.speakers import engine_for
 from livecastpipe.subtitles import report_markdown, subtitle_files
 from livecastpipe.transcribe import (
     BlockTranscript,

@@ -2,7 +2,8 @@
 
 `process_session` runs diarization before the naming, or beside transcription when so configured.
 
-Called from `process_session`; the logic lives in `livecastpipe.speakers` and `livecastpipe.chapters`.
+Called from `process_session`; the logic lives in `livecastpipe.diarization`, `livecastpipe.speakers` and
+`livecastpipe.chapters`.
 """
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ from livecastpipe.review import (
     read_review,
     speaker_name_key,
 )
+from livecastpipe.diarization import diarize, find_speech
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
 from livecastpipe.speakers import (
     VOICE_LIBRARY_FILE,
     SpeakerStage,
-    diarize,
     display_names,
-    find_speech,
     identify_speakers,
     speaker_files,
 )

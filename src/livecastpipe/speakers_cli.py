@@ -20,6 +20,7 @@ from .cli_support import (
     console,
     fail,
 )
+from .diarization.rttm import read_rttm
 from .models import Diarization, SpeakerInfo, from_json
 from .speakers import (
     DIARIZATION_FILE,
@@ -27,7 +28,6 @@ from .speakers import (
     SPEAKERS_FILE,
     VOICE_LIBRARY_FILE,
     SpeakerFileError,
-    read_rttm,
     read_speakers_yaml,
     rename_speaker,
     speakers_yaml,
