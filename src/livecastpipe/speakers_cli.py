@@ -26,14 +26,12 @@ from .speakers import (
     DIARIZATION_FILE,
     RTTM_FILE,
     SPEAKERS_FILE,
-    VOICE_LIBRARY_FILE,
-    SpeakerFileError,
     read_speakers_yaml,
     rename_speaker,
     speakers_yaml,
-    update_voice_library,
 )
 from .storage import atomic_write_text
+from .voices import VOICE_LIBRARY_FILE, SpeakerFileError, update_voice_library
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
