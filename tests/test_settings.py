@@ -42,6 +42,11 @@ def test_bad_settings_name_file_and_field(tmp_path: Path) -> None:
     assert str(config) in message and "transcribe.beam_size" in message and "transcribe.modle" in message
 
 
+def test_an_unknown_diarization_engine_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match=r"speakers\.engine"):
+        load_settings(overrides={"speakers": {"engine": "nope"}}, environ={})
+
+
 def test_settings_change_the_cache_fingerprint() -> None:
     a = load_settings(environ={}).transcribe
     b = load_settings(environ={"LIVECAST_BEAM_SIZE": "1"}).transcribe

