@@ -3,16 +3,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
-# Debian packages the tests need beyond Python (installed by system-test-deps when missing).
-SYSTEM_TEST_PACKAGES := chromium
+# Debian packages the tests need beyond Python (installed by system-test-deps when missing): the browser
+# for the page tests, espeak-ng for speech the tests make (another language, panels).
+SYSTEM_TEST_PACKAGES := chromium espeak-ng
 
-.PHONY: run test setup system-test-deps browser-test-deps sample bench
+.PHONY: run test check setup system-test-deps browser-test-deps sample bench
 
 run: setup  ## set up, then process the sample session in media/ into output/
 	$(BIN)/livecast run media/
 
 test: setup system-test-deps browser-test-deps  ## set up, then run the test suite
 	$(BIN)/python -m pytest
+
+check: setup  ## formatting, lint and types (configured in pyproject.toml)
+	$(BIN)/ruff format --check src flows tests bench scripts
+	$(BIN)/ruff check src flows tests bench scripts
+	$(BIN)/mypy
 
 setup: $(VENV)/.installed
 

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.ingest import ffmpeg_binary, ingest, load_audio
+from livecastpipe.ingest import ffmpeg_binary, ingest
 from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.settings import PublishSettings, TranscribeSettings
-from livecastpipe.transcribe import transcribe_audio
+from livecastpipe.transcribe import transcribe_file
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"
@@ -36,7 +36,7 @@ def main(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         recording = ingest(SAMPLE, work / "cache")
-        transcript = transcribe_audio(load_audio(Path(recording.audio_path)), TranscribeSettings())
+        transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings())
         package = SessionPackage(recording, transcript)
         output = work / "output"
         folder, first = timed(lambda: publish_session(package, output, settings))

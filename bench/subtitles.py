@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import concatenate, fillets_conversations, write_report  # noqa: E402
 
 from livecastpipe.diarization.rttm import read_rttm  # noqa: E402
-from livecastpipe.ingest import ingest, load_audio  # noqa: E402
+from livecastpipe.ingest import ingest  # noqa: E402
 from livecastpipe.models import Diarization, SpeakerTurn, Transcript, from_json, to_json  # noqa: E402
 from livecastpipe.settings import (  # noqa: E402
     BUILTIN_SUBTITLE_PROFILES,
@@ -44,7 +44,7 @@ from livecastpipe.subtitles import (  # noqa: E402
     subtitle_files,
     words_in_text,
 )
-from livecastpipe.transcribe import transcribe_audio  # noqa: E402
+from livecastpipe.transcribe import transcribe_file  # noqa: E402
 
 PROFILES = ("nl-default", "nl-broadcast")
 SAMPLE = Path(__file__).resolve().parents[1] / "media" / "cooperatieven-sample.mp4"
@@ -59,7 +59,7 @@ def cached_transcript(audio: Path, cache: Path) -> Transcript:
     if path.is_file():
         return from_json(Transcript, path.read_text())
     started = time.perf_counter()
-    transcript = transcribe_audio(load_audio(Path(recording.audio_path)), settings)
+    transcript = transcribe_file(Path(recording.audio_path), settings)
     print(f"transcribed {audio.name} in {time.perf_counter() - started:.0f} s", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_json(transcript))

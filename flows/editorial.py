@@ -20,7 +20,7 @@ from prefect.states import Running, State
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from flows.caching import stage_cache_key
+from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript
 from livecastpipe.review import (
     SESSION_SUMMARY_KEY,

@@ -25,12 +25,12 @@ from prefect.futures import PrefectFuture
 from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
-from flows.caching import stage_cache_key
-from flows.editorial import summarize_and_review
-from flows.runners import block_task_runner, session_task_runner
-from flows.speakers import diarize_task, speakers_and_chapters, speech_task
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.diarization import engine_for
+from livecastpipe.flows.caching import stage_cache_key
+from livecastpipe.flows.editorial import summarize_and_review
+from livecastpipe.flows.runners import block_task_runner, session_task_runner
+from livecastpipe.flows.speakers import diarize_task, speakers_and_chapters, speech_task
 from livecastpipe.ingest import IngestError, find_recordings, ingest
 from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
@@ -46,12 +46,12 @@ from livecastpipe.subtitles import report_markdown, subtitle_files
 from livecastpipe.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
-    assemble_transcript,
     call_when_a_stream_frees,
     load_model,
-    plan_transcription,
+    model_fingerprint,
     stream_count,
     transcribe_block,
+    transcribe_file,
 )
 
 ProgressReporter = Callable[[str, float, float], None]
@@ -133,7 +133,10 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
     name="transcribe-block",
     retries=1,
     retry_condition_fn=_not_bad_input,
-    cache_key_fn=stage_cache_key("transcribe-block", lambda p: (p["index"], p["plan"].blocks[p["index"]])),
+    cache_key_fn=stage_cache_key(
+        "transcribe-block",
+        lambda p: (p["index"], p["plan"].blocks[p["index"]], model_fingerprint(p["settings"])),
+    ),
     persist_result=True,
 )
 def transcribe_block_task(
@@ -175,32 +178,40 @@ def _forget_progress(recording: Recording) -> None:
 @task(
     name="transcribe",  # no retries of its own: each block retries a transient failure
     # Only the transcription settings count: where the blocks run does not change the transcript.
-    cache_key_fn=stage_cache_key("transcribe", settings_of=lambda parameters: parameters["settings"].transcribe),
+    cache_key_fn=stage_cache_key(
+        "transcribe",
+        lambda p: (model_fingerprint(p["settings"].transcribe),),
+        settings_of=lambda parameters: parameters["settings"].transcribe,
+    ),
     persist_result=True,
 )
 def transcribe_task(recording: Recording, settings: Settings, storage: str) -> Transcript:
-    """Find the speech, then transcribe its blocks as tasks of their own: in threads of this process, or
+    """Transcribe the recording with its blocks as tasks of their own: in threads of this process, or
     spread over the Dask cluster (`block_task_runner`). Progress is reported in audio seconds."""
-    plan = plan_transcription(Path(recording.audio_path), settings.transcribe)
     block_task = transcribe_block_task.with_options(result_storage=storage)
-    try:
-        # Eager commits keep each block's result as soon as it is done, even when another block then fails
-        # (inside this task's transaction they would wait for its end, and be lost with it).
-        with transaction(commit_mode=CommitMode.EAGER), block_task_runner(settings) as runner:
-            futures = [
-                runner.submit(
-                    block_task,
-                    {"recording": recording, "settings": settings.transcribe, "plan": plan, "index": index},
-                )
-                for index in range(len(plan.blocks))
-            ]
-            if (stream_free := _stream_free.get(recording.sha256)) is not None:
-                call_when_a_stream_frees(futures, stream_count(settings.transcribe), stream_free.set)
-            parts = [future.result() for future in futures]
-    finally:
-        _forget_progress(recording)
+
+    def run_blocks(plan: TranscriptionPlan) -> list[BlockTranscript]:
+        try:
+            # Eager commits keep each block's result as soon as it is done, even when another block then
+            # fails (inside this task's transaction they would wait for its end, and be lost with it).
+            with transaction(commit_mode=CommitMode.EAGER), block_task_runner(settings) as runner:
+                futures = [
+                    runner.submit(
+                        block_task,
+                        {"recording": recording, "settings": settings.transcribe, "plan": plan, "index": index},
+                    )
+                    for index in range(len(plan.blocks))
+                ]
+                if (stream_free := _stream_free.get(recording.sha256)) is not None:
+                    call_when_a_stream_frees(futures, stream_count(settings.transcribe), stream_free.set)
+                return [future.result() for future in futures]
+        finally:
+            _forget_progress(recording)
+
+    transcript = transcribe_file(
+        Path(recording.audio_path), settings.transcribe, recording.metadata.glossary, run_blocks=run_blocks
+    )
     _report(recording.source, recording.media.duration, recording.media.duration)
-    transcript = assemble_transcript(plan, parts, settings.transcribe)
     for warning in transcript.warnings:
         get_run_logger().warning("%s: %s", recording.source, warning)
     return transcript
@@ -371,7 +382,7 @@ def process_sessions_task(
     """Run `process_session` for recordings sharing an output name, one after another; failures become results."""
     # Imported, not captured: a Dask worker then runs the installed flow, whose type hints resolve,
     # instead of a pickled copy of it.
-    from flows.pipeline import process_session as installed_process_session
+    from livecastpipe.flows.pipeline import process_session as installed_process_session
 
     logger = get_run_logger()
     taken = dict(taken_slugs)

@@ -16,9 +16,9 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.utilities.annotations import quote
 
-from flows.caching import stage_cache_key
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
 from livecastpipe.diarization import diarize, find_speech
+from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.ingest import load_audio
 from livecastpipe.models import (
     Chapter,

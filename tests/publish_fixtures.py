@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from livecastpipe.catalogue import preview_server, publish_catalogue
-from livecastpipe.ingest import ingest, load_audio
+from livecastpipe.ingest import ingest
 from livecastpipe.models import (
     Chapter,
     Recording,
@@ -38,7 +38,7 @@ from livecastpipe.settings import (
 )
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import extractive_summary, split_sentences
-from livecastpipe.transcribe import transcribe_audio
+from livecastpipe.transcribe import transcribe_file
 
 from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 
@@ -61,9 +61,7 @@ def sample_session(tmp_path_factory: pytest.TempPathFactory) -> SampleSession:
     shutil.copy(SAMPLE, folder / SAMPLE.name)
     shutil.copy(SAMPLE_SIDECAR, folder / SAMPLE_SIDECAR.name)
     recording = ingest(folder / SAMPLE.name, folder / "cache")
-    transcript = transcribe_audio(
-        load_audio(Path(recording.audio_path)), TranscribeSettings(), recording.metadata.glossary
-    )
+    transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings(), recording.metadata.glossary)
     return SampleSession(recording, transcript)
 
 

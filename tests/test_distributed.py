@@ -127,7 +127,7 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path
         ), temporary_settings({PREFECT_API_URL: api_url}):
             with get_client(sync_client=True) as client:
                 session_deployment = client.read_deployment_by_name("process-session/livecast-session")
-            assert session_deployment.entrypoint == "flows.pipeline:process_session"
+            assert session_deployment.entrypoint == "livecastpipe.flows.pipeline:process_session"
             flow_run = run_deployment(
                 "process-folder/livecast-folder",
                 parameters={
@@ -191,7 +191,7 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
     from distributed import Client, LocalCluster
     from prefect.settings import PREFECT_API_URL
 
-    from flows.pipeline import process_folder
+    from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.ingest import ingest
     from livecastpipe.models import Transcript, from_json
     from livecastpipe.settings import Settings, TranscribeSettings

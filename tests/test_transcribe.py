@@ -28,7 +28,6 @@ from livecastpipe.transcribe import (
     speech_chunks,
     split_blocks,
     spoken_words,
-    transcribe_audio,
     transcribe_file,
     transcript_text,
 )
@@ -39,8 +38,8 @@ from livecastpipe.vad import speech_probabilities, speech_regions
 def sample_transcript(sample: Path, tmp_path_factory: pytest.TempPathFactory):
     recording = ingest(sample, tmp_path_factory.mktemp("cache"))
     progress: list[float] = []
-    transcript = transcribe_audio(
-        load_audio(Path(recording.audio_path)),
+    transcript = transcribe_file(
+        Path(recording.audio_path),
         TranscribeSettings(),
         recording.metadata.glossary,
         progress.append,
@@ -206,7 +205,7 @@ def test_non_dutch_audio_is_flagged(tmp_path: Path) -> None:
         check=True,
     )
     recording = ingest(wav, tmp_path / "cache")
-    transcript = transcribe_audio(load_audio(Path(recording.audio_path)), TranscribeSettings())
+    transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings())
     assert any("'en'" in w for w in transcript.warnings), transcript.warnings
 
 

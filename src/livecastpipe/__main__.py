@@ -9,7 +9,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:2] == ["run"]:
-        from flows.server import start_early
+        from livecastpipe.flows.server import start_early
 
         start_early()
     from livecastpipe.cli import entry_point

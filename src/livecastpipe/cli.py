@@ -85,10 +85,10 @@ def run(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    from flows.server import prefect_api
+    from livecastpipe.flows.server import prefect_api
 
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
-        from flows.pipeline import (
+        from livecastpipe.flows.pipeline import (
             add_progress_reporter,
             load_models_in_background,
             process_folder,

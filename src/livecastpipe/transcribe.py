@@ -21,6 +21,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import restore_speech_timestamps
 from faster_whisper.vad import VadOptions
 
+from .bundled_model import MODEL_FILES as BUNDLED_MODEL_FILES
 from .bundled_model import MODEL_NAME as BUNDLED_MODEL_NAME
 from .bundled_model import ensure_bundled_model
 from .ingest import SAMPLE_RATE, audio_frames, load_audio
@@ -51,6 +52,17 @@ def resolve_model(settings: TranscribeSettings) -> tuple[str, str]:
     if Path(settings.model).is_dir():
         return str(Path(settings.model).resolve()), settings.model
     return settings.model, settings.model
+
+
+def model_fingerprint(settings: TranscribeSettings) -> str:
+    """What identifies the model's weights, for cache keys: the bundled files' SHA-256 (pinned in
+    `bundled_model`), a local folder's file names, sizes and modification times, or a hub name."""
+    if settings.model == "bundled":
+        return ",".join(item.sha256 for item in BUNDLED_MODEL_FILES)
+    folder = Path(settings.model)
+    if folder.is_dir():
+        return ",".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(folder.iterdir()))
+    return settings.model
 
 
 def load_model(settings: TranscribeSettings) -> WhisperModel:
@@ -181,35 +193,6 @@ VAD_OPTIONS = VadOptions(max_speech_duration_s=CHUNK_SAMPLES / SAMPLE_RATE, min_
 def fixed_chunks(total: int) -> list[Region]:
     """Consecutive 30 s chunks covering `total` samples: the chunks when voice activity is not used."""
     return [(start, min(start + CHUNK_SAMPLES, total)) for start in range(0, total, CHUNK_SAMPLES)]
-
-
-def transcribe_audio(
-    audio: np.ndarray,
-    settings: TranscribeSettings,
-    glossary: Sequence[str] = (),
-    on_progress: ProgressCallback | None = None,
-) -> Transcript:
-    """Transcribe 16 kHz mono float32 audio held in memory with faster-whisper's batched pipeline, as one
-    block (`transcribe_file` keeps memory flat on long recordings)."""
-    model = load_model(settings)
-    warnings = _language_warnings(model, audio, settings.language) if settings.language and audio.size else []
-    duration = audio.size / SAMPLE_RATE
-    windows = (
-        None
-        if settings.vad
-        else [{"start": s / SAMPLE_RATE, "end": e / SAMPLE_RATE} for s, e in fixed_chunks(audio.size)]
-    )
-    found, info = BatchedInferencePipeline(model=model).transcribe(
-        audio,
-        batch_size=settings.batch_size,
-        vad_filter=settings.vad,
-        clip_timestamps=windows,
-        **_decoding_options(settings, glossary),
-    )
-    segments = _segments(found, on_progress)
-    if on_progress is not None:
-        on_progress(duration)
-    return _transcript(settings, segments, duration, info.language, info.language_probability, warnings)
 
 
 
@@ -395,23 +378,51 @@ def call_when_a_stream_frees(futures: Sequence[Any], streams: int, callback: Cal
         future.add_done_callback(block_done)
 
 
+BlockRunner = Callable[[TranscriptionPlan], Sequence[BlockTranscript]]
+"""Transcribes every block of a plan (each with `transcribe_block`) and returns their transcripts in order:
+threads of this process by default, Prefect tasks in the flow."""
+
+
 def transcribe_file(
     wav_path: Path,
     settings: TranscribeSettings,
     glossary: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
     on_stream_free: Callable[[], None] | None = None,
+    run_blocks: BlockRunner | None = None,
 ) -> Transcript:
-    """Transcribe a decoded 16 kHz mono WAV block by block, `stream_count` blocks at the same time, word
-    for word and time for time as bare faster-whisper's batched pipeline transcribes the whole file.
+    """Transcribe a decoded 16 kHz mono WAV block by block, word for word and time for time as bare
+    faster-whisper's batched pipeline transcribes the whole file: the one way a recording is transcribed.
+
+    By default `stream_count` blocks run at the same time in threads of this process (`on_progress` gets
+    the seconds done, `on_stream_free` is called once, when a stream has no block left); `run_blocks`
+    runs them elsewhere (the flow's cached Prefect tasks) and reports on its own.
+    """
+    plan = plan_transcription(wav_path, settings)
+    if run_blocks is None:
+        parts = _blocks_in_threads(wav_path, plan, settings, glossary, on_progress, on_stream_free)
+    else:
+        parts = run_blocks(plan)
+    if on_progress is not None:
+        on_progress(plan.total / SAMPLE_RATE)
+    return assemble_transcript(plan, parts, settings)
+
+
+def _blocks_in_threads(
+    wav_path: Path,
+    plan: TranscriptionPlan,
+    settings: TranscribeSettings,
+    glossary: Sequence[str],
+    on_progress: ProgressCallback | None,
+    on_stream_free: Callable[[], None] | None,
+) -> list[BlockTranscript]:
+    """The plan's blocks, `stream_count` at the same time in threads of this process.
 
     faster-whisper holds several copies of the audio it is given; given blocks, memory stays that of the
     blocks in flight however long the recording. On CPU, two streams get more done than one: one stream's
     Python work (features, word alignment) leaves the cores idle part of the time. The streams share the
     batch (beam search over a batch holds the most memory), so together they hold what one stream would.
-    `on_stream_free` is called once, when a stream has no block left (`call_when_a_stream_frees`).
     """
-    plan = plan_transcription(wav_path, settings)
     done = [0.0] * len(plan.blocks)
     progress_lock = threading.Lock()
 
@@ -429,10 +440,7 @@ def transcribe_file(
         futures = [pool.submit(block, index) for index in range(len(plan.blocks))]
         if on_stream_free is not None:
             call_when_a_stream_frees(futures, streams, on_stream_free)
-        parts = [future.result() for future in futures]
-    if on_progress is not None:
-        on_progress(plan.total / SAMPLE_RATE)
-    return assemble_transcript(plan, parts, settings)
+        return [future.result() for future in futures]
 
 
 def transcript_text(transcript: Transcript) -> str:
