@@ -8,8 +8,6 @@ rename, so a viewer never sees half a package and a failed run leaves the old on
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import json
 import math
@@ -56,7 +54,7 @@ from .review import (
 )
 from .settings import PublishSettings
 from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
-from .storage import atomic_write_text, sha256_file
+from .storage import atomic_write_text, exchange_directories, sha256_file
 
 MANIFEST = "session.json"
 MEDIA_RECORD = "media.json"
@@ -648,27 +646,6 @@ def render_session_page(
 
 
 # --- the package on disk --------------------------------------------------------------------------
-
-
-def _libc_renameat2() -> Any:
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    return getattr(libc, "renameat2", None)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def exchange_directories(a: Path, b: Path) -> bool:
-    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
-    renameat2 = _libc_renameat2()
-    if renameat2 is None:
-        return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return result == 0
 
 
 def swap_in(staged: Path, target: Path, editor_snapshot: Mapping[str, str] | None = None) -> None:
