@@ -180,7 +180,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
 ) -> None:
     """Serve the output folder on localhost for a preview (with the seeking and search a browser needs)."""
-    from .catalogue import preview_server
+    from .server import preview_server
 
     folder = output or load_settings().output_dir
     if not (folder / "index.html").is_file():
