@@ -1,90 +1,119 @@
-"""The time, duration and date formats of timefmt.py, each checked against the formatter it replaced."""
+"""The time, duration and date formats: round trips, order, and how the forms relate to each other."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import re
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from livecastpipe import catalogue, chapters, publish, subtitles, summaries, timefmt
+from livecastpipe.subtitles import Cue, CueLine, render_srt, render_webvtt
+from livecastpipe.timefmt import (
+    clock,
+    dutch_date,
+    dutch_duration,
+    iso8601_duration,
+    minutes_and_seconds,
+    parse_player_time,
+    player_time,
+    rfc822_date,
+    webvtt_timestamp,
+)
 
 SECONDS = st.floats(min_value=0, max_value=30 * 3600, allow_nan=False)
-ANY_SECONDS = st.floats(min_value=-7200, max_value=1e7, allow_nan=False) | st.integers(-7200, 10**7)
-MILLISECOND_EDGES = st.integers(0, 30 * 3_600_000).map(lambda ms: ms / 1000 + 0.0005) | st.integers(
-    0, 30 * 3600
-).map(lambda s: s - 0.0005)
-DATES = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 12, 31)).map(dt.date.isoformat)
+MILLISECOND_EDGES = st.integers(0, 30 * 3_600_000).map(lambda ms: ms / 1000 + 0.0005)
+DATES = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 12, 31))
 
 
-@given(ANY_SECONDS | MILLISECOND_EDGES)
+def _webvtt_seconds(text: str) -> float:
+    hours, minutes, rest = text.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+@given(SECONDS | MILLISECOND_EDGES)
 @example(59.9995)
 @example(3599.9995)
-@example(0.0005)
-@example(1.0005)
-def test_webvtt_timestamp_is_the_subtitles_and_the_chapters_one(seconds: float) -> None:
-    assert timefmt.webvtt_timestamp(seconds) == subtitles._timestamp(seconds) == chapters._timestamp(seconds)
+def test_webvtt_timestamps_round_to_the_millisecond(seconds: float) -> None:
+    text = webvtt_timestamp(seconds)
+    assert re.fullmatch(r"\d\d:[0-5]\d:[0-5]\d\.\d{3}", text)
+    assert round(_webvtt_seconds(text) * 1000) == round(seconds * 1000)
 
 
-@given(ANY_SECONDS)
-def test_player_time_is_publishs(seconds: float) -> None:
-    assert timefmt.player_time(seconds) == publish.timestamp(seconds)
+@given(SECONDS, SECONDS)
+def test_webvtt_timestamps_keep_their_order(a: float, b: float) -> None:
+    if a <= b:
+        assert webvtt_timestamp(a) <= webvtt_timestamp(b)
 
 
-@given(st.text(alphabet="0123456789:. -a", max_size=12))
-def test_parse_player_time_is_publishs(text: str) -> None:
-    try:
-        expected: float | str = publish.parse_timestamp(text)
-    except ValueError:
-        expected = "ValueError"
-    try:
-        parsed: float | str = timefmt.parse_player_time(text)
-    except ValueError:
-        parsed = "ValueError"
-    assert parsed == expected
+@given(st.integers(0, 5 * 3_600_000).map(lambda ms: ms / 1000), st.integers(500, 6000))
+def test_srt_times_are_the_webvtt_ones_with_a_comma(start: float, length_ms: int) -> None:
+    cues = [Cue(start, start + length_ms / 1000, (CueLine("Goedemorgen", None, 0, 1),))]
+    vtt_times = re.findall(r"^(\S+) --> (\S+)", render_webvtt(cues), re.MULTILINE)
+    srt_times = re.findall(r"^(\S+) --> (\S+)", render_srt(cues), re.MULTILINE)
+    assert vtt_times and [tuple(t.replace(".", ",") for t in pair) for pair in vtt_times] == srt_times
+    assert vtt_times[0][0] == webvtt_timestamp(cues[0].start)
 
 
-@given(ANY_SECONDS)
-def test_clock_is_the_summaries_one(seconds: float) -> None:
-    assert timefmt.clock(seconds) == summaries.clock(seconds)
+@given(SECONDS)
+def test_player_times_round_trip_to_the_second(seconds: float) -> None:
+    assert parse_player_time(player_time(seconds)) == int(seconds)
 
 
-@given(st.floats(min_value=0, max_value=3599.999, allow_nan=False), st.booleans())
-def test_clock_is_youtubes_chapter_time(seconds: float, long_form: bool) -> None:
-    # the short form is only used for recordings under an hour, so for chapter starts under an hour
-    assert timefmt.clock(seconds, with_hours=long_form) == chapters._youtube_time(seconds, long_form)
+@pytest.mark.parametrize("text", ["", "1:2:3:4", "aa:10", "-5", "10:"])
+def test_malformed_player_times_are_rejected(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_player_time(text)
 
 
-@given(SECONDS | st.floats(min_value=3600, max_value=1e7))
-def test_clock_with_hours_is_youtubes_long_form(seconds: float) -> None:
-    assert timefmt.clock(seconds, with_hours=True) == chapters._youtube_time(seconds, True)
+@given(SECONDS)
+def test_clocks_round_trip_to_the_second_and_show_hours_from_an_hour_on(seconds: float) -> None:
+    assert parse_player_time(clock(seconds)) == int(seconds)
+    assert parse_player_time(clock(seconds, with_hours=True)) == int(seconds)
+    assert (clock(seconds) == clock(seconds, with_hours=True)) == (seconds >= 3600)
+    if seconds >= 3600:
+        assert player_time(seconds) == clock(seconds)
+    else:
+        assert player_time(seconds) == clock(seconds).zfill(5)
 
 
-@given(ANY_SECONDS)
-def test_clock_with_hours_is_the_transcript_download_head(seconds: float) -> None:
-    paragraph = publish.TranscriptParagraph(seconds, seconds, None, "a", (publish.TranscriptPiece(seconds, "x"),))
-    head = publish.transcript_txt([paragraph]).split("\n")[0]
-    assert f"[{timefmt.clock(seconds, with_hours=True)}]" == head
+@given(SECONDS, SECONDS)
+def test_clocks_keep_their_order(a: float, b: float) -> None:
+    if int(a) < int(b):
+        assert parse_player_time(clock(a)) < parse_player_time(clock(b))
 
 
-@given(ANY_SECONDS)
-def test_minutes_and_seconds_are_the_tables_and_the_review_link_forms(seconds: float) -> None:
-    table = f"{int(seconds // 60)}:{int(seconds % 60):02d}"  # cli.py, speakers_cli.py, flows/pipeline.py
-    link = f"{int(seconds // 60):02d}:{int(seconds % 60):02d}"  # review_cli.py
-    assert timefmt.minutes_and_seconds(seconds) == table
-    assert timefmt.minutes_and_seconds(seconds, padded=True) == link
+@given(SECONDS)
+def test_minutes_and_seconds_count_minutes_past_the_hour(seconds: float) -> None:
+    text = minutes_and_seconds(seconds)
+    assert parse_player_time(text) == int(seconds)
+    assert minutes_and_seconds(seconds, padded=True) == text.zfill(5)
+    if seconds < 3600:
+        assert text == clock(seconds)
 
 
-@given(ANY_SECONDS)
+@given(SECONDS)
 @example(0.5)
 @example(1.5)
-@example(3599.5)
-def test_iso8601_and_dutch_durations_are_publishs(seconds: float) -> None:
-    assert timefmt.iso8601_duration(seconds) == publish.iso_duration(seconds)
-    assert timefmt.dutch_duration(seconds) == publish.human_duration(seconds)
+def test_durations_round_to_the_second(seconds: float) -> None:
+    match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(\d+)S", iso8601_duration(seconds))
+    assert match
+    hours, minutes, secs = (int(g or 0) for g in match.groups())
+    assert hours * 3600 + minutes * 60 + secs == round(seconds)
+    assert dutch_duration(seconds) == (
+        f"{hours} u {minutes} min" if hours else f"{minutes} min" if minutes else f"{secs} s"
+    )
 
 
-@given(DATES | st.none() | st.just(""))
-def test_dates_are_publishs_and_the_catalogues(iso_date: str | None) -> None:
-    assert timefmt.dutch_date(iso_date) == publish.dutch_date(iso_date)
-    assert timefmt.rfc822_date(iso_date) == catalogue._rfc822(iso_date)
+def test_dutch_dates_name_the_month() -> None:
+    assert dutch_date("2026-03-14") == "14 maart 2026"
+    assert dutch_date("2026-12-01") == "1 december 2026"
+    assert dutch_date(None) is None
+
+
+@given(DATES)
+def test_rfc822_dates_are_noon_utc_of_the_day(day: dt.date) -> None:
+    moment = email.utils.parsedate_to_datetime(rfc822_date(day.isoformat()))
+    assert moment == dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.timezone.utc)

@@ -30,6 +30,7 @@ from .publish import (
 )
 from .settings import PublishSettings
 from .storage import atomic_write_bytes, atomic_write_text
+from .timefmt import rfc822_date
 
 CATALOGUE_ASSETS = ("player.css", "catalogue.js")
 PAGEFIND_DIR = "pagefind"
@@ -79,12 +80,6 @@ def excerpt(text: str | None, limit: int = 240) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def _rfc822(iso_date: str | None) -> str:
-    day = dt.date.fromisoformat(iso_date) if iso_date else dt.date.today()
-    moment = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.timezone.utc)
-    return email.utils.format_datetime(moment)
-
-
 def render_catalogue(entries: Sequence[dict[str, Any]], settings: PublishSettings) -> str:
     """The catalogue page: search, then the sessions grouped by programme."""
     return template_environment().get_template("catalogue.html.j2").render(
@@ -102,7 +97,7 @@ def render_feed(entries: Sequence[dict[str, Any]], settings: PublishSettings) ->
     return template_environment().get_template("feed.xml.j2").render(
         items=items,
         url=partial(absolute, settings.base_url),
-        rfc822=_rfc822,
+        rfc822=rfc822_date,
         excerpt=excerpt,
         site_title=settings.site_title,
         site_description=settings.site_description,

@@ -21,6 +21,7 @@ from .cli_support import (
 from .review_cli import review_command
 from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
+from .timefmt import minutes_and_seconds
 
 app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
 app.command("review")(review_command)
@@ -123,9 +124,7 @@ def run(
         table.add_column(column)
     table.add_column("output", overflow="fold")
     for result in results:
-        duration = (
-            f"{int(result.duration // 60)}:{int(result.duration % 60):02d}" if result.duration else "–"
-        )
+        duration = minutes_and_seconds(result.duration) if result.duration else "–"
         status = "[green]done[/]" if result.status == "done" else "[red]failed[/]"
         table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
     console.print(table)

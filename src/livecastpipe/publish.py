@@ -55,6 +55,7 @@ from .review import (
 from .settings import PublishSettings
 from .speakers import SPEAKERS_FILE, SpeakerFileError, read_speakers_yaml
 from .storage import atomic_write_text, exchange_directories, sha256_file
+from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, player_time
 
 MANIFEST = "session.json"
 MEDIA_RECORD = "media.json"
@@ -78,9 +79,6 @@ MAX_PARAGRAPH_S = 90.0
 """A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
 
 ROLE_LABELS = {"moderator": "moderator", "speaker": "spreker", "audience": "publiek"}
-DUTCH_MONTHS = (
-    "januari februari maart april mei juni juli augustus september oktober november december".split()
-)
 
 
 class PublishError(ValueError):
@@ -156,56 +154,6 @@ class TranscriptParagraph:
         return " ".join(p.text for p in self.pieces)
 
 
-# --- time formats ---------------------------------------------------------------------------------
-
-
-def timestamp(seconds: float) -> str:
-    """`MM:SS` (or `H:MM:SS` from an hour on): the form of deep links `#t=MM:SS` and visible times."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-def parse_timestamp(text: str) -> float:
-    """Seconds from `SS`, `MM:SS` or `H:MM:SS` (fractions allowed); ValueError when malformed."""
-    parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3 or any(not re.fullmatch(r"\d+(\.\d+)?", p) for p in parts):
-        raise ValueError(f"not a time: {text!r}")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
-def iso_duration(seconds: float) -> str:
-    """ISO 8601 duration (`PT1H2M3S`) as schema.org wants it."""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
-
-
-def dutch_date(iso_date: str | None) -> str | None:
-    """`2026-03-14` as `14 maart 2026`."""
-    if not iso_date:
-        return None
-    day = dt.date.fromisoformat(iso_date)
-    return f"{day.day} {DUTCH_MONTHS[day.month - 1]} {day.year}"
-
-
-def human_duration(seconds: float) -> str:
-    """A duration for people: `1 u 5 min`, `12 min`, `45 s`."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} u {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
-
-
 # --- speakers and transcript paragraphs -----------------------------------------------------------
 
 
@@ -279,9 +227,9 @@ def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> l
     paragraphs: list[TranscriptParagraph] = []
     used: set[str] = set()
     for speaker, pieces, end in groups:
-        anchor = f"t={timestamp(pieces[0].start)}"
+        anchor = f"t={player_time(pieces[0].start)}"
         if anchor in used:
-            anchor = f"t={timestamp(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
+            anchor = f"t={player_time(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
         if anchor in used:
             anchor = f"t={pieces[0].start:.3f}"
         used.add(anchor)
@@ -304,8 +252,7 @@ def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
     """The readable transcript download: a `[H:MM:SS] Name` line, then the paragraph wrapped."""
     blocks = []
     for p in paragraphs:
-        hours, rest = divmod(int(p.start), 3600)
-        head = f"[{hours}:{rest // 60:02d}:{rest % 60:02d}]" + (f" {p.speaker}" if p.speaker else "")
+        head = f"[{clock(p.start, with_hours=True)}]" + (f" {p.speaker}" if p.speaker else "")
         blocks.append(head + "\n" + textwrap.fill(p.text, width=80))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
@@ -499,8 +446,8 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["timestamp"] = timestamp
-    env.filters["human_duration"] = human_duration
+    env.filters["player_time"] = player_time
+    env.filters["dutch_duration"] = dutch_duration
     env.filters["dutch_date"] = dutch_date
     env.filters["human_size"] = human_size
     return env
@@ -544,7 +491,7 @@ def session_json_ld(
         "name": rec.title,
         "description": editorial.summary or rec.metadata.description or rec.title,
         "uploadDate": rec.metadata.date or dt.date.today().isoformat(),
-        "duration": iso_duration(rec.media.duration),
+        "duration": iso8601_duration(rec.media.duration),
         "inLanguage": "nl",
         "thumbnailUrl": page + media.poster,
         "contentUrl": page + (media.video or media.audio),
@@ -562,7 +509,7 @@ def session_json_ld(
                 "name": c.title,
                 "startOffset": math.floor(c.start),
                 "endOffset": math.ceil(c.end),
-                "url": f"{page}#t={timestamp(c.start)}",
+                "url": f"{page}#t={player_time(c.start)}",
             }
             for c in editorial.chapters
         ]

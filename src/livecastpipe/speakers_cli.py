@@ -34,6 +34,7 @@ from .speakers import (
     update_voice_library,
 )
 from .storage import atomic_write_text
+from .timefmt import minutes_and_seconds
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
@@ -75,7 +76,7 @@ def _table(speakers: dict[str, SpeakerInfo], times: dict[str, float], title: str
             speaker_id,
             info.name or "–",
             info.role,
-            f"{int(seconds // 60)}:{int(seconds % 60):02d}",
+            minutes_and_seconds(seconds),
             f"{info.confidence:.2f}",
             info.name_source,
             "yes" if info.confirmed else "no",

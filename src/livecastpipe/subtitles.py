@@ -23,6 +23,7 @@ import webvtt
 
 from .models import Transcript, Word
 from .settings import SubtitleProfile, SubtitleSettings
+from .timefmt import webvtt_timestamp
 
 DIALOGUE_DASH = "- "
 
@@ -557,14 +558,6 @@ def srt_labels(names: Mapping[str, str], style: str) -> dict[str, str]:
 # --- files -------------------------------------------------------------------------------------------
 
 
-def _timestamp(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
-
-
 def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -587,14 +580,14 @@ def _voice_span(lines: list[str], speaker: str | None, names: Mapping[str, str])
 def render_webvtt(cues: Sequence[Cue], names: Mapping[str, str] | None = None) -> str:
     """A WebVTT file of the cues; with `names` (speaker id → name) every cue carries a voice span."""
     captions = [
-        webvtt.Caption(_timestamp(cue.start), _timestamp(cue.end), _vtt_lines(cue, names)) for cue in cues
+        webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), _vtt_lines(cue, names)) for cue in cues
     ]
     return webvtt.WebVTT(captions=captions).content.rstrip("\n") + "\n"
 
 
 def render_srt(cues: Sequence[Cue]) -> str:
     """An SRT file of the cues (text as shown, names only where the cues carry labels)."""
-    captions = [webvtt.Caption(_timestamp(cue.start), _timestamp(cue.end), cue.text) for cue in cues]
+    captions = [webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), cue.text) for cue in cues]
     buffer = io.StringIO()
     webvtt.WebVTT(captions=captions).write(buffer, format="srt")
     return buffer.getvalue().rstrip("\n") + "\n"
@@ -658,8 +651,8 @@ def subtitle_report(
         "flagged": [
             {
                 "cue": number,
-                "start": _timestamp(cue.start),
-                "end": _timestamp(cue.end),
+                "start": webvtt_timestamp(cue.start),
+                "end": webvtt_timestamp(cue.end),
                 "text": cue.text,
                 "reasons": list(cue.flags),
             }

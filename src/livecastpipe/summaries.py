@@ -26,6 +26,7 @@ from syntok import segmenter
 
 from .models import Chapter, Transcript
 from .settings import SummariesSettings
+from .timefmt import clock
 
 Embedder = Callable[[list[str]], np.ndarray]
 """Turns sentences into L2-normalised vectors, one row per sentence."""
@@ -495,13 +496,6 @@ class _GenerativeAnswer(BaseModel):
         if not 40 <= len(value) <= 3000:
             raise ValueError(f"abstract of {len(value)} characters")
         return value
-
-
-def clock(seconds: float) -> str:
-    """Seconds as `m:ss`, or `h:mm:ss` from an hour on."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _grounding_line(sentence: SummarySentence, speaker_names: Mapping[str, str]) -> str:
