@@ -92,7 +92,8 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     """Every stage of one session, through the library (no Prefect), in data-flow order."""
     from livecastpipe.chapters import chapter_files, make_chapters
     from livecastpipe.ingest import ingest, load_audio
-    from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
+    from livecastpipe.media import prepare_media_ahead
+    from livecastpipe.publish import SessionPackage, publish_session
     from livecastpipe.settings import Settings
     from livecastpipe.speakers import (
         VOICE_LIBRARY_FILE,

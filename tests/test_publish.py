@@ -17,14 +17,10 @@ from typer.testing import CliRunner
 
 from livecastpipe.cli import app
 from livecastpipe.ingest import ingest
+from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Chapter, Segment, Transcript, Word
-from livecastpipe.publish import (
-    PublishError,
-    SessionPackage,
-    load_session_package,
-    prepare_media_ahead,
-    publish_session,
-)
+from livecastpipe.package_format import PublishError
+from livecastpipe.publish import SessionPackage, load_session_package, publish_session
 from livecastpipe.storage import sha256_file
 from livecastpipe.timefmt import player_time
 

@@ -20,14 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .publish import (
-    MANIFEST,
-    PublishError,
-    absolute,
-    published_sessions,
-    swap_in,
-    template_environment,
-)
+from .package_format import MANIFEST, PublishError
+from .publish import absolute, published_sessions, swap_in, template_environment
 from .settings import PublishSettings
 from .storage import atomic_write_bytes, atomic_write_text
 from .timefmt import rfc822_date

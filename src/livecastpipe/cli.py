@@ -150,7 +150,8 @@ def publish(
 ) -> None:
     """Re-render published sessions from their stored data (templates, editors' decisions), then the catalogue."""
     from .catalogue import publish_catalogue
-    from .publish import PublishError, published_sessions, republish
+    from .package_format import PublishError
+    from .publish import published_sessions, republish
 
     settings = command_settings(output, config)
     folders = [settings.output_dir / name for name in sessions] if sessions else published_sessions(settings.output_dir)
