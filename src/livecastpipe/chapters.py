@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import webvtt
 import yake
 
+from .dutch import INTERJECTIONS
 from .models import Chapter, SpeakerTurn, Transcript, Word
 from .settings import ChapterSettings
 from .timefmt import clock, webvtt_timestamp
@@ -24,10 +25,6 @@ from .timefmt import clock, webvtt_timestamp
 CHAPTERS_VTT = "chapters.vtt"
 CHAPTERS_JSON = "chapters.json"
 YOUTUBE_CHAPTERS = "youtube-chapters.txt"
-INTERJECTIONS = frozenset(
-    "ja nee jaja precies inderdaad oké ok okee hm hmm hmhm mm uh eh ehm uhm ah oh o goed klopt zeker "
-    "absoluut natuurlijk mooi prima echt wauw haha gelach [gelach] (gelach) dank dankjewel".split()
-)
 YOUTUBE_MIN_CHAPTERS = 3
 YOUTUBE_MIN_SECONDS = 10.0
 

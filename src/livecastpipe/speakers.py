@@ -27,6 +27,7 @@ import yaml
 from faster_whisper.vad import VadOptions
 from filelock import FileLock
 
+from .dutch import INTRODUCED_NAME_PARTICLES, NON_NAME_WORDS
 from .ingest import audio_frames, load_audio
 from .models import (
     Diarization,
@@ -899,10 +900,9 @@ def update_voice_library(
 # --- names -----------------------------------------------------------------------------------------
 
 _NAME_WORD = r"[A-ZÀ-Ý][\w'’-]+"
-_PARTICLE = r"(?:van|de|der|den|ten|ter|te|het|'t|van't|la|le|du|da|di|von)"
+_PARTICLE = rf"(?:{'|'.join(map(re.escape, sorted(INTRODUCED_NAME_PARTICLES)))})"
 _FULL_NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}){{0,3}}"
 _INTRODUCTION = re.compile(rf"\b(?i:mijn naam is|ik heet|ik ben)\s+({_FULL_NAME})")
-_NOT_NAMES = {"Ik", "Het", "De", "Een", "Dat", "Dit", "Er", "Hier", "Nu", "Blij", "Ja", "Nee", "Heel", "Echt"}
 
 
 def introduced_names(transcript: Transcript) -> dict[str, str]:
@@ -912,7 +912,7 @@ def introduced_names(transcript: Transcript) -> dict[str, str]:
         if segment.speaker is None or segment.speaker in found:
             continue
         match = _INTRODUCTION.search(segment.text)
-        if match and match.group(1).split()[0] not in _NOT_NAMES:
+        if match and match.group(1).split()[0] not in NON_NAME_WORDS:
             found[segment.speaker] = match.group(1).strip(" .,!?")
     return found
 

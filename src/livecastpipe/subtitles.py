@@ -21,30 +21,19 @@ import numpy as np
 import pysubs2
 import webvtt
 
+from .dutch import (
+    AMBIGUOUS_DETERMINERS,
+    ARTICLES_AND_DETERMINERS,
+    CONJUNCTIONS,
+    NAME_PARTICLES,
+    PREPOSITIONS,
+)
 from .models import Transcript, Word
 from .settings import SubtitleProfile, SubtitleSettings
 from .timefmt import webvtt_timestamp
 
 DIALOGUE_DASH = "- "
 
-# Dutch word classes that decide where a line or cue may break (lower case, punctuation stripped).
-ARTICLES_AND_DETERMINERS = frozenset(
-    "de het een 't 'n deze dit mijn m'n jouw z'n onze uw elk elke ieder iedere geen welk alle enkele "
-    "sommige menig".split()
-)
-AMBIGUOUS_DETERMINERS = frozenset("die dat je zijn haar ons hun jullie welke beide".split())
-"""Determiners that are as often pronouns, verbs or conjunctions ("zijn", "dat"): avoid, not forbid."""
-CONJUNCTIONS = frozenset(
-    "en of maar want dus dat omdat als wanneer terwijl hoewel zodat doordat voordat nadat totdat zoals "
-    "indien tenzij ofwel noch toen waardoor waarbij waarin waarmee waarvan waarop die wat wie welke "
-    "zodra opdat alsof mits ook".split()
-)
-PREPOSITIONS = frozenset(
-    "in op aan met van voor naar bij door over onder uit tot om tegen tussen na zonder binnen buiten "
-    "langs sinds tijdens vanaf volgens achter naast boven rond via per behalve ondanks wegens vanuit "
-    "richting omtrent jegens".split()
-)
-NAME_PARTICLES = frozenset("van de der den het 't ter ten te von la le du da di".split())
 _SENTENCE_END = re.compile(r"[.!?…]['\")\]»”’]*$")
 _CLAUSE_END = re.compile(r"[,;:–—)\]]['\"»”’]*$")
 _EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
