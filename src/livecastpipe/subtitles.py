@@ -274,6 +274,10 @@ class _CueBuilder:
         return len(lead) + self.s.chars(first, end) + len(tail)
 
     # --- time -----------------------------------------------------------------------------------
+    def _reading_ms(self, chars: int) -> int:
+        """Milliseconds a viewer needs to read `chars` characters at the profile's reading speed."""
+        return math.ceil(chars * 1000 / self.p.max_cps)
+
     def estimated_end(self, a: int, b: int, chars: int, start: int) -> int:
         """End (ms) of the cue for words a..b-1 shown from `start`, as the cue search assumes it: long
         enough to read, at most `max_linger` after its last word, clear of the next cue's first word."""
@@ -285,7 +289,7 @@ class _CueBuilder:
                 limit = min(limit, next_start)
             else:
                 limit = min(limit, next_start - self.gap if next_start - self.gap > start else next_start)
-        reading = start + math.ceil(chars * 1000 / self.p.max_cps)
+        reading = start + self._reading_ms(chars)
         target = max(last_end, start + self.min_ms, reading)
         target = min(target, max(last_end, start + self.max_ms))
         return max(min(target, limit), start + 1)
@@ -398,7 +402,7 @@ class _CueBuilder:
     def _read_end(self, b: int, chars: int, start: Any) -> Any:
         """`_end` for cue starts `start` (ms; a number or an array) before the limits around the cue."""
         last_end = self.s.ends[b - 1]
-        reading = start + math.ceil(chars * 1000 / self.p.max_cps)
+        reading = start + self._reading_ms(chars)
         target = np.maximum(np.maximum(last_end, start + self.min_ms), reading)
         return np.minimum(target, np.maximum(last_end, start + self.max_ms))
 
