@@ -93,7 +93,8 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     from livecastpipe.chapters import chapter_files, make_chapters
     from livecastpipe.diarization import diarize, find_speech
     from livecastpipe.ingest import ingest, load_audio
-    from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
+    from livecastpipe.media import prepare_media_ahead
+    from livecastpipe.publish import SessionPackage, publish_session
     from livecastpipe.settings import Settings
     from livecastpipe.speakers import display_names, identify_speakers, speaker_files
     from livecastpipe.subtitles import subtitle_files

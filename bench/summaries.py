@@ -26,10 +26,10 @@ from livecastpipe.models import Chapter, Segment, Transcript  # noqa: E402
 from livecastpipe.settings import SummariesSettings  # noqa: E402
 from livecastpipe.summaries import (  # noqa: E402
     SessionSummary,
-    clock,
     extract_keywords,
     split_sentences,
 )
+from livecastpipe.timefmt import clock  # noqa: E402
 from tests.panel_text import SPEAKER_NAMES, panel_chapters, panel_transcript  # noqa: E402
 
 

@@ -36,12 +36,12 @@ from livecastpipe.review import (
 from livecastpipe.settings import ReviewSettings, Settings, SummariesSettings
 from livecastpipe.summaries import (
     SessionSummary,
-    clock,
     extractive_summary,
     generative_summary,
     split_sentences,
     with_fallback_warning,
 )
+from livecastpipe.timefmt import clock
 
 
 def _summary_inputs(parameters: dict[str, Any]) -> tuple[Any, ...]:

@@ -32,8 +32,9 @@ from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.runners import block_task_runner, session_task_runner
 from livecastpipe.flows.speakers import diarize_task, speakers_and_chapters, speech_task
 from livecastpipe.ingest import IngestError, find_recordings, ingest
+from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript
-from livecastpipe.publish import SessionPackage, prepare_media_ahead, publish_session
+from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import (
     PublishSettings,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe.catalogue import preview_server, publish_catalogue
+from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import ingest
 from livecastpipe.models import (
     Chapter,
@@ -30,6 +30,7 @@ from livecastpipe.review import (
     update_review,
     write_review,
 )
+from livecastpipe.server import preview_server
 from livecastpipe.settings import (
     PublishSettings,
     SubtitleSettings,

@@ -19,7 +19,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from livecastpipe.publish import parse_timestamp
+from livecastpipe.timefmt import parse_player_time
 
 from .publish_fixtures import (  # noqa: F401 (fixtures)
     HOSTILE_IMG,
@@ -321,7 +321,7 @@ def test_catalogue_search_finds_a_spoken_word_and_links_to_the_moment(page: Page
     screenshot(page, "catalogue-search.png")
     moment.click()
     page.wait_for_url(re.compile(SAMPLE_SLUG))
-    target = parse_timestamp(href.split("#t=")[1])
+    target = parse_player_time(href.split("#t=")[1])
     assert abs(target - int(start)) < 1
     wait_for_time(page, target)
 

@@ -17,16 +17,14 @@ from dataclasses import dataclass
 import webvtt
 import yake
 
+from .dutch import INTERJECTIONS
 from .models import Chapter, SpeakerTurn, Transcript, Word
 from .settings import ChapterSettings
+from .timefmt import clock, webvtt_timestamp
 
 CHAPTERS_VTT = "chapters.vtt"
 CHAPTERS_JSON = "chapters.json"
 YOUTUBE_CHAPTERS = "youtube-chapters.txt"
-INTERJECTIONS = frozenset(
-    "ja nee jaja precies inderdaad oké ok okee hm hmm hmhm mm uh eh ehm uhm ah oh o goed klopt zeker "
-    "absoluut natuurlijk mooi prima echt wauw haha gelach [gelach] (gelach) dank dankjewel".split()
-)
 YOUTUBE_MIN_CHAPTERS = 3
 YOUTUBE_MIN_SECONDS = 10.0
 
@@ -183,16 +181,9 @@ def make_chapters(
     return ChapterResult(tuple(chapters), tuple(notes))
 
 
-def _timestamp(seconds: float) -> str:
-    millis = int(round(seconds * 1000))
-    hours, rest = divmod(millis, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
-
-
 def chapters_vtt(chapters: Sequence[Chapter]) -> str:
     """WebVTT for a `<track kind="chapters">`: one cue per chapter, the title as its text."""
-    captions = [webvtt.Caption(_timestamp(c.start), _timestamp(c.end), c.title) for c in chapters]
+    captions = [webvtt.Caption(webvtt_timestamp(c.start), webvtt_timestamp(c.end), c.title) for c in chapters]
     return webvtt.WebVTT(captions=captions).content
 
 
@@ -205,13 +196,6 @@ def chapters_json(chapters: Sequence[Chapter], title: str | None = None) -> str:
         {"startTime": round(c.start, 3), "endTime": round(c.end, 3), "title": c.title} for c in chapters
     ]
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-def _youtube_time(seconds: float, long_form: bool) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if long_form else f"{minutes}:{secs:02d}"
 
 
 def youtube_chapters(chapters: Sequence[Chapter], duration: float) -> tuple[str | None, str | None]:
@@ -231,7 +215,7 @@ def youtube_chapters(chapters: Sequence[Chapter], duration: float) -> tuple[str 
         )
     long_form = duration >= 3600
     lines = [
-        f"{_youtube_time(0.0 if i == 0 else c.start, long_form)} {c.title}" for i, c in enumerate(kept)
+        f"{clock(0.0 if i == 0 else c.start, with_hours=long_form)} {c.title}" for i, c in enumerate(kept)
     ]
     return "\n".join(lines) + "\n", None
 

@@ -21,6 +21,7 @@ from .cli_support import (
 from .review_cli import review_command
 from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
+from .timefmt import minutes_and_seconds
 
 app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
 app.command("review")(review_command)
@@ -123,9 +124,7 @@ def run(
         table.add_column(column)
     table.add_column("output", overflow="fold")
     for result in results:
-        duration = (
-            f"{int(result.duration // 60)}:{int(result.duration % 60):02d}" if result.duration else "–"
-        )
+        duration = minutes_and_seconds(result.duration) if result.duration else "–"
         status = "[green]done[/]" if result.status == "done" else "[red]failed[/]"
         table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
     console.print(table)
@@ -151,7 +150,8 @@ def publish(
 ) -> None:
     """Re-render published sessions from their stored data (templates, editors' decisions), then the catalogue."""
     from .catalogue import publish_catalogue
-    from .publish import PublishError, published_sessions, republish
+    from .package_format import PublishError
+    from .publish import published_sessions, republish
 
     settings = command_settings(output, config)
     folders = [settings.output_dir / name for name in sessions] if sessions else published_sessions(settings.output_dir)
@@ -180,7 +180,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
 ) -> None:
     """Serve the output folder on localhost for a preview (with the seeking and search a browser needs)."""
-    from .catalogue import preview_server
+    from .server import preview_server
 
     folder = output or load_settings().output_dir
     if not (folder / "index.html").is_file():

@@ -8,13 +8,10 @@ rename, so a viewer never sees half a package and a failed run leaves the old on
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import json
 import math
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -26,12 +23,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import av
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from .chapters import CHAPTERS_JSON, CHAPTERS_VTT, chapters_json, chapters_vtt
 from .ingest import ffmpeg_binary
+from .media import AUDIO_COPY, WEB_VIDEO, MediaFiles, prepare_media
 from .models import (
     Chapter,
     Recording,
@@ -41,6 +38,7 @@ from .models import (
     to_json,
     to_jsonable,
 )
+from .package_format import MANIFEST, PublishError
 from .review import (
     KEYWORDS_KEY,
     REVIEW_FILE_NAME,
@@ -56,19 +54,14 @@ from .review import (
 )
 from .settings import PublishSettings
 from .speakers import SPEAKERS_FILE, read_speakers_yaml
-from .storage import atomic_write_text, sha256_file
+from .storage import atomic_write_text, exchange_directories, sha256_file
+from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, player_time
 from .voices import SpeakerFileError
 
-MANIFEST = "session.json"
-MEDIA_RECORD = "media.json"
-"""What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
 PACKAGE_DATA = "package.json"
 TRANSCRIPT_JSON = "transcript.json"
 EDITOR_FILES = (REVIEW_FILE_NAME, SPEAKERS_FILE)
 """Files editors write into a session folder: inputs of the pipeline, carried over by every publish."""
-WEB_VIDEO = "video.mp4"
-AUDIO_COPY = "audio.m4a"
-POSTER = "poster.jpg"
 CAPTIONS_VTT = "captions.nl.vtt"
 SUBTITLES_VTT = "subtitles.nl.vtt"
 SUBTITLES_SRT = "subtitles.nl.srt"
@@ -81,18 +74,6 @@ MAX_PARAGRAPH_S = 90.0
 """A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
 
 ROLE_LABELS = {"moderator": "moderator", "speaker": "spreker", "audience": "publiek"}
-DUTCH_MONTHS = (
-    "januari februari maart april mei juni juli augustus september oktober november december".split()
-)
-
-
-class PublishError(ValueError):
-    """A package cannot be published; the message names the file and the problem."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -125,18 +106,6 @@ class EditorialContent:
 
 
 @dataclass(frozen=True)
-class MediaFiles:
-    """The media in a package: the web-playable video (None for audio-only), audio copy and poster."""
-
-    video: str | None
-    audio: str
-    poster: str
-    video_reencoded: bool
-    source_sha256: str
-    settings_fingerprint: str
-
-
-@dataclass(frozen=True)
 class TranscriptPiece:
     """A stretch of a paragraph with its start time, so a click seeks to the sentence clicked."""
 
@@ -157,56 +126,6 @@ class TranscriptParagraph:
     @property
     def text(self) -> str:
         return " ".join(p.text for p in self.pieces)
-
-
-# --- time formats ---------------------------------------------------------------------------------
-
-
-def timestamp(seconds: float) -> str:
-    """`MM:SS` (or `H:MM:SS` from an hour on): the form of deep links `#t=MM:SS` and visible times."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
-
-
-def parse_timestamp(text: str) -> float:
-    """Seconds from `SS`, `MM:SS` or `H:MM:SS` (fractions allowed); ValueError when malformed."""
-    parts = text.strip().split(":")
-    if not 1 <= len(parts) <= 3 or any(not re.fullmatch(r"\d+(\.\d+)?", p) for p in parts):
-        raise ValueError(f"not a time: {text!r}")
-    seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
-def iso_duration(seconds: float) -> str:
-    """ISO 8601 duration (`PT1H2M3S`) as schema.org wants it."""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + f"{secs}S"
-
-
-def dutch_date(iso_date: str | None) -> str | None:
-    """`2026-03-14` as `14 maart 2026`."""
-    if not iso_date:
-        return None
-    day = dt.date.fromisoformat(iso_date)
-    return f"{day.day} {DUTCH_MONTHS[day.month - 1]} {day.year}"
-
-
-def human_duration(seconds: float) -> str:
-    """A duration for people: `1 u 5 min`, `12 min`, `45 s`."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} u {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
 
 
 # --- speakers and transcript paragraphs -----------------------------------------------------------
@@ -282,9 +201,9 @@ def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> l
     paragraphs: list[TranscriptParagraph] = []
     used: set[str] = set()
     for speaker, pieces, end in groups:
-        anchor = f"t={timestamp(pieces[0].start)}"
+        anchor = f"t={player_time(pieces[0].start)}"
         if anchor in used:
-            anchor = f"t={timestamp(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
+            anchor = f"t={player_time(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
         if anchor in used:
             anchor = f"t={pieces[0].start:.3f}"
         used.add(anchor)
@@ -307,188 +226,9 @@ def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
     """The readable transcript download: a `[H:MM:SS] Name` line, then the paragraph wrapped."""
     blocks = []
     for p in paragraphs:
-        hours, rest = divmod(int(p.start), 3600)
-        head = f"[{hours}:{rest // 60:02d}:{rest % 60:02d}]" + (f" {p.speaker}" if p.speaker else "")
+        head = f"[{clock(p.start, with_hours=True)}]" + (f" {p.speaker}" if p.speaker else "")
         blocks.append(head + "\n" + textwrap.fill(p.text, width=80))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
-
-
-# --- media ----------------------------------------------------------------------------------------
-
-
-def _run_ffmpeg(args: Sequence[str], source: Path, background: bool = False) -> None:
-    """Run ffmpeg; `background` runs it at the lowest CPU priority (`nice -n 19`), on idle cores only."""
-    nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
-    result = subprocess.run(
-        [*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-        raise PublishError(source, f"ffmpeg failed: {lines[-1] if lines else result.returncode}")
-
-
-def is_web_playable(source: Path) -> bool:
-    """True when the file already is MP4/MOV with H.264 (4:2:0) video and AAC audio: remux, no re-encode."""
-    with av.open(str(source), metadata_errors="ignore") as container:
-        if "mp4" not in container.format.name.split(","):
-            return False
-        video = next(iter(container.streams.video), None)
-        audio = next(iter(container.streams.audio), None)
-        return (
-            video is not None
-            and audio is not None
-            and video.codec_context.name == "h264"
-            and video.codec_context.pix_fmt in ("yuv420p", "yuvj420p")
-            and audio.codec_context.name == "aac"
-        )
-
-
-def make_web_video(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> bool:
-    """Write an MP4 (H.264/AAC, `+faststart`) for the web; return True when it had to be re-encoded."""
-    common = ["-map", "0:v:0", "-map", "0:a:0", "-movflags", "+faststart", "-f", "mp4", str(target)]
-    if is_web_playable(source):
-        _run_ffmpeg(["-i", str(source), "-c", "copy", *common], source, background)
-        return False
-    encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(settings.video_crf)]
-    encode += ["-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a", "128k"]
-    _run_ffmpeg(["-i", str(source), *encode, *common], source, background)
-    return True
-
-
-def make_audio_copy(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> None:
-    """Write the low-bandwidth audio-only copy (`.m4a`, `+faststart`): the AAC stream as it is when it is
-    already no larger than the configured bitrate, else mono AAC at that bitrate."""
-    with av.open(str(source), metadata_errors="ignore") as container:
-        audio = container.streams.audio[0]
-        small_aac = (
-            audio.codec_context.name == "aac"
-            and 0 < (audio.bit_rate or 0) <= settings.audio_bitrate_kbps * 1100
-        )
-    codec = ["-c:a", "copy"] if small_aac else ["-ac", "1", "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k"]
-    _run_ffmpeg(
-        ["-i", str(source), "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(target)],
-        source,
-        background,
-    )
-
-
-def make_poster(source: Path, target: Path, duration: float, background: bool = False) -> None:
-    """A JPEG still from the video: the most representative frame shortly after the start."""
-    at = min(duration * 0.1, 30.0)
-    _run_ffmpeg(
-        ["-ss", f"{at:.2f}", "-i", str(source), "-vf", "thumbnail=25,scale='min(1280,iw)':-2"]
-        + ["-frames:v", "1", "-q:v", "3", str(target)],
-        source,
-        background,
-    )
-
-
-def make_title_card(target: Path, title: str, subtitle: str) -> None:
-    """A 1280×720 JPEG title card for audio-only recordings (poster and sharing image)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    image = Image.new("RGB", (1280, 720), "#1b3354")
-    draw = ImageDraw.Draw(image)
-    title_font = ImageFont.load_default(size=64)
-    small_font = ImageFont.load_default(size=36)
-    y = 180
-    for line in textwrap.wrap(title, width=32)[:4]:
-        draw.text((96, y), line, fill="#ffffff", font=title_font)
-        y += 84
-    draw.text((96, y + 40), subtitle, fill="#dbe7f5", font=small_font)
-    image.save(target, "JPEG", quality=88)
-
-
-def _reusable_media(folder: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
-    """The media in `folder` (a published package, or media prepared ahead) when made from this
-    recording with the same settings."""
-    for record in (folder / MANIFEST, folder / MEDIA_RECORD):
-        try:
-            media = from_jsonable(MediaFiles, json.loads(record.read_text(encoding="utf-8"))["media"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if media.source_sha256 != recording.sha256 or media.settings_fingerprint != settings.fingerprint():
-            return None
-        names = [n for n in (media.video, media.audio, media.poster) if n]
-        return media if all((folder / n).is_file() for n in names) else None
-    return None
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def prepare_media(
-    recording: Recording, folder: Path, previous: Path, settings: PublishSettings, prepared: Path | None = None
-) -> MediaFiles:
-    """Put the package's media into folder: reused from the previous package or the `prepared` folder
-    when made from the same recording and settings, else made now."""
-    for candidate in (previous, prepared):
-        if candidate is not None and (reusable := _reusable_media(candidate, recording, settings)) is not None:
-            for name in (reusable.video, reusable.audio, reusable.poster):
-                if name:
-                    _link_or_copy(candidate / name, folder / name)
-            return reusable
-    return make_media(recording, folder, settings)
-
-
-def make_media(recording: Recording, folder: Path, settings: PublishSettings, background: bool = False) -> MediaFiles:
-    """Make the web video (when there is video), the audio copy and the poster into folder.
-
-    `background` runs ffmpeg at the lowest CPU priority, so media made while transcription runs take
-    only the CPU time transcription leaves idle.
-    """
-    source = Path(recording.source)
-    if not source.is_file():
-        raise PublishError(source, "recording not found, and no published media to reuse")
-    has_video = recording.media.video is not None
-    reencoded = False
-    try:
-        if has_video:
-            reencoded = make_web_video(source, folder / WEB_VIDEO, settings, background)
-            make_poster(source, folder / POSTER, recording.media.duration, background)
-        else:
-            subtitle = " · ".join(
-                x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x
-            )
-            make_title_card(folder / POSTER, recording.title, subtitle)
-        make_audio_copy(source, folder / AUDIO_COPY, settings, background)
-    except av.error.FFmpegError as exc:
-        raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
-    return MediaFiles(
-        video=WEB_VIDEO if has_video else None,
-        audio=AUDIO_COPY,
-        poster=POSTER,
-        video_reencoded=reencoded,
-        source_sha256=recording.sha256,
-        settings_fingerprint=settings.fingerprint(),
-    )
-
-
-def prepare_media_ahead(recording: Recording, output_dir: Path, settings: PublishSettings) -> Path | None:
-    """Make the session's media into the recording's cache folder, at low CPU priority, before publishing.
-
-    Returns the folder (reused when already made), or None when the published package's media can be
-    reused. The folder is written under a temporary name and renamed, so it is complete or absent.
-    """
-    if _reusable_media(output_dir / recording.slug, recording, settings) is not None:
-        return None
-    target = Path(recording.audio_path).parent / f"media-{settings.fingerprint()}"
-    if _reusable_media(target, recording, settings) is not None:
-        return target
-    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        media = make_media(recording, staged, settings, background=True)
-        atomic_write_text(staged / MEDIA_RECORD, json.dumps({"media": to_jsonable(media)}) + "\n")
-        shutil.rmtree(target, ignore_errors=True)
-        staged.replace(target)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    return target
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -502,8 +242,8 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["timestamp"] = timestamp
-    env.filters["human_duration"] = human_duration
+    env.filters["player_time"] = player_time
+    env.filters["dutch_duration"] = dutch_duration
     env.filters["dutch_date"] = dutch_date
     env.filters["human_size"] = human_size
     return env
@@ -547,7 +287,7 @@ def session_json_ld(
         "name": rec.title,
         "description": editorial.summary or rec.metadata.description or rec.title,
         "uploadDate": rec.metadata.date or dt.date.today().isoformat(),
-        "duration": iso_duration(rec.media.duration),
+        "duration": iso8601_duration(rec.media.duration),
         "inLanguage": "nl",
         "thumbnailUrl": page + media.poster,
         "contentUrl": page + (media.video or media.audio),
@@ -565,7 +305,7 @@ def session_json_ld(
                 "name": c.title,
                 "startOffset": math.floor(c.start),
                 "endOffset": math.ceil(c.end),
-                "url": f"{page}#t={timestamp(c.start)}",
+                "url": f"{page}#t={player_time(c.start)}",
             }
             for c in editorial.chapters
         ]
@@ -649,27 +389,6 @@ def render_session_page(
 
 
 # --- the package on disk --------------------------------------------------------------------------
-
-
-def _libc_renameat2() -> Any:
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    return getattr(libc, "renameat2", None)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def exchange_directories(a: Path, b: Path) -> bool:
-    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
-    renameat2 = _libc_renameat2()
-    if renameat2 is None:
-        return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return result == 0
 
 
 def swap_in(staged: Path, target: Path, editor_snapshot: Mapping[str, str] | None = None) -> None:

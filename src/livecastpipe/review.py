@@ -25,9 +25,9 @@ from .summaries import (
     SessionSummary,
     SummarySentence,
     TranscriptSentence,
-    clock,
     sentences_hash,
 )
+from .timefmt import clock
 
 REVIEW_FILE_NAME = "review.json"
 UNREVIEWED_LABEL = "Automatisch gegenereerd, nog niet gecontroleerd"

@@ -31,7 +31,7 @@ from .review import (
     reject,
     write_review,
 )
-from .summaries import clock
+from .timefmt import clock, minutes_and_seconds
 
 EDIT_HEADER = (
     "# Bewerk de tekst hieronder en sla het bestand op. Regels die met # beginnen tellen niet mee.\n"
@@ -78,7 +78,7 @@ def _show(item: ReviewItem, position: str, names: dict[str, str], page: Path) ->
         console.print("[bold]source sentences[/] (click a time to hear it on the session page):")
         for source in item.sources:
             who = names.get(source.speaker or "", source.speaker or "(speaker unknown)")
-            moment = f"{page.resolve().as_uri()}#t={int(source.start // 60):02d}:{int(source.start % 60):02d}"
+            moment = f"{page.resolve().as_uri()}#t={minutes_and_seconds(source.start, padded=True)}"
             console.print(
                 f"  [link={moment}]\\[{clock(source.start)}–{clock(source.end)}][/link] "
                 f"{escape(who)}: {escape(source.text)}"

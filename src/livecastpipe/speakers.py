@@ -17,6 +17,7 @@ import yaml
 
 from .diarization.rttm import to_rttm
 from .diarization.turns import speaking_order
+from .dutch import INTRODUCED_NAME_PARTICLES, NON_NAME_WORDS
 from .models import (
     Diarization,
     PanelSpeaker,
@@ -97,10 +98,9 @@ def attribute_speakers(transcript: Transcript, diarization: Diarization) -> Tran
 # --- names -----------------------------------------------------------------------------------------
 
 _NAME_WORD = r"[A-ZÀ-Ý][\w'’-]+"
-_PARTICLE = r"(?:van|de|der|den|ten|ter|te|het|'t|van't|la|le|du|da|di|von)"
+_PARTICLE = rf"(?:{'|'.join(map(re.escape, sorted(INTRODUCED_NAME_PARTICLES)))})"
 _FULL_NAME = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)*{_NAME_WORD}){{0,3}}"
 _INTRODUCTION = re.compile(rf"\b(?i:mijn naam is|ik heet|ik ben)\s+({_FULL_NAME})")
-_NOT_NAMES = {"Ik", "Het", "De", "Een", "Dat", "Dit", "Er", "Hier", "Nu", "Blij", "Ja", "Nee", "Heel", "Echt"}
 
 
 def introduced_names(transcript: Transcript) -> dict[str, str]:
@@ -110,7 +110,7 @@ def introduced_names(transcript: Transcript) -> dict[str, str]:
         if segment.speaker is None or segment.speaker in found:
             continue
         match = _INTRODUCTION.search(segment.text)
-        if match and match.group(1).split()[0] not in _NOT_NAMES:
+        if match and match.group(1).split()[0] not in NON_NAME_WORDS:
             found[segment.speaker] = match.group(1).strip(" .,!?")
     return found
 

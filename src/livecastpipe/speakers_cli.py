@@ -31,6 +31,7 @@ from .speakers import (
     speakers_yaml,
 )
 from .storage import atomic_write_text
+from .timefmt import minutes_and_seconds
 from .voices import VOICE_LIBRARY_FILE, SpeakerFileError, update_voice_library
 
 
@@ -73,7 +74,7 @@ def _table(speakers: dict[str, SpeakerInfo], times: dict[str, float], title: str
             speaker_id,
             info.name or "–",
             info.role,
-            f"{int(seconds // 60)}:{int(seconds % 60):02d}",
+            minutes_and_seconds(seconds),
             f"{info.confidence:.2f}",
             info.name_source,
             "yes" if info.confirmed else "no",

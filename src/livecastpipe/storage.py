@@ -1,13 +1,18 @@
-"""Crash-safe file writing: a reader sees the old file or the new one, never half of either."""
+"""Crash-safe file writing: a reader sees the old file (or folder) or the new one, never half of either."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 _CHUNK = 1 << 20
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
 
 
 def _umask() -> int:
@@ -44,3 +49,21 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _libc_renameat2() -> Any:
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    return getattr(libc, "renameat2", None)
+
+
+
+def exchange_directories(a: Path, b: Path) -> bool:
+    """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    renameat2 = _libc_renameat2()
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0

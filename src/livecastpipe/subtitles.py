@@ -21,29 +21,19 @@ import numpy as np
 import pysubs2
 import webvtt
 
+from .dutch import (
+    AMBIGUOUS_DETERMINERS,
+    ARTICLES_AND_DETERMINERS,
+    CONJUNCTIONS,
+    NAME_PARTICLES,
+    PREPOSITIONS,
+)
 from .models import Transcript, Word
 from .settings import SubtitleProfile, SubtitleSettings
+from .timefmt import webvtt_timestamp
 
 DIALOGUE_DASH = "- "
 
-# Dutch word classes that decide where a line or cue may break (lower case, punctuation stripped).
-ARTICLES_AND_DETERMINERS = frozenset(
-    "de het een 't 'n deze dit mijn m'n jouw z'n onze uw elk elke ieder iedere geen welk alle enkele "
-    "sommige menig".split()
-)
-AMBIGUOUS_DETERMINERS = frozenset("die dat je zijn haar ons hun jullie welke beide".split())
-"""Determiners that are as often pronouns, verbs or conjunctions ("zijn", "dat"): avoid, not forbid."""
-CONJUNCTIONS = frozenset(
-    "en of maar want dus dat omdat als wanneer terwijl hoewel zodat doordat voordat nadat totdat zoals "
-    "indien tenzij ofwel noch toen waardoor waarbij waarin waarmee waarvan waarop die wat wie welke "
-    "zodra opdat alsof mits ook".split()
-)
-PREPOSITIONS = frozenset(
-    "in op aan met van voor naar bij door over onder uit tot om tegen tussen na zonder binnen buiten "
-    "langs sinds tijdens vanaf volgens achter naast boven rond via per behalve ondanks wegens vanuit "
-    "richting omtrent jegens".split()
-)
-NAME_PARTICLES = frozenset("van de der den het 't ter ten te von la le du da di".split())
 _SENTENCE_END = re.compile(r"[.!?…]['\")\]»”’]*$")
 _CLAUSE_END = re.compile(r"[,;:–—)\]]['\"»”’]*$")
 _EDGE_PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
@@ -284,6 +274,10 @@ class _CueBuilder:
         return len(lead) + self.s.chars(first, end) + len(tail)
 
     # --- time -----------------------------------------------------------------------------------
+    def _reading_ms(self, chars: int) -> int:
+        """Milliseconds a viewer needs to read `chars` characters at the profile's reading speed."""
+        return math.ceil(chars * 1000 / self.p.max_cps)
+
     def estimated_end(self, a: int, b: int, chars: int, start: int) -> int:
         """End (ms) of the cue for words a..b-1 shown from `start`, as the cue search assumes it: long
         enough to read, at most `max_linger` after its last word, clear of the next cue's first word."""
@@ -295,7 +289,7 @@ class _CueBuilder:
                 limit = min(limit, next_start)
             else:
                 limit = min(limit, next_start - self.gap if next_start - self.gap > start else next_start)
-        reading = start + math.ceil(chars * 1000 / self.p.max_cps)
+        reading = start + self._reading_ms(chars)
         target = max(last_end, start + self.min_ms, reading)
         target = min(target, max(last_end, start + self.max_ms))
         return max(min(target, limit), start + 1)
@@ -408,7 +402,7 @@ class _CueBuilder:
     def _read_end(self, b: int, chars: int, start: Any) -> Any:
         """`_end` for cue starts `start` (ms; a number or an array) before the limits around the cue."""
         last_end = self.s.ends[b - 1]
-        reading = start + math.ceil(chars * 1000 / self.p.max_cps)
+        reading = start + self._reading_ms(chars)
         target = np.maximum(np.maximum(last_end, start + self.min_ms), reading)
         return np.minimum(target, np.maximum(last_end, start + self.max_ms))
 
@@ -557,14 +551,6 @@ def srt_labels(names: Mapping[str, str], style: str) -> dict[str, str]:
 # --- files -------------------------------------------------------------------------------------------
 
 
-def _timestamp(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    secs, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
-
-
 def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -587,14 +573,14 @@ def _voice_span(lines: list[str], speaker: str | None, names: Mapping[str, str])
 def render_webvtt(cues: Sequence[Cue], names: Mapping[str, str] | None = None) -> str:
     """A WebVTT file of the cues; with `names` (speaker id → name) every cue carries a voice span."""
     captions = [
-        webvtt.Caption(_timestamp(cue.start), _timestamp(cue.end), _vtt_lines(cue, names)) for cue in cues
+        webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), _vtt_lines(cue, names)) for cue in cues
     ]
     return webvtt.WebVTT(captions=captions).content.rstrip("\n") + "\n"
 
 
 def render_srt(cues: Sequence[Cue]) -> str:
     """An SRT file of the cues (text as shown, names only where the cues carry labels)."""
-    captions = [webvtt.Caption(_timestamp(cue.start), _timestamp(cue.end), cue.text) for cue in cues]
+    captions = [webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), cue.text) for cue in cues]
     buffer = io.StringIO()
     webvtt.WebVTT(captions=captions).write(buffer, format="srt")
     return buffer.getvalue().rstrip("\n") + "\n"
@@ -658,8 +644,8 @@ def subtitle_report(
         "flagged": [
             {
                 "cue": number,
-                "start": _timestamp(cue.start),
-                "end": _timestamp(cue.end),
+                "start": webvtt_timestamp(cue.start),
+                "end": webvtt_timestamp(cue.end),
                 "text": cue.text,
                 "reasons": list(cue.flags),
             }

@@ -24,27 +24,13 @@ import numpy as np
 from pydantic import BaseModel, ValidationError, field_validator
 from syntok import segmenter
 
+from .dutch import CONVERSATIONAL_STOPWORDS, FILLERS, NOUN_DETERMINERS
 from .models import Chapter, Transcript
 from .settings import SummariesSettings
+from .timefmt import clock
 
 Embedder = Callable[[list[str]], np.ndarray]
 """Turns sentences into L2-normalised vectors, one row per sentence."""
-
-FILLERS = frozenset(
-    {"eh", "ehm", "ehh", "euh", "uh", "uhm", "uhh", "um", "umm", "hm", "hmm", "mmm", "öh", "ah"}
-)
-"""Hesitations dropped before scoring (Whisper mostly omits them; other transcripts may not)."""
-
-CONVERSATIONAL_STOPWORDS = frozenset(
-    """
-    ja nee nou oké okay ok goed gewoon eigenlijk natuurlijk echt heel even dus toch zeg zeggen gezegd
-    denk denken vind vinden weet weten gaan gaat ging komen komt kwam doen doet deed zitten zit zien
-    zie ziet hebben heeft had hadden zijn is was waren wordt worden werd kunnen kan kon moeten moet
-    willen wil zullen zal zou zouden mogen mag allemaal iets niets iemand mensen ding dingen beetje
-    keer soms vaak altijd nooit eerst daarna precies inderdaad zeker vraag vragen bedankt dank welkom
-    """.split()
-)
-"""Words of talk, not of topic, that disqualify a keyword."""
 
 MIN_SENTENCE_WORDS = 5
 MAX_SENTENCE_WORDS = 60
@@ -354,11 +340,6 @@ def chapter_sentence_count(candidates: int, settings: SummariesSettings) -> int:
 # --- keywords -------------------------------------------------------------------------------------
 
 
-DETERMINERS = frozenset(
-    "de het een deze dit die dat onze ons mijn m'n je jouw zijn z'n haar hun uw elke ieder iedere geen welke".split()
-)
-
-
 def _proper_names(text: str) -> set[str]:
     """Words capitalised in the middle of a sentence and never written in lower case (`Utrecht`)."""
     raw = text.split()
@@ -381,7 +362,8 @@ def _used_as_noun(phrase: str, tokens: Sequence[str], names: set[str]) -> bool:
     as_noun = [
         i
         for i in uses
-        if tokens[i - 1] in DETERMINERS or (i > 1 and tokens[i - 2] in DETERMINERS and tokens[i - 1].endswith("e"))
+        if tokens[i - 1] in NOUN_DETERMINERS
+        or (i > 1 and tokens[i - 2] in NOUN_DETERMINERS and tokens[i - 1].endswith("e"))
     ]
     return len(as_noun) >= max(1, len(uses) / 3)
 
@@ -495,13 +477,6 @@ class _GenerativeAnswer(BaseModel):
         if not 40 <= len(value) <= 3000:
             raise ValueError(f"abstract of {len(value)} characters")
         return value
-
-
-def clock(seconds: float) -> str:
-    """Seconds as `m:ss`, or `h:mm:ss` from an hour on."""
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def _grounding_line(sentence: SummarySentence, speaker_names: Mapping[str, str]) -> str:
