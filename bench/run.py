@@ -94,9 +94,10 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     from livecastpipe.diarization import diarize, find_speech
     from livecastpipe.ingest import ingest, load_audio
     from livecastpipe.media import prepare_media_ahead
+    from livecastpipe.names import public_speaker_names
     from livecastpipe.publish import SessionPackage, publish_session
     from livecastpipe.settings import Settings
-    from livecastpipe.speakers import display_names, identify_speakers, speaker_files
+    from livecastpipe.speakers import identify_speakers, speaker_files
     from livecastpipe.subtitles import subtitle_files
     from livecastpipe.summaries import extractive_summary
     from livecastpipe.transcribe import load_model, transcribe_file
@@ -134,7 +135,7 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
         lambda: identify_speakers(transcript, diarization, recording.metadata, folder,
                                   out / VOICE_LIBRARY_FILE, settings.speakers),
     )
-    names = display_names(stage.speakers)
+    names = public_speaker_names(stage.speakers.values(), also=stage.transcript.speaker_ids)
     chapters = timed(
         "chapters",
         costs,

@@ -22,14 +22,15 @@ from pydantic import Field
 
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript
+from livecastpipe.names import editor_speaker_names
 from livecastpipe.review import (
     SESSION_SUMMARY_KEY,
     ReviewError,
     SessionReview,
     approve,
+    approved_speaker_names,
     read_review,
     reject,
-    speaker_display_names,
     update_review,
     write_review,
 )
@@ -188,7 +189,7 @@ def summarize_and_review(
         previous = read_review(folder)
     except ReviewError:
         previous = None
-    names = dict(speaker_display_names(speakers, previous))
+    names = editor_speaker_names(speakers, approved_speaker_names(previous, (s.id for s in speakers)))
     summary = summaries_task.with_options(result_storage=result_storage)(
         recording, quote(transcript), quote(list(chapters)), names, settings.summaries
     )

@@ -8,7 +8,6 @@ Called from `process_session`; the logic lives in `livecastpipe.diarization`, `l
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,10 @@ from livecastpipe.models import (
     SpeakerTurn,
     Transcript,
 )
-from livecastpipe.review import (
-    ReviewError,
-    publishable_text,
-    read_review,
-    speaker_name_key,
-)
+from livecastpipe.names import public_speaker_names
+from livecastpipe.review import ReviewError, approved_speaker_names, read_review
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
-from livecastpipe.speakers import SpeakerStage, display_names, identify_speakers, speaker_files
+from livecastpipe.speakers import SpeakerStage, identify_speakers, speaker_files
 from livecastpipe.voices import VOICE_LIBRARY_FILE
 
 
@@ -91,20 +86,6 @@ def chapters_task(
     return make_chapters(transcript, turns, names, recording.media.duration, settings, recording.title)
 
 
-def editor_approved_names(session_folder: Path, speaker_ids: Iterable[str]) -> dict[str, str]:
-    """Speaker names an editor approved in the session's `review.json` (none when it is missing or unreadable)."""
-    try:
-        review = read_review(session_folder)
-    except ReviewError:
-        return {}
-    names: dict[str, str] = {}
-    for speaker_id in speaker_ids:
-        shown = publishable_text(review, speaker_name_key(speaker_id))
-        if shown and shown.reviewed:
-            names[speaker_id] = shown.text
-    return names
-
-
 @dataclass(frozen=True)
 class SpeakersAndChapters:
     """What the two stages hand on: the attributed transcript, speakers, chapters, files and notes."""
@@ -127,7 +108,13 @@ def speakers_and_chapters(
     """Naming and chapters for one diarized session; notes are logged and returned for its report."""
     stage = speakers_task(recording, quote(transcript), quote(diarization), settings)
     folder = Path(settings.output_dir) / recording.slug
-    names = display_names(stage.speakers, editor_approved_names(folder, stage.speakers))
+    try:
+        review = read_review(folder)
+    except ReviewError:  # an unreadable review is reported when publishing; no approved names meanwhile
+        review = None
+    names = public_speaker_names(
+        stage.speakers.values(), approved_speaker_names(review, stage.speakers), stage.transcript.speaker_ids
+    )
     chapters = chapters_task.with_options(result_storage=result_storage)(
         recording, quote(stage.transcript), quote(list(diarization.turns)), names, settings.chapters
     )

@@ -137,9 +137,11 @@ def test_random_word_streams_keep_every_word_and_meet_or_flag_the_profile(
 @settings(max_examples=60, deadline=None)
 @given(words=word_streams(), style=st.sampled_from(["capitals", "brackets"]))
 def test_labelled_caption_cues_keep_the_same_guarantees(words: list[Word], style: str) -> None:
-    from livecastpipe.subtitles import caption_names, srt_labels
+    from livecastpipe.names import public_speaker_names
+    from livecastpipe.subtitles import srt_labels
 
-    labels = srt_labels(caption_names(words, {"A": "Anne de Vries"}), style)
+    speakers = {w.speaker for w in words if w.speaker}
+    labels = srt_labels(public_speaker_names((), {"A": "Anne de Vries"}, speakers), style)
     cues = build_cues(words, NL_DEFAULT, labels)
     covered = [i for cue in cues for i in range(cue.first_word, cue.end_word)]
     assert covered == list(range(len(words)))

@@ -143,7 +143,7 @@ def make_chapters(
     settings: ChapterSettings,
     fallback_title: str = "Sessie",
 ) -> ChapterResult:
-    """Chapters from speaker turns (names from `speakers.display_names`) over [0, duration]."""
+    """Chapters from speaker turns (names from `names.public_speaker_names`) over [0, duration]."""
     words = transcript.words
     notes: list[str] = []
     blocks = _speaker_blocks(turns, words, settings.min_chapter_s)

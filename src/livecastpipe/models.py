@@ -128,6 +128,11 @@ class Transcript:
     def text(self) -> str:
         return " ".join(s.text.strip() for s in self.segments if s.text.strip())
 
+    @property
+    def speaker_ids(self) -> set[str]:
+        """The speakers its segments and words are attributed to."""
+        return {s.speaker for s in self.segments if s.speaker} | {w.speaker for w in self.words if w.speaker}
+
 
 def to_jsonable(value: Any) -> Any:
     """Turn a model object into plain JSON types."""

@@ -38,6 +38,7 @@ from .models import (
     to_json,
     to_jsonable,
 )
+from .names import given_speaker_names, public_speaker_names
 from .package_format import MANIFEST, PublishError
 from .review import (
     KEYWORDS_KEY,
@@ -46,11 +47,11 @@ from .review import (
     Publishable,
     ReviewError,
     SessionReview,
+    approved_speaker_names,
     chapter_summary_key,
     chapter_title_key,
     publishable_text,
     read_review,
-    speaker_name_key,
 )
 from .settings import PublishSettings
 from .speakers import SPEAKERS_FILE, read_speakers_yaml
@@ -131,18 +132,6 @@ class TranscriptParagraph:
 # --- speakers and transcript paragraphs -----------------------------------------------------------
 
 
-def speaker_names(
-    speakers: Sequence[SpeakerInfo], transcript: Transcript, publishable: Mapping[str, str]
-) -> dict[str, str]:
-    """A display name for every speaker id: the publishable name, else `Spreker N`."""
-    ids = sorted(
-        {s.id for s in speakers}
-        | {seg.speaker for seg in transcript.segments if seg.speaker}
-        | {w.speaker for w in transcript.words if w.speaker}
-    )
-    return {sid: publishable.get(sid) or f"Spreker {n}" for n, sid in enumerate(ids, start=1)}
-
-
 def editorial_content(
     package: SessionPackage, review: SessionReview | None, publish_unreviewed: bool = False
 ) -> EditorialContent:
@@ -157,10 +146,7 @@ def editorial_content(
         replace(c, title=title.text) if (title := text(chapter_title_key(n))) else c
         for n, c in enumerate(package.chapters, start=1)
     )
-    names = {s.id: s.name for s in package.speakers if s.confirmed and s.name}
-    for speaker in package.speakers:
-        if (name := text(speaker_name_key(speaker.id))) and name.reviewed:
-            names[speaker.id] = name.text
+    names = given_speaker_names(package.speakers, approved_speaker_names(review, (s.id for s in package.speakers)))
     return EditorialContent(
         summary=summary.text if summary else None,
         summary_label=summary.label if summary else None,
@@ -359,7 +345,7 @@ def render_session_page(
     settings: PublishSettings,
 ) -> str:
     """The session's `index.html`: player, chapters, summary, speakers, transcript, downloads."""
-    names = speaker_names(package.speakers, package.transcript, editorial.speaker_names)
+    names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
     downloads = [
@@ -532,7 +518,7 @@ def publish_session(
             raise PublishError(target / SPEAKERS_FILE, str(exc).split(": ", 1)[-1]) from exc
         editorial = editorial_content(package, review, publish_unreviewed)
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
-        names = speaker_names(package.speakers, package.transcript, editorial.speaker_names)
+        names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
         files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names))
         files[PACKAGE_DATA] = package_data_json(package)
         for name, text in files.items():

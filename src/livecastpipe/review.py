@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -383,10 +383,11 @@ def find_reviews(output_dir: Path) -> list[tuple[Path, SessionReview | ReviewErr
     return found
 
 
-def speaker_display_names(speakers: Sequence[SpeakerInfo], review: SessionReview | None = None) -> Mapping[str, str]:
-    """Speaker id → name to show editors: the approved name, else the proposed one, else the id."""
+def approved_speaker_names(review: SessionReview | None, speaker_ids: Iterable[str]) -> dict[str, str]:
+    """Speaker names an editor approved in the review (the ids without one are left out)."""
     names: dict[str, str] = {}
-    for speaker in speakers:
-        approved = publishable_text(review, speaker_name_key(speaker.id))
-        names[speaker.id] = approved.text if approved else (speaker.name or speaker.id)
+    for speaker_id in speaker_ids:
+        shown = publishable_text(review, speaker_name_key(speaker_id))
+        if shown and shown.reviewed:
+            names[speaker_id] = shown.text
     return names

@@ -21,11 +21,14 @@ from .cli_support import (
     console,
     err_console,
 )
+from .models import SpeakerInfo
+from .names import editor_speaker_names
 from .review import (
     ReviewError,
     ReviewItem,
     SessionReview,
     approve,
+    approved_speaker_names,
     find_reviews,
     read_review,
     reject,
@@ -86,12 +89,11 @@ def _show(item: ReviewItem, position: str, names: dict[str, str], page: Path) ->
 
 
 def _speaker_names(review: SessionReview) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for item in review.items:
-        if item.kind == "speaker_name":
-            speaker_id = item.key.split("/")[1]
-            names[speaker_id] = item.decision.text if item.decision and item.decision.text else item.generated_text
-    return names
+    """What editors call each speaker of the review: the approved name, else the proposed one."""
+    proposed = [
+        SpeakerInfo(item.key.split("/")[1], item.generated_text) for item in review.items if item.kind == "speaker_name"
+    ]
+    return editor_speaker_names(proposed, approved_speaker_names(review, (s.id for s in proposed)))
 
 
 def _review_session(folder: Path, reviewer: str, show_all: bool) -> None:

@@ -187,20 +187,6 @@ def propose_speakers(
     return {speaker_id: proposals[speaker_id] for speaker_id in ids}
 
 
-def display_names(
-    speakers: Mapping[str, SpeakerInfo], approved: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """What to call each speaker in captions and chapters: a name an editor confirmed (in
-    `speakers.yaml`, or approved in `review.json`: `approved`), else "Spreker N". Proposed names stay
-    out of published outputs until an editor confirms them, as on the published page."""
-    approved = approved or {}
-    return {
-        speaker_id: approved.get(speaker_id)
-        or (info.name if info.name and info.confirmed else f"Spreker {index + 1}")
-        for index, (speaker_id, info) in enumerate(sorted(speakers.items()))
-    }
-
-
 _SPEAKERS_HEADER = (
     "# Speakers of this session. Edit a name or role (moderator, speaker, audience) and set\n"
     "# confirmed: true; a rerun keeps confirmed entries and uses them in every output.\n"

@@ -29,6 +29,7 @@ from .dutch import (
     PREPOSITIONS,
 )
 from .models import Transcript, Word
+from .names import public_speaker_names
 from .settings import SubtitleProfile, SubtitleSettings
 from .timefmt import webvtt_timestamp
 
@@ -524,23 +525,6 @@ def build_cues(
 # --- speaker names -----------------------------------------------------------------------------------
 
 
-def caption_names(words: Sequence[Word], speaker_names: Mapping[str, str]) -> dict[str, str]:
-    """A display name for every speaker id in the words: the given name, else "Spreker N" in order of
-    first appearance, so captions never show a raw diarization id."""
-    names: dict[str, str] = {}
-    unnamed = 0
-    for word in words:
-        speaker = word.speaker
-        if speaker is None or speaker in names:
-            continue
-        given = " ".join((speaker_names.get(speaker) or "").split())
-        if not given:
-            unnamed += 1
-            given = f"Spreker {unnamed}"
-        names[speaker] = given
-    return names
-
-
 def srt_labels(names: Mapping[str, str], style: str) -> dict[str, str]:
     """Name prefixes for an SRT captions file: `ANNE DE VRIES: ` (capitals) or `[Anne de Vries] ` (brackets)."""
     if style == "brackets":
@@ -718,7 +702,7 @@ def subtitle_files(
     profile = settings.resolved_profile
     lang = transcript.language or "nl"
     cues = build_cues(words, profile)
-    names = caption_names(words, speaker_names)
+    names = public_speaker_names((), speaker_names, transcript.speaker_ids)
     labelled = build_cues(words, profile, srt_labels(names, settings.srt_speaker_label))
     files = {
         # Browsers do not display voice names, so captions also show the name at each speaker change.
