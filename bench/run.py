@@ -90,6 +90,7 @@ def timed(stage: str, costs: list[StageCost], work: Callable[[], Any]) -> Any:
 
 def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     """Every stage of one session, through the library (no Prefect), in data-flow order."""
+    from livecastpipe import outputs
     from livecastpipe.chapters import chapter_files, make_chapters
     from livecastpipe.diarization import diarize, find_speech
     from livecastpipe.ingest import ingest, load_audio
@@ -101,7 +102,6 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     from livecastpipe.subtitles import subtitle_files
     from livecastpipe.summaries import extractive_summary
     from livecastpipe.transcribe import load_model, transcribe_file
-    from livecastpipe.voices import VOICE_LIBRARY_FILE
 
     out = work / "stages-out"
     shutil.rmtree(out, ignore_errors=True)
@@ -133,7 +133,7 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
         "speakers: attribute and name",
         costs,
         lambda: identify_speakers(transcript, diarization, recording.metadata, folder,
-                                  out / VOICE_LIBRARY_FILE, settings.speakers),
+                                  out / outputs.VOICE_LIBRARY.name(), settings.speakers),
     )
     names = public_speaker_names(stage.speakers.values(), also=stage.transcript.speaker_ids)
     chapters = timed(

@@ -15,6 +15,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.utilities.annotations import quote
 
+from livecastpipe import outputs
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
 from livecastpipe.diarization import diarize, find_speech
 from livecastpipe.flows.caching import stage_cache_key
@@ -31,7 +32,6 @@ from livecastpipe.names import public_speaker_names
 from livecastpipe.review import ReviewError, approved_speaker_names, read_review
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
 from livecastpipe.speakers import SpeakerStage, identify_speakers, speaker_files
-from livecastpipe.voices import VOICE_LIBRARY_FILE
 
 
 def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:
@@ -65,7 +65,7 @@ def speakers_task(
         diarization,
         recording.metadata,
         Path(settings.output_dir) / recording.slug,
-        Path(settings.output_dir) / VOICE_LIBRARY_FILE,
+        Path(settings.output_dir) / outputs.VOICE_LIBRARY.name(),
         settings.speakers,
     )
 

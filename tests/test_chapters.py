@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from livecastpipe.chapters import (
     chapter_files,
+    chapters_json,
     chapters_vtt,
     make_chapters,
     youtube_chapters,
@@ -118,17 +119,18 @@ def test_no_speech_gives_one_chapter_and_says_why() -> None:
 
 
 def test_outputs_parse_as_webvtt_podcast_json_and_youtube_list() -> None:
+    """The chapter tracks publishing writes, and the YouTube list the chapters stage writes."""
     result = _chapters(
         [(0, 30, "SPEAKER_00", None), (30.5, 90, "SPEAKER_01", None), (91, 3700, "SPEAKER_02", None)],
         3700,
         max_chapter_s=4000,
     )
     files, notes = chapter_files(result, 3700, "Wooncoöperaties")
-    cues = webvtt.from_buffer(io.StringIO(files["chapters.vtt"])) if hasattr(webvtt, "from_buffer") else \
-        webvtt.read_buffer(io.StringIO(files["chapters.vtt"]))
+    vtt = chapters_vtt(result.chapters)
+    cues = webvtt.from_buffer(io.StringIO(vtt)) if hasattr(webvtt, "from_buffer") else webvtt.read_buffer(io.StringIO(vtt))
     assert [c.text for c in cues] == [c.title for c in result.chapters]
     assert cues[1].start == "00:00:30.500"
-    podcast = json.loads(files["chapters.json"])
+    podcast = json.loads(chapters_json(result.chapters, "Wooncoöperaties"))
     assert podcast["version"] == "1.2.0"
     assert [c["startTime"] for c in podcast["chapters"]] == [0.0, 30.5, 91.0]
     lines = files["youtube-chapters.txt"].splitlines()

@@ -16,18 +16,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .package_format import MANIFEST, PublishError
-from .publish import absolute, published_sessions, swap_in, template_environment
+from . import outputs
+from .package_format import PublishError
+from .publish import absolute, published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
-from .storage import atomic_write_bytes, atomic_write_text
+from .storage import atomic_write_text
 from .timefmt import rfc822_date
 
-CATALOGUE_ASSETS = ("player.css", "catalogue.js")
-PAGEFIND_DIR = "pagefind"
 OTHER_PROGRAMME = "Overige sessies"
 
 
@@ -44,9 +42,9 @@ def catalogue_entries(output_dir: Path) -> list[dict[str, Any]]:
     entries = []
     for folder in published_sessions(output_dir):
         try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            manifest = json.loads((folder / outputs.MANIFEST.name()).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise PublishError(folder / MANIFEST, f"cannot read manifest: {exc}") from exc
+            raise PublishError(folder / outputs.MANIFEST.name(), f"cannot read manifest: {exc}") from exc
         if isinstance(manifest.get("catalogue"), dict):
             entries.append(manifest["catalogue"] | {"sha256": manifest["recording"]["sha256"]})
     return entries
@@ -79,6 +77,7 @@ def render_catalogue(entries: Sequence[dict[str, Any]], settings: PublishSetting
     return template_environment().get_template("catalogue.html.j2").render(
         groups=group_by_programme(entries),
         count=len(entries),
+        site=outputs.site_file_names(),
         excerpt=excerpt,
         site_title=settings.site_title,
         site_description=settings.site_description,
@@ -95,7 +94,8 @@ def render_feed(entries: Sequence[dict[str, Any]], settings: PublishSettings) ->
         excerpt=excerpt,
         site_title=settings.site_title,
         site_description=settings.site_description,
-        site_url=absolute(settings.base_url, "index.html"),
+        site_url=absolute(settings.base_url, outputs.CATALOGUE_PAGE.name()),
+        session_file=outputs.session_file,
         built=email.utils.format_datetime(dt.datetime.now(dt.timezone.utc)),
     )
 
@@ -106,7 +106,7 @@ def build_search_index(output_dir: Path) -> Path:
     try:
         result = subprocess.run(
             [sys.executable, "-m", "pagefind", "--site", str(output_dir.resolve()),
-             "--glob", "[!.]*/index.html", "--output-path", str(staged.resolve())],
+             "--glob", f"[!.]*/{outputs.SESSION_PAGE.name()}", "--output-path", str(staged.resolve())],
             capture_output=True,
             text=True,
         )
@@ -114,22 +114,20 @@ def build_search_index(output_dir: Path) -> Path:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
             raise PublishError(output_dir, f"pagefind failed: {lines[-1] if lines else result.returncode}")
         staged.chmod(0o755)
-        swap_in(staged, output_dir / PAGEFIND_DIR)
+        swap_in(staged, output_dir / outputs.SEARCH_INDEX.name())
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return output_dir / PAGEFIND_DIR
+    return output_dir / outputs.SEARCH_INDEX.name()
 
 
 def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
     """Rebuild the catalogue page, its search index and the podcast feed from the published packages."""
     output_dir.mkdir(parents=True, exist_ok=True)
     entries = catalogue_entries(output_dir)
-    static = resources.files("livecastpipe") / "static"
-    for name in CATALOGUE_ASSETS:
-        atomic_write_bytes(output_dir / "assets" / name, (static / name).read_bytes())
+    write_static_assets(output_dir, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
     if entries:
         build_search_index(output_dir)
-    atomic_write_text(output_dir / "feed.xml", render_feed(entries, settings))
-    atomic_write_text(output_dir / "index.html", render_catalogue(entries, settings))
-    return output_dir / "index.html"
+    atomic_write_text(output_dir / outputs.FEED.name(), render_feed(entries, settings))
+    atomic_write_text(output_dir / outputs.CATALOGUE_PAGE.name(), render_catalogue(entries, settings))
+    return output_dir / outputs.CATALOGUE_PAGE.name()

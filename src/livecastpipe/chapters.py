@@ -17,14 +17,12 @@ from dataclasses import dataclass
 import webvtt
 import yake
 
+from . import outputs
 from .dutch import INTERJECTIONS
 from .models import Chapter, SpeakerTurn, Transcript, Word
 from .settings import ChapterSettings
 from .timefmt import clock, webvtt_timestamp
 
-CHAPTERS_VTT = "chapters.vtt"
-CHAPTERS_JSON = "chapters.json"
-YOUTUBE_CHAPTERS = "youtube-chapters.txt"
 YOUTUBE_MIN_CHAPTERS = 3
 YOUTUBE_MIN_SECONDS = 10.0
 
@@ -222,11 +220,11 @@ def youtube_chapters(chapters: Sequence[Chapter], duration: float) -> tuple[str 
 
 def chapter_files(result: ChapterResult, duration: float, title: str | None = None) -> tuple[dict[str, str], list[str]]:
     """The stage's files for the session folder, and notes (e.g. why no YouTube list was made)."""
-    files = {CHAPTERS_VTT: chapters_vtt(result.chapters), CHAPTERS_JSON: chapters_json(result.chapters, title)}
+    files = {}
     youtube, problem = youtube_chapters(result.chapters, duration)
     notes = list(result.notes)
     if youtube is not None:
-        files[YOUTUBE_CHAPTERS] = youtube
+        files[outputs.YOUTUBE_CHAPTERS.name()] = youtube
     else:
         notes.append(problem or "")
     return files, notes

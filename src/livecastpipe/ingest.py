@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from slugify import slugify
 
+from . import outputs
 from .models import (
     AudioStream,
     MediaInfo,
@@ -310,7 +311,7 @@ def ingest(
     metadata = read_metadata(source)
     info = probe(source)
     sha = sha256_file(source)
-    wav_path = cache_dir / sha[:32] / "audio-16k.wav"
+    wav_path = cache_dir / sha[:32] / outputs.DECODED_AUDIO.name()
     if wav_path.is_file():
         with wave.open(str(wav_path), "rb") as wav:
             decoded = wav.getnframes() / wav.getframerate()

@@ -18,18 +18,13 @@ from pathlib import Path
 
 import av
 
+from . import outputs
 from .ingest import ffmpeg_binary
 from .models import Recording, from_jsonable, to_jsonable
-from .package_format import MANIFEST, PublishError
+from .package_format import PublishError
 from .settings import PublishSettings
 from .storage import atomic_write_text
 from .timefmt import dutch_date
-
-MEDIA_RECORD = "media.json"
-"""What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
-WEB_VIDEO = "video.mp4"
-AUDIO_COPY = "audio.m4a"
-POSTER = "poster.jpg"
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,7 @@ def make_title_card(target: Path, title: str, subtitle: str) -> None:
 def _reusable_media(folder: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
     """The media in `folder` (a published package, or media prepared ahead) when made from this
     recording with the same settings."""
-    for record in (folder / MANIFEST, folder / MEDIA_RECORD):
+    for record in (folder / outputs.MANIFEST.name(), folder / outputs.MEDIA_RECORD.name()):
         try:
             media = from_jsonable(MediaFiles, json.loads(record.read_text(encoding="utf-8"))["media"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -176,20 +171,20 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
     reencoded = False
     try:
         if has_video:
-            reencoded = make_web_video(source, folder / WEB_VIDEO, settings, background)
-            make_poster(source, folder / POSTER, recording.media.duration, background)
+            reencoded = make_web_video(source, folder / outputs.WEB_VIDEO.name(), settings, background)
+            make_poster(source, folder / outputs.POSTER.name(), recording.media.duration, background)
         else:
             subtitle = " · ".join(
                 x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x
             )
-            make_title_card(folder / POSTER, recording.title, subtitle)
-        make_audio_copy(source, folder / AUDIO_COPY, settings, background)
+            make_title_card(folder / outputs.POSTER.name(), recording.title, subtitle)
+        make_audio_copy(source, folder / outputs.AUDIO_COPY.name(), settings, background)
     except av.error.FFmpegError as exc:
         raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
     return MediaFiles(
-        video=WEB_VIDEO if has_video else None,
-        audio=AUDIO_COPY,
-        poster=POSTER,
+        video=outputs.WEB_VIDEO.name() if has_video else None,
+        audio=outputs.AUDIO_COPY.name(),
+        poster=outputs.POSTER.name(),
         video_reencoded=reencoded,
         source_sha256=recording.sha256,
         settings_fingerprint=settings.fingerprint(),
@@ -210,7 +205,7 @@ def prepare_media_ahead(recording: Recording, output_dir: Path, settings: Publis
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         media = make_media(recording, staged, settings, background=True)
-        atomic_write_text(staged / MEDIA_RECORD, json.dumps({"media": to_jsonable(media)}) + "\n")
+        atomic_write_text(staged / outputs.MEDIA_RECORD.name(), json.dumps({"media": to_jsonable(media)}) + "\n")
         shutil.rmtree(target, ignore_errors=True)
         staged.replace(target)
     except BaseException:

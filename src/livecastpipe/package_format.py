@@ -1,11 +1,8 @@
-"""What media making, packaging and the catalogue share about a session package: its manifest's name, and the error."""
+"""The error media making, packaging and the catalogue share: a package cannot be published."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-MANIFEST = "session.json"
-"""Every published package's manifest: its files with SHA-256, provenance, media record and catalogue entry."""
 
 
 class PublishError(ValueError):

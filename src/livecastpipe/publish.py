@@ -26,9 +26,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from .chapters import CHAPTERS_JSON, CHAPTERS_VTT, chapters_json, chapters_vtt
+from . import outputs
+from .chapters import chapters_json, chapters_vtt
 from .ingest import ffmpeg_binary
-from .media import AUDIO_COPY, WEB_VIDEO, MediaFiles, prepare_media
+from .media import MediaFiles, prepare_media
 from .models import (
     Chapter,
     Recording,
@@ -39,10 +40,9 @@ from .models import (
     to_jsonable,
 )
 from .names import given_speaker_names, public_speaker_names
-from .package_format import MANIFEST, PublishError
+from .package_format import PublishError
 from .review import (
     KEYWORDS_KEY,
-    REVIEW_FILE_NAME,
     SESSION_SUMMARY_KEY,
     Publishable,
     ReviewError,
@@ -54,23 +54,17 @@ from .review import (
     read_review,
 )
 from .settings import PublishSettings
-from .speakers import SPEAKERS_FILE, read_speakers_yaml
-from .storage import atomic_write_text, exchange_directories, sha256_file
+from .speakers import read_speakers_yaml
+from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
 from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, player_time
 from .voices import SpeakerFileError
 
-PACKAGE_DATA = "package.json"
-TRANSCRIPT_JSON = "transcript.json"
-EDITOR_FILES = (REVIEW_FILE_NAME, SPEAKERS_FILE)
+EDITOR_FILES = tuple(o.name() for o in outputs.EDITOR_FILES)
 """Files editors write into a session folder: inputs of the pipeline, carried over by every publish."""
-CAPTIONS_VTT = "captions.nl.vtt"
-SUBTITLES_VTT = "subtitles.nl.vtt"
-SUBTITLES_SRT = "subtitles.nl.srt"
-CAPTIONS_SRT = "captions.nl.srt"
-TRANSCRIPT_TXT = "transcript.txt"
-ASSETS_DIR = "assets"
-SESSION_ASSETS = ("player.css", "player.js")
-RESERVED_NAMES = frozenset({MANIFEST, PACKAGE_DATA, "index.html", ASSETS_DIR})
+FEED_TRACKS = (outputs.CAPTIONS_VTT, outputs.SUBTITLES_SRT)
+"""The caption files the feed lists as transcripts, in this order."""
+PUBLISHED_BY_PUBLISH = frozenset(o.name().split("/")[0] for o in outputs.session_outputs() if o.stage == "publish")
+"""What publishing writes itself: a stage's file may not take one of these names."""
 MAX_PARAGRAPH_S = 90.0
 """A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
 
@@ -89,6 +83,11 @@ class SessionPackage:
     """Files returned by stages (subtitles, chapters, …), written into the package as they are."""
     provenance: dict[str, Any] = field(default_factory=dict)
     """Per stage: the model, settings and library versions that made its output."""
+
+    @property
+    def language(self) -> str:
+        """The language of the captions and files (`captions.nl.vtt`)."""
+        return self.transcript.language or outputs.DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -311,29 +310,16 @@ def package_text_files(
     package: SessionPackage, editorial: EditorialContent, paragraphs: Sequence[TranscriptParagraph]
 ) -> dict[str, str]:
     """The stages' files (captions, subtitles, …) plus chapter tracks and transcript downloads."""
-    unsafe = [n for n in package.stage_files if Path(n).name != n or n.startswith(".") or n in RESERVED_NAMES]
+    unsafe = [n for n in package.stage_files if Path(n).name != n or n.startswith(".") or n in PUBLISHED_BY_PUBLISH]
     if unsafe:
         raise PublishError(package.recording.slug, f"stage file names not allowed in a package: {unsafe}")
     files = dict(package.stage_files)
     if editorial.chapters:
-        files[CHAPTERS_VTT] = chapters_vtt(editorial.chapters)
-        files[CHAPTERS_JSON] = chapters_json(editorial.chapters, package.recording.title)
-    files[TRANSCRIPT_TXT] = transcript_txt(paragraphs)
-    files[TRANSCRIPT_JSON] = to_json(package.transcript)
+        files[outputs.CHAPTERS_VTT.name()] = chapters_vtt(editorial.chapters)
+        files[outputs.CHAPTERS_JSON.name()] = chapters_json(editorial.chapters, package.recording.title)
+    files[outputs.TRANSCRIPT_TXT.name()] = transcript_txt(paragraphs)
+    files[outputs.TRANSCRIPT_JSON.name()] = to_json(package.transcript)
     return files
-
-
-DOWNLOAD_LABELS = {
-    CAPTIONS_VTT: "Ondertiteling met sprekersnamen (WebVTT)",
-    CAPTIONS_SRT: "Ondertiteling met sprekersnamen (SRT)",
-    SUBTITLES_VTT: "Ondertitels (WebVTT)",
-    SUBTITLES_SRT: "Ondertitels (SRT)",
-    TRANSCRIPT_TXT: "Transcript (tekst)",
-    TRANSCRIPT_JSON: "Transcript met woordtijden (JSON)",
-    CHAPTERS_JSON: "Hoofdstukken (JSON)",
-    WEB_VIDEO: "Video (MP4)",
-    AUDIO_COPY: "Alleen geluid (M4A)",
-}
 
 
 def render_session_page(
@@ -348,9 +334,6 @@ def render_session_page(
     names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
-    downloads = [
-        (name, DOWNLOAD_LABELS[name], sizes[name]) for name in DOWNLOAD_LABELS if name in sizes
-    ]
     page_url = absolute(settings.base_url, f"{rec.slug}/")
     return template_environment().get_template("session.html.j2").render(
         rec=rec,
@@ -358,19 +341,20 @@ def render_session_page(
         meta=rec.metadata,
         media=media,
         files=files,
+        out=outputs.session_file_names(package.language),
+        lang=package.language,
         chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
         summary_label=editorial.summary_label,
         summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
         keywords=editorial.keywords,
         speakers=speaker_list(package, editorial),
         paragraphs=paragraphs,
-        downloads=downloads,
+        downloads=outputs.downloads(package.language, sizes),
         json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
         description=editorial.summary or rec.metadata.description or rec.title,
         page_url=page_url if settings.base_url else None,
         poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
         site_title=settings.site_title,
-        assets=ASSETS_DIR,
     )
 
 
@@ -399,11 +383,22 @@ def swap_in(staged: Path, target: Path, editor_snapshot: Mapping[str, str] | Non
     shutil.rmtree(old)
 
 
-def _write_static_assets(folder: Path, names: Sequence[str]) -> None:
-    (folder / ASSETS_DIR).mkdir(parents=True, exist_ok=True)
+def _check_registered(staged: Path, package: SessionPackage) -> None:
+    """Refuse a package holding a file the output registry does not know (every format is registered)."""
+    unknown = [
+        path
+        for p in sorted(staged.rglob("*"))
+        if p.is_file() and outputs.session_file(path := str(p.relative_to(staged))) is None
+    ]
+    if unknown:
+        raise PublishError(package.recording.slug, f"files not in the output registry: {', '.join(unknown)}")
+
+
+def write_static_assets(folder: Path, assets: Sequence[outputs.OutputFile]) -> None:
+    """Copy the shipped scripts and styles the registry names (`assets/player.js`) into `folder`."""
     static = resources.files("livecastpipe") / "static"
-    for name in names:
-        (folder / ASSETS_DIR / name).write_bytes((static / name).read_bytes())
+    for asset in assets:
+        atomic_write_bytes(folder / asset.name(), (static / Path(asset.name()).name).read_bytes())
 
 
 def package_data_json(package: SessionPackage) -> str:
@@ -417,8 +412,10 @@ def package_data_json(package: SessionPackage) -> str:
 def load_session_package(folder: Path) -> SessionPackage:
     """Read back what a published package was made from, so it can be re-rendered without the models."""
     try:
-        data = json.loads((folder / PACKAGE_DATA).read_text(encoding="utf-8"))
-        data["transcript"] = json.loads((folder / TRANSCRIPT_JSON).read_text(encoding="utf-8"))
+        data = json.loads((folder / outputs.PACKAGE_DATA.name()).read_text(encoding="utf-8"))
+        data["transcript"] = json.loads((folder / outputs.TRANSCRIPT_JSON.name()).read_text(encoding="utf-8"))
+        # Packages published before the chapter tracks were publishing's alone held them as stage files.
+        data["stage_files"] = {k: v for k, v in data["stage_files"].items() if k not in PUBLISHED_BY_PUBLISH}
         return from_jsonable(SessionPackage, data)
     except FileNotFoundError as exc:
         raise PublishError(folder, f"not a published session (missing {Path(exc.filename).name})") from exc
@@ -442,7 +439,7 @@ def _carry_editor_files(package: SessionPackage, target: Path, staged: Path) -> 
     when the folder has none, or when nobody edited it since the last publish.
     """
     try:
-        last = json.loads((target / MANIFEST).read_text(encoding="utf-8")).get("editor_files", {})
+        last = json.loads((target / outputs.MANIFEST.name()).read_text(encoding="utf-8")).get("editor_files", {})
     except (OSError, ValueError, AttributeError):
         last = {}
     snapshot: dict[str, str] = {}
@@ -486,8 +483,8 @@ def catalogue_entry(
         "poster": media.poster,
         "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": "audio/mp4"},
         "video": media.video,
-        "tracks": [n for n in (CAPTIONS_VTT, SUBTITLES_SRT) if n in files],
-        "chapters": CHAPTERS_JSON if CHAPTERS_JSON in files else None,
+        "tracks": [n for n in (o.name(package.language) for o in FEED_TRACKS) if n in files],
+        "chapters": outputs.CHAPTERS_JSON.name() if outputs.CHAPTERS_JSON.name() in files else None,
     }
 
 
@@ -511,26 +508,26 @@ def publish_session(
         snapshot = _carry_editor_files(package, target, staged)
         try:
             review = read_review(staged)
-            package = with_confirmed_speakers(package, read_speakers_yaml(staged / SPEAKERS_FILE))
+            package = with_confirmed_speakers(package, read_speakers_yaml(staged / outputs.SPEAKERS.name()))
         except ReviewError as exc:
-            raise PublishError(target / REVIEW_FILE_NAME, str(exc).split(": ", 1)[-1]) from exc
+            raise PublishError(target / outputs.REVIEW.name(), str(exc).split(": ", 1)[-1]) from exc
         except SpeakerFileError as exc:
-            raise PublishError(target / SPEAKERS_FILE, str(exc).split(": ", 1)[-1]) from exc
+            raise PublishError(target / outputs.SPEAKERS.name(), str(exc).split(": ", 1)[-1]) from exc
         editorial = editorial_content(package, review, publish_unreviewed)
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
         names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
         files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names))
-        files[PACKAGE_DATA] = package_data_json(package)
+        files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
         for name, text in files.items():
             if name in EDITOR_FILES:
                 continue
             (staged / name).write_text(text, encoding="utf-8")
-        _write_static_assets(staged, SESSION_ASSETS)
+        write_static_assets(staged, (outputs.PLAYER_CSS, outputs.PLAYER_JS))
         sizes = {p.name: p.stat().st_size for p in staged.iterdir() if p.is_file()}
-        (staged / "index.html").write_text(
-            render_session_page(package, editorial, media, files, sizes, settings), encoding="utf-8"
-        )
-        sizes["index.html"] = (staged / "index.html").stat().st_size
+        page = staged / outputs.SESSION_PAGE.name()
+        page.write_text(render_session_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
+        sizes[page.name] = page.stat().st_size
+        _check_registered(staged, package)
         manifest = {
             "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},
             "livecastpipe": version("livecastpipe"),
@@ -553,7 +550,7 @@ def publish_session(
                 "publish": {"settings": settings.model_dump(mode="json"), "versions": tool_versions()},
             },
         }
-        atomic_write_text(staged / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
         staged.chmod(0o755)
         swap_in(staged, target, snapshot)
     except BaseException:
@@ -572,5 +569,5 @@ def published_sessions(output_dir: Path) -> list[Path]:
     if not output_dir.is_dir():
         return []
     return sorted(
-        p for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+        p for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / outputs.MANIFEST.name()).is_file()
     )

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from . import outputs
 from .models import SpeakerInfo, from_json, to_json
 from .storage import atomic_write_text
 from .summaries import (
@@ -29,7 +30,6 @@ from .summaries import (
 )
 from .timefmt import clock
 
-REVIEW_FILE_NAME = "review.json"
 UNREVIEWED_LABEL = "Automatisch gegenereerd, nog niet gecontroleerd"
 """Shown with every draft text published because `publish_unreviewed` is on."""
 
@@ -320,7 +320,7 @@ def publishable_items(review: SessionReview | None, publish_unreviewed: bool = F
 
 def review_path(session_folder: Path) -> Path:
     """Where a session's review file lives."""
-    return session_folder / REVIEW_FILE_NAME
+    return session_folder / outputs.REVIEW.name()
 
 
 def read_review(session_folder: Path) -> SessionReview | None:
@@ -372,7 +372,7 @@ def _same_content(a: SessionReview, b: SessionReview) -> bool:
 def find_reviews(output_dir: Path) -> list[tuple[Path, SessionReview | ReviewError]]:
     """Every session folder under output_dir with a review file, and its review (or why it is unreadable)."""
     found: list[tuple[Path, SessionReview | ReviewError]] = []
-    for path in sorted(output_dir.glob(f"*/{REVIEW_FILE_NAME}")):
+    for path in sorted(output_dir.glob(f"*/{outputs.REVIEW.name()}")):
         try:
             review = read_review(path.parent)
         except ReviewError as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from . import outputs
 from .diarization.rttm import to_rttm
 from .diarization.turns import speaking_order
 from .dutch import INTRODUCED_NAME_PARTICLES, NON_NAME_WORDS
@@ -32,9 +33,6 @@ from .models import (
 from .settings import SpeakerSettings
 from .voices import SpeakerFileError, VoiceLibrary, update_voice_library
 
-SPEAKERS_FILE = "speakers.yaml"
-RTTM_FILE = "speakers.rttm"
-DIARIZATION_FILE = "diarization.json"
 ROLES = ("moderator", "speaker", "audience")
 NAME_SOURCES = ("editor", "voice-library", "introduction", "metadata", "none")
 
@@ -293,7 +291,7 @@ def name_speakers(
         notes.append(f"{len(speakers)} speakers found, the metadata names {stated}")
     stale = sorted(i for i, info in existing.items() if info.confirmed and i not in diarization.centroids)
     if stale:
-        notes.append(f"confirmed speakers not in this diarization, kept in {SPEAKERS_FILE}: {', '.join(stale)}")
+        notes.append(f"confirmed speakers not in this diarization, kept in {outputs.SPEAKERS.name()}: {', '.join(stale)}")
         speakers.update({i: existing[i] for i in stale})
     return SpeakerStage(attributed, diarization, speakers, tuple(notes))
 
@@ -308,7 +306,7 @@ def identify_speakers(
 ) -> SpeakerStage:
     """The whole naming step of a session: read the editor's `speakers.yaml` and the voice library,
     attribute words, propose names, then remember this session's voices in the library."""
-    existing = read_speakers_yaml(session_folder / SPEAKERS_FILE)
+    existing = read_speakers_yaml(session_folder / outputs.SPEAKERS.name())
     library = VoiceLibrary.load(library_path)
     stage = name_speakers(
         transcript, diarization, metadata, existing, library, session_folder.name, settings.library_threshold
@@ -327,7 +325,7 @@ def diarization_json(diarization: Diarization) -> str:
 def speaker_files(stage: SpeakerStage, recording_id: str) -> dict[str, str]:
     """The stage's files for the session folder: RTTM, diarization JSON and the merged speakers.yaml."""
     return {
-        RTTM_FILE: to_rttm(stage.diarization, recording_id),
-        DIARIZATION_FILE: diarization_json(stage.diarization),
-        SPEAKERS_FILE: speakers_yaml(stage.speakers),
+        outputs.SPEAKER_TURNS.name(): to_rttm(stage.diarization, recording_id),
+        outputs.DIARIZATION.name(): diarization_json(stage.diarization),
+        outputs.SPEAKERS.name(): speakers_yaml(stage.speakers),
     }

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from . import outputs
 from .cli_support import (
     ConfigOption,
     OutputOption,
@@ -23,16 +24,13 @@ from .cli_support import (
 from .diarization.rttm import read_rttm
 from .models import Diarization, SpeakerInfo, from_json
 from .speakers import (
-    DIARIZATION_FILE,
-    RTTM_FILE,
-    SPEAKERS_FILE,
     read_speakers_yaml,
     rename_speaker,
     speakers_yaml,
 )
 from .storage import atomic_write_text
 from .timefmt import minutes_and_seconds
-from .voices import VOICE_LIBRARY_FILE, SpeakerFileError, update_voice_library
+from .voices import SpeakerFileError, update_voice_library
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
@@ -56,7 +54,7 @@ def _listed_roles(folder: Path) -> dict[str, str]:
 
 
 def _speaking_times(folder: Path) -> dict[str, float]:
-    path = folder / RTTM_FILE
+    path = folder / outputs.SPEAKER_TURNS.name()
     times: dict[str, float] = {}
     if path.is_file():
         for turn in read_rttm(path.read_text(encoding="utf-8")):
@@ -101,7 +99,7 @@ def speakers_command(
     """List a session's speakers; with options, rename, set roles or confirm names and remember the voices."""
     settings = command_settings(output, config)
     folder = Path(session) if Path(session).is_dir() else settings.output_dir / session
-    path = folder / SPEAKERS_FILE
+    path = folder / outputs.SPEAKERS.name()
     if not path.is_file():
         raise fail(f"{path}: no speakers file (run `livecast run` on the recording first)")
     try:
@@ -124,12 +122,12 @@ def speakers_command(
         raise fail(f"{path}: {exc.args[0]}", 2) from exc
     if changed:
         atomic_write_text(path, speakers_yaml(speakers))
-        diarization_path = folder / DIARIZATION_FILE
+        diarization_path = folder / outputs.DIARIZATION.name()
         if diarization_path.is_file():
             diarization = from_json(Diarization, diarization_path.read_text(encoding="utf-8"))
             try:
                 update_voice_library(
-                    settings.output_dir / VOICE_LIBRARY_FILE,
+                    settings.output_dir / outputs.VOICE_LIBRARY.name(),
                     folder.name,
                     speakers,
                     diarization.centroids,

@@ -21,6 +21,7 @@ import numpy as np
 import pysubs2
 import webvtt
 
+from . import outputs
 from .dutch import (
     AMBIGUOUS_DETERMINERS,
     ARTICLES_AND_DETERMINERS,
@@ -700,22 +701,22 @@ def subtitle_files(
     """
     words = transcript.words
     profile = settings.resolved_profile
-    lang = transcript.language or "nl"
+    lang = transcript.language or outputs.DEFAULT_LANGUAGE
     cues = build_cues(words, profile)
     names = public_speaker_names((), speaker_names, transcript.speaker_ids)
     labelled = build_cues(words, profile, srt_labels(names, settings.srt_speaker_label))
     files = {
         # Browsers do not display voice names, so captions also show the name at each speaker change.
-        f"captions.{lang}.vtt": render_webvtt(labelled, names),
-        f"subtitles.{lang}.vtt": render_webvtt(cues),
-        f"subtitles.{lang}.srt": render_srt(cues),
-        f"captions.{lang}.srt": render_srt(labelled),
+        outputs.CAPTIONS_VTT.name(lang): render_webvtt(labelled, names),
+        outputs.SUBTITLES_VTT.name(lang): render_webvtt(cues),
+        outputs.SUBTITLES_SRT.name(lang): render_srt(cues),
+        outputs.CAPTIONS_SRT.name(lang): render_srt(labelled),
     }
     for name, content in files.items():
         check_cue_file(name, content, len(labelled) if name.startswith("captions.") else len(cues))
     report = subtitle_report(cues, words, profile, settings.profile)
     report["captions_srt"] = {"cues": len(labelled), "flagged": sum(bool(c.flags) for c in labelled)}
-    files["subtitle-report.json"] = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    files[outputs.SUBTITLE_REPORT.name()] = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
     return files
 
 

@@ -14,8 +14,6 @@ from .diarization.clustering import unit_vector
 from .models import SpeakerInfo
 from .storage import atomic_write_text
 
-VOICE_LIBRARY_FILE = "voices.json"
-
 
 class SpeakerFileError(ValueError):
     """An editor's speakers file or the voice library cannot be read; the message names the file."""

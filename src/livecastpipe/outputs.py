@@ -1,0 +1,155 @@
+"""The registry of every file a run produces: which stage makes it, its media type, and whether it is
+public (goes on the web) or private (caches, editors' files, the voice library).
+
+Writers name their files from here, publishing lists and checks them from here, the page's downloads
+come from here. Adding a format is one entry below plus its writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_LANGUAGE = "nl"
+"""The language in file names when the transcript names none."""
+
+Visibility = Literal["public", "private"]
+Scope = Literal["session", "site", "cache"]
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One kind of file: its name (`{lang}` stands for the transcript's language), maker and audience."""
+
+    key: str
+    """Stable identifier, also how templates refer to the file (`out.captions_vtt`)."""
+    pattern: str
+    stage: str
+    """The stage whose module writes it: ingest, media, speakers, chapters, subtitles, review, publish, catalogue."""
+    media_type: str
+    visibility: Visibility
+    scope: Scope = "session"
+    """In each session's folder, once for the whole site (catalogue, feed, voice library), or in each
+    recording's cache folder."""
+    download_label: str | None = None
+    """Offered on the replay page under this Dutch label (in registry order), when the package has it."""
+
+    def name(self, language: str | None = None) -> str:
+        """The file's name (a path inside its folder); files named by language need the language."""
+        if "{lang}" in self.pattern and not language:
+            raise ValueError(f"{self.pattern}: a language is needed to name this file")
+        return self.pattern.format(lang=language)
+
+    def language_of(self, name: str) -> str | None:
+        """The language in `name` when it is this kind of file ("" for a file not named by language), else None."""
+        head, lang, tail = self.pattern.partition("{lang}")
+        if not lang:
+            return "" if name == self.pattern else None
+        if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+            return name[len(head) : len(name) - len(tail)]
+        return None
+
+
+# Session files, in the order the page offers the downloadable ones.
+CAPTIONS_VTT = OutputFile(
+    "captions_vtt", "captions.{lang}.vtt", "subtitles", "text/vtt", "public",
+    download_label="Ondertiteling met sprekersnamen (WebVTT)",
+)
+CAPTIONS_SRT = OutputFile(
+    "captions_srt", "captions.{lang}.srt", "subtitles", "application/x-subrip", "public",
+    download_label="Ondertiteling met sprekersnamen (SRT)",
+)
+SUBTITLES_VTT = OutputFile(
+    "subtitles_vtt", "subtitles.{lang}.vtt", "subtitles", "text/vtt", "public", download_label="Ondertitels (WebVTT)"
+)
+SUBTITLES_SRT = OutputFile(
+    "subtitles_srt", "subtitles.{lang}.srt", "subtitles", "application/x-subrip", "public",
+    download_label="Ondertitels (SRT)",
+)
+TRANSCRIPT_TXT = OutputFile(
+    "transcript_txt", "transcript.txt", "publish", "text/plain", "public", download_label="Transcript (tekst)"
+)
+TRANSCRIPT_JSON = OutputFile(
+    "transcript_json", "transcript.json", "publish", "application/json", "public",
+    download_label="Transcript met woordtijden (JSON)",
+)
+CHAPTERS_JSON = OutputFile(
+    "chapters_json", "chapters.json", "publish", "application/json+chapters", "public",
+    download_label="Hoofdstukken (JSON)",
+)
+WEB_VIDEO = OutputFile("web_video", "video.mp4", "media", "video/mp4", "public", download_label="Video (MP4)")
+AUDIO_COPY = OutputFile(
+    "audio_copy", "audio.m4a", "media", "audio/mp4", "public", download_label="Alleen geluid (M4A)"
+)
+POSTER = OutputFile("poster", "poster.jpg", "media", "image/jpeg", "public")
+SESSION_PAGE = OutputFile("session_page", "index.html", "publish", "text/html", "public")
+CHAPTERS_VTT = OutputFile("chapters_vtt", "chapters.vtt", "publish", "text/vtt", "public")
+YOUTUBE_CHAPTERS = OutputFile("youtube_chapters", "youtube-chapters.txt", "chapters", "text/plain", "public")
+PLAYER_CSS = OutputFile("player_css", "assets/player.css", "publish", "text/css", "public")
+PLAYER_JS = OutputFile("player_js", "assets/player.js", "publish", "text/javascript", "public")
+MANIFEST = OutputFile("manifest", "session.json", "publish", "application/json", "public")
+SUBTITLE_REPORT = OutputFile("subtitle_report", "subtitle-report.json", "subtitles", "application/json", "private")
+SPEAKER_TURNS = OutputFile("speaker_turns", "speakers.rttm", "speakers", "text/plain", "private")
+DIARIZATION = OutputFile("diarization", "diarization.json", "speakers", "application/json", "private")
+PACKAGE_DATA = OutputFile("package_data", "package.json", "publish", "application/json", "private")
+REVIEW = OutputFile("review", "review.json", "review", "application/json", "private")
+SPEAKERS = OutputFile("speakers", "speakers.yaml", "speakers", "application/yaml", "private")
+
+# Site files.
+CATALOGUE_PAGE = OutputFile("catalogue_page", "index.html", "catalogue", "text/html", "public", scope="site")
+FEED = OutputFile("feed", "feed.xml", "catalogue", "application/rss+xml", "public", scope="site")
+SEARCH_INDEX = OutputFile("search_index", "pagefind", "catalogue", "application/octet-stream", "public", scope="site")
+CATALOGUE_JS = OutputFile("catalogue_js", "assets/catalogue.js", "catalogue", "text/javascript", "public", scope="site")
+CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "text/css", "public", scope="site")
+VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
+
+# A recording's cache folder.
+DECODED_AUDIO = OutputFile("decoded_audio", "audio-16k.wav", "ingest", "audio/wav", "private", scope="cache")
+MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/json", "private", scope="cache")
+"""What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
+
+OUTPUTS: tuple[OutputFile, ...] = (
+    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, CHAPTERS_JSON,
+    WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
+    SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
+    CATALOGUE_PAGE, FEED, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
+    DECODED_AUDIO, MEDIA_RECORD,
+)  # fmt: skip
+"""Every registered file; the downloadable ones in the order the page lists them."""
+
+EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS)
+"""The editors' own files in a session folder: inputs to publishing, never overwritten by it."""
+
+
+def session_outputs() -> Iterator[OutputFile]:
+    return (o for o in OUTPUTS if o.scope == "session")
+
+
+def session_file_names(language: str) -> dict[str, str]:
+    """Every session file's name for this language, by key (what templates get as `out`)."""
+    return {o.key: o.name(language) for o in session_outputs()}
+
+
+def site_file_names() -> dict[str, str]:
+    """Every site file's name, by key (what the catalogue template gets as `site`)."""
+    return {o.key: o.name() for o in OUTPUTS if o.scope == "site"}
+
+
+def session_file(path: str) -> tuple[OutputFile, str] | None:
+    """The entry a file of a session folder belongs to and the language in its name ("" when it has
+    none), or None for a file nobody registered."""
+    for entry in session_outputs():
+        language = entry.language_of(path)
+        if language is not None:
+            return entry, language
+    return None
+
+
+def downloads(language: str, sizes: Mapping[str, int]) -> list[tuple[str, str, int]]:
+    """(file name, label, bytes) of each downloadable file the package has, in registry order."""
+    return [
+        (o.name(language), o.download_label, sizes[o.name(language)])
+        for o in session_outputs()
+        if o.download_label and o.name(language) in sizes
+    ]

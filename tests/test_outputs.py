@@ -1,0 +1,62 @@
+"""The output registry decides every file's name, maker and audience; publishing holds to it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from livecastpipe import outputs
+from livecastpipe.package_format import PublishError
+from livecastpipe.publish import publish_session
+from livecastpipe.settings import PublishSettings, SubtitleSettings
+from livecastpipe.subtitles import subtitle_files
+
+from .publish_fixtures import hostile_audio_recording, hostile_package  # noqa: F401 (fixture)
+
+SETTINGS = PublishSettings()
+
+
+def test_every_entry_has_one_key_one_name_per_folder_and_an_audience() -> None:
+    assert len({o.key for o in outputs.OUTPUTS}) == len(outputs.OUTPUTS)
+    for scope in ("session", "site", "cache"):
+        names = [o.name("nl") for o in outputs.OUTPUTS if o.scope == scope]
+        assert len(names) == len(set(names)), scope
+    assert {o.visibility for o in outputs.OUTPUTS} == {"public", "private"}
+    assert all(o.visibility == "private" for o in outputs.EDITOR_FILES)
+    assert outputs.VOICE_LIBRARY.visibility == outputs.DECODED_AUDIO.visibility == "private"
+
+
+def test_a_language_named_file_needs_its_language_and_is_recognised_by_it() -> None:
+    with pytest.raises(ValueError, match="language"):
+        outputs.CAPTIONS_VTT.name()
+    assert outputs.session_file("captions.fy.vtt") == (outputs.CAPTIONS_VTT, "fy")
+    assert outputs.session_file("chapters.json") == (outputs.CHAPTERS_JSON, "")
+    assert outputs.session_file("notes.md") is None
+
+
+def test_a_file_nobody_registered_is_not_published(tmp_path: Path, hostile_audio_recording) -> None:  # noqa: F811
+    package = hostile_package(hostile_audio_recording)
+    package = replace(package, stage_files={**package.stage_files, "notes.md": "x"})
+    with pytest.raises(PublishError, match="not in the output registry: notes.md"):
+        publish_session(package, tmp_path / "output", SETTINGS)
+    assert [p.name for p in (tmp_path / "output").iterdir()] == []
+
+
+def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Path, hostile_audio_recording) -> None:  # noqa: F811
+    """An English session is named `captions.en.vtt` by its writer, and the page and manifest follow."""
+    package = hostile_package(hostile_audio_recording)
+    english = replace(package.transcript, language="en")
+    package = replace(
+        package, transcript=english, stage_files=subtitle_files(english, {}, SubtitleSettings())
+    )
+    folder = publish_session(package, tmp_path / "output", SETTINGS)
+    assert (folder / "captions.en.vtt").is_file() and not list(folder.glob("*.nl.*"))
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<track id="track-captions" kind="captions" src="captions.en.vtt" srclang="en"', page)
+    assert 'href="captions.en.srt"' in page and 'href="subtitles.en.vtt"' in page
+    catalogue = json.loads((folder / "session.json").read_text())["catalogue"]
+    assert catalogue["tracks"] == ["captions.en.vtt", "subtitles.en.srt"]
