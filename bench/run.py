@@ -83,8 +83,12 @@ def timed(stage: str, costs: list[StageCost], work: Callable[[], Any]) -> Any:
         running.clear()
         sampler.join()
         costs.append(
-            StageCost(stage, round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2),
-                      round(max(peak[0], _rss_mb()), 1))
+            StageCost(
+                stage,
+                round(time.perf_counter() - wall, 2),
+                round(time.process_time() - cpu, 2),
+                round(max(peak[0], _rss_mb()), 1),
+            )
         )
 
 
@@ -124,30 +128,44 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
 
     diarizing = threading.Thread(target=diarize_at_tail, daemon=True)
     diarizing.start()
-    transcript = timed("transcribe", costs,
-                       lambda: transcribe_file(wav, settings.transcribe, on_stream_free=stream_free.set))
+    transcript = timed(
+        "transcribe", costs, lambda: transcribe_file(wav, settings.transcribe, on_stream_free=stream_free.set)
+    )
     timed(TAIL_DIARIZE, costs, diarizing.join)
     diarization = diarized["result"]
     folder = out / recording.slug
     stage = timed(
         "speakers: attribute and name",
         costs,
-        lambda: identify_speakers(transcript, diarization, recording.metadata, folder,
-                                  out / outputs.VOICE_LIBRARY.name(), settings.speakers),
+        lambda: identify_speakers(
+            transcript, diarization, recording.metadata, folder, out / outputs.VOICE_LIBRARY.name(), settings.speakers
+        ),
     )
     names = public_speaker_names(stage.speakers.values(), also=stage.transcript.speaker_ids)
     chapters = timed(
         "chapters",
         costs,
-        lambda: make_chapters(stage.transcript, list(diarization.turns), names, recording.media.duration,
-                              settings.chapters, recording.title),
+        lambda: make_chapters(
+            stage.transcript,
+            list(diarization.turns),
+            names,
+            recording.media.duration,
+            settings.chapters,
+            recording.title,
+        ),
     )
     files, _ = chapter_files(chapters, recording.media.duration, recording.title)
     subtitles = timed("subtitles", costs, lambda: subtitle_files(stage.transcript, names, settings.subtitles))
-    timed("summaries", costs,
-          lambda: extractive_summary(stage.transcript, chapters.chapters, settings.summaries, names))
-    package = SessionPackage(recording, stage.transcript, tuple(stage.speakers.values()), chapters.chapters,
-                             stage_files={**speaker_files(stage, recording.slug), **files, **subtitles})
+    timed(
+        "summaries", costs, lambda: extractive_summary(stage.transcript, chapters.chapters, settings.summaries, names)
+    )
+    package = SessionPackage(
+        recording,
+        stage.transcript,
+        tuple(stage.speakers.values()),
+        chapters.chapters,
+        stage_files={**speaker_files(stage, recording.slug), **files, **subtitles},
+    )
     timed("publish", costs, lambda: publish_session(package, out, settings.publish, prepared_media=media))
     return costs
 
@@ -157,8 +175,13 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, help="folder of audio files (default: fillets conversations)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/livecast-bench"))
     parser.add_argument("--minutes", type=float, nargs="+", default=[10, 30, 60, 120])
-    parser.add_argument("--compare", nargs="*", default=["10=3"], metavar="MINUTES=REPEATS",
-                        help="durations to run whole-pipeline vs bare, and how often (default 10=3)")
+    parser.add_argument(
+        "--compare",
+        nargs="*",
+        default=["10=3"],
+        metavar="MINUTES=REPEATS",
+        help="durations to run whole-pipeline vs bare, and how often (default 10=3)",
+    )
     parser.add_argument("--reruns", type=int, default=5, help="timed reruns of the unchanged first compared session")
     parser.add_argument("--child-stages", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -184,13 +207,19 @@ def main() -> None:
             seconds = container.duration / 1_000_000
         child = subprocess.run(
             [sys.executable, __file__, "--work", str(work), "--child-stages", str(audio)],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         costs = json.loads(child.stdout.strip().splitlines()[-1])
         row: dict[str, Any] = {"minutes": round(seconds / 60, 2), "stages": costs}
         transcribe = next(c for c in costs if c["stage"] == "transcribe")
-        after = [c for c in costs
-                 if c["stage"] not in ("load model", "ingest", "transcribe") and not c["stage"].startswith(BESIDE)]
+        after = [
+            c
+            for c in costs
+            if c["stage"] not in ("load model", "ingest", "transcribe") and not c["stage"].startswith(BESIDE)
+        ]
         row["transcribe_rtf"] = round(transcribe["wall_s"] / seconds, 4)
         row["after_transcription_share"] = round(sum(c["wall_s"] for c in after) / transcribe["wall_s"], 3)
         row["stages_peak_rss_mb"] = max(c["peak_rss_mb"] for c in costs)
@@ -201,30 +230,43 @@ def main() -> None:
             for _ in range(compare[minutes]):
                 shutil.rmtree(work / "run-out", ignore_errors=True)
                 pipe.append(measure(command, env=env, cwd=work))
-                bare.append(measure([sys.executable, str(BENCH / "bare_whisper.py"), str(work / "bare.json"),
-                                     str(audio)], env=env, cwd=work))
+                bare.append(
+                    measure(
+                        [sys.executable, str(BENCH / "bare_whisper.py"), str(work / "bare.json"), str(audio)],
+                        env=env,
+                        cwd=work,
+                    )
+                )
             row["repeats"] = compare[minutes]
-            row["pipeline"] = {"wall_s_median": median([p.wall_s for p in pipe]),
-                               "cpu_s_median": median([p.cpu_s for p in pipe]),
-                               "peak_rss_mb_median": median([p.peak_rss_mb for p in pipe]),
-                               "peak_rss_mb_max": max(p.peak_rss_mb for p in pipe),
-                               "failures": sum(1 for p in pipe if p.returncode)}
-            row["bare"] = {"wall_s_median": median([b.wall_s for b in bare]),
-                           "peak_rss_mb_median": median([b.peak_rss_mb for b in bare])}
+            row["pipeline"] = {
+                "wall_s_median": median([p.wall_s for p in pipe]),
+                "cpu_s_median": median([p.cpu_s for p in pipe]),
+                "peak_rss_mb_median": median([p.peak_rss_mb for p in pipe]),
+                "peak_rss_mb_max": max(p.peak_rss_mb for p in pipe),
+                "failures": sum(1 for p in pipe if p.returncode),
+            }
+            row["bare"] = {
+                "wall_s_median": median([b.wall_s for b in bare]),
+                "peak_rss_mb_median": median([b.peak_rss_mb for b in bare]),
+            }
             row["ratio_median"] = median([p.wall_s / b.wall_s for p, b in zip(pipe, bare)])
             if references:  # the last runs' words against the joined reference texts
                 reference = " ".join(references[a] for a in concatenated_sources(sources, minutes))
                 piped = next((work / "run-out").glob("*/transcript.json"))
                 piped_text = " ".join(s["text"] for s in json.loads(piped.read_text())["segments"])
                 bare_text = " ".join(json.loads((work / "bare.json").read_text()).values())
-                row["wer"] = {"pipeline": round(word_error_rate([reference], [piped_text]), 4),
-                              "bare": round(word_error_rate([reference], [bare_text]), 4)}
+                row["wer"] = {
+                    "pipeline": round(word_error_rate([reference], [piped_text]), 4),
+                    "bare": round(word_error_rate([reference], [bare_text]), 4),
+                }
             if args.reruns and "rerun" not in data_reruns:
-                reruns = [measure(command, env=env, cwd=work)
-                          for _ in range(args.reruns)]
-                data_reruns["rerun"] = {"minutes": row["minutes"], "runs": [r.wall_s for r in reruns],
-                                        "wall_s_median": median([r.wall_s for r in reruns]),
-                                        "failures": sum(1 for r in reruns if r.returncode)}
+                reruns = [measure(command, env=env, cwd=work) for _ in range(args.reruns)]
+                data_reruns["rerun"] = {
+                    "minutes": row["minutes"],
+                    "runs": [r.wall_s for r in reruns],
+                    "wall_s_median": median([r.wall_s for r in reruns]),
+                    "failures": sum(1 for r in reruns if r.returncode),
+                }
         rows.append(row)
         print(json.dumps(row), flush=True)
     base = rows[0]["wall_s_per_audio_minute"]
@@ -232,7 +274,7 @@ def main() -> None:
         row["per_minute_vs_first"] = round(row["wall_s_per_audio_minute"] / base, 3)
     data = {
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"load average at end {os.getloadavg()[0]:.1f}",
+        f"load average at end {os.getloadavg()[0]:.1f}",
         "eval_folder": str(folder),
         "rows": rows,
         **data_reruns,
@@ -247,24 +289,40 @@ def main() -> None:
             c = next(c for c in r["stages"] if c["stage"] == name)
             cells.append(f"{c['wall_s']} s / {c['cpu_s']} s / {c['peak_rss_mb']}")
         md.append(f"| {name} | " + " | ".join(cells) + " |")
-    md += ["", "| audio | transcribe RTF | after-transcription / transcription | s per audio min (vs first) "
-           "| pipeline / bare (median) | pipeline peak MB | WER pipeline / bare |", "|---|---|---|---|---|---|---|"]
+    md += [
+        "",
+        "| audio | transcribe RTF | after-transcription / transcription | s per audio min (vs first) "
+        "| pipeline / bare (median) | pipeline peak MB | WER pipeline / bare |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ratio = r.get("ratio_median", "–")
         peak = r.get("pipeline", {}).get("peak_rss_mb_median", r["stages_peak_rss_mb"])
         wer = f"{r['wer']['pipeline']} / {r['wer']['bare']}" if "wer" in r else "–"
-        md.append(f"| {r['minutes']:g} min | {r['transcribe_rtf']} | {r['after_transcription_share']} | "
-                  f"{r['wall_s_per_audio_minute']} ({r['per_minute_vs_first']}) | {ratio} | {peak} | {wer} |")
+        md.append(
+            f"| {r['minutes']:g} min | {r['transcribe_rtf']} | {r['after_transcription_share']} | "
+            f"{r['wall_s_per_audio_minute']} ({r['per_minute_vs_first']}) | {ratio} | {peak} | {wer} |"
+        )
     if data_reruns:
         rerun = data_reruns["rerun"]
-        md += ["", f"Rerun of the unchanged {rerun['minutes']:g} min session (`livecast run`, Prefect start-up "
-               f"included): median {rerun['wall_s_median']} s over {len(rerun['runs'])} runs "
-               f"({', '.join(str(r) for r in rerun['runs'])})."]
-    md += ["", f"Stages marked {BESIDE.strip()} run while transcription runs in the flow; timed here on their "
-           "own, they are not counted in the share after transcription. Pipeline peak MB: the median of the "
-           "`livecast run` repeats where compared, else the in-process stages' peak."]
-    md += ["", "Repeats of the whole-pipeline comparison: "
-           + ", ".join(f"{r['minutes']:g} min × {r['repeats']}" for r in rows if "repeats" in r) + "."]
+        md += [
+            "",
+            f"Rerun of the unchanged {rerun['minutes']:g} min session (`livecast run`, Prefect start-up "
+            f"included): median {rerun['wall_s_median']} s over {len(rerun['runs'])} runs "
+            f"({', '.join(str(r) for r in rerun['runs'])}).",
+        ]
+    md += [
+        "",
+        f"Stages marked {BESIDE.strip()} run while transcription runs in the flow; timed here on their "
+        "own, they are not counted in the share after transcription. Pipeline peak MB: the median of the "
+        "`livecast run` repeats where compared, else the in-process stages' peak.",
+    ]
+    md += [
+        "",
+        "Repeats of the whole-pipeline comparison: "
+        + ", ".join(f"{r['minutes']:g} min × {r['repeats']}" for r in rows if "repeats" in r)
+        + ".",
+    ]
     write_report("run", data, "\n".join(md) + "\n")
 
 

@@ -102,7 +102,8 @@ def measure_files(files: dict[str, str], transcript: Transcript, profile: Subtit
         "line_length": sum(all(len(line) <= profile.max_line_chars for line in lines) for _, _, lines in cues),
         "line_count": sum(len(lines) <= profile.max_lines for _, _, lines in cues),
         "reading_speed": sum(
-            sum(len(line) for line in lines) * 1000 <= profile.max_cps * (end - start) + 1e-6 for start, end, lines in cues
+            sum(len(line) for line in lines) * 1000 <= profile.max_cps * (end - start) + 1e-6
+            for start, end, lines in cues
         ),
         "duration": sum(
             profile.min_duration * 1000 - 0.5 <= end - start <= profile.max_duration * 1000 + 0.5
@@ -117,8 +118,7 @@ def measure_files(files: dict[str, str], transcript: Transcript, profile: Subtit
     vtt_words = [w for c in captions for w in words_in_text(c.text, profile.continuation)]
     # a caption cue with more than one voice must be a dialogue cue: one "- " line per voice
     unmarked_in_vtt = sum(
-        len(set(_VOICE.findall(c.raw_text))) > 1
-        and not all(_VOICE.sub("", line).startswith("- ") for line in c.lines)
+        len(set(_VOICE.findall(c.raw_text))) > 1 and not all(_VOICE.sub("", line).startswith("- ") for line in c.lines)
         for c in captions
     )
     two_line = [lines for _, _, lines in cues if len(lines) == 2 and not lines[0].startswith("- ")]
@@ -131,10 +131,14 @@ def measure_files(files: dict[str, str], transcript: Transcript, profile: Subtit
         "two_line_cues": len(two_line),
         "two_line_bottom_longer_or_equal_pct": round(
             100 * sum(len(b) >= len(t) for t, b in two_line) / len(two_line), 1
-        ) if two_line else None,
+        )
+        if two_line
+        else None,
         "two_line_median_short_to_long": round(
             statistics.median(min(len(t), len(b)) / max(len(t), len(b)) for t, b in two_line), 2
-        ) if two_line else None,
+        )
+        if two_line
+        else None,
         "cues_mixing_speakers_unmarked_in_captions_vtt": unmarked_in_vtt,
         "words_in_cues_equal_transcript_words": srt_words == expected and vtt_words == expected,
         "transcript_words": len(expected),
@@ -180,8 +184,12 @@ def evaluate(name: str, transcript: Transcript, names: dict[str, str]) -> dict:
             "dialogue_cues": report["dialogue_cues"],
             # breaks after an article/determiner or inside a capitalised name
             "line_breaks": len(line_breaks),
-            "line_breaks_splitting_article_noun_or_name": sum(break_cost(texts, k) >= PHRASE_SPLIT_COST for k in line_breaks),
-            "cue_breaks_splitting_article_noun_or_name": sum(break_cost(texts, k) >= PHRASE_SPLIT_COST for k in cue_breaks),
+            "line_breaks_splitting_article_noun_or_name": sum(
+                break_cost(texts, k) >= PHRASE_SPLIT_COST for k in line_breaks
+            ),
+            "cue_breaks_splitting_article_noun_or_name": sum(
+                break_cost(texts, k) >= PHRASE_SPLIT_COST for k in cue_breaks
+            ),
             "flagged": len(report["flagged"]),
             "turns_too_fast_to_read_verbatim": turns_too_fast(transcript, profile),
             "flag_kinds": flag_kinds(report["flagged"]),
@@ -271,7 +279,9 @@ def markdown(data: dict) -> str:
             f"line breaks; cue breaks doing so: {cue_splits} (all recordings)."
         )
         out.append("")
-        out.append("Flag reasons (all recordings): " + (", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())) or "none"))
+        out.append(
+            "Flag reasons (all recordings): " + (", ".join(f"{k}: {v}" for k, v in sorted(kinds.items())) or "none")
+        )
         out.append("")
     return "\n".join(out)
 
@@ -306,7 +316,9 @@ def main() -> None:
         "recordings": rows + [long_row, sample_row],
         "totals": {p: totals(rows, p) for p in PROFILES},
     }
-    data["totals_note"] = "totals pool the fillets conversations; the long recording and the sample are rows of their own"
+    data["totals_note"] = (
+        "totals pool the fillets conversations; the long recording and the sample are rows of their own"
+    )
     write_report("subtitles", data, markdown(data))
 
 

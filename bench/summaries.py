@@ -134,7 +134,9 @@ def main() -> None:
     (RESULTS / "summaries.md").write_text("\n".join(md))
     print("\n".join(md))
     # Printed only, never written to the report: quotes of the GPL-2 fillets texts must not be committed.
-    print(f"## Example (not in the report): the {len(once_chapters)} fillets conversations once ({clock(once.duration)})")
+    print(
+        f"## Example (not in the report): the {len(once_chapters)} fillets conversations once ({clock(once.duration)})"
+    )
     print("\n".join(summary_markdown(fillets_example)))
 
 

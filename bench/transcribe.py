@@ -33,8 +33,7 @@ BARE = [sys.executable, str(BENCH / "bare_whisper.py")]
 
 
 def _env(work: Path) -> dict[str, str]:
-    return {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_HOME": str(work / "prefect-home")}
+    return {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(work / "prefect-home")}
 
 
 def pipeline_texts(output: Path) -> dict[str, str]:

@@ -65,9 +65,7 @@ def summaries_task(
 
 @task(
     name="generative-summary",
-    cache_key_fn=stage_cache_key(
-        "generative-summary", lambda p: (p["summary"], p["title"], p["speaker_names"])
-    ),
+    cache_key_fn=stage_cache_key("generative-summary", lambda p: (p["summary"], p["title"], p["speaker_names"])),
     persist_result=True,
 )
 def generative_summary_task(

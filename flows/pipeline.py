@@ -377,9 +377,7 @@ def results_table(results: Sequence[SessionResult]) -> str:
 
 
 @task(name="process-sessions", cache_policy=NO_CACHE)
-def process_sessions_task(
-    sources: list[str], settings: Settings, taken_slugs: dict[str, str]
-) -> list[SessionResult]:
+def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: dict[str, str]) -> list[SessionResult]:
     """Run `process_session` for recordings sharing an output name, one after another; failures become results."""
     # Imported, not captured: a Dask worker then runs the installed flow, whose type hints resolve,
     # instead of a pickled copy of it.
@@ -422,9 +420,7 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
     session_results: list[SessionResult] = []
     with session_task_runner(settings, len(groups)) as runner:
         futures = [
-            runner.submit(
-                process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken}
-            )
+            runner.submit(process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken})
             for group in groups
         ]
         for group, future in zip(groups, futures):
@@ -436,9 +432,7 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
                 session_results.extend(outcome)
             else:
                 logger.error("%s: %s", ", ".join(group), outcome)
-                session_results.extend(
-                    SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group
-                )
+                session_results.extend(SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group)
     results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
     if any(r.status == "done" for r in results):
         catalogue = catalogue_task(settings, return_state=True)

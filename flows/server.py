@@ -39,11 +39,21 @@ class TemporaryServer:
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn",
-                "--app-dir", str(Path(prefect.origin).parent.parent),
-                "--factory", "prefect.server.api.server:create_app",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--log-level", "error", "--lifespan", "on",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(Path(prefect.origin).parent.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
             ],
             env={
                 **os.environ,
@@ -71,7 +81,9 @@ class TemporaryServer:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     error = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                    raise RuntimeError(f"Prefect's temporary server exited with code {self.process.returncode}: {error}")
+                    raise RuntimeError(
+                        f"Prefect's temporary server exited with code {self.process.returncode}: {error}"
+                    )
                 try:
                     if client.get(f"{self.api_url}/health").status_code == 200:
                         get_logger("livecast").info("Temporary server ready on %s", self.api_url)

@@ -129,9 +129,11 @@ def main() -> int:
     only_old, only_new = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
     differing = sorted(p for p in old.keys() & new.keys() if not same_content(old[p], new[p]))
     identical_bytes = sum(old[p].read_bytes() == new[p].read_bytes() for p in old.keys() & new.keys())
-    print(f"published files: {len(old)} old, {len(new)} new; byte-identical {identical_bytes}; "
-          f"equal but for version/time fields {len(old.keys() & new.keys()) - identical_bytes - len(differing)}; "
-          f"differing {len(differing)}; only old {len(only_old)}; only new {len(only_new)}")
+    print(
+        f"published files: {len(old)} old, {len(new)} new; byte-identical {identical_bytes}; "
+        f"equal but for version/time fields {len(old.keys() & new.keys()) - identical_bytes - len(differing)}; "
+        f"differing {len(differing)}; only old {len(only_old)}; only new {len(only_new)}"
+    )
     digest = hashlib.sha256("".join(f"{p}\n" for p in sorted(old)).encode()).hexdigest()[:12]
     print(f"file list digest {digest}")
     for title, paths in (("differing", differing), ("only in old", only_old), ("only in new", only_new)):

@@ -83,8 +83,14 @@ def word_speakers(transcript: Transcript, turns: list[tuple[float, str]]) -> Tra
         for seg in transcript.segments
     )
     return Transcript(
-        transcript.language, transcript.language_probability, transcript.duration, segments,
-        transcript.model, transcript.settings, transcript.versions, transcript.warnings,
+        transcript.language,
+        transcript.language_probability,
+        transcript.duration,
+        segments,
+        transcript.model,
+        transcript.settings,
+        transcript.versions,
+        transcript.warnings,
     )
 
 
@@ -118,8 +124,12 @@ def review_as_editor(package: SessionPackage, folder: Path) -> SessionReview:
     """Run the summaries and review stages, then approve the summary (edited) and Pieter's name as an editor."""
     summary = extractive_summary(package.transcript, package.chapters, SummariesSettings())
     review = update_review(
-        folder, package.recording.slug, package.recording.title, summary,
-        split_sentences(package.transcript), package.speakers,
+        folder,
+        package.recording.slug,
+        package.recording.title,
+        summary,
+        split_sentences(package.transcript),
+        package.speakers,
     )
     review = approve(review, SESSION_SUMMARY_KEY, "Redactie", APPROVED_SUMMARY)
     review = approve(review, speaker_name_key("SPEAKER_01"), "Redactie")

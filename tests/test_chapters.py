@@ -127,7 +127,9 @@ def test_outputs_parse_as_webvtt_podcast_json_and_youtube_list() -> None:
     )
     files, notes = chapter_files(result, 3700, "Wooncoöperaties")
     vtt = chapters_vtt(result.chapters)
-    cues = webvtt.from_buffer(io.StringIO(vtt)) if hasattr(webvtt, "from_buffer") else webvtt.read_buffer(io.StringIO(vtt))
+    cues = (
+        webvtt.from_buffer(io.StringIO(vtt)) if hasattr(webvtt, "from_buffer") else webvtt.read_buffer(io.StringIO(vtt))
+    )
     assert [c.text for c in cues] == [c.title for c in result.chapters]
     assert cues[1].start == "00:00:30.500"
     podcast = json.loads(chapters_json(result.chapters, "Wooncoöperaties"))

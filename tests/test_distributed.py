@@ -67,9 +67,7 @@ def wait_until_healthy(api_url: str, server: subprocess.Popen, log: Path, timeou
 
 
 def prefect_cli(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [PREFECT, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=180
-    )
+    done = subprocess.run([PREFECT, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=180)
     assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -120,11 +118,14 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path
         wait_until_healthy(api_url, server, server_log)
         prefect_cli("work-pool", "create", "livecast", "--type", "process", env=env)
         prefect_cli("deploy", "--all", env=env)
-        with background(
-            [PREFECT, "worker", "start", "--pool", "livecast", "--type", "process"],
-            env,
-            tmp_path / "worker.log",
-        ), temporary_settings({PREFECT_API_URL: api_url}):
+        with (
+            background(
+                [PREFECT, "worker", "start", "--pool", "livecast", "--type", "process"],
+                env,
+                tmp_path / "worker.log",
+            ),
+            temporary_settings({PREFECT_API_URL: api_url}),
+        ):
             with get_client(sync_client=True) as client:
                 session_deployment = client.read_deployment_by_name("process-session/livecast-session")
             assert session_deployment.entrypoint == "livecastpipe.flows.pipeline:process_session"
@@ -142,9 +143,7 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path
                 timeout=300,
             )
             worker_log = (tmp_path / "worker.log").read_text()
-            assert flow_run.state is not None and flow_run.state.is_completed(), (
-                f"{flow_run.state}\n{worker_log}"
-            )
+            assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{worker_log}"
             models_per_worker = dask.run(_models_loaded_here)
         assert embedded.wait(timeout=600) == 0, (tmp_path / "embedded.log").read_text()
 
@@ -223,7 +222,9 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
     transcript = from_json(Transcript, (Path(result.output_dir) / "transcript.json").read_text())
     recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
     timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
-    assert timed_words(transcript) == timed_words(transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary))
+    assert timed_words(transcript) == timed_words(
+        transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary)
+    )
 
 
 def _models_loaded_here() -> int:

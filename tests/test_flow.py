@@ -103,7 +103,8 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     )
     assert done.returncode == 1, done.stderr
     error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert error_lines == [f"error: {media / 'kapot.mp4'}: not a readable audio or video file "
-                           "(Invalid data found when processing input)"]
+    assert error_lines == [
+        f"error: {media / 'kapot.mp4'}: not a readable audio or video file (Invalid data found when processing input)"
+    ]
     assert "done" in done.stdout and "failed" in done.stdout
     assert (tmp_path / "out" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()

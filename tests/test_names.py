@@ -22,7 +22,9 @@ def panels(draw: st.DrawFn) -> tuple[list[SpeakerInfo], dict[str, str], set[str]
 
 
 @given(panels())
-def test_every_speaker_gets_one_name_from_the_one_rule(panel: tuple[list[SpeakerInfo], dict[str, str], set[str]]) -> None:
+def test_every_speaker_gets_one_name_from_the_one_rule(
+    panel: tuple[list[SpeakerInfo], dict[str, str], set[str]],
+) -> None:
     speakers, approved, extra = panel
     shown = public_speaker_names(speakers, approved, extra)
     ids = sorted({s.id for s in speakers} | extra)

@@ -50,9 +50,7 @@ def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Pat
     """An English session is named `captions.en.vtt` by its writer, and the page and manifest follow."""
     package = hostile_package(hostile_audio_recording)
     english = replace(package.transcript, language="en")
-    package = replace(
-        package, transcript=english, stage_files=subtitle_files(english, {}, SubtitleSettings())
-    )
+    package = replace(package, transcript=english, stage_files=subtitle_files(english, {}, SubtitleSettings()))
     folder = publish_session(package, tmp_path / "output", SETTINGS)
     assert (folder / "captions.en.vtt").is_file() and not list(folder.glob("*.nl.*"))
     page = (folder / "index.html").read_text(encoding="utf-8")

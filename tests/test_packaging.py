@@ -12,7 +12,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_the_wheel_installs_only_livecastpipe_with_its_flows(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
         check=True,
     )
     (wheel,) = tmp_path.glob("livecastpipe-*.whl")
@@ -21,4 +32,3 @@ def test_the_wheel_installs_only_livecastpipe_with_its_flows(tmp_path: Path) -> 
     assert {t for t in top_level if not t.endswith(".dist-info")} == {"livecastpipe"}
     for module in ("pipeline", "speakers", "editorial", "caching", "server", "runners"):
         assert f"livecastpipe/flows/{module}.py" in names
-

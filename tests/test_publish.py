@@ -67,15 +67,29 @@ def parse_page(path: Path) -> _Collector:
 def test_package_holds_page_media_tracks_downloads_and_a_manifest(published_site: Path) -> None:
     folder = published_site / SAMPLE_SLUG
     for name in (
-        "index.html", "video.mp4", "audio.m4a", "poster.jpg", "captions.nl.vtt", "subtitles.nl.vtt",
-        "chapters.vtt", "subtitles.nl.srt", "transcript.txt", "transcript.json", "chapters.json",
-        "session.json", "package.json", "review.json", "assets/player.js", "assets/player.css",
+        "index.html",
+        "video.mp4",
+        "audio.m4a",
+        "poster.jpg",
+        "captions.nl.vtt",
+        "subtitles.nl.vtt",
+        "chapters.vtt",
+        "subtitles.nl.srt",
+        "transcript.txt",
+        "transcript.json",
+        "chapters.json",
+        "session.json",
+        "package.json",
+        "review.json",
+        "assets/player.js",
+        "assets/player.css",
     ):
         assert (folder / name).is_file(), name
     manifest = json.loads((folder / "session.json").read_text())
     listed = {f["path"]: f for f in manifest["files"]}
     on_disk = {
-        str(p.relative_to(folder)) for p in folder.rglob("*")
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
         if p.is_file() and p.name not in ("session.json", "review.json", "speakers.yaml")
     }
     assert set(listed) == on_disk
@@ -123,11 +137,15 @@ def test_page_metadata_json_ld_opengraph_and_csp(published_site: Path) -> None:
     assert ld["uploadDate"] == "2026-03-14"
     assert ld["description"] == APPROVED_SUMMARY
     assert [(c["@type"], c["startOffset"]) for c in ld["hasPart"]][0] == ("Clip", 0)
-    assert len(ld["hasPart"]) == 2 and ld["hasPart"][1]["url"].endswith(f"#t={player_time(ld['hasPart'][1]['startOffset'])}")
+    assert len(ld["hasPart"]) == 2 and ld["hasPart"][1]["url"].endswith(
+        f"#t={player_time(ld['hasPart'][1]['startOffset'])}"
+    )
     assert "Anne de Vries" in ld["transcript"]
     tracks = [a for t, a in page.tags if t == "track"]
     assert [(a["kind"], a["src"]) for a in tracks] == [
-        ("captions", "captions.nl.vtt"), ("subtitles", "subtitles.nl.vtt"), ("chapters", "chapters.vtt")
+        ("captions", "captions.nl.vtt"),
+        ("subtitles", "subtitles.nl.vtt"),
+        ("chapters", "chapters.vtt"),
     ]
     assert "default" in tracks[0]
 
@@ -190,14 +208,14 @@ def test_catalogue_groups_by_programme_and_the_feed_has_enclosures_transcripts_c
 
 
 @pytest.mark.slow
-def test_republish_keeps_editor_files_and_reuses_media(
-    tmp_path: Path, sample_session, hostile_audio_recording
-) -> None:
+def test_republish_keeps_editor_files_and_reuses_media(tmp_path: Path, sample_session, hostile_audio_recording) -> None:
     output = tmp_path / "output"
     package = hostile_package(hostile_audio_recording)
     folder = publish_session(package, output, SETTINGS)
     review = '{"not": "touched"}'
-    edited_speakers = "# edited by an editor\nspeakers:\n  SPEAKER_01: {name: Wim Jansen, role: speaker, confirmed: true}\n"
+    edited_speakers = (
+        "# edited by an editor\nspeakers:\n  SPEAKER_01: {name: Wim Jansen, role: speaker, confirmed: true}\n"
+    )
     (folder / "speakers.yaml").write_text(edited_speakers)
     audio_inode = (folder / "audio.m4a").stat().st_ino
     with pytest.raises(PublishError, match="review.json"):  # an unreadable review file stops publishing
@@ -258,8 +276,12 @@ def test_a_non_web_recording_is_re_encoded_to_h264_aac(tmp_path: Path) -> None:
     source = tmp_path / "oud-formaat.avi"
     run_ffmpeg("-i", str(SAMPLE), "-t", "4", "-c:v", "mpeg4", "-c:a", "libmp3lame", str(source))
     recording = ingest(source, tmp_path / "cache")
-    transcript = Transcript("nl", 1.0, 4.0, (Segment(0.0, 3.0, "Kort fragment.", (Word(0.0, 3.0, "Kort fragment.", 0.9),)),), "handmade")
-    folder = publish_session(SessionPackage(recording, transcript, chapters=(Chapter(0, 4, "Alles"),)), tmp_path / "out", SETTINGS)
+    transcript = Transcript(
+        "nl", 1.0, 4.0, (Segment(0.0, 3.0, "Kort fragment.", (Word(0.0, 3.0, "Kort fragment.", 0.9),)),), "handmade"
+    )
+    folder = publish_session(
+        SessionPackage(recording, transcript, chapters=(Chapter(0, 4, "Alles"),)), tmp_path / "out", SETTINGS
+    )
     with av.open(str(folder / "video.mp4")) as web:
         assert [s.codec_context.name for s in web.streams] == ["h264", "aac"]
     assert json.loads((folder / "session.json").read_text())["media"]["video_reencoded"] is True
@@ -275,7 +297,9 @@ def test_stage_files_cannot_escape_or_replace_the_package(name: str, tmp_path: P
 
 
 @pytest.mark.slow
-def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(published_site: Path, tmp_path: Path) -> None:
+def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
+    published_site: Path, tmp_path: Path
+) -> None:
     output = tmp_path / "output"
     shutil.copytree(published_site, output)
     (output / SAMPLE_SLUG / "index.html").write_text("stale")
@@ -330,8 +354,14 @@ def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session
     output = tmp_path / "output"
     folder = output / package.recording.slug
     summary = extractive_summary(package.transcript, package.chapters, SummariesSettings())
-    update_review(folder, package.recording.slug, package.recording.title, summary,
-                  split_sentences(package.transcript), package.speakers)
+    update_review(
+        folder,
+        package.recording.slug,
+        package.recording.title,
+        summary,
+        split_sentences(package.transcript),
+        package.speakers,
+    )
     publish_session(package, output, SETTINGS)
     assert UNREVIEWED_LABEL not in (folder / "index.html").read_text()
     assert summary.text not in (folder / "index.html").read_text()

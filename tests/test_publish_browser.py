@@ -94,16 +94,13 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def axe_violations(page: Page) -> list[dict]:
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
+    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
     print(
         f"axe {page.url}: {len(result['violations'])} violations, {len(result['passes'])} rules passed, "
         f"{len(result['incomplete'])} to review by hand"
     )
     return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result["violations"]
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
     ]
 
 
@@ -117,9 +114,7 @@ def current_time(page: Page) -> float:
 
 
 def wait_for_time(page: Page, seconds: float) -> None:
-    page.wait_for_function(
-        "(t) => Math.abs(document.getElementById('player').currentTime - t) < 0.6", arg=seconds
-    )
+    page.wait_for_function("(t) => Math.abs(document.getElementById('player').currentTime - t) < 0.6", arg=seconds)
 
 
 def test_session_page_has_no_wcag_violations(page: Page, site_url: str) -> None:
@@ -247,7 +242,9 @@ def test_current_paragraph_follows_playback_and_auto_scroll_can_be_turned_off(pa
     assert len(starts) >= 2
     page.evaluate("document.getElementById('transcript').style.maxHeight = '6rem'")  # force a scroll box
     page.evaluate("(t) => { document.getElementById('player').currentTime = t; }", starts[-1] + 0.2)
-    page.wait_for_function("() => document.querySelectorAll('#transcript .turn')[document.querySelectorAll('#transcript .turn').length - 1].classList.contains('is-current')")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#transcript .turn')[document.querySelectorAll('#transcript .turn').length - 1].classList.contains('is-current')"
+    )
     page.wait_for_function("() => document.getElementById('transcript').scrollTop > 0")
     assert page.eval_on_selector_all("#transcript .is-current", "ts => ts.length") == 1
     assert page.get_attribute("#transcript .is-current", "aria-current") == "time"
@@ -297,7 +294,9 @@ def test_page_without_javascript_still_offers_everything(browser: Browser, site_
     assert stamps and all(re.fullmatch(r"\d\d:\d\d", s) for s in stamps)
     assert page.is_visible(".chapters a")
     downloads = page.eval_on_selector_all(".downloads a", "as => as.map(a => a.getAttribute('href'))")
-    assert {"subtitles.nl.srt", "captions.nl.vtt", "transcript.txt", "transcript.json", "chapters.json"} <= set(downloads)
+    assert {"subtitles.nl.srt", "captions.nl.vtt", "transcript.txt", "transcript.json", "chapters.json"} <= set(
+        downloads
+    )
     screenshot(page, "session-no-javascript.png")
     context.close()
 
@@ -305,7 +304,8 @@ def test_page_without_javascript_still_offers_everything(browser: Browser, site_
 def test_catalogue_search_finds_a_spoken_word_and_links_to_the_moment(page: Page, site_url: str) -> None:
     page.goto(f"{site_url}{SAMPLE_SLUG}/index.html")
     turns = page.eval_on_selector_all(
-        "#transcript .turn", "ts => ts.map(t => [parseFloat(t.dataset.start), t.querySelector('.turn-text').textContent])"
+        "#transcript .turn",
+        "ts => ts.map(t => [parseFloat(t.dataset.start), t.querySelector('.turn-text').textContent])",
     )
     start, text = turns[-1]
     word = max(re.findall(r"[^\W\d_]{5,}", text), key=len)
@@ -327,7 +327,9 @@ def test_catalogue_search_finds_a_spoken_word_and_links_to_the_moment(page: Page
 
 
 @pytest.mark.parametrize("slug", [SAMPLE_SLUG, ""])
-def test_pages_reflow_at_320_css_pixels_without_horizontal_scrolling(browser: Browser, site_url: str, slug: str) -> None:
+def test_pages_reflow_at_320_css_pixels_without_horizontal_scrolling(
+    browser: Browser, site_url: str, slug: str
+) -> None:
     """WCAG 1.4.10: 1280 px at 400 % zoom is a 320 px wide viewport; nothing may need sideways scrolling."""
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()

@@ -288,7 +288,12 @@ def _recording(slug: str) -> Recording:
 
     media = MediaInfo(format_name="wav", duration=180.0, size_bytes=1, audio=AudioStream("pcm_s16le", 16000, 1))
     return Recording(
-        source=f"{slug}.wav", sha256="0" * 64, slug=slug, media=media, metadata=SessionMetadata(title=TITLE), audio_path=""
+        source=f"{slug}.wav",
+        sha256="0" * 64,
+        slug=slug,
+        media=media,
+        metadata=SessionMetadata(title=TITLE),
+        audio_path="",
     )
 
 

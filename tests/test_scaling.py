@@ -124,9 +124,7 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
     """Blocks are cached one by one: when one block's transcription dies, the rerun transcribes that block
     only, and the transcript is the one an uninterrupted run gives."""
     long_session = repeated_sample(tmp_path / "media", 2)  # 2:14, two blocks on two streams
-    settings = Settings(
-        output_dir=tmp_path / "out", transcribe=TranscribeSettings(parallel_blocks=2)
-    )
+    settings = Settings(output_dir=tmp_path / "out", transcribe=TranscribeSettings(parallel_blocks=2))
     transcribed: list[int] = []
     broken = [True]
 
@@ -152,7 +150,9 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
     transcript = from_json(Transcript, (Path(second[0].output_dir) / "transcript.json").read_text())
     recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
     timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
-    assert timed_words(transcript) == timed_words(transcribe.transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary))
+    assert timed_words(transcript) == timed_words(
+        transcribe.transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary)
+    )
 
 
 def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:

@@ -15,9 +15,7 @@ from livecastpipe.settings import SettingsError, load_settings
 def test_defaults_are_offline_dutch_int8() -> None:
     settings = load_settings(environ={})
     t = settings.transcribe
-    assert (t.model, t.language, t.compute_type, t.vad, t.allow_download) == (
-        "bundled", "nl", "int8", True, False
-    )
+    assert (t.model, t.language, t.compute_type, t.vad, t.allow_download) == ("bundled", "nl", "int8", True, False)
 
 
 def test_file_then_env_then_flags(tmp_path: Path) -> None:
@@ -27,9 +25,7 @@ def test_file_then_env_then_flags(tmp_path: Path) -> None:
     assert settings.output_dir == Path("archief") and settings.transcribe.model == "large-v3-turbo"
     settings = load_settings(config, environ={"LIVECAST_BEAM_SIZE": "1", "LIVECAST_LANGUAGE": "en"})
     assert settings.transcribe.beam_size == 1 and settings.transcribe.language == "en"
-    settings = load_settings(
-        config, {"transcribe": {"model": "/modellen/ct2"}}, environ={"LIVECAST_MODEL": "small"}
-    )
+    settings = load_settings(config, {"transcribe": {"model": "/modellen/ct2"}}, environ={"LIVECAST_MODEL": "small"})
     assert settings.transcribe.model == "/modellen/ct2" and settings.transcribe.beam_size == 3
 
 

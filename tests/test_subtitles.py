@@ -63,9 +63,32 @@ def lines_of(cues: Sequence[Cue]) -> list[list[str]]:
 # --- property tests on the cue builder ------------------------------------------------------------
 
 TOKENS = [
-    "de", "het", "een", "stad", "buurtcoöperatie", "en", "maar", "omdat", "in", "op", "we", "samen",
-    "Anne", "de", "Vries", "Utrecht", "1.250", "14", "maart", "ledenvergadering,", "klopt.", "Ja.",
-    "zonnepanelen?", "verantwoordelijkheidsgevoel", "energiecoöperatiebestuursvergadering", "o.a.",
+    "de",
+    "het",
+    "een",
+    "stad",
+    "buurtcoöperatie",
+    "en",
+    "maar",
+    "omdat",
+    "in",
+    "op",
+    "we",
+    "samen",
+    "Anne",
+    "de",
+    "Vries",
+    "Utrecht",
+    "1.250",
+    "14",
+    "maart",
+    "ledenvergadering,",
+    "klopt.",
+    "Ja.",
+    "zonnepanelen?",
+    "verantwoordelijkheidsgevoel",
+    "energiecoöperatiebestuursvergadering",
+    "o.a.",
     "arbeidsongeschiktheidsverzekeringsmaatschappijen",  # 48 characters: cannot fit any line
 ]
 
@@ -155,19 +178,23 @@ def test_labelled_caption_cues_keep_the_same_guarantees(words: list[Word], style
 
 @settings(max_examples=60, deadline=None)
 @given(
-    sentences=st.lists(st.sampled_from([
-        "Goedemiddag en welkom bij Coöperatieven maken de stad.",
-        "Mijn naam is Anne de Vries, en ik ben vandaag uw gespreksleider.",
-        "Onze buurtcoöperatie beheert samen met de bewoners een buurthuis en zonnepanelen op het dak.",
-        "Iedereen in de wijk kan lid worden.",
-        "Ja.",
-        "Begin klein, zoek je buren op, en maak goede afspraken over geld en verantwoordelijkheid.",
-    ]), min_size=1, max_size=8),
+    sentences=st.lists(
+        st.sampled_from(
+            [
+                "Goedemiddag en welkom bij Coöperatieven maken de stad.",
+                "Mijn naam is Anne de Vries, en ik ben vandaag uw gespreksleider.",
+                "Onze buurtcoöperatie beheert samen met de bewoners een buurthuis en zonnepanelen op het dak.",
+                "Iedereen in de wijk kan lid worden.",
+                "Ja.",
+                "Begin klein, zoek je buren op, en maak goede afspraken over geld en verantwoordelijkheid.",
+            ]
+        ),
+        min_size=1,
+        max_size=8,
+    ),
     pause=st.floats(0.1, 1.5),
 )
-def test_speech_at_a_comfortable_pace_meets_the_profile_without_flags(
-    sentences: list[str], pause: float
-) -> None:
+def test_speech_at_a_comfortable_pace_meets_the_profile_without_flags(sentences: list[str], pause: float) -> None:
     words: list[Word] = []
     for sentence in sentences:
         words += spoken(sentence, start=after(words, pause) if words else 0.0, cps=13.0)
@@ -280,9 +307,9 @@ def test_caption_files_name_speakers_and_subtitles_do_not() -> None:
     # the name is shown when the speaker changes, not on every cue of a turn
     assert sum("ANNE DE VRIES:" in t for t in texts) == 3
 
-    brackets = subtitle_files(
-        transcript_of(words), names, SubtitleSettings(srt_speaker_label="brackets")
-    )["captions.nl.srt"]
+    brackets = subtitle_files(transcript_of(words), names, SubtitleSettings(srt_speaker_label="brackets"))[
+        "captions.nl.srt"
+    ]
     assert brackets.split("\n")[2].startswith("[Anne de Vries] Hoe zorgen")
 
 
@@ -335,8 +362,11 @@ def test_written_files_parse_back_with_every_word_in_order() -> None:
     for name in ("subtitles.nl.srt", "captions.nl.srt"):
         srt = pysubs2.SSAFile.from_string(files[name], format_="srt")
         assert_ordered([(e.start / 1000, e.end / 1000) for e in srt], 0.08)
-    srt_words = [w for e in pysubs2.SSAFile.from_string(files["subtitles.nl.srt"], format_="srt")
-                 for w in words_in_text(e.plaintext)]
+    srt_words = [
+        w
+        for e in pysubs2.SSAFile.from_string(files["subtitles.nl.srt"], format_="srt")
+        for w in words_in_text(e.plaintext)
+    ]
     assert srt_words == expected  # numbers, times and dates exactly as spoken
     report = json.loads(files["subtitle-report.json"])
     assert report["words_in_cues"] == report["transcript_words"] == len(words)
@@ -376,16 +406,14 @@ def test_broadcast_profile_holds_cues_longer_with_wider_gaps() -> None:
         assert cue.end - cue.start >= 1.4 - 1e-6 or cue.flags
     for a, b in zip(broadcast, broadcast[1:]):
         assert b.start - a.end >= 0.12 - 1e-9
-    assert sum(c.end - c.start for c in broadcast) / len(broadcast) >= sum(
-        c.end - c.start for c in default
-    ) / len(default)
+    assert sum(c.end - c.start for c in broadcast) / len(broadcast) >= sum(c.end - c.start for c in default) / len(
+        default
+    )
 
 
 def test_user_profiles_come_from_the_config_file(tmp_path: Path) -> None:
     config = tmp_path / "livecast.toml"
-    config.write_text(
-        '[subtitles]\nprofile = "smal"\n[subtitles.profiles.smal]\nmax_line_chars = 32\nmax_cps = 12\n'
-    )
+    config.write_text('[subtitles]\nprofile = "smal"\n[subtitles.profiles.smal]\nmax_line_chars = 32\nmax_cps = 12\n')
     chosen = load_settings(config, environ={}).subtitles
     assert chosen.resolved_profile.max_line_chars == 32 and chosen.resolved_profile.min_gap == 0.08
     words = spoken("Mijn naam is Anne de Vries, en ik ben vandaag uw gespreksleider.")
@@ -473,6 +501,4 @@ def test_sample_words_with_alternating_speakers_get_voice_spans(sample_session) 
     captions = webvtt.from_string(files["captions.nl.vtt"])
     assert {c.voice for c in captions} == {"Anne de Vries", "Pieter Bakker"}
     labels = ["ANNE DE VRIES: ", "PIETER BAKKER: "]
-    assert [html.unescape(w) for c in captions for w in words_in_text(c.text, labels=labels)] == [
-        w.text for w in words
-    ]
+    assert [html.unescape(w) for c in captions for w in words_in_text(c.text, labels=labels)] == [w.text for w in words]

@@ -43,7 +43,10 @@ def test_sentences_follow_speakers_and_word_times() -> None:
 @pytest.mark.parametrize(
     ("spoken", "cleaned"),
     [
-        ("Eh, onze energiecoöperatie is tien jaar geleden begonnen.", "Onze energiecoöperatie is tien jaar geleden begonnen."),
+        (
+            "Eh, onze energiecoöperatie is tien jaar geleden begonnen.",
+            "Onze energiecoöperatie is tien jaar geleden begonnen.",
+        ),
         ("We gaan de de deuren langs.", "We gaan de deuren langs."),
         ("Dat is, dat is echt het hart van een coöperatie.", "Dat is echt het hart van een coöperatie."),
         ("Het was het moei- het moeilijkste deel.", "Het was het moeilijkste deel."),
@@ -57,7 +60,9 @@ def test_cleaning_drops_fillers_repeats_and_false_starts(spoken: str, cleaned: s
 def test_summary_keeps_original_wording_with_time_and_speaker() -> None:
     transcript = panel_transcript()
     sentences = {s.text: s for s in split_sentences(transcript)}
-    summary = summarize_session(transcript, panel_chapters(transcript), SummariesSettings(), speaker_names=SPEAKER_NAMES)
+    summary = summarize_session(
+        transcript, panel_chapters(transcript), SummariesSettings(), speaker_names=SPEAKER_NAMES
+    )
     assert summary.backend == "extractive" and not summary.warnings
     assert len(summary.sentences) == 5
     for chosen in summary.sentences:
@@ -67,7 +72,10 @@ def test_summary_keeps_original_wording_with_time_and_speaker() -> None:
     assert [s.start for s in summary.sentences] == sorted(s.start for s in summary.sentences)
     # centrality plus redundancy control: the summary covers more than one part and speaker
     chapters = panel_chapters(transcript)
-    parts = {next(i for i, c in enumerate(chapters) if c.start <= s.start < c.end or i == len(chapters) - 1) for s in summary.sentences}
+    parts = {
+        next(i for i, c in enumerate(chapters) if c.start <= s.start < c.end or i == len(chapters) - 1)
+        for s in summary.sentences
+    }
     assert len(parts) >= 2
     assert len({s.speaker for s in summary.sentences}) >= 2
 
@@ -200,7 +208,9 @@ def _completion(content: str) -> tuple[int, bytes]:
 
 
 def _generative(url: str, timeout: float = 10.0) -> SummariesSettings:
-    return SummariesSettings(backend="generative", generative_url=url, generative_model="test-model", generative_timeout_s=timeout)
+    return SummariesSettings(
+        backend="generative", generative_url=url, generative_model="test-model", generative_timeout_s=timeout
+    )
 
 
 def test_generative_backend_adds_abstract_titles_and_keywords(chat_server) -> None:
@@ -212,7 +222,9 @@ def test_generative_backend_adds_abstract_titles_and_keywords(chat_server) -> No
     }
     server = chat_server(lambda body: _completion("Hier is het resultaat:\n" + json.dumps(answer)))
     transcript = panel_transcript()
-    extractive = summarize_session(transcript, panel_chapters(transcript), SummariesSettings(), speaker_names=SPEAKER_NAMES)
+    extractive = summarize_session(
+        transcript, panel_chapters(transcript), SummariesSettings(), speaker_names=SPEAKER_NAMES
+    )
     summary = summarize_session(
         transcript,
         panel_chapters(transcript),
@@ -226,7 +238,7 @@ def test_generative_backend_adds_abstract_titles_and_keywords(chat_server) -> No
     assert [c.proposed_title for c in summary.chapters] == answer["hoofdstuktitels"]
     assert summary.keywords == tuple(answer["trefwoorden"])
     assert summary.sentences == extractive.sentences  # the grounding stays linked to the recording
-    (body, headers), = server.requests
+    ((body, headers),) = server.requests
     assert body["model"] == "test-model"
     assert headers["Authorization"] == "Bearer geheim"
     prompt = body["messages"][-1]["content"]

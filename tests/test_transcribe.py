@@ -149,8 +149,12 @@ def test_parallel_streams_get_equal_blocks_holding_block_s_between_them() -> Non
         assert count % streams == 0 and total / count <= 600 / streams
 
 
-@pytest.mark.parametrize(("blocks", "streams", "done_before_call"), [(5, 2, 4), (4, 2, 3), (2, 2, 1), (3, 1, 3), (1, 4, 1)])
-def test_a_free_stream_is_announced_once_no_block_is_left_to_start(blocks: int, streams: int, done_before_call: int) -> None:
+@pytest.mark.parametrize(
+    ("blocks", "streams", "done_before_call"), [(5, 2, 4), (4, 2, 3), (2, 2, 1), (3, 1, 3), (1, 4, 1)]
+)
+def test_a_free_stream_is_announced_once_no_block_is_left_to_start(
+    blocks: int, streams: int, done_before_call: int
+) -> None:
     """With `blocks` blocks on `streams` streams, a stream falls idle when the block after which none is
     left to start ends: the callback comes then, once, whichever blocks end first."""
     futures = [Future() for _ in range(blocks)]
@@ -180,7 +184,12 @@ def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sam
     blocked = transcribe_file(sample_twice, settings, glossary, progress.append, lambda: streams_freed.append(1))
 
     bare, _ = BatchedInferencePipeline(load_model(settings)).transcribe(
-        str(sample_twice), language="nl", beam_size=5, word_timestamps=True, vad_filter=True, batch_size=8,
+        str(sample_twice),
+        language="nl",
+        beam_size=5,
+        word_timestamps=True,
+        vad_filter=True,
+        batch_size=8,
         hotwords=", ".join(glossary),
     )
     expected = [(s.text.strip(), [(w.text, w.start, w.end) for w in spoken_words(s.words)]) for s in bare]
@@ -199,9 +208,15 @@ def test_non_dutch_audio_is_flagged(tmp_path: Path) -> None:
 
     wav = tmp_path / "english.wav"
     subprocess.run(
-        ["espeak-ng", "-v", "en", "-w", str(wav),
-         "Good afternoon and welcome to this session about housing cooperatives in the city. "
-         "Today we talk about energy, neighbourhoods and how people organise themselves."],
+        [
+            "espeak-ng",
+            "-v",
+            "en",
+            "-w",
+            str(wav),
+            "Good afternoon and welcome to this session about housing cooperatives in the city. "
+            "Today we talk about energy, neighbourhoods and how people organise themselves.",
+        ],
         check=True,
     )
     recording = ingest(wav, tmp_path / "cache")

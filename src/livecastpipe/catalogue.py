@@ -74,29 +74,37 @@ def excerpt(text: str | None, limit: int = 240) -> str:
 
 def render_catalogue(entries: Sequence[dict[str, Any]], settings: PublishSettings) -> str:
     """The catalogue page: search, then the sessions grouped by programme."""
-    return template_environment().get_template("catalogue.html.j2").render(
-        groups=group_by_programme(entries),
-        count=len(entries),
-        site=outputs.site_file_names(),
-        excerpt=excerpt,
-        site_title=settings.site_title,
-        site_description=settings.site_description,
+    return (
+        template_environment()
+        .get_template("catalogue.html.j2")
+        .render(
+            groups=group_by_programme(entries),
+            count=len(entries),
+            site=outputs.site_file_names(),
+            excerpt=excerpt,
+            site_title=settings.site_title,
+            site_description=settings.site_description,
+        )
     )
 
 
 def render_feed(entries: Sequence[dict[str, Any]], settings: PublishSettings) -> str:
     """Podcast RSS 2.0 with enclosures and Podcasting 2.0 transcript and chapters tags, newest first."""
     items = sorted(entries, key=_by_date, reverse=True)
-    return template_environment().get_template("feed.xml.j2").render(
-        items=items,
-        url=partial(absolute, settings.base_url),
-        rfc822=rfc822_date,
-        excerpt=excerpt,
-        site_title=settings.site_title,
-        site_description=settings.site_description,
-        site_url=absolute(settings.base_url, outputs.CATALOGUE_PAGE.name()),
-        session_file=outputs.session_file,
-        built=email.utils.format_datetime(dt.datetime.now(dt.timezone.utc)),
+    return (
+        template_environment()
+        .get_template("feed.xml.j2")
+        .render(
+            items=items,
+            url=partial(absolute, settings.base_url),
+            rfc822=rfc822_date,
+            excerpt=excerpt,
+            site_title=settings.site_title,
+            site_description=settings.site_description,
+            site_url=absolute(settings.base_url, outputs.CATALOGUE_PAGE.name()),
+            session_file=outputs.session_file,
+            built=email.utils.format_datetime(dt.datetime.now(dt.timezone.utc)),
+        )
     )
 
 
@@ -105,8 +113,17 @@ def build_search_index(output_dir: Path) -> Path:
     staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=output_dir))
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "pagefind", "--site", str(output_dir.resolve()),
-             "--glob", f"[!.]*/{outputs.SESSION_PAGE.name()}", "--output-path", str(staged.resolve())],
+            [
+                sys.executable,
+                "-m",
+                "pagefind",
+                "--site",
+                str(output_dir.resolve()),
+                "--glob",
+                f"[!.]*/{outputs.SESSION_PAGE.name()}",
+                "--output-path",
+                str(staged.resolve()),
+            ],
             capture_output=True,
             text=True,
         )

@@ -153,7 +153,8 @@ def make_chapters(
         speaker = max(spoken, key=lambda s: spoken[s]) if spoken else None
         sections = [(0.0, speaker)]
         notes.append(
-            "no speech found: one chapter for the whole recording" if not turns
+            "no speech found: one chapter for the whole recording"
+            if not turns
             else f"no turn of {settings.min_chapter_s:g} s or more: one chapter for the whole recording"
         )
     starts = [0.0] + [start for start, _ in sections[1:]]
@@ -173,9 +174,7 @@ def make_chapters(
             if not turns:
                 who = fallback_title
             keywords = _keywords(_words_in(words, part_start, part_end), settings.keywords)
-            chapters.append(
-                Chapter(round(part_start, 3), round(part_end, 3), _title(who, keywords), speaker, keywords)
-            )
+            chapters.append(Chapter(round(part_start, 3), round(part_end, 3), _title(who, keywords), speaker, keywords))
     return ChapterResult(tuple(chapters), tuple(notes))
 
 
@@ -212,9 +211,7 @@ def youtube_chapters(chapters: Sequence[Chapter], duration: float) -> tuple[str 
             f"{YOUTUBE_MIN_SECONDS:g} s or more, this session has {len(kept)}"
         )
     long_form = duration >= 3600
-    lines = [
-        f"{clock(0.0 if i == 0 else c.start, with_hours=long_form)} {c.title}" for i, c in enumerate(kept)
-    ]
+    lines = [f"{clock(0.0 if i == 0 else c.start, with_hours=long_form)} {c.title}" for i, c in enumerate(kept)]
     return "\n".join(lines) + "\n", None
 
 

@@ -36,9 +36,7 @@ INTERJECTIONS = frozenset(
     "absoluut natuurlijk mooi prima echt wauw haha gelach [gelach] (gelach) dank dankjewel".split()
 )
 """Backchannel words and laughter: a turn of a few of these only stays inside the surrounding chapter."""
-FILLERS = frozenset(
-    {"eh", "ehm", "ehh", "euh", "uh", "uhm", "uhh", "um", "umm", "hm", "hmm", "mmm", "öh", "ah"}
-)
+FILLERS = frozenset({"eh", "ehm", "ehh", "euh", "uh", "uhm", "uhh", "um", "umm", "hm", "hmm", "mmm", "öh", "ah"})
 """Hesitations dropped before scoring (Whisper mostly omits them; other transcripts may not)."""
 CONVERSATIONAL_STOPWORDS = frozenset(
     """

@@ -65,9 +65,7 @@ def find_recordings(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                p for p in sorted(path.iterdir()) if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES
-            )
+            found.extend(p for p in sorted(path.iterdir()) if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
         elif path.is_file():
             found.append(path)
         else:
@@ -136,9 +134,7 @@ def _validate_sidecar(path: Path, data: Any, where: str = "") -> SessionMetadata
     try:
         return _SidecarSchema.model_validate(data).to_metadata()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise IngestError(path, f"invalid metadata: {problems}") from exc
 
 
@@ -181,11 +177,7 @@ def probe(path: Path) -> MediaInfo:
                 raise IngestError(path, "has no audio stream, so there is nothing to transcribe")
             audio = audio_streams[0]
             video = next(
-                (
-                    v
-                    for v in container.streams.video
-                    if not v.disposition & av.stream.Disposition.attached_pic
-                ),
+                (v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic),
                 None,
             )
             duration = 0.0
@@ -227,9 +219,7 @@ def decode_audio(source: Path, target: Path) -> float:
     """Decode the first audio stream to a 16 kHz mono 16-bit WAV at target (atomically); return its duration."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    stream = ffmpeg.input(str(source)).output(
-        str(partial), vn=None, ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le", f="wav"
-    )
+    stream = ffmpeg.input(str(source)).output(str(partial), vn=None, ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le", f="wav")
     try:
         stream.run(
             cmd=ffmpeg_binary(),
@@ -300,9 +290,7 @@ def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
     return f"{base}-{sha256[:8]}"
 
 
-def ingest(
-    source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None
-) -> Recording:
+def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None) -> Recording:
     """Probe, identify and decode one recording; raise IngestError naming the file and the problem."""
     if not source.exists():
         raise IngestError(source, "no such file")
@@ -324,8 +312,7 @@ def ingest(
         wav_path.unlink(missing_ok=True)
         raise IngestError(
             source,
-            f"truncated: the file promises {promised:.1f} s of audio, "
-            f"but only {decoded:.1f} s could be decoded",
+            f"truncated: the file promises {promised:.1f} s of audio, but only {decoded:.1f} s could be decoded",
         )
     if peak_dbfs(wav_path) < SILENCE_PEAK_DBFS:
         raise IngestError(source, "the audio is silent (no sound above -60 dBFS)")

@@ -84,8 +84,7 @@ def make_audio_copy(source: Path, target: Path, settings: PublishSettings, backg
     with av.open(str(source), metadata_errors="ignore") as container:
         audio = container.streams.audio[0]
         small_aac = (
-            audio.codec_context.name == "aac"
-            and 0 < (audio.bit_rate or 0) <= settings.audio_bitrate_kbps * 1100
+            audio.codec_context.name == "aac" and 0 < (audio.bit_rate or 0) <= settings.audio_bitrate_kbps * 1100
         )
     codec = ["-c:a", "copy"] if small_aac else ["-ac", "1", "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k"]
     _run_ffmpeg(
@@ -174,9 +173,7 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
             reencoded = make_web_video(source, folder / outputs.WEB_VIDEO.name(), settings, background)
             make_poster(source, folder / outputs.POSTER.name(), recording.media.duration, background)
         else:
-            subtitle = " · ".join(
-                x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x
-            )
+            subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
             make_title_card(folder / outputs.POSTER.name(), recording.title, subtitle)
         make_audio_copy(source, folder / outputs.AUDIO_COPY.name(), settings, background)
     except av.error.FFmpegError as exc:

@@ -53,35 +53,53 @@ class OutputFile:
 
 # Session files, in the order the page offers the downloadable ones.
 CAPTIONS_VTT = OutputFile(
-    "captions_vtt", "captions.{lang}.vtt", "subtitles", "text/vtt", "public",
+    "captions_vtt",
+    "captions.{lang}.vtt",
+    "subtitles",
+    "text/vtt",
+    "public",
     download_label="Ondertiteling met sprekersnamen (WebVTT)",
 )
 CAPTIONS_SRT = OutputFile(
-    "captions_srt", "captions.{lang}.srt", "subtitles", "application/x-subrip", "public",
+    "captions_srt",
+    "captions.{lang}.srt",
+    "subtitles",
+    "application/x-subrip",
+    "public",
     download_label="Ondertiteling met sprekersnamen (SRT)",
 )
 SUBTITLES_VTT = OutputFile(
     "subtitles_vtt", "subtitles.{lang}.vtt", "subtitles", "text/vtt", "public", download_label="Ondertitels (WebVTT)"
 )
 SUBTITLES_SRT = OutputFile(
-    "subtitles_srt", "subtitles.{lang}.srt", "subtitles", "application/x-subrip", "public",
+    "subtitles_srt",
+    "subtitles.{lang}.srt",
+    "subtitles",
+    "application/x-subrip",
+    "public",
     download_label="Ondertitels (SRT)",
 )
 TRANSCRIPT_TXT = OutputFile(
     "transcript_txt", "transcript.txt", "publish", "text/plain", "public", download_label="Transcript (tekst)"
 )
 TRANSCRIPT_JSON = OutputFile(
-    "transcript_json", "transcript.json", "publish", "application/json", "public",
+    "transcript_json",
+    "transcript.json",
+    "publish",
+    "application/json",
+    "public",
     download_label="Transcript met woordtijden (JSON)",
 )
 CHAPTERS_JSON = OutputFile(
-    "chapters_json", "chapters.json", "publish", "application/json+chapters", "public",
+    "chapters_json",
+    "chapters.json",
+    "publish",
+    "application/json+chapters",
+    "public",
     download_label="Hoofdstukken (JSON)",
 )
 WEB_VIDEO = OutputFile("web_video", "video.mp4", "media", "video/mp4", "public", download_label="Video (MP4)")
-AUDIO_COPY = OutputFile(
-    "audio_copy", "audio.m4a", "media", "audio/mp4", "public", download_label="Alleen geluid (M4A)"
-)
+AUDIO_COPY = OutputFile("audio_copy", "audio.m4a", "media", "audio/mp4", "public", download_label="Alleen geluid (M4A)")
 POSTER = OutputFile("poster", "poster.jpg", "media", "image/jpeg", "public")
 SESSION_PAGE = OutputFile("session_page", "index.html", "publish", "text/html", "public")
 CHAPTERS_VTT = OutputFile("chapters_vtt", "chapters.vtt", "publish", "text/vtt", "public")

@@ -276,9 +276,7 @@ def session_json_ld(
         "inLanguage": "nl",
         "thumbnailUrl": page + media.poster,
         "contentUrl": page + (media.video or media.audio),
-        "transcript": "\n".join(
-            (f"{p.speaker}: " if p.speaker else "") + p.text for p in paragraphs
-        ),
+        "transcript": "\n".join((f"{p.speaker}: " if p.speaker else "") + p.text for p in paragraphs),
         "url": page,
     }
     if editorial.keywords:
@@ -335,26 +333,30 @@ def render_session_page(
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
     page_url = absolute(settings.base_url, f"{rec.slug}/")
-    return template_environment().get_template("session.html.j2").render(
-        rec=rec,
-        title=rec.title,
-        meta=rec.metadata,
-        media=media,
-        files=files,
-        out=outputs.session_file_names(package.language),
-        lang=package.language,
-        chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
-        summary_label=editorial.summary_label,
-        summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
-        keywords=editorial.keywords,
-        speakers=speaker_list(package, editorial),
-        paragraphs=paragraphs,
-        downloads=outputs.downloads(package.language, sizes),
-        json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
-        description=editorial.summary or rec.metadata.description or rec.title,
-        page_url=page_url if settings.base_url else None,
-        poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
-        site_title=settings.site_title,
+    return (
+        template_environment()
+        .get_template("session.html.j2")
+        .render(
+            rec=rec,
+            title=rec.title,
+            meta=rec.metadata,
+            media=media,
+            files=files,
+            out=outputs.session_file_names(package.language),
+            lang=package.language,
+            chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
+            summary_label=editorial.summary_label,
+            summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
+            keywords=editorial.keywords,
+            speakers=speaker_list(package, editorial),
+            paragraphs=paragraphs,
+            downloads=outputs.downloads(package.language, sizes),
+            json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
+            description=editorial.summary or rec.metadata.description or rec.title,
+            page_url=page_url if settings.base_url else None,
+            poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
+            site_title=settings.site_title,
+        )
     )
 
 
@@ -569,5 +571,7 @@ def published_sessions(output_dir: Path) -> list[Path]:
     if not output_dir.is_dir():
         return []
     return sorted(
-        p for p in output_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / outputs.MANIFEST.name()).is_file()
+        p
+        for p in output_dir.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / outputs.MANIFEST.name()).is_file()
     )

@@ -221,9 +221,7 @@ def review_items(
     return [i for i in items if i.generated_text.strip()]
 
 
-def merge_review(
-    previous: SessionReview | None, fresh: Sequence[ReviewItem], slug: str, title: str
-) -> SessionReview:
+def merge_review(previous: SessionReview | None, fresh: Sequence[ReviewItem], slug: str, title: str) -> SessionReview:
     """Fresh generated items carrying over every earlier decision; items no longer generated are kept."""
     earlier = {i.key: i for i in previous.items} if previous else {}
     merged: list[ReviewItem] = []

@@ -147,7 +147,9 @@ def _list_awaiting(output_dir: Path) -> int:
         count = {state: sum(1 for i in current if i.state == state) for state in ("draft", "approved", "rejected")}
         stale = sum(1 for i in current if i.stale)
         awaiting = ", ".join(i.key for i in review.awaiting) or "–"
-        table.add_row(folder.name, str(count["draft"]), str(stale), str(count["approved"]), str(count["rejected"]), awaiting)
+        table.add_row(
+            folder.name, str(count["draft"]), str(stale), str(count["approved"]), str(count["rejected"]), awaiting
+        )
     console.print(table)
     return broken
 
@@ -156,13 +158,12 @@ def review_command(
     session: Annotated[
         Optional[str], typer.Argument(help="Session slug (folder under the output folder) or its folder.")
     ] = None,
-    list_awaiting: Annotated[
-        bool, typer.Option("--list", help="Show what awaits review across all sessions.")
-    ] = False,
+    list_awaiting: Annotated[bool, typer.Option("--list", help="Show what awaits review across all sessions.")] = False,
     output: OutputOption = None,
     config: ConfigOption = None,
     reviewer: Annotated[
-        Optional[str], typer.Option(help="Your name, recorded with each decision (default: $LIVECAST_REVIEWER or login).")
+        Optional[str],
+        typer.Option(help="Your name, recorded with each decision (default: $LIVECAST_REVIEWER or login)."),
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Also show items already decided.")] = False,
 ) -> None:

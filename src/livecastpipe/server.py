@@ -29,7 +29,7 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         if not range_header or not path.is_file() or not range_header.startswith("bytes="):
             return super().send_head()
         size = path.stat().st_size
-        first, _, last = range_header[len("bytes="):].split(",")[0].partition("-")
+        first, _, last = range_header[len("bytes=") :].split(",")[0].partition("-")
         try:
             if first:
                 start, end = int(first), int(last) if last else size - 1

@@ -157,7 +157,9 @@ class PublishSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     site_title: str = "Coöperatieven maken de stad"
-    site_description: str = "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
+    site_description: str = (
+        "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
+    )
     base_url: str | None = None
     """Public address of the output folder (`https://example.org/replays/`): absolute links in the feed."""
     audio_bitrate_kbps: int = Field(default=64, ge=16, le=320)
@@ -297,7 +299,5 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"{path}: invalid settings: {problems}") from exc

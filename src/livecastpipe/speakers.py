@@ -115,6 +115,7 @@ def introduced_names(transcript: Transcript) -> dict[str, str]:
 
 def _same_person(a: str, b: str) -> bool:
     """Names that differ in case or punctuation, lack a first/last name part, or are misheard slightly."""
+
     def simple(name: str) -> list[str]:
         return re.sub(r"[^\w\s]", "", name.lower()).split()
 
@@ -179,7 +180,9 @@ def propose_speakers(
         if speaker_id in proposals or not unnamed_people:
             continue
         person: PanelSpeaker = unnamed_people.pop(0)
-        proposals[speaker_id] = SpeakerInfo(speaker_id, person.name, person.role, 0.5 if count_matches else 0.3, "metadata")
+        proposals[speaker_id] = SpeakerInfo(
+            speaker_id, person.name, person.role, 0.5 if count_matches else 0.3, "metadata"
+        )
     for speaker_id in ids:
         proposals.setdefault(speaker_id, SpeakerInfo(speaker_id))
     return {speaker_id: proposals[speaker_id] for speaker_id in ids}
@@ -291,7 +294,9 @@ def name_speakers(
         notes.append(f"{len(speakers)} speakers found, the metadata names {stated}")
     stale = sorted(i for i, info in existing.items() if info.confirmed and i not in diarization.centroids)
     if stale:
-        notes.append(f"confirmed speakers not in this diarization, kept in {outputs.SPEAKERS.name()}: {', '.join(stale)}")
+        notes.append(
+            f"confirmed speakers not in this diarization, kept in {outputs.SPEAKERS.name()}: {', '.join(stale)}"
+        )
         speakers.update({i: existing[i] for i in stale})
     return SpeakerStage(attributed, diarization, speakers, tuple(notes))
 

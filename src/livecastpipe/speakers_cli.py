@@ -84,7 +84,9 @@ def speakers_command(
     session: Annotated[str, typer.Argument(help="Session folder name in the output folder, or its path.")],
     rename: Annotated[
         Optional[list[str]],
-        typer.Option(help="SPEAKER_ID=NAME: name a speaker (confirms it; a panel member's role comes along). Repeatable."),
+        typer.Option(
+            help="SPEAKER_ID=NAME: name a speaker (confirms it; a panel member's role comes along). Repeatable."
+        ),
     ] = None,
     role: Annotated[
         Optional[list[str]],

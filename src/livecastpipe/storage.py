@@ -59,7 +59,6 @@ def _libc_renameat2() -> Any:
     return getattr(libc, "renameat2", None)
 
 
-
 def exchange_directories(a: Path, b: Path) -> bool:
     """Swap two directories in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
     renameat2 = _libc_renameat2()

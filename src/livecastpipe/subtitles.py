@@ -322,9 +322,7 @@ class _CueBuilder:
 
     # --- search ---------------------------------------------------------------------------------
     def _pause_cost(self, a: int, b: int) -> float:
-        return sum(
-            max(0, self.s.starts[k] - self.s.ends[k - 1] - _PAUSE_IN_CUE_MS) / 100 for k in range(a + 1, b)
-        )
+        return sum(max(0, self.s.starts[k] - self.s.ends[k - 1] - _PAUSE_IN_CUE_MS) / 100 for k in range(a + 1, b))
 
     def _utterance_edge(self, k: int) -> bool:
         """Whether a sentence or a speaker's turn begins at word k (the edges of a dialogue line)."""
@@ -486,9 +484,7 @@ class _CueBuilder:
             )
         return cues
 
-    def _flags(
-        self, lines: Sequence[CueLine], start: int, end: int, b: int, next_start: int | None
-    ) -> tuple[str, ...]:
+    def _flags(self, lines: Sequence[CueLine], start: int, end: int, b: int, next_start: int | None) -> tuple[str, ...]:
         flags: list[str] = []
         for number, line in enumerate(lines, 1):
             if len(line.text) > self.max_chars:
@@ -510,9 +506,7 @@ class _CueBuilder:
         return tuple(flags)
 
 
-def build_cues(
-    words: Sequence[Word], profile: SubtitleProfile, labels: Mapping[str, str] | None = None
-) -> list[Cue]:
+def build_cues(words: Sequence[Word], profile: SubtitleProfile, labels: Mapping[str, str] | None = None) -> list[Cue]:
     """Cues for a word stream under a profile; `labels` (speaker id → e.g. "ANNE: ") mark speaker changes.
 
     Every word appears exactly once, in order. A cue holds one speaker, or two in a "- " dialogue cue.
@@ -598,9 +592,7 @@ def _tuple_ms(parts: tuple[int, int, int, int]) -> int:
 # --- report ------------------------------------------------------------------------------------------
 
 
-def subtitle_report(
-    cues: Sequence[Cue], words: Sequence[Word], profile: SubtitleProfile, profile_name: str
-) -> dict:
+def subtitle_report(cues: Sequence[Cue], words: Sequence[Word], profile: SubtitleProfile, profile_name: str) -> dict:
     """The compliance report: share of cues within each limit of the profile, and every flagged cue."""
     total = len(cues)
     durations = [cue.end - cue.start for cue in cues]
@@ -623,7 +615,11 @@ def subtitle_report(
         "dialogue_cues": sum(c.dialogue for c in cues),
         "cues_mixing_speakers_unmarked": sum(mixes_speakers_unmarked(c) for c in cues),
         "within": {
-            key: {"cues": within[key], "of": counts[key], "share": round(within[key] / counts[key], 4) if counts[key] else 1.0}
+            key: {
+                "cues": within[key],
+                "of": counts[key],
+                "share": round(within[key] / counts[key], 4) if counts[key] else 1.0,
+            }
             for key in within
         },
         "flagged": [

@@ -144,9 +144,7 @@ def _timed_words(transcript: Transcript) -> list[_TimedWord]:
     words: list[_TimedWord] = []
     for segment in transcript.segments:
         if segment.words:
-            words.extend(
-                _TimedWord(w.start, w.end, w.text, w.speaker or segment.speaker) for w in segment.words
-            )
+            words.extend(_TimedWord(w.start, w.end, w.text, w.speaker or segment.speaker) for w in segment.words)
             continue
         parts = segment.text.split()
         step = (segment.end - segment.start) / max(len(parts), 1)
@@ -270,9 +268,7 @@ def default_embedder(texts: list[str]) -> np.ndarray:
     return np.asarray(_universal_sentence_encoder().encode(list(texts)), dtype=np.float32)
 
 
-def select_central(
-    embeddings: np.ndarray, count: int, redundancy: float, prior: np.ndarray | None = None
-) -> list[int]:
+def select_central(embeddings: np.ndarray, count: int, redundancy: float, prior: np.ndarray | None = None) -> list[int]:
     """Indices of `count` rows chosen by maximal marginal relevance to the centroid, in original order.
 
     `prior` (one weight per row, 0–1) scales each row's centrality, e.g. to prefer informative sentences.
@@ -448,9 +444,7 @@ def extractive_summary(
     names = [*(speaker_names or {}).values(), *other_names]
     keywords = extract_keywords(" ".join(s.clean for s in sentences), settings.keywords, exclude=names)
     bounds = [[c.start, c.end] for c in chapters]
-    source_hash = hashlib.sha256(
-        (sentences_hash(sentences) + json.dumps(bounds)).encode()
-    ).hexdigest()[:16]
+    source_hash = hashlib.sha256((sentences_hash(sentences) + json.dumps(bounds)).encode()).hexdigest()[:16]
     return SessionSummary(
         sentences=session,
         chapters=tuple(chapter_summaries),
@@ -484,9 +478,7 @@ def _grounding_line(sentence: SummarySentence, speaker_names: Mapping[str, str])
     return f"[{clock(sentence.start)}–{clock(sentence.end)}] {who}: {sentence.text}"
 
 
-def generative_prompt(
-    summary: SessionSummary, title: str, speaker_names: Mapping[str, str]
-) -> list[dict[str, str]]:
+def generative_prompt(summary: SessionSummary, title: str, speaker_names: Mapping[str, str]) -> list[dict[str, str]]:
     """Chat messages, in Dutch, grounding the model on the extractive sentences and their timestamps."""
     lines = [f"Sessie: {title}", "", "Kernzinnen uit het transcript (tijd, spreker, tekst):"]
     lines += [_grounding_line(s, speaker_names) for s in summary.sentences]
@@ -519,7 +511,9 @@ def _parse_answer(content: str) -> _GenerativeAnswer:
         raise GenerativeError(f"unusable answer: {exc.errors()[0]['msg']}") from exc
 
 
-def endpoint_config(settings: SummariesSettings, environ: Mapping[str, str] | None = None) -> tuple[str, str, str | None]:
+def endpoint_config(
+    settings: SummariesSettings, environ: Mapping[str, str] | None = None
+) -> tuple[str, str, str | None]:
     """URL of the chat completions endpoint, model and key, from settings or `LIVECAST_SUMMARIES_*`."""
     env = os.environ if environ is None else environ
     base = settings.generative_url or env.get("LIVECAST_SUMMARIES_URL")
@@ -567,7 +561,9 @@ def generative_summary(
     if len(titles) == len(chapters) and all(0 < len(t) <= 120 for t in titles):
         chapters = tuple(replace(c, proposed_title=t) for c, t in zip(chapters, titles))
     elif titles:
-        warnings.append(f"generative backend proposed {len(titles)} chapter titles for {len(chapters)} chapters; ignored")
+        warnings.append(
+            f"generative backend proposed {len(titles)} chapter titles for {len(chapters)} chapters; ignored"
+        )
     keywords = tuple(dict.fromkeys(k.strip() for k in answer.trefwoorden if 0 < len(k.strip()) <= 60))
     return replace(
         summary,
@@ -602,4 +598,3 @@ def summarize_session(
         return generative_summary(summary, settings, title, speaker_names, environ)
     except GenerativeError as exc:
         return with_fallback_warning(summary, exc)
-

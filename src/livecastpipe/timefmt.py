@@ -6,9 +6,7 @@ import datetime as dt
 import email.utils
 import re
 
-DUTCH_MONTHS = (
-    "januari februari maart april mei juni juli augustus september oktober november december".split()
-)
+DUTCH_MONTHS = "januari februari maart april mei juni juli augustus september oktober november december".split()
 
 
 def webvtt_timestamp(seconds: float) -> str:

@@ -195,7 +195,6 @@ def fixed_chunks(total: int) -> list[Region]:
     return [(start, min(start + CHUNK_SAMPLES, total)) for start in range(0, total, CHUNK_SAMPLES)]
 
 
-
 def speech_chunks(regions: Sequence[Region]) -> list[list[Region]]:
     """Speech regions grouped in order into chunks of at most 30 s of speech, as faster-whisper's batched
     pipeline groups them: each chunk is decoded as one 30 s window, its silences left out."""

@@ -95,8 +95,12 @@ class VoiceLibrary:
                     "role": v.role,
                     "confirmed": v.confirmed,
                     "samples": [
-                        {"session": s.session, "speaker": s.speaker, "confirmed": s.confirmed,
-                         "embedding": list(s.embedding)}
+                        {
+                            "session": s.session,
+                            "speaker": s.speaker,
+                            "confirmed": s.confirmed,
+                            "embedding": list(s.embedding),
+                        }
                         for s in v.samples
                     ],
                 }
@@ -134,8 +138,7 @@ class VoiceLibrary:
         """
         kept_confirmed = {(s.session, s.speaker) for v in self.voices for s in v.samples if s.confirmed}
         self.voices = [
-            replace(v, samples=tuple(s for s in v.samples if s.session != session or s.confirmed))
-            for v in self.voices
+            replace(v, samples=tuple(s for s in v.samples if s.session != session or s.confirmed)) for v in self.voices
         ]
         for speaker_id, vector in sorted(centroids.items()):
             info = speakers.get(speaker_id, SpeakerInfo(speaker_id))
@@ -155,7 +158,9 @@ class VoiceLibrary:
     def _enrol(self, info: SpeakerInfo, sample: VoiceSample) -> None:
         key = (sample.session, sample.speaker)
         for index, voice in enumerate(self.voices):
-            self.voices[index] = replace(voice, samples=tuple(s for s in voice.samples if (s.session, s.speaker) != key))
+            self.voices[index] = replace(
+                voice, samples=tuple(s for s in voice.samples if (s.session, s.speaker) != key)
+            )
         named = next((v for v in self.voices if v.confirmed and v.name == info.name), None)
         if named is None:
             self.voices.append(Voice(self._new_id(), info.name, info.role, True, (sample,)))

@@ -101,7 +101,9 @@ def _export_campplus(weights: Path, target: Path) -> None:
             )
     finally:
         camplusplus.CAMLayer.seg_pooling = original
-    openvino.save_model(openvino.Core().read_model(str(onnx_file)), str(target / "campplus.xml"), compress_to_fp16=False)
+    openvino.save_model(
+        openvino.Core().read_model(str(onnx_file)), str(target / "campplus.xml"), compress_to_fp16=False
+    )
     onnx_file.unlink()
 
 
@@ -151,7 +153,9 @@ def _kaldi_mel_weights(bins: int = 80, low_hz: float = 20.0) -> np.ndarray:
 
 
 _MEL_WEIGHTS = _kaldi_mel_weights()
-_POVEY_WINDOW = ((0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FBANK_FRAME) / (FBANK_FRAME - 1))) ** 0.85).astype(np.float32)
+_POVEY_WINDOW = ((0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FBANK_FRAME) / (FBANK_FRAME - 1))) ** 0.85).astype(
+    np.float32
+)
 
 
 def window_filterbanks(samples: np.ndarray, windows: Sequence[tuple[float, float]]) -> list[np.ndarray]:
