@@ -12,7 +12,7 @@ SYSTEM_TEST_PACKAGES := chromium espeak-ng
 run: setup  ## set up, then process the sample session in media/ into output/
 	$(BIN)/livecast run media/
 
-test: setup system-test-deps browser-test-deps  ## set up, then run the test suite
+test: setup system-test-deps browser-test-deps check  ## set up, check format, lint and types, then run the test suite
 	$(BIN)/python -m pytest
 
 check: setup  ## formatting, lint and types (configured in pyproject.toml)

@@ -188,11 +188,11 @@ def summarize_and_review(
     except ReviewError:
         previous = None
     names = editor_speaker_names(speakers, approved_speaker_names(previous, (s.id for s in speakers)))
-    summary = summaries_task.with_options(result_storage=result_storage)(
+    summary = summaries_task.with_options(result_storage=result_storage)(  # type: ignore[arg-type]  # None: Prefect's default storage
         recording, quote(transcript), quote(list(chapters)), names, settings.summaries
     )
     if settings.summaries.backend == "generative":
-        state: State = generative_summary_task.with_options(result_storage=result_storage)(
+        state: State = generative_summary_task.with_options(result_storage=result_storage)(  # type: ignore[arg-type]  # None: Prefect's default storage
             recording, summary, recording.title, names, settings.summaries, return_state=True
         )
         outcome = state.result(raise_on_failure=False)

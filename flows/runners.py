@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -70,11 +71,13 @@ def block_task_runner(settings: Settings) -> Iterator[TaskRunner]:
     wait for ever once every thread waits so.
     """
     if settings.task_runner != "dask" or _on_a_dask_worker():
-        with ThreadPoolTaskRunner(max_workers=stream_count(settings.transcribe)) as runner:
-            yield runner
+        threads: ThreadPoolTaskRunner[Any]
+        with ThreadPoolTaskRunner(max_workers=stream_count(settings.transcribe)) as threads:
+            yield threads
         return
     from prefect_dask import DaskTaskRunner
 
+    runner: TaskRunner
     if settings.dask_address:
         runner = DaskTaskRunner(address=settings.dask_address)
     else:

@@ -115,7 +115,7 @@ def speakers_and_chapters(
     names = public_speaker_names(
         stage.speakers.values(), approved_speaker_names(review, stage.speakers), stage.transcript.speaker_ids
     )
-    chapters = chapters_task.with_options(result_storage=result_storage)(
+    chapters = chapters_task.with_options(result_storage=result_storage)(  # type: ignore[arg-type]  # None: Prefect's default storage
         recording, quote(stage.transcript), quote(list(diarization.turns)), names, settings.chapters
     )
     files, chapter_notes = chapter_files(chapters, recording.media.duration, recording.title)

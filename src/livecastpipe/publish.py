@@ -380,7 +380,7 @@ def swap_in(staged: Path, target: Path, editor_snapshot: Mapping[str, str] | Non
         staged.rename(target)
     for name in EDITOR_FILES if editor_snapshot is not None else ():
         edited = old / name
-        if edited.is_file() and sha256_file(edited) != editor_snapshot.get(name):
+        if edited.is_file() and sha256_file(edited) != (editor_snapshot or {}).get(name):
             os.replace(edited, target / name)
     shutil.rmtree(old)
 

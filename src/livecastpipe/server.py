@@ -50,7 +50,7 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.send_header("Content-Length", str(end - start + 1))
         self.end_headers()
-        self._remaining = end - start + 1
+        self._remaining: int | None = end - start + 1
         return handle
 
     def end_headers(self) -> None:

@@ -447,11 +447,11 @@ class _CueBuilder:
             chosen[k - 1] = j
         times: list[tuple[int, int]] = []
         for k, (_, b, chars) in enumerate(spans):
-            start = int(starts[k][chosen[k]])
+            cue_start = int(starts[k][chosen[k]])
             if times:  # only where timestamps leave no room at all (flagged): keep the cues apart
-                start = max(start, times[-1][1] + self.gap)
+                cue_start = max(cue_start, times[-1][1] + self.gap)
             next_start = int(starts[k + 1][chosen[k + 1]]) if k + 1 < len(spans) else None
-            times.append((start, max(self._end(b, chars, start, next_start), start + 1)))
+            times.append((cue_start, max(self._end(b, chars, cue_start, next_start), cue_start + 1)))
         return times
 
     def finish(self, chosen: Sequence[tuple[int, int, _Layout]]) -> list[Cue]:

@@ -398,6 +398,7 @@ def transcribe_file(
     runs them elsewhere (the flow's cached Prefect tasks) and reports on its own.
     """
     plan = plan_transcription(wav_path, settings)
+    parts: Sequence[BlockTranscript]
     if run_blocks is None:
         parts = _blocks_in_threads(wav_path, plan, settings, glossary, on_progress, on_stream_free)
     else:

