@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -174,6 +174,44 @@ def hostile_package(recording: Recording) -> SessionPackage:
         speakers=speakers,
         chapters=(Chapter(0.0, 12.0, "Opening " + HOSTILE_IMG), Chapter(12.0, 20.0, "Afsluiting")),
         stage_files=subtitle_files(transcript, {"SPEAKER_00": speakers[0].name}, SubtitleSettings()),
+    )
+
+
+LONG_SESSION_S = 2 * 3600.0
+LONG_TURN_S = 20.0
+LONG_CHAPTER_S = 600.0
+
+
+def long_package(recording: Recording) -> SessionPackage:
+    """A two-hour panel (hand-made: four speakers taking 20-second turns, a chapter every 10 minutes)
+    over the short audio-only recording, its duration set to two hours: the page's length, tab stops
+    and links are what it is for, not playback past the audio's end."""
+    speakers = [f"SPEAKER_0{n}" for n in range(4)]
+    segments = []
+    for n in range(int(LONG_SESSION_S / LONG_TURN_S)):
+        start = n * LONG_TURN_S + 0.37  # turns start between whole seconds, as real ones do
+        speaker = speakers[n % 4]
+        for k, text in enumerate(("Dat is een goede vraag over de wijk.", f"Punt {n} gaat over huurwoningen.")):
+            at = start + k * 9.0
+            segments.append(Segment(at, at + 8.5, text, (Word(at, at + 8.5, text, 0.9, speaker),), speaker))
+    transcript = Transcript("nl", 1.0, LONG_SESSION_S, tuple(segments), "handmade-test-fixture")
+    chapters = tuple(
+        Chapter(t + 0.37, min(t + LONG_CHAPTER_S, LONG_SESSION_S), f"Deel {i + 1}: de wijk")
+        for i, t in enumerate(range(0, int(LONG_SESSION_S), int(LONG_CHAPTER_S)))
+    )
+    long_recording = replace(
+        recording,
+        slug="lange-paneldiscussie",
+        media=replace(recording.media, duration=LONG_SESSION_S),
+        metadata=replace(recording.metadata, title="Lange paneldiscussie over de woningmarkt"),
+    )
+    names = {"SPEAKER_00": "Anne de Vries"}
+    return SessionPackage(
+        recording=long_recording,
+        transcript=transcript,
+        speakers=(SpeakerInfo("SPEAKER_00", "Anne de Vries", "moderator", 1.0, "editor", True),),
+        chapters=chapters,
+        stage_files=subtitle_files(transcript, names, SubtitleSettings()),
     )
 
 

@@ -56,7 +56,7 @@ from .review import (
 from .settings import PublishSettings
 from .speakers import read_speakers_yaml
 from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
-from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, player_time
+from .timefmt import clock, dutch_date, dutch_duration, fragment_time, iso8601_duration, player_time
 from .voices import SpeakerFileError
 
 EDITOR_FILES = tuple(o.name() for o in outputs.EDITOR_FILES)
@@ -186,11 +186,9 @@ def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> l
     paragraphs: list[TranscriptParagraph] = []
     used: set[str] = set()
     for speaker, pieces, end in groups:
-        anchor = f"t={player_time(pieces[0].start)}"
-        if anchor in used:
-            anchor = f"t={player_time(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
-        if anchor in used:
-            anchor = f"t={pieces[0].start:.3f}"
+        at = pieces[0].start
+        while (anchor := f"t={fragment_time(at)}") in used:  # two paragraphs starting in one millisecond
+            at += 0.001
         used.add(anchor)
         paragraphs.append(
             TranscriptParagraph(
@@ -228,6 +226,7 @@ def template_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["player_time"] = player_time
+    env.filters["fragment_time"] = fragment_time
     env.filters["dutch_duration"] = dutch_duration
     env.filters["dutch_date"] = dutch_date
     env.filters["human_size"] = human_size
@@ -288,7 +287,7 @@ def session_json_ld(
                 "name": c.title,
                 "startOffset": math.floor(c.start),
                 "endOffset": math.ceil(c.end),
-                "url": f"{page}#t={player_time(c.start)}",
+                "url": f"{page}#t={fragment_time(c.start)}",
             }
             for c in editorial.chapters
         ]
