@@ -39,6 +39,7 @@ from livecastpipe.settings import (
 )
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import extractive_summary, split_sentences
+from livecastpipe.timefmt import webvtt_timestamp
 from livecastpipe.transcribe import transcribe_file
 
 from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
@@ -212,6 +213,51 @@ def long_package(recording: Recording) -> SessionPackage:
         speakers=(SpeakerInfo("SPEAKER_00", "Anne de Vries", "moderator", 1.0, "editor", True),),
         chapters=chapters,
         stage_files=subtitle_files(transcript, names, SubtitleSettings()),
+    )
+
+
+DESCRIPTION_CUES = (
+    (2.0, 4.5, "Twee mensen zitten aan een tafel met microfoons."),
+    (9.0, 11.0, "Op het scherm verschijnt het logo van de coöperatie."),
+)
+
+
+@pytest.fixture(scope="session")
+def accessible_recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """A 20-second video of the sample whose sidecar names a sign-language interpreter's video (here the
+    sample's picture, small and silent) and a WebVTT file of audio descriptions."""
+    folder = tmp_path_factory.mktemp("accessible-media")
+    source = folder / "interview.mp4"
+    run_ffmpeg("-i", str(SAMPLE), "-t", "20", "-c", "copy", str(source))
+    run_ffmpeg(
+        "-i", str(SAMPLE), "-t", "20", "-an", "-vf", "scale=320:-2", "-c:v", "libx264", "-preset", "ultrafast",
+        "-g", "10", str(folder / "interview-ngt.mp4"),
+    )  # fmt: skip
+    cues = "".join(f"\n{webvtt_timestamp(a)} --> {webvtt_timestamp(b)}\n{text}\n" for a, b, text in DESCRIPTION_CUES)
+    (folder / "interview.beschrijving.vtt").write_text("WEBVTT\n" + cues, encoding="utf-8")
+    (folder / "interview.yaml").write_text(
+        "title: Interview met tolk\nsign_language_video: interview-ngt.mp4\ndescriptions: interview.beschrijving.vtt\n",
+        encoding="utf-8",
+    )
+    return ingest(source, folder / "cache")
+
+
+def accessible_package(recording: Recording) -> SessionPackage:
+    """The interview with a hand-made transcript of three turns."""
+    texts = [
+        ("SPEAKER_00", 0.5, 6.0, "Welkom bij dit interview met een tolk Nederlandse Gebarentaal."),
+        ("SPEAKER_01", 6.5, 12.0, "Dank u wel, ik vertel graag over onze coöperatie."),
+        ("SPEAKER_00", 12.5, 19.0, "Wat doen de leden samen?"),
+    ]
+    segments = tuple(
+        Segment(start, end, text, (Word(start, end, text, 0.9, speaker),), speaker)
+        for speaker, start, end, text in texts
+    )
+    transcript = Transcript("nl", 1.0, 20.0, segments, "handmade-test-fixture")
+    return SessionPackage(
+        recording=recording,
+        transcript=transcript,
+        stage_files=subtitle_files(transcript, {}, SubtitleSettings()),
     )
 
 

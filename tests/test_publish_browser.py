@@ -26,9 +26,12 @@ from livecastpipe.server import preview_server
 from livecastpipe.timefmt import parse_player_time
 
 from .publish_fixtures import (  # noqa: F401 (fixtures)
+    DESCRIPTION_CUES,
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
     SETTINGS,
+    accessible_package,
+    accessible_recording,
     hostile_audio_recording,
     long_package,
     published_site,
@@ -372,10 +375,14 @@ HOSTILE_SLUG = "wonen-werken-script-document-title-gehackt-script"
 
 
 @pytest.fixture(scope="module")
-def long_site_url(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording) -> Iterator[str]:
-    """A two-hour session's package (hand-made transcript, published without the model), served locally."""
+def long_site_url(
+    tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording, accessible_recording: Recording
+) -> Iterator[str]:
+    """A two-hour session's package and an interview with sign language and audio descriptions
+    (hand-made transcripts, published without the model), served locally."""
     output = tmp_path_factory.mktemp("long-site") / "output"
     publish_session(long_package(hostile_audio_recording), output, SETTINGS)
+    publish_session(accessible_package(accessible_recording), output, SETTINGS)
     server = preview_server(output, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -672,4 +679,106 @@ def test_labels_stay_beside_their_controls_at_320_css_pixels(browser: Browser, s
         assert label["x"] < box["x"], f"the label of {control} is not beside it"
     assert page.evaluate("getComputedStyle(document.querySelector('h1')).hyphens") == "auto"
     assert page.evaluate("document.documentElement.lang") == "nl"
+    context.close()
+
+
+ACCESSIBLE_SLUG = "interview-met-tolk"
+RECORD_SPEECH = """
+window.spoken = [];
+if (window.speechSynthesis) {
+  const speak = window.speechSynthesis.speak.bind(window.speechSynthesis);
+  window.speechSynthesis.speak = (u) => {
+    window.spoken.push({text: u.text, lang: u.lang, at: document.getElementById('player').currentTime});
+    speak(u);
+  };
+}
+"""
+
+
+def test_sign_language_window_follows_playback_and_moves(page: Page, long_site_url: str) -> None:
+    page.goto(f"{long_site_url}{ACCESSIBLE_SLUG}/index.html")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    assert page.is_hidden("#gebarentaal-venster")
+    page.click("#knop-gebarentaal")
+    assert page.is_visible("#gebarentaal-venster")
+    page.wait_for_function("() => document.getElementById('gebarentaal').readyState >= 2")
+    page.evaluate("document.getElementById('player').play()")
+    page.wait_for_function("() => document.getElementById('player').currentTime > 1")
+    drift = []
+    for _ in range(20):
+        drift.append(
+            page.evaluate(
+                "Math.abs(document.getElementById('player').currentTime - document.getElementById('gebarentaal').currentTime)"
+            )
+        )
+        page.wait_for_timeout(100)
+    page.evaluate("document.getElementById('player').currentTime = 12")
+    page.wait_for_function(
+        "() => !document.getElementById('player').seeking && document.getElementById('player').currentTime > 12.5"
+    )
+    for _ in range(10):
+        drift.append(
+            page.evaluate(
+                "Math.abs(document.getElementById('player').currentTime - document.getElementById('gebarentaal').currentTime)"
+            )
+        )
+        page.wait_for_timeout(100)
+    print(f"sign language: largest drift {max(drift):.3f} s over {len(drift)} samples")
+    assert max(drift) < 0.3
+    page.keyboard.press("Alt+Shift+KeyP")
+    page.wait_for_function("() => document.getElementById('gebarentaal').paused")
+
+    before = page.locator("#gebarentaal-venster").bounding_box()
+    bar = page.locator(".sign-bar").bounding_box()
+    page.mouse.move(bar["x"] + 20, bar["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(bar["x"] - 200, bar["y"] - 150, steps=5)
+    page.mouse.up()
+    moved = page.locator("#gebarentaal-venster").bounding_box()
+    assert moved["x"] == pytest.approx(before["x"] - 220, abs=2) and moved["y"] == pytest.approx(
+        before["y"] - 160, abs=2
+    )
+    page.focus("#gebarentaal-verplaats")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    assert page.locator("#gebarentaal-venster").bounding_box()["width"] == pytest.approx(moved["width"] + 40, abs=2)
+    page.keyboard.press("ArrowDown")
+    assert page.locator("#gebarentaal-venster").bounding_box()["y"] == pytest.approx(moved["y"] + 20, abs=2)
+    assert page.evaluate("getComputedStyle(document.getElementById('gebarentaal-venster')).resize") == "both"
+    assert axe_violations(page) == []
+    screenshot(page, "sign-language-window.png")
+    page.keyboard.press("Alt+Shift+KeyG")
+    assert page.is_hidden("#gebarentaal-venster")
+
+
+@pytest.mark.parametrize("voice", ["spraak", "schermlezer"])
+def test_audio_descriptions_are_spoken_or_announced_at_their_cue_times(
+    browser: Browser, long_site_url: str, voice: str
+) -> None:
+    context = browser.new_context()
+    context.add_init_script(script=RECORD_SPEECH)
+    page = context.new_page()
+    page.goto(f"{long_site_url}{ACCESSIBLE_SLUG}/index.html")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    if voice == "schermlezer":
+        page.click("#knop-voorkeuren")
+        page.select_option("#beschrijving-stem", voice)
+        page.keyboard.press("Escape")
+    page.keyboard.press("Alt+Shift+KeyO")
+    assert page.get_attribute("#knop-beschrijving", "aria-pressed") == "true"
+    assert page.get_attribute("#beschrijving", "aria-live") == ("off" if voice == "spraak" else "polite")
+    first, second = DESCRIPTION_CUES
+    page.evaluate("(t) => { const m = document.getElementById('player'); m.currentTime = t; m.play(); }", first[0] - 1)
+    page.wait_for_function("(text) => document.getElementById('beschrijving').textContent === text", arg=first[2])
+    shown_at = page.evaluate("document.getElementById('player').currentTime")
+    assert first[0] - 0.3 <= shown_at <= first[1], f"the description appeared at {shown_at} s"
+    page.evaluate("(t) => { document.getElementById('player').currentTime = t; }", second[0] - 0.5)
+    page.wait_for_function("(text) => document.getElementById('beschrijving').textContent === text", arg=second[2])
+    page.evaluate("document.getElementById('player').pause()")
+    spoken = page.evaluate("window.spoken")
+    if voice == "spraak":
+        assert [s["text"] for s in spoken] == [first[2], second[2]] and all(s["lang"] == "nl-NL" for s in spoken)
+        assert all(cue[0] - 0.3 <= s["at"] <= cue[1] for s, cue in zip(spoken, DESCRIPTION_CUES)), spoken
+    else:
+        assert spoken == [], "spoken by the browser as well as by the screen reader"
     context.close()

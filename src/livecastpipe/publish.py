@@ -341,6 +341,7 @@ def render_session_page(
             meta=rec.metadata,
             media=media,
             files=files,
+            sizes=sizes,
             out=outputs.session_file_names(package.language),
             lang=package.language,
             chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
@@ -400,6 +401,23 @@ def write_static_assets(folder: Path, assets: Sequence[outputs.OutputFile]) -> N
     static = resources.files("livecastpipe") / "static"
     for asset in assets:
         atomic_write_bytes(folder / asset.name(), (static / Path(asset.name()).name).read_bytes())
+
+
+def copy_accessibility_files(package: SessionPackage, staged: Path, previous: Path) -> None:
+    """Copy the sign-language video and the audio descriptions the session's metadata names into the
+    package (from the previous package when the source has gone since)."""
+    meta = package.recording.metadata
+    named = (
+        (meta.sign_language_video, outputs.SIGN_LANGUAGE_VIDEO.name()),
+        (meta.descriptions, outputs.DESCRIPTIONS_VTT.name()),
+    )
+    for source, name in named:
+        if not source:
+            continue
+        found = Path(source) if Path(source).is_file() else previous / name
+        if not found.is_file():
+            raise PublishError(Path(source), "named in the session's metadata, but not found")
+        shutil.copyfile(found, staged / name)
 
 
 def package_data_json(package: SessionPackage) -> str:
@@ -523,6 +541,7 @@ def publish_session(
             if name in EDITOR_FILES:
                 continue
             (staged / name).write_text(text, encoding="utf-8")
+        copy_accessibility_files(package, staged, target)
         write_static_assets(staged, (outputs.PLAYER_CSS, outputs.PLAYER_JS))
         sizes = {p.name: p.stat().st_size for p in staged.iterdir() if p.is_file()}
         page = staged / outputs.SESSION_PAGE.name()

@@ -264,6 +264,106 @@
     updateVolume();
   }
 
+  /* --- sign language: a movable, resizable window kept within 0.3 s of the player --------------- */
+  var signWindow = byId("gebarentaal-venster");
+  var signVideo = byId("gebarentaal");
+  var signButton = byId("knop-gebarentaal");
+  var SIGN_TOLERANCE_S = 0.15;
+  function syncSign() {
+    if (!signVideo || signWindow.hidden) { return; }
+    if (signVideo.playbackRate !== media.playbackRate) { signVideo.playbackRate = media.playbackRate; }
+    var target = media.currentTime;
+    if (isFinite(signVideo.duration) && target > signVideo.duration) { target = signVideo.duration; }
+    if (Math.abs(signVideo.currentTime - target) > SIGN_TOLERANCE_S && !signVideo.seeking) { signVideo.currentTime = target; }
+    if (media.paused && !signVideo.paused) { signVideo.pause(); }
+    if (!media.paused && signVideo.paused && target < (signVideo.duration || Infinity)) {
+      var playing = signVideo.play();
+      if (playing && playing.catch) { playing.catch(function () { /* retried at the next timeupdate */ }); }
+    }
+  }
+  function setSign(on, spoken) {
+    if (!signWindow) { return; }
+    signWindow.hidden = !on;
+    signButton.setAttribute("aria-pressed", on ? "true" : "false");
+    store("signLanguage", on ? "on" : "off");
+    if (on) { syncSign(); } else { signVideo.pause(); }
+    if (spoken) { announce(on ? "Gebarentaal getoond" : "Gebarentaal verborgen"); }
+  }
+  function placeSign(left, top, width) {
+    var w = Math.max(160, Math.min(width, window.innerWidth - 16));
+    signWindow.style.width = w + "px";
+    signWindow.style.left = Math.max(0, Math.min(left, window.innerWidth - w)) + "px";
+    signWindow.style.top = Math.max(0, Math.min(top, window.innerHeight - 80)) + "px";
+    signWindow.style.right = "auto";
+    signWindow.style.bottom = "auto";
+  }
+  if (signWindow) {
+    ["play", "pause", "seeked", "ratechange", "timeupdate"].forEach(function (name) { media.addEventListener(name, syncSign); });
+    window.setInterval(function () { if (!media.paused) { syncSign(); } }, 100);
+    signButton.addEventListener("click", function () { setSign(signWindow.hidden, false); });
+    var bar = signWindow.querySelector(".sign-bar");
+    var moveButton = byId("gebarentaal-verplaats");
+    bar.addEventListener("pointerdown", function (event) {
+      var box = signWindow.getBoundingClientRect();
+      var dx = event.clientX - box.left, dy = event.clientY - box.top;
+      bar.setPointerCapture(event.pointerId);
+      function move(e) { placeSign(e.clientX - dx, e.clientY - dy, box.width); }
+      function stop() { bar.removeEventListener("pointermove", move); bar.removeEventListener("pointerup", stop); }
+      bar.addEventListener("pointermove", move);
+      bar.addEventListener("pointerup", stop);
+      event.preventDefault();
+    });
+    moveButton.addEventListener("keydown", function (event) {
+      var steps = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[event.key];
+      if (!steps || event.altKey || event.ctrlKey || event.metaKey) { return; }
+      event.preventDefault();
+      var box = signWindow.getBoundingClientRect();
+      if (event.shiftKey) { placeSign(box.left, box.top, box.width + 20 * (steps[0] || -steps[1])); }
+      else { placeSign(box.left + 20 * steps[0], box.top + 20 * steps[1], box.width); }
+    });
+    setSign(stored("signLanguage", "off") === "on", false);
+  }
+
+  /* --- audio description: WebVTT cues voiced by speech synthesis or announced to screen readers -- */
+  var descriptionTrack = textTrack("descriptions");
+  var descriptionButton = byId("knop-beschrijving");
+  var descriptionText = byId("beschrijving");
+  var descriptionVoice = byId("beschrijving-stem");
+  function describe(text) {
+    descriptionText.textContent = text;
+    if (descriptionVoice.value !== "spraak" || !window.speechSynthesis || !window.SpeechSynthesisUtterance) { return; }
+    var utterance = new window.SpeechSynthesisUtterance(text);
+    utterance.lang = "nl-NL";
+    utterance.rate = Math.min(2, media.playbackRate || 1);
+    window.speechSynthesis.cancel();
+    window.speechSynthesis.speak(utterance);
+  }
+  function setDescriptions(on, spoken) {
+    if (!descriptionTrack || !descriptionButton) { return; }
+    descriptionTrack.mode = on ? "hidden" : "disabled";
+    descriptionButton.setAttribute("aria-pressed", on ? "true" : "false");
+    descriptionText.hidden = !on;
+    if (!on) { descriptionText.textContent = ""; if (window.speechSynthesis) { window.speechSynthesis.cancel(); } }
+    store("descriptions", on ? "on" : "off");
+    if (spoken) { announce(on ? "Audiodescriptie aan" : "Audiodescriptie uit"); }
+  }
+  function setDescriptionVoice(value) {
+    descriptionVoice.value = value;
+    /* spoken by the browser: not announced a second time; else the screen reader reads the live region */
+    descriptionText.setAttribute("aria-live", value === "spraak" ? "off" : "polite");
+    store("descriptionVoice", value);
+  }
+  if (descriptionTrack && descriptionButton) {
+    descriptionTrack.addEventListener("cuechange", function () {
+      var cues = descriptionTrack.activeCues;
+      if (cues && cues.length) { describe(Array.prototype.map.call(cues, function (cue) { return cue.text; }).join(" ")); }
+    });
+    descriptionButton.addEventListener("click", function () { setDescriptions(descriptionTrack.mode === "disabled", false); });
+    descriptionVoice.addEventListener("change", function () { setDescriptionVoice(descriptionVoice.value); });
+    setDescriptionVoice(stored("descriptionVoice", "spraak") === "schermlezer" ? "schermlezer" : "spraak");
+    setDescriptions(stored("descriptions", "off") === "on", false);
+  }
+
   /* --- keyboard shortcuts: Alt+Shift+letter anywhere on the page (the help dialog lists them) --- */
   var actions = {
     play: togglePlay,
@@ -278,6 +378,8 @@
     "volume-up": function () { stepVolume(0.1); },
     "volume-down": function () { stepVolume(-0.1); },
     mute: function () { media.muted = !media.muted; announce(media.muted ? "Geluid uit" : "Geluid aan"); },
+    descriptions: function () { if (descriptionTrack) { setDescriptions(descriptionTrack.mode === "disabled", true); } },
+    "sign-language": function () { if (signWindow) { setSign(signWindow.hidden, true); } },
     preferences: function () { openDialog(preferencesDialog); },
     help: function () { openDialog(helpDialog); }
   };
