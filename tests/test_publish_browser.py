@@ -782,3 +782,67 @@ def test_audio_descriptions_are_spoken_or_announced_at_their_cue_times(
     else:
         assert spoken == [], "spoken by the browser as well as by the screen reader"
     context.close()
+
+
+def test_embed_page_plays_in_an_iframe_on_another_origin(
+    browser: Browser, site_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    host = tmp_path_factory.mktemp("other-website")
+    embed_url = f"{site_url}{SAMPLE_SLUG}/embed.html"
+    (host / "index.html").write_text(
+        f'<!doctype html><html lang="nl"><link rel="icon" href="data:,"><title>Gemeente</title><h1>Raadsvergadering</h1>'
+        f'<iframe src="{embed_url}#t=10" title="Speler" width="640" height="720"></iframe></html>',
+        encoding="utf-8",
+    )
+    server = preview_server(host, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(path=str(AXE))
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(f"http://localhost:{server.server_address[1]}/index.html")  # another origin: host and port differ
+        frame = page.frame_locator("iframe")
+        frame.locator("#knop-afspelen").wait_for()
+        player = page.frames[1]
+        assert player.url.startswith(site_url) and not page.url.startswith(site_url)
+        player.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 10) < 0.01")
+        frame.locator("#knop-afspelen").click()
+        player.wait_for_function("() => !document.getElementById('player').paused")
+        frame.locator("#knop-afspelen").click()
+        assert frame.locator("#ondertiteling").is_visible()
+        assert errors == []
+        screenshot(page, "embedded-player.png")
+        response = page.request.get(embed_url)
+        assert "frame-ancestors *" in response.headers.get("content-security-policy", "")
+        assert "frame-ancestors" not in page.request.get(f"{site_url}{SAMPLE_SLUG}/index.html").headers.get(
+            "content-security-policy", ""
+        )
+        page.goto(embed_url)
+        page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_session_page_offers_a_copyable_embed_code_and_oembed(browser: Browser, site_url: str) -> None:
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    open_session(page, site_url)
+    code = page.input_value("#insluitcode")
+    assert code.startswith(f'<iframe src="https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/embed.html"')
+    assert 'title="Speler: Coöperatieven maken de stad' in code
+    page.click("#knop-kopieer")
+    page.wait_for_function("() => document.getElementById('kopieer-status').textContent === 'De code is gekopieerd.'")
+    assert page.evaluate("navigator.clipboard.readText()") == code
+    oembed_link = page.get_attribute("link[type='application/json+oembed']", "href")
+    assert oembed_link == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/oembed.json"
+    oembed = page.request.get(f"{site_url}{SAMPLE_SLUG}/oembed.json").json()
+    assert oembed["version"] == "1.0" and oembed["type"] == "video" and oembed["html"] == code
+    assert oembed["width"] > 0 and oembed["height"] > 0
+    context.close()

@@ -9,6 +9,7 @@ rename, so a viewer never sees half a package and a failed run leaves the old on
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import os
@@ -319,6 +320,61 @@ def package_text_files(
     return files
 
 
+EMBED_WIDTH, EMBED_HEIGHT = 640, 720
+"""The iframe's size in the embed code: a 16:9 player with its controls."""
+
+
+def embed_code(package: SessionPackage, settings: PublishSettings) -> str:
+    """The `<iframe>` a website pastes to show the session's player (`embed.html`)."""
+    page = outputs.EMBED_PAGE.name()  # without a public address: relative, the page's script makes it absolute
+    src = absolute(settings.base_url, f"{package.recording.slug}/{page}") if settings.base_url else page
+    title = html.escape(f"Speler: {package.recording.title}", quote=True)
+    return (
+        f'<iframe src="{html.escape(src, quote=True)}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
+        'allow="fullscreen; autoplay" allowfullscreen></iframe>'
+    )
+
+
+def oembed_json(package: SessionPackage, settings: PublishSettings) -> str:
+    """The oEmbed 1.0 response for the session (a `video`, its html the embed code), as a static file."""
+    data: dict[str, Any] = {
+        "version": "1.0",
+        "type": "video",
+        "title": package.recording.title,
+        "provider_name": settings.site_title,
+        "html": embed_code(package, settings),
+        "width": EMBED_WIDTH,
+        "height": EMBED_HEIGHT,
+    }
+    if settings.base_url:
+        data["provider_url"] = settings.base_url
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_embed_page(
+    package: SessionPackage,
+    media: MediaFiles,
+    files: Mapping[str, str],
+    sizes: Mapping[str, int],
+    settings: PublishSettings,
+) -> str:
+    """The session's `embed.html`: the player alone, linking to the full page."""
+    return (
+        template_environment()
+        .get_template("embed.html.j2")
+        .render(
+            rec=package.recording,
+            title=package.recording.title,
+            media=media,
+            files=files,
+            sizes=sizes,
+            out=outputs.session_file_names(package.language),
+            lang=package.language,
+            site_title=settings.site_title,
+        )
+    )
+
+
 def render_session_page(
     package: SessionPackage,
     editorial: EditorialContent,
@@ -356,6 +412,8 @@ def render_session_page(
             page_url=page_url if settings.base_url else None,
             poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
             site_title=settings.site_title,
+            embed_code=embed_code(package, settings),
+            oembed_url=page_url + outputs.OEMBED.name() if settings.base_url else outputs.OEMBED.name(),
         )
     )
 
@@ -547,6 +605,9 @@ def publish_session(
         page = staged / outputs.SESSION_PAGE.name()
         page.write_text(render_session_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
         sizes[page.name] = page.stat().st_size
+        embed = staged / outputs.EMBED_PAGE.name()
+        embed.write_text(render_embed_page(package, media, files, sizes, settings), encoding="utf-8")
+        (staged / outputs.OEMBED.name()).write_text(oembed_json(package, settings), encoding="utf-8")
         _check_registered(staged, package)
         manifest = {
             "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},

@@ -606,6 +606,28 @@
     autoScroll.addEventListener("change", function () { store("autoScroll", autoScroll.checked ? "on" : "off"); });
   }
 
+  /* --- embed code: absolute address, copy button ---------------------------------------------- */
+  var embedCode = byId("insluitcode");
+  var copyButton = byId("knop-kopieer");
+  var copyStatus = byId("kopieer-status");
+  if (embedCode && copyButton) {
+    embedCode.value = embedCode.value.replace(/src="([^"]*)"/, function (all, src) {
+      return src.indexOf("://") === -1 ? 'src="' + new URL(src, location.href).href + '"' : all;
+    });
+    copyButton.hidden = false;
+    copyButton.addEventListener("click", function () {
+      function selected() {
+        embedCode.focus();
+        embedCode.select();
+        copyStatus.textContent = "Kopiëren lukte niet: de code is geselecteerd, kopieer hem met Ctrl+C.";
+      }
+      if (!navigator.clipboard) { selected(); return; }
+      navigator.clipboard.writeText(embedCode.value).then(function () {
+        copyStatus.textContent = "De code is gekopieerd.";
+      }, selected);
+    });
+  }
+
   /* --- deep links --------------------------------------------------------------------------- */
   var initial = timeFromHash(location.hash);
   if (initial !== null) {
