@@ -671,12 +671,15 @@ def test_labels_stay_beside_their_controls_at_320_css_pixels(browser: Browser, s
     page = context.new_page()
     page.goto(f"{site_url}{SAMPLE_SLUG}/index.html")
     page.wait_for_load_state("load")
+    player = page.locator("#bediening").bounding_box()
+    assert player
     for control in ("ondertiteling", "snelheid", "volume"):
         label = page.locator(f"label[for='{control}']").bounding_box()
         box = page.locator(f"#{control}").bounding_box()
         assert label and box
         assert label["y"] < box["y"] + box["height"] and box["y"] < label["y"] + label["height"], control
         assert label["x"] < box["x"], f"the label of {control} is not beside it"
+        assert box["x"] + box["width"] <= player["x"] + player["width"] + 1, f"{control} sticks out of the player"
     assert page.evaluate("getComputedStyle(document.querySelector('h1')).hyphens") == "auto"
     assert page.evaluate("document.documentElement.lang") == "nl"
     context.close()
