@@ -367,3 +367,13 @@ def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session
     publish_session(package, output, SETTINGS, publish_unreviewed=True)
     html = (folder / "index.html").read_text()
     assert UNREVIEWED_LABEL in html and "Trefwoorden" in html
+
+
+def test_soft_hyphens_break_long_dutch_words_and_keep_the_text_escaped() -> None:
+    from livecastpipe.publish import soft_hyphens
+
+    text = "Gemeenteraadsvergadering over <b>woningbouw</b> & de stad"
+    marked = str(soft_hyphens(text))
+    assert "gemeen\u00adte\u00adraads" in marked.lower()
+    assert "&lt;b&gt;woningbouw&lt;/b&gt; &amp; de stad" in marked  # short words untouched, HTML escaped
+    assert marked.replace("\u00ad", "") == "Gemeenteraadsvergadering over &lt;b&gt;woningbouw&lt;/b&gt; &amp; de stad"

@@ -13,6 +13,7 @@ import html
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,8 +25,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pyphen
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import outputs
 from .chapters import chapters_json, chapters_vtt
@@ -218,6 +220,17 @@ def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
 # --- rendering ------------------------------------------------------------------------------------
 
 
+LONG_WORD = re.compile(r"[^\W\d_]{12,}")
+"""Words this long get soft hyphens in titles (Dutch compounds: `gemeenteraadsvergadering`)."""
+_DUTCH_HYPHENATION = pyphen.Pyphen(lang="nl_NL", left=3, right=3)
+
+
+def soft_hyphens(text: str) -> Markup:
+    """The text, escaped, with soft hyphens where Dutch hyphenation allows in its long words, so a title
+    breaks with a hyphen in every browser (`hyphens: auto` needs a dictionary Chromium on Linux lacks)."""
+    return Markup(LONG_WORD.sub(lambda m: _DUTCH_HYPHENATION.inserted(m.group(0), hyphen="\u00ad"), str(escape(text))))
+
+
 def template_environment() -> Environment:
     """Jinja2 environment over the templates shipped in the package; everything is autoescaped."""
     env = Environment(
@@ -228,6 +241,7 @@ def template_environment() -> Environment:
     )
     env.filters["player_time"] = player_time
     env.filters["fragment_time"] = fragment_time
+    env.filters["soft_hyphens"] = soft_hyphens
     env.filters["dutch_duration"] = dutch_duration
     env.filters["dutch_date"] = dutch_date
     env.filters["human_size"] = human_size
