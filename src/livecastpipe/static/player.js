@@ -268,13 +268,17 @@
   var signWindow = byId("gebarentaal-venster");
   var signVideo = byId("gebarentaal");
   var signButton = byId("knop-gebarentaal");
-  var SIGN_TOLERANCE_S = 0.15;
+  var SIGN_SEEK_S = 0.15;   /* further apart than this: seek */
+  var SIGN_NUDGE_S = 0.04;  /* between the two: play a tenth faster or slower until together again */
   function syncSign() {
     if (!signVideo || signWindow.hidden) { return; }
-    if (signVideo.playbackRate !== media.playbackRate) { signVideo.playbackRate = media.playbackRate; }
     var target = media.currentTime;
     if (isFinite(signVideo.duration) && target > signVideo.duration) { target = signVideo.duration; }
-    if (Math.abs(signVideo.currentTime - target) > SIGN_TOLERANCE_S && !signVideo.seeking) { signVideo.currentTime = target; }
+    var behind = target - signVideo.currentTime;
+    var rate = media.playbackRate;
+    if (Math.abs(behind) > SIGN_SEEK_S && !signVideo.seeking) { signVideo.currentTime = target; }
+    else if (Math.abs(behind) > SIGN_NUDGE_S && !media.paused) { rate = media.playbackRate * (behind > 0 ? 1.1 : 0.9); }
+    if (signVideo.playbackRate !== rate) { signVideo.playbackRate = rate; }
     if (media.paused && !signVideo.paused) { signVideo.pause(); }
     if (!media.paused && signVideo.paused && target < (signVideo.duration || Infinity)) {
       var playing = signVideo.play();
