@@ -577,6 +577,7 @@ def test_caption_display_preferences_apply_and_are_remembered(page: Page, site_u
     page.click("#knop-voorkeuren")
     assert page.evaluate("document.getElementById('voorkeuren').open")
     assert page.evaluate("document.getElementById('voorkeuren').contains(document.activeElement)")
+    page.select_option("#ondertitellettertype", "schreef")
     page.select_option("#ondertitelkleur", "geel")
     page.select_option("#ondertitelachtergrond", "blauw")
     page.select_option("#ondertiteldekking", "0.5")
@@ -597,9 +598,10 @@ def test_caption_display_preferences_apply_and_are_remembered(page: Page, site_u
     )
     style = page.evaluate(
         "(() => { const s = getComputedStyle(document.getElementById('speler'));"
-        " return [s.getPropertyValue('--cue-colour'), s.getPropertyValue('--cue-background')]; })()"
+        " return [s.getPropertyValue('--cue-colour'), s.getPropertyValue('--cue-background'),"
+        " s.getPropertyValue('--cue-font')]; })()"
     )
-    assert style == ["#ffff00", "rgba(11, 31, 77, 0.5)"]
+    assert style == ["#ffff00", "rgba(11, 31, 77, 0.5)", "serif"]
     assert page.evaluate("document.getElementById('speler').classList.contains('cue-groot')")
     lines = page.evaluate(
         "[...[...document.getElementById('player').textTracks].find(t => t.kind === 'captions').cues].map(c => c.line)"
@@ -758,7 +760,7 @@ def test_sign_language_window_follows_playback_and_moves(page: Page, long_site_u
     assert page.is_hidden("#gebarentaal-venster")
 
 
-@pytest.mark.parametrize("voice", ["spraak", "schermlezer"])
+@pytest.mark.parametrize("voice", ["spraak", "schermlezer", "spraak-pauze"])
 def test_audio_descriptions_are_spoken_or_announced_at_their_cue_times(
     browser: Browser, long_site_url: str, voice: str
 ) -> None:
@@ -767,23 +769,32 @@ def test_audio_descriptions_are_spoken_or_announced_at_their_cue_times(
     page = context.new_page()
     page.goto(f"{long_site_url}{ACCESSIBLE_SLUG}/index.html")
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
-    if voice == "schermlezer":
+    page.evaluate(
+        "document.getElementById('player').addEventListener('pause', () => { window.pauses = (window.pauses || 0) + 1; })"
+    )
+    if voice != "spraak":
         page.click("#knop-voorkeuren")
-        page.select_option("#beschrijving-stem", voice)
+        if voice == "schermlezer":
+            page.select_option("#beschrijving-stem", voice)
+        else:
+            page.check("#beschrijving-pauze")
         page.keyboard.press("Escape")
     page.keyboard.press("Alt+Shift+KeyO")
     assert page.get_attribute("#knop-beschrijving", "aria-pressed") == "true"
-    assert page.get_attribute("#beschrijving", "aria-live") == ("off" if voice == "spraak" else "polite")
+    assert page.get_attribute("#beschrijving", "aria-live") == ("polite" if voice == "schermlezer" else "off")
     first, second = DESCRIPTION_CUES
     page.evaluate("(t) => { const m = document.getElementById('player'); m.currentTime = t; m.play(); }", first[0] - 1)
     page.wait_for_function("(text) => document.getElementById('beschrijving').textContent === text", arg=first[2])
+    if voice == "spraak-pauze":  # paused for the description, playing again once it has been spoken
+        assert page.evaluate("window.pauses") == 1
+        page.wait_for_function("() => !document.getElementById('player').paused")
     shown_at = page.evaluate("document.getElementById('player').currentTime")
     assert first[0] - 0.3 <= shown_at <= first[1], f"the description appeared at {shown_at} s"
     page.evaluate("(t) => { document.getElementById('player').currentTime = t; }", second[0] - 0.5)
     page.wait_for_function("(text) => document.getElementById('beschrijving').textContent === text", arg=second[2])
     page.evaluate("document.getElementById('player').pause()")
     spoken = page.evaluate("window.spoken")
-    if voice == "spraak":
+    if voice != "schermlezer":
         assert [s["text"] for s in spoken] == [first[2], second[2]] and all(s["lang"] == "nl-NL" for s in spoken)
         assert all(cue[0] - 0.3 <= s["at"] <= cue[1] for s, cue in zip(spoken, DESCRIPTION_CUES)), spoken
     else:

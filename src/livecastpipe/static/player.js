@@ -116,20 +116,23 @@
   }
   var CUE_COLOURS = { wit: "#ffffff", geel: "#ffff00", cyaan: "#00ffff", zwart: "#000000" };
   var CUE_BACKGROUNDS = { zwart: "0, 0, 0", wit: "255, 255, 255", blauw: "11, 31, 77" };
+  var CUE_FONTS = { schreefloos: "sans-serif", schreef: "serif", vast: "monospace" };
   var cueStyle = {
     size: stored("captionSize", "normaal"),
+    font: stored("captionFont", "schreefloos"),
     colour: stored("captionColour", "wit"),
     background: stored("captionBackground", "zwart"),
     opacity: stored("captionOpacity", "0.85"),
     position: stored("captionPosition", "onder")
   };
-  var cueSelects = { size: "ondertitelgrootte", colour: "ondertitelkleur", background: "ondertitelachtergrond", opacity: "ondertiteldekking", position: "ondertitelpositie" };
-  var cueKeys = { size: "captionSize", colour: "captionColour", background: "captionBackground", opacity: "captionOpacity", position: "captionPosition" };
+  var cueSelects = { size: "ondertitelgrootte", font: "ondertitellettertype", colour: "ondertitelkleur", background: "ondertitelachtergrond", opacity: "ondertiteldekking", position: "ondertitelpositie" };
+  var cueKeys = { size: "captionSize", font: "captionFont", colour: "captionColour", background: "captionBackground", opacity: "captionOpacity", position: "captionPosition" };
   function applyCueStyle() {
     ["klein", "normaal", "groot", "extra-groot"].forEach(function (name) {
       playerBox.classList.toggle("cue-" + name, name === cueStyle.size);
     });
     playerBox.style.setProperty("--cue-colour", CUE_COLOURS[cueStyle.colour] || "#ffffff");
+    playerBox.style.setProperty("--cue-font", CUE_FONTS[cueStyle.font] || "sans-serif");
     playerBox.style.setProperty("--cue-background", "rgba(" + (CUE_BACKGROUNDS[cueStyle.background] || "0, 0, 0") + ", " + (parseFloat(cueStyle.opacity) || 0) + ")");
     applyCuePosition();
   }
@@ -333,12 +336,21 @@
   var descriptionButton = byId("knop-beschrijving");
   var descriptionText = byId("beschrijving");
   var descriptionVoice = byId("beschrijving-stem");
+  var descriptionPause = byId("beschrijving-pauze");
+  var pausedForDescription = false;
   function describe(text) {
     descriptionText.textContent = text;
     if (descriptionVoice.value !== "spraak" || !window.speechSynthesis || !window.SpeechSynthesisUtterance) { return; }
     var utterance = new window.SpeechSynthesisUtterance(text);
     utterance.lang = "nl-NL";
     utterance.rate = Math.min(2, media.playbackRate || 1);
+    if (descriptionPause.checked && !media.paused) {
+      pausedForDescription = true;
+      media.pause();
+      utterance.onend = utterance.onerror = function () {
+        if (pausedForDescription) { pausedForDescription = false; media.play(); }
+      };
+    }
     window.speechSynthesis.cancel();
     window.speechSynthesis.speak(utterance);
   }
@@ -364,6 +376,9 @@
     });
     descriptionButton.addEventListener("click", function () { setDescriptions(descriptionTrack.mode === "disabled", false); });
     descriptionVoice.addEventListener("change", function () { setDescriptionVoice(descriptionVoice.value); });
+    descriptionPause.checked = stored("descriptionPause", "off") === "on";
+    descriptionPause.addEventListener("change", function () { store("descriptionPause", descriptionPause.checked ? "on" : "off"); });
+    media.addEventListener("play", function () { pausedForDescription = false; }); /* the viewer took over */
     setDescriptionVoice(stored("descriptionVoice", "spraak") === "schermlezer" ? "schermlezer" : "spraak");
     setDescriptions(stored("descriptions", "off") === "on", false);
   }
