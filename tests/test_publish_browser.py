@@ -472,6 +472,18 @@ def test_shortcuts_work_wherever_focus_is_and_the_help_dialog_keeps_and_returns_
     assert not page.evaluate("document.getElementById('sneltoetsen').open")
     assert focus_path(page) == "knop-sneltoetsen", "focus did not return to the button that opened the help"
 
+    # the viewer may choose Alt+Ctrl instead (as in Able Player), remembered
+    page.keyboard.press("Enter")
+    page.select_option("#sneltoets-combinatie", "ctrl")
+    assert page.text_content("#sneltoetsen tbody kbd.second-modifier") == "Ctrl"
+    page.keyboard.press("Escape")
+    page.reload()
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    page.keyboard.press("Alt+Shift+KeyM")
+    assert not media_state(page, "m.muted"), "Alt+Shift still works after choosing Alt+Ctrl"
+    page.keyboard.press("Alt+Control+KeyM")
+    assert media_state(page, "m.muted")
+
 
 def count_tab_stops(page: Page) -> tuple[int, list[str]]:
     """Tab from the top until focus comes round again: the page's tab stops, in order."""

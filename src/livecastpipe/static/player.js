@@ -383,7 +383,7 @@
     setDescriptions(stored("descriptions", "off") === "on", false);
   }
 
-  /* --- keyboard shortcuts: Alt+Shift+letter anywhere on the page (the help dialog lists them) --- */
+  /* --- keyboard shortcuts: Alt+Shift+letter (or Alt+Ctrl, the viewer's choice) anywhere on the page --- */
   var actions = {
     play: togglePlay,
     back: function () { seekTo(media.currentTime - 10); announce("10 seconden terug, " + spokenTime(media.currentTime)); },
@@ -406,8 +406,23 @@
   Array.prototype.forEach.call(document.querySelectorAll("#sneltoetsen tr[data-code]"), function (row) {
     shortcuts[row.getAttribute("data-code")] = actions[row.getAttribute("data-action")];
   });
+  var modifierSelect = byId("sneltoets-combinatie");
+  var secondModifier = "shift";
+  function setModifier(value) {
+    secondModifier = value === "ctrl" ? "ctrl" : "shift";
+    modifierSelect.value = secondModifier;
+    Array.prototype.forEach.call(document.querySelectorAll(".second-modifier"), function (kbd) {
+      kbd.textContent = secondModifier === "ctrl" ? "Ctrl" : "Shift";
+    });
+    store("shortcutModifier", secondModifier);
+  }
+  if (modifierSelect) {
+    setModifier(stored("shortcutModifier", "shift"));
+    modifierSelect.addEventListener("change", function () { setModifier(modifierSelect.value); });
+  }
   document.addEventListener("keydown", function (event) {
-    if (!controls || !event.altKey || !event.shiftKey || event.ctrlKey || event.metaKey) { return; }
+    var second = secondModifier === "ctrl" ? event.ctrlKey && !event.shiftKey : event.shiftKey && !event.ctrlKey;
+    if (!controls || !event.altKey || !second || event.metaKey) { return; }
     var action = shortcuts[event.code];
     if (!action || document.querySelector("dialog[open]")) { return; }
     event.preventDefault();
