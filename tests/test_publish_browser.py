@@ -595,6 +595,7 @@ def test_caption_display_preferences_apply_and_are_remembered(page: Page, site_u
     page.select_option("#ondertiteldekking", "0.5")
     page.select_option("#ondertitelpositie", "boven")
     page.select_option("#ondertitelgrootte", "groot")
+    page.uncheck("#markeren")
     assert axe_violations(page) == []
     page.click("#voorkeuren .dialog-close")
     assert focus_path(page) == "knop-voorkeuren"
@@ -620,8 +621,11 @@ def test_caption_display_preferences_apply_and_are_remembered(page: Page, site_u
     )
     assert lines and all(line == 0 for line in lines), "captions are not placed at the top"
     assert media_state(page, "m.volume") == pytest.approx(0.4) and media_state(page, "m.playbackRate") == 1.5
-    assert not page.is_checked("#meescrollen")
+    assert not page.is_checked("#meescrollen") and not page.is_checked("#markeren")
     page.evaluate("document.getElementById('player').currentTime = 5")
+    page.wait_for_selector("#transcript .is-current[aria-current='time']", state="attached")
+    current = page.eval_on_selector("#transcript .is-current", "t => getComputedStyle(t).backgroundColor")
+    assert current == "rgba(0, 0, 0, 0)", "the current turn is still highlighted"
     page.wait_for_function(
         "() => [...document.getElementById('player').textTracks].some(t => t.mode === 'showing' && t.activeCues.length)"
     )

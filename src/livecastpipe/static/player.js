@@ -635,6 +635,15 @@
     });
     searchInput.addEventListener("search", search);
   }
+  var highlightCheck = byId("markeren");
+  if (highlightCheck) { /* the current turn stays marked for screen readers (aria-current); only the look goes */
+    highlightCheck.checked = stored("highlight", "on") === "on";
+    root.classList.toggle("no-highlight", !highlightCheck.checked);
+    highlightCheck.addEventListener("change", function () {
+      root.classList.toggle("no-highlight", !highlightCheck.checked);
+      store("highlight", highlightCheck.checked ? "on" : "off");
+    });
+  }
   if (autoScroll) {
     autoScroll.checked = stored("autoScroll", "on") === "on";
     autoScroll.addEventListener("change", function () { store("autoScroll", autoScroll.checked ? "on" : "off"); });
