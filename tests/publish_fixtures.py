@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -39,6 +39,7 @@ from livecastpipe.settings import (
 )
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import extractive_summary, split_sentences
+from livecastpipe.timefmt import webvtt_timestamp
 from livecastpipe.transcribe import transcribe_file
 
 from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
@@ -174,6 +175,89 @@ def hostile_package(recording: Recording) -> SessionPackage:
         speakers=speakers,
         chapters=(Chapter(0.0, 12.0, "Opening " + HOSTILE_IMG), Chapter(12.0, 20.0, "Afsluiting")),
         stage_files=subtitle_files(transcript, {"SPEAKER_00": speakers[0].name}, SubtitleSettings()),
+    )
+
+
+LONG_SESSION_S = 2 * 3600.0
+LONG_TURN_S = 20.0
+LONG_CHAPTER_S = 600.0
+
+
+def long_package(recording: Recording) -> SessionPackage:
+    """A two-hour panel (hand-made: four speakers taking 20-second turns, a chapter every 10 minutes)
+    over the short audio-only recording, its duration set to two hours: the page's length, tab stops
+    and links are what it is for, not playback past the audio's end."""
+    speakers = [f"SPEAKER_0{n}" for n in range(4)]
+    segments = []
+    for n in range(int(LONG_SESSION_S / LONG_TURN_S)):
+        start = n * LONG_TURN_S + 0.37  # turns start between whole seconds, as real ones do
+        speaker = speakers[n % 4]
+        for k, text in enumerate(("Dat is een goede vraag over de wijk.", f"Punt {n} gaat over huurwoningen.")):
+            at = start + k * 9.0
+            segments.append(Segment(at, at + 8.5, text, (Word(at, at + 8.5, text, 0.9, speaker),), speaker))
+    transcript = Transcript("nl", 1.0, LONG_SESSION_S, tuple(segments), "handmade-test-fixture")
+    chapters = tuple(
+        Chapter(t + 0.37, min(t + LONG_CHAPTER_S, LONG_SESSION_S), f"Deel {i + 1}: de wijk")
+        for i, t in enumerate(range(0, int(LONG_SESSION_S), int(LONG_CHAPTER_S)))
+    )
+    long_recording = replace(
+        recording,
+        slug="lange-paneldiscussie",
+        media=replace(recording.media, duration=LONG_SESSION_S),
+        metadata=replace(recording.metadata, title="Lange paneldiscussie over de woningmarkt"),
+    )
+    names = {"SPEAKER_00": "Anne de Vries"}
+    return SessionPackage(
+        recording=long_recording,
+        transcript=transcript,
+        speakers=(SpeakerInfo("SPEAKER_00", "Anne de Vries", "moderator", 1.0, "editor", True),),
+        chapters=chapters,
+        stage_files=subtitle_files(transcript, names, SubtitleSettings()),
+    )
+
+
+DESCRIPTION_CUES = (
+    (2.0, 4.5, "Twee mensen zitten aan een tafel met microfoons."),
+    (9.0, 11.0, "Op het scherm verschijnt het logo van de coöperatie."),
+)
+
+
+@pytest.fixture(scope="session")
+def accessible_recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """A 20-second video of the sample whose sidecar names a sign-language interpreter's video (here the
+    sample's picture, small and silent) and a WebVTT file of audio descriptions."""
+    folder = tmp_path_factory.mktemp("accessible-media")
+    source = folder / "interview.mp4"
+    run_ffmpeg("-i", str(SAMPLE), "-t", "20", "-c", "copy", str(source))
+    run_ffmpeg(
+        "-i", str(SAMPLE), "-t", "20", "-an", "-vf", "scale=320:-2", "-c:v", "libx264", "-preset", "ultrafast",
+        "-g", "10", str(folder / "interview-ngt.mp4"),
+    )  # fmt: skip
+    cues = "".join(f"\n{webvtt_timestamp(a)} --> {webvtt_timestamp(b)}\n{text}\n" for a, b, text in DESCRIPTION_CUES)
+    (folder / "interview.beschrijving.vtt").write_text("WEBVTT\n" + cues, encoding="utf-8")
+    (folder / "interview.yaml").write_text(
+        "title: Interview met tolk\nsign_language_video: interview-ngt.mp4\ndescriptions: interview.beschrijving.vtt\n",
+        encoding="utf-8",
+    )
+    return ingest(source, folder / "cache")
+
+
+def accessible_package(recording: Recording) -> SessionPackage:
+    """The interview with a hand-made transcript of three turns."""
+    texts = [
+        ("SPEAKER_00", 0.5, 6.0, "Welkom bij dit interview met een tolk Nederlandse Gebarentaal."),
+        ("SPEAKER_01", 6.5, 12.0, "Dank u wel, ik vertel graag over onze coöperatie."),
+        ("SPEAKER_00", 12.5, 19.0, "Wat doen de leden samen?"),
+    ]
+    segments = tuple(
+        Segment(start, end, text, (Word(start, end, text, 0.9, speaker),), speaker)
+        for speaker, start, end, text in texts
+    )
+    transcript = Transcript("nl", 1.0, 20.0, segments, "handmade-test-fixture")
+    return SessionPackage(
+        recording=recording,
+        transcript=transcript,
+        stage_files=subtitle_files(transcript, {}, SubtitleSettings()),
     )
 
 

@@ -135,3 +135,19 @@ def test_folder_sidecar(tmp_path: Path) -> None:
     assert metadata.title == "Buurtcoöperaties" and metadata.date == "2026-03-14"
     assert [s.name for s in metadata.speakers] == ["Anne", "Piet"]
     assert metadata.glossary == ("Commons Vlag",)
+
+
+def test_sidecar_names_a_sign_language_video_and_audio_descriptions(tmp_path: Path) -> None:
+    recording = _tone(tmp_path / "talk.wav")
+    sidecar = tmp_path / "talk.yaml"
+    sidecar.write_text("title: Panel\nsign_language_video: talk-ngt.mp4\ndescriptions: talk.beschrijving.vtt\n")
+    with pytest.raises(IngestError, match="sign_language_video: no such file talk-ngt.mp4"):
+        read_metadata(recording)
+    (tmp_path / "talk-ngt.mp4").write_bytes(b"video")
+    (tmp_path / "talk.beschrijving.vtt").write_text("not a caption file\n")
+    with pytest.raises(IngestError, match="descriptions: not a WebVTT file"):
+        read_metadata(recording)
+    (tmp_path / "talk.beschrijving.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nEen zaal vol mensen.\n")
+    metadata = read_metadata(recording)
+    assert metadata.sign_language_video == str(tmp_path / "talk-ngt.mp4")
+    assert metadata.descriptions == str(tmp_path / "talk.beschrijving.vtt")

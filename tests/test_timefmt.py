@@ -15,6 +15,7 @@ from livecastpipe.timefmt import (
     clock,
     dutch_date,
     dutch_duration,
+    fragment_time,
     iso8601_duration,
     minutes_and_seconds,
     parse_player_time,
@@ -60,6 +61,15 @@ def test_srt_times_are_the_webvtt_ones_with_a_comma(start: float, length_ms: int
 @given(SECONDS)
 def test_player_times_round_trip_to_the_second(seconds: float) -> None:
     assert parse_player_time(player_time(seconds)) == int(seconds)
+
+
+@given(SECONDS)
+@example(48.27)
+@example(0.0)
+def test_fragment_times_are_exact_to_the_millisecond(seconds: float) -> None:
+    text = fragment_time(seconds)
+    assert re.fullmatch(r"\d+(\.\d{1,3})?", text)
+    assert abs(parse_player_time(text) - seconds) <= 0.0005 + 1e-9
 
 
 @pytest.mark.parametrize("text", ["", "1:2:3:4", "aa:10", "-5", "10:"])

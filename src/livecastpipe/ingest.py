@@ -16,6 +16,7 @@ from typing import Any, Literal
 import av
 import ffmpeg
 import numpy as np
+import webvtt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from slugify import slugify
@@ -95,6 +96,8 @@ class _SidecarSchema(BaseModel):
     speaker_count: int | None = Field(default=None, ge=1)
     min_speakers: int | None = Field(default=None, ge=1)
     max_speakers: int | None = Field(default=None, ge=1)
+    sign_language_video: str | None = Field(default=None, min_length=1)
+    descriptions: str | None = Field(default=None, min_length=1)
 
     @field_validator("speakers", mode="before")
     @classmethod
@@ -103,7 +106,8 @@ class _SidecarSchema(BaseModel):
             return [{"name": v} if isinstance(v, str) else v for v in value]
         return value
 
-    def to_metadata(self) -> SessionMetadata:
+    def to_metadata(self, folder: Path) -> SessionMetadata:
+        """The metadata, with the accessibility files (sign language, descriptions) as paths under `folder`."""
         return SessionMetadata(
             title=self.title,
             date=self.date.isoformat() if self.date else None,
@@ -114,6 +118,8 @@ class _SidecarSchema(BaseModel):
             speaker_count=self.speaker_count,
             min_speakers=self.min_speakers,
             max_speakers=self.max_speakers,
+            sign_language_video=str(folder / self.sign_language_video) if self.sign_language_video else None,
+            descriptions=str(folder / self.descriptions) if self.descriptions else None,
         )
 
 
@@ -132,10 +138,29 @@ def _validate_sidecar(path: Path, data: Any, where: str = "") -> SessionMetadata
     if not isinstance(data, Mapping):
         raise IngestError(path, f"{where or 'metadata'} must be a mapping of fields")
     try:
-        return _SidecarSchema.model_validate(data).to_metadata()
+        metadata = _SidecarSchema.model_validate(data).to_metadata(path.parent)
     except ValidationError as exc:
         problems = "; ".join(f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise IngestError(path, f"invalid metadata: {problems}") from exc
+    _check_accessibility_files(path, metadata, where)
+    return metadata
+
+
+def _check_accessibility_files(path: Path, metadata: SessionMetadata, where: str) -> None:
+    """The sign-language video must be a file, the descriptions a readable WebVTT file with cues."""
+    for field, named in (
+        ("sign_language_video", metadata.sign_language_video),
+        ("descriptions", metadata.descriptions),
+    ):
+        if named and not Path(named).is_file():
+            raise IngestError(path, f"invalid metadata: {where}{field}: no such file {Path(named).name}")
+    if metadata.descriptions:
+        try:
+            cues = webvtt.read(metadata.descriptions)
+        except Exception as exc:  # webvtt-py raises its own error types for malformed files
+            raise IngestError(path, f"invalid metadata: {where}descriptions: not a WebVTT file ({exc})") from exc
+        if not len(cues):
+            raise IngestError(path, f"invalid metadata: {where}descriptions: the WebVTT file holds no cues")
 
 
 def read_metadata(recording: Path) -> SessionMetadata:

@@ -66,6 +66,10 @@ class SessionMetadata:
     speaker_count: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+    sign_language_video: str | None = None
+    """A sign-language interpreter's video of the session (path, same timeline), shown beside the player."""
+    descriptions: str | None = None
+    """A WebVTT file of audio descriptions (path), voiced or announced at their cue times."""
 
 
 @dataclass(frozen=True)

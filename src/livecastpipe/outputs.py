@@ -98,10 +98,29 @@ CHAPTERS_JSON = OutputFile(
     "public",
     download_label="Hoofdstukken (JSON)",
 )
+DESCRIPTIONS_VTT = OutputFile(
+    "descriptions_vtt",
+    "descriptions.vtt",
+    "publish",
+    "text/vtt",
+    "public",
+    download_label="Audiodescriptie (WebVTT)",
+)
+SIGN_LANGUAGE_VIDEO = OutputFile(
+    "sign_language_video",
+    "sign-language.mp4",
+    "publish",
+    "video/mp4",
+    "public",
+    download_label="Tolk Nederlandse Gebarentaal (MP4)",
+)
 WEB_VIDEO = OutputFile("web_video", "video.mp4", "media", "video/mp4", "public", download_label="Video (MP4)")
 AUDIO_COPY = OutputFile("audio_copy", "audio.m4a", "media", "audio/mp4", "public", download_label="Alleen geluid (M4A)")
 POSTER = OutputFile("poster", "poster.jpg", "media", "image/jpeg", "public")
 SESSION_PAGE = OutputFile("session_page", "index.html", "publish", "text/html", "public")
+EMBED_PAGE = OutputFile("embed_page", "embed.html", "publish", "text/html", "public")
+"""The player alone, for an iframe on another website (the one page other sites may frame)."""
+OEMBED = OutputFile("oembed", "oembed.json", "publish", "application/json+oembed", "public")
 CHAPTERS_VTT = OutputFile("chapters_vtt", "chapters.vtt", "publish", "text/vtt", "public")
 YOUTUBE_CHAPTERS = OutputFile("youtube_chapters", "youtube-chapters.txt", "chapters", "text/plain", "public")
 PLAYER_CSS = OutputFile("player_css", "assets/player.css", "publish", "text/css", "public")
@@ -129,7 +148,7 @@ MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/js
 
 OUTPUTS: tuple[OutputFile, ...] = (
     CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, CHAPTERS_JSON,
-    WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
+    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
     CATALOGUE_PAGE, FEED, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,

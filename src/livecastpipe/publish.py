@@ -9,9 +9,11 @@ rename, so a viewer never sees half a package and a failed run leaves the old on
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,8 +25,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pyphen
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import outputs
 from .chapters import chapters_json, chapters_vtt
@@ -56,7 +59,7 @@ from .review import (
 from .settings import PublishSettings
 from .speakers import read_speakers_yaml
 from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
-from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, player_time
+from .timefmt import clock, dutch_date, dutch_duration, fragment_time, iso8601_duration, player_time
 from .voices import SpeakerFileError
 
 EDITOR_FILES = tuple(o.name() for o in outputs.EDITOR_FILES)
@@ -186,11 +189,9 @@ def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> l
     paragraphs: list[TranscriptParagraph] = []
     used: set[str] = set()
     for speaker, pieces, end in groups:
-        anchor = f"t={player_time(pieces[0].start)}"
-        if anchor in used:
-            anchor = f"t={player_time(pieces[0].start)}.{int(pieces[0].start * 10) % 10}"
-        if anchor in used:
-            anchor = f"t={pieces[0].start:.3f}"
+        at = pieces[0].start
+        while (anchor := f"t={fragment_time(at)}") in used:  # two paragraphs starting in one millisecond
+            at += 0.001
         used.add(anchor)
         paragraphs.append(
             TranscriptParagraph(
@@ -219,6 +220,17 @@ def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
 # --- rendering ------------------------------------------------------------------------------------
 
 
+LONG_WORD = re.compile(r"[^\W\d_]{12,}")
+"""Words this long get soft hyphens in titles (Dutch compounds: `gemeenteraadsvergadering`)."""
+_DUTCH_HYPHENATION = pyphen.Pyphen(lang="nl_NL", left=3, right=3)
+
+
+def soft_hyphens(text: str) -> Markup:
+    """The text, escaped, with soft hyphens where Dutch hyphenation allows in its long words, so a title
+    breaks with a hyphen in every browser (`hyphens: auto` needs a dictionary Chromium on Linux lacks)."""
+    return Markup(LONG_WORD.sub(lambda m: _DUTCH_HYPHENATION.inserted(m.group(0), hyphen="\u00ad"), str(escape(text))))
+
+
 def template_environment() -> Environment:
     """Jinja2 environment over the templates shipped in the package; everything is autoescaped."""
     env = Environment(
@@ -228,6 +240,8 @@ def template_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["player_time"] = player_time
+    env.filters["fragment_time"] = fragment_time
+    env.filters["soft_hyphens"] = soft_hyphens
     env.filters["dutch_duration"] = dutch_duration
     env.filters["dutch_date"] = dutch_date
     env.filters["human_size"] = human_size
@@ -288,7 +302,7 @@ def session_json_ld(
                 "name": c.title,
                 "startOffset": math.floor(c.start),
                 "endOffset": math.ceil(c.end),
-                "url": f"{page}#t={player_time(c.start)}",
+                "url": f"{page}#t={fragment_time(c.start)}",
             }
             for c in editorial.chapters
         ]
@@ -320,6 +334,61 @@ def package_text_files(
     return files
 
 
+EMBED_WIDTH, EMBED_HEIGHT = 640, 720
+"""The iframe's size in the embed code: a 16:9 player with its controls."""
+
+
+def embed_code(package: SessionPackage, settings: PublishSettings) -> str:
+    """The `<iframe>` a website pastes to show the session's player (`embed.html`)."""
+    page = outputs.EMBED_PAGE.name()  # without a public address: relative, the page's script makes it absolute
+    src = absolute(settings.base_url, f"{package.recording.slug}/{page}") if settings.base_url else page
+    title = html.escape(f"Speler: {package.recording.title}", quote=True)
+    return (
+        f'<iframe src="{html.escape(src, quote=True)}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
+        'allow="fullscreen; autoplay" allowfullscreen></iframe>'
+    )
+
+
+def oembed_json(package: SessionPackage, settings: PublishSettings) -> str:
+    """The oEmbed 1.0 response for the session (a `video`, its html the embed code), as a static file."""
+    data: dict[str, Any] = {
+        "version": "1.0",
+        "type": "video",
+        "title": package.recording.title,
+        "provider_name": settings.site_title,
+        "html": embed_code(package, settings),
+        "width": EMBED_WIDTH,
+        "height": EMBED_HEIGHT,
+    }
+    if settings.base_url:
+        data["provider_url"] = settings.base_url
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_embed_page(
+    package: SessionPackage,
+    media: MediaFiles,
+    files: Mapping[str, str],
+    sizes: Mapping[str, int],
+    settings: PublishSettings,
+) -> str:
+    """The session's `embed.html`: the player alone, linking to the full page."""
+    return (
+        template_environment()
+        .get_template("embed.html.j2")
+        .render(
+            rec=package.recording,
+            title=package.recording.title,
+            media=media,
+            files=files,
+            sizes=sizes,
+            out=outputs.session_file_names(package.language),
+            lang=package.language,
+            site_title=settings.site_title,
+        )
+    )
+
+
 def render_session_page(
     package: SessionPackage,
     editorial: EditorialContent,
@@ -342,6 +411,7 @@ def render_session_page(
             meta=rec.metadata,
             media=media,
             files=files,
+            sizes=sizes,
             out=outputs.session_file_names(package.language),
             lang=package.language,
             chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
@@ -356,6 +426,8 @@ def render_session_page(
             page_url=page_url if settings.base_url else None,
             poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
             site_title=settings.site_title,
+            embed_code=embed_code(package, settings),
+            oembed_url=page_url + outputs.OEMBED.name() if settings.base_url else outputs.OEMBED.name(),
         )
     )
 
@@ -401,6 +473,23 @@ def write_static_assets(folder: Path, assets: Sequence[outputs.OutputFile]) -> N
     static = resources.files("livecastpipe") / "static"
     for asset in assets:
         atomic_write_bytes(folder / asset.name(), (static / Path(asset.name()).name).read_bytes())
+
+
+def copy_accessibility_files(package: SessionPackage, staged: Path, previous: Path) -> None:
+    """Copy the sign-language video and the audio descriptions the session's metadata names into the
+    package (from the previous package when the source has gone since)."""
+    meta = package.recording.metadata
+    named = (
+        (meta.sign_language_video, outputs.SIGN_LANGUAGE_VIDEO.name()),
+        (meta.descriptions, outputs.DESCRIPTIONS_VTT.name()),
+    )
+    for source, name in named:
+        if not source:
+            continue
+        found = Path(source) if Path(source).is_file() else previous / name
+        if not found.is_file():
+            raise PublishError(Path(source), "named in the session's metadata, but not found")
+        shutil.copyfile(found, staged / name)
 
 
 def package_data_json(package: SessionPackage) -> str:
@@ -524,11 +613,15 @@ def publish_session(
             if name in EDITOR_FILES:
                 continue
             (staged / name).write_text(text, encoding="utf-8")
+        copy_accessibility_files(package, staged, target)
         write_static_assets(staged, (outputs.PLAYER_CSS, outputs.PLAYER_JS))
         sizes = {p.name: p.stat().st_size for p in staged.iterdir() if p.is_file()}
         page = staged / outputs.SESSION_PAGE.name()
         page.write_text(render_session_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
         sizes[page.name] = page.stat().st_size
+        embed = staged / outputs.EMBED_PAGE.name()
+        embed.write_text(render_embed_page(package, media, files, sizes, settings), encoding="utf-8")
+        (staged / outputs.OEMBED.name()).write_text(oembed_json(package, settings), encoding="utf-8")
         _check_registered(staged, package)
         manifest = {
             "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},

@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import outputs
+
 
 class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with HTTP Range support, which browsers need to seek in audio and video."""
@@ -55,6 +57,8 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Accept-Ranges", "bytes")
+        if self.path.split("?", 1)[0].split("#", 1)[0].endswith("/" + outputs.EMBED_PAGE.name()):
+            self.send_header("Content-Security-Policy", "frame-ancestors *")  # other websites may frame the player
         super().end_headers()
 
     def copyfile(self, source: Any, outputfile: Any) -> None:

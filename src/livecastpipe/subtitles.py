@@ -456,18 +456,20 @@ class _CueBuilder:
 
     def finish(self, chosen: Sequence[tuple[int, int, _Layout]]) -> list[Cue]:
         """Lay out and time the chosen cues, and flag every breach of the profile."""
-        all_lines = [
-            tuple(
+        all_lines: list[tuple[CueLine, ...]] = []
+        previous: set[str | None] = set()
+        for _, _, layout in chosen:
+            lines = tuple(
                 CueLine(
-                    text=lead + " ".join(self.s.texts[first:end]) + tail,
+                    text=self._dialogue_lead(layout, lead, first, previous) + " ".join(self.s.texts[first:end]) + tail,
                     speaker=self.s.speakers[first],
                     first_word=first,
                     end_word=end,
                 )
                 for first, end, lead, tail in layout.lines
             )
-            for _, _, layout in chosen
-        ]
+            all_lines.append(lines)
+            previous = {line.speaker for line in lines}
         spans = [(a, b, sum(len(line.text) for line in lines)) for (a, b, _), lines in zip(chosen, all_lines)]
         times = self.schedule(spans)
         cues: list[Cue] = []
@@ -483,6 +485,12 @@ class _CueBuilder:
                 )
             )
         return cues
+
+    def _dialogue_lead(self, layout: _Layout, lead: str, first: int, previous: set[str | None]) -> str:
+        """A dialogue line's lead: the dash alone when its speaker also spoke in the cue before (the Dutch
+        way: the name at a change of speaker, the dash carries a quick exchange once both are known).
+        Only ever shorter than the lead the cue search measured, so the cue still meets the profile."""
+        return DIALOGUE_DASH if layout.dialogue and self.s.speakers[first] in previous else lead
 
     def _flags(self, lines: Sequence[CueLine], start: int, end: int, b: int, next_start: int | None) -> tuple[str, ...]:
         flags: list[str] = []

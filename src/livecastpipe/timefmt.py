@@ -25,6 +25,13 @@ def player_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
+def fragment_time(seconds: float) -> str:
+    """`48.27`: seconds to the millisecond, trailing zeros dropped; the exact deep link `#t=48.27` (the
+    W3C media fragment's plain seconds), so a link lands on its moment rather than up to a second early."""
+    text = f"{max(0.0, seconds):.3f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
 def parse_player_time(text: str) -> float:
     """Seconds from `SS`, `MM:SS` or `H:MM:SS` (fractions allowed); ValueError when malformed."""
     parts = text.strip().split(":")
