@@ -134,7 +134,7 @@ def test_page_metadata_json_ld_opengraph_and_csp(published_site: Path) -> None:
     assert og["og:image"] == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/poster.jpg"
     (ld,) = [json.loads(block) for block in page.json_ld]
     assert ld["@type"] == "VideoObject" and ld["inLanguage"] == "nl" and ld["duration"] == "PT1M7S"
-    assert ld["uploadDate"] == "2026-03-14"
+    assert ld["uploadDate"] == "2026-03-14T12:00:00+01:00"
     assert ld["description"] == APPROVED_SUMMARY
     assert [(c["@type"], c["startOffset"]) for c in ld["hasPart"]][0] == ("Clip", 0)
     assert len(ld["hasPart"]) == 2 and ld["hasPart"][1]["url"].endswith(

@@ -21,10 +21,11 @@ from typing import Any
 
 from . import outputs
 from .package_format import PublishError
-from .publish import absolute, published_sessions, swap_in, template_environment, write_static_assets
+from .publish import published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
 from .storage import atomic_write_text
 from .timefmt import rfc822_date
+from .urls import site_url
 
 OTHER_PROGRAMME = "Overige sessies"
 
@@ -96,12 +97,12 @@ def render_feed(entries: Sequence[dict[str, Any]], settings: PublishSettings) ->
         .get_template("feed.xml.j2")
         .render(
             items=items,
-            url=partial(absolute, settings.base_url),
+            url=partial(site_url, base_url=settings.base_url, referrer=outputs.FEED.name()),
             rfc822=rfc822_date,
             excerpt=excerpt,
             site_title=settings.site_title,
             site_description=settings.site_description,
-            site_url=absolute(settings.base_url, outputs.CATALOGUE_PAGE.name()),
+            site_url=site_url(outputs.CATALOGUE_PAGE.name(), settings.base_url, outputs.FEED.name()),
             session_file=outputs.session_file,
             built=email.utils.format_datetime(dt.datetime.now(dt.timezone.utc)),
         )

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.metadata import version
@@ -56,7 +56,8 @@ from .review import (
 from .settings import PublishSettings
 from .speakers import read_speakers_yaml
 from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
-from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, player_time
+from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, iso_datetime, player_time
+from .urls import site_url
 from .voices import SpeakerFileError
 
 EDITOR_FILES = tuple(o.name() for o in outputs.EDITOR_FILES)
@@ -69,6 +70,8 @@ MAX_PARAGRAPH_S = 90.0
 """A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
 
 ROLE_LABELS = {"moderator": "moderator", "speaker": "spreker", "audience": "publiek"}
+OPEN_GRAPH_LOCALES = {"nl": "nl_NL", "en": "en_GB", "de": "de_DE", "fr": "fr_FR"}
+"""OpenGraph's `og:locale` (language_TERRITORY) for a transcript language; others are given as they are."""
 
 
 @dataclass(frozen=True)
@@ -251,9 +254,9 @@ def json_ld(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def absolute(base_url: str | None, path: str) -> str:
-    """path under the public base address, or as it is (relative) when none is configured."""
-    return base_url.rstrip("/") + "/" + path if base_url else path
+def session_url_builder(slug: str, settings: PublishSettings) -> Callable[[str], str]:
+    """URLs of a session's files (`poster.jpg`; "" for the page) as its page must write them."""
+    return lambda name: site_url(f"{slug}/{name}", settings.base_url, f"{slug}/{outputs.SESSION_PAGE.name()}")
 
 
 def session_json_ld(
@@ -265,19 +268,19 @@ def session_json_ld(
 ) -> dict[str, Any]:
     """schema.org VideoObject (AudioObject for audio-only) with a Clip per chapter."""
     rec = package.recording
-    page = absolute(settings.base_url, f"{rec.slug}/")
+    url = session_url_builder(rec.slug, settings)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "VideoObject" if media.video else "AudioObject",
         "name": rec.title,
         "description": editorial.summary or rec.metadata.description or rec.title,
-        "uploadDate": rec.metadata.date or dt.date.today().isoformat(),
+        "uploadDate": iso_datetime(rec.metadata.date, settings.time_zone),
         "duration": iso8601_duration(rec.media.duration),
-        "inLanguage": "nl",
-        "thumbnailUrl": page + media.poster,
-        "contentUrl": page + (media.video or media.audio),
+        "inLanguage": package.language,
+        "thumbnailUrl": url(media.poster),
+        "contentUrl": url(media.video or media.audio),
         "transcript": "\n".join((f"{p.speaker}: " if p.speaker else "") + p.text for p in paragraphs),
-        "url": page,
+        "url": url(""),
     }
     if editorial.keywords:
         data["keywords"] = ", ".join(editorial.keywords)
@@ -287,8 +290,8 @@ def session_json_ld(
                 "@type": "Clip",
                 "name": c.title,
                 "startOffset": math.floor(c.start),
-                "endOffset": math.ceil(c.end),
-                "url": f"{page}#t={player_time(c.start)}",
+                "endOffset": min(math.ceil(c.end), math.floor(rec.media.duration)),
+                "url": url(f"#t={player_time(c.start)}"),
             }
             for c in editorial.chapters
         ]
@@ -332,7 +335,7 @@ def render_session_page(
     names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
-    page_url = absolute(settings.base_url, f"{rec.slug}/")
+    url = session_url_builder(rec.slug, settings)
     return (
         template_environment()
         .get_template("session.html.j2")
@@ -353,8 +356,10 @@ def render_session_page(
             downloads=outputs.downloads(package.language, sizes),
             json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
             description=editorial.summary or rec.metadata.description or rec.title,
-            page_url=page_url if settings.base_url else None,
-            poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
+            page_url=url("") if settings.base_url else None,
+            poster_url=url(media.poster),
+            video_url=url(media.video) if media.video else None,
+            locale=OPEN_GRAPH_LOCALES.get(package.language, package.language),
             site_title=settings.site_title,
         )
     )

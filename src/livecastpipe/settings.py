@@ -8,8 +8,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_FILE_NAME = "livecast.toml"
 ENV_PREFIX = "LIVECAST_"
@@ -161,11 +162,29 @@ class PublishSettings(BaseModel):
         "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
     )
     base_url: str | None = None
-    """Public address of the output folder (`https://example.org/replays/`): absolute links in the feed."""
+    """Public address of the site (`https://example.org/replays/`): absolute links in the feeds, pages and
+    metadata; unset, every link is relative to the file it is in."""
+    time_zone: str = "Europe/Amsterdam"
+    """Where the sessions took place: dates in metadata get this zone's offset."""
     audio_bitrate_kbps: int = Field(default=64, ge=16, le=320)
     """Bitrate of the low-bandwidth audio-only copy (AAC, mono)."""
     video_crf: int = Field(default=23, ge=0, le=51)
     """x264 quality when a recording must be re-encoded to be web-playable."""
+    podcast_category: str = "Society & Culture"
+    """The feeds' `itunes:category`: one of Apple's podcast categories."""
+    podcast_subcategory: str | None = None
+    owner_name: str | None = None
+    """The feeds' `itunes:owner` (the site title when unset); directories mail `owner_email` to verify it."""
+    owner_email: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}' (an IANA name such as Europe/Amsterdam)") from exc
+        return value
 
     def fingerprint(self) -> str:
         """Short stable hash of the settings that decide the media copies (reuse key)."""
