@@ -117,6 +117,13 @@ SPEAKERS = OutputFile("speakers", "speakers.yaml", "speakers", "application/yaml
 # Site files.
 CATALOGUE_PAGE = OutputFile("catalogue_page", "index.html", "catalogue", "text/html", "public", scope="site")
 FEED = OutputFile("feed", "feed.xml", "catalogue", "application/rss+xml", "public", scope="site")
+"""The podcast feed of every session, audio enclosures."""
+VIDEO_FEED = OutputFile("video_feed", "feed-video.xml", "catalogue", "application/rss+xml", "public", scope="site")
+"""The same feed with the MP4 videos as enclosures (sessions recorded on video)."""
+PROGRAMME_FEEDS = OutputFile("programme_feeds", "feeds", "catalogue", "application/rss+xml", "public", scope="site")
+"""A folder with an audio feed (`<programme>.xml`) and a video feed (`<programme>-video.xml`) per programme."""
+PODCAST_COVER = OutputFile("podcast_cover", "cover.jpg", "catalogue", "image/jpeg", "public", scope="site")
+"""The feeds' square channel image (1400×1400, what podcast directories ask for)."""
 SEARCH_INDEX = OutputFile("search_index", "pagefind", "catalogue", "application/octet-stream", "public", scope="site")
 CATALOGUE_JS = OutputFile("catalogue_js", "assets/catalogue.js", "catalogue", "text/javascript", "public", scope="site")
 CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "text/css", "public", scope="site")
@@ -131,7 +138,7 @@ OUTPUTS: tuple[OutputFile, ...] = (
     CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, CHAPTERS_JSON,
     WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
-    CATALOGUE_PAGE, FEED, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
+    CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""

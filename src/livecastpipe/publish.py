@@ -70,6 +70,8 @@ MAX_PARAGRAPH_S = 90.0
 """A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
 
 ROLE_LABELS = {"moderator": "moderator", "speaker": "spreker", "audience": "publiek"}
+PODCAST_ROLES = {"moderator": "host", "speaker": "guest"}
+"""A speaker's role as the Podcasting 2.0 `podcast:person` role (the audience is not listed)."""
 OPEN_GRAPH_LOCALES = {"nl": "nl_NL", "en": "en_GB", "de": "de_DE", "fr": "fr_FR"}
 """OpenGraph's `og:locale` (language_TERRITORY) for a transcript language; others are given as they are."""
 
@@ -298,13 +300,18 @@ def session_json_ld(
     return data
 
 
-def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
-    """(name, role label) per speaker: the identified speakers whose names may be shown, else the
-    panel as announced in the session metadata."""
+def speaker_roles(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
+    """(name, role) per speaker: the identified speakers whose names may be shown, else the panel as
+    announced in the session metadata."""
     named = [s for s in package.speakers if s.id in editorial.speaker_names]
     if named:
-        return [(editorial.speaker_names[s.id], ROLE_LABELS.get(s.role, s.role)) for s in named]
-    return [(s.name, ROLE_LABELS.get(s.role, s.role)) for s in package.recording.metadata.speakers]
+        return [(editorial.speaker_names[s.id], s.role) for s in named]
+    return [(s.name, s.role) for s in package.recording.metadata.speakers]
+
+
+def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
+    """(name, role label) per speaker, as the page shows them."""
+    return [(name, ROLE_LABELS.get(role, role)) for name, role in speaker_roles(package, editorial)]
 
 
 def package_text_files(
@@ -488,8 +495,16 @@ def catalogue_entry(
         "summary": editorial.summary or rec.metadata.description,
         "keywords": list(editorial.keywords),
         "poster": media.poster,
-        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": "audio/mp4"},
-        "video": media.video,
+        "people": [
+            {"name": name, "role": PODCAST_ROLES[role]}
+            for name, role in speaker_roles(package, editorial)
+            if role in PODCAST_ROLES
+        ],
+        "language": package.language,
+        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": outputs.AUDIO_COPY.media_type},
+        "video": {"path": media.video, "bytes": sizes[media.video], "type": outputs.WEB_VIDEO.media_type}
+        if media.video
+        else None,
         "tracks": [n for n in (o.name(package.language) for o in FEED_TRACKS) if n in files],
         "chapters": outputs.CHAPTERS_JSON.name() if outputs.CHAPTERS_JSON.name() in files else None,
     }
