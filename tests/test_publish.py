@@ -201,7 +201,7 @@ def test_catalogue_groups_by_programme_and_the_feed_has_enclosures_transcripts_c
     assert enclosure.get("url") == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/audio.m4a"
     assert int(enclosure.get("length")) == (published_site / SAMPLE_SLUG / "audio.m4a").stat().st_size
     transcripts = sample_item.findall("podcast:transcript", ns)
-    assert {t.get("type") for t in transcripts} == {"text/vtt", "application/x-subrip"}
+    assert {t.get("type") for t in transcripts} == {"text/vtt", "application/x-subrip", "application/json"}
     chapters_url = sample_item.find("podcast:chapters", ns).get("url")
     chapters = json.loads((published_site / SAMPLE_SLUG / chapters_url.rsplit("/", 1)[1]).read_text())
     assert chapters["version"] == "1.2.0" and chapters["chapters"][0]["startTime"] == 0

@@ -90,6 +90,30 @@ TRANSCRIPT_JSON = OutputFile(
     "public",
     download_label="Transcript met woordtijden (JSON)",
 )
+PODCAST_TRANSCRIPT = OutputFile(
+    "podcast_transcript",
+    "transcript.podcast.json",
+    "publish",
+    "application/json",
+    "public",
+    download_label="Transcript voor podcastapps (Podcasting 2.0 JSON)",
+)
+WHISPERX_JSON = OutputFile(
+    "whisperx_json",
+    "transcript.whisperx.json",
+    "publish",
+    "application/json",
+    "public",
+    download_label="Transcript met woorden, scores en sprekers (WhisperX JSON)",
+)
+TRANSCRIPT_TSV = OutputFile(
+    "transcript_tsv",
+    "transcript.tsv",
+    "publish",
+    "text/tab-separated-values",
+    "public",
+    download_label="Transcript per zin in milliseconden (TSV, als whisper)",
+)
 CHAPTERS_JSON = OutputFile(
     "chapters_json",
     "chapters.json",
@@ -135,7 +159,8 @@ MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/js
 """What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
 
 OUTPUTS: tuple[OutputFile, ...] = (
-    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, CHAPTERS_JSON,
+    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON,
+    PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
     WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,

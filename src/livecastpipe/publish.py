@@ -57,13 +57,14 @@ from .settings import PublishSettings
 from .speakers import read_speakers_yaml
 from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
 from .timefmt import clock, dutch_date, dutch_duration, iso8601_duration, iso_datetime, player_time
+from .transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
 from .urls import site_url
 from .voices import SpeakerFileError
 
 EDITOR_FILES = tuple(o.name() for o in outputs.EDITOR_FILES)
 """Files editors write into a session folder: inputs of the pipeline, carried over by every publish."""
-FEED_TRACKS = (outputs.CAPTIONS_VTT, outputs.SUBTITLES_SRT)
-"""The caption files the feed lists as transcripts, in this order."""
+FEED_TRACKS = (outputs.CAPTIONS_VTT, outputs.SUBTITLES_SRT, outputs.PODCAST_TRANSCRIPT)
+"""The files the feed lists as transcripts, in this order."""
 PUBLISHED_BY_PUBLISH = frozenset(o.name().split("/")[0] for o in outputs.session_outputs() if o.stage == "publish")
 """What publishing writes itself: a stage's file may not take one of these names."""
 MAX_PARAGRAPH_S = 90.0
@@ -315,7 +316,10 @@ def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[t
 
 
 def package_text_files(
-    package: SessionPackage, editorial: EditorialContent, paragraphs: Sequence[TranscriptParagraph]
+    package: SessionPackage,
+    editorial: EditorialContent,
+    paragraphs: Sequence[TranscriptParagraph],
+    names: Mapping[str, str],
 ) -> dict[str, str]:
     """The stages' files (captions, subtitles, …) plus chapter tracks and transcript downloads."""
     unsafe = [n for n in package.stage_files if Path(n).name != n or n.startswith(".") or n in PUBLISHED_BY_PUBLISH]
@@ -327,6 +331,10 @@ def package_text_files(
         files[outputs.CHAPTERS_JSON.name()] = chapters_json(editorial.chapters, package.recording.title)
     files[outputs.TRANSCRIPT_TXT.name()] = transcript_txt(paragraphs)
     files[outputs.TRANSCRIPT_JSON.name()] = to_json(package.transcript)
+    language = package.language
+    files[outputs.PODCAST_TRANSCRIPT.name(language)] = podcast_transcript_json(package.transcript, names)
+    files[outputs.WHISPERX_JSON.name(language)] = whisperx_json(package.transcript)
+    files[outputs.TRANSCRIPT_TSV.name(language)] = whisper_tsv(package.transcript)
     return files
 
 
@@ -538,7 +546,7 @@ def publish_session(
         editorial = editorial_content(package, review, publish_unreviewed)
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
         names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
-        files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names))
+        files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names), names)
         files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
         for name, text in files.items():
             if name in EDITOR_FILES:
