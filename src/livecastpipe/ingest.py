@@ -138,6 +138,18 @@ def _validate_sidecar(path: Path, data: Any, where: str = "") -> SessionMetadata
         raise IngestError(path, f"invalid metadata: {problems}") from exc
 
 
+def sidecar_file(recording: Path) -> Path | None:
+    """The file `read_metadata` takes the recording's metadata from, if any (for its hash in the manifest)."""
+    for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
+        if sidecar.is_file():
+            return sidecar
+    folder_file = recording.parent / FOLDER_SIDECAR
+    if folder_file.is_file():
+        data = _read_yaml(folder_file)
+        return folder_file if isinstance(data, Mapping) and recording.name in data else None
+    return None
+
+
 def read_metadata(recording: Path) -> SessionMetadata:
     """Metadata from `<name>.yaml` / `<name>.<ext>.yaml` beside the recording, else its folder's `sessions.yaml`."""
     for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):

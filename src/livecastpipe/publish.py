@@ -13,7 +13,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +27,7 @@ from markupsafe import Markup
 
 from . import outputs
 from .chapters import chapters_json, chapters_vtt
-from .ingest import ffmpeg_binary
+from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
 from .models import (
     Chapter,
@@ -41,6 +40,7 @@ from .models import (
 )
 from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
+from .provenance import ffmpeg_version, model_weights, tool_versions
 from .review import (
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,
@@ -474,14 +474,19 @@ def _carry_editor_files(package: SessionPackage, target: Path, staged: Path) -> 
     return snapshot
 
 
-def tool_versions() -> dict[str, str]:
-    """Versions of the libraries and tools publishing uses (provenance)."""
-    ffmpeg = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
-    return {
-        "livecastpipe": version("livecastpipe"),
-        "jinja2": version("jinja2"),
-        "ffmpeg": ffmpeg.stdout.split("\n", 1)[0].removeprefix("ffmpeg version ").split(" ")[0],
-    }
+def publish_versions() -> dict[str, str]:
+    """Versions of the libraries and tools publishing itself uses."""
+    return {"livecastpipe": version("livecastpipe"), "jinja2": version("jinja2"), "ffmpeg": ffmpeg_version()}
+
+
+def with_sidecar_hash(package: SessionPackage) -> SessionPackage:
+    """The package with its metadata sidecar's name and SHA-256 in its provenance, taken once, while the
+    recording is beside it (kept from then on, so a re-render without the recording keeps it)."""
+    if "sidecar" in package.provenance:
+        return package
+    sidecar = sidecar_file(Path(package.recording.source))
+    entry = {"file": sidecar.name, "sha256": sha256_file(sidecar)} if sidecar else None
+    return replace(package, provenance={**package.provenance, "sidecar": entry})
 
 
 def catalogue_entry(
@@ -535,6 +540,7 @@ def publish_session(
     target = output_dir / package.recording.slug
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.publish-", dir=output_dir))
     try:
+        package = with_sidecar_hash(package)
         snapshot = _carry_editor_files(package, target, staged)
         try:
             review = read_review(staged)
@@ -577,7 +583,9 @@ def publish_session(
                     "versions": package.transcript.versions,
                 },
                 **package.provenance,
-                "publish": {"settings": settings.model_dump(mode="json"), "versions": tool_versions()},
+                "publish": {"settings": settings.model_dump(mode="json"), "versions": publish_versions()},
+                "versions": tool_versions(),
+                "models": model_weights(package.transcript.model),
             },
         }
         atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
