@@ -165,3 +165,21 @@ def test_clips_end_within_the_recording_and_the_upload_date_has_a_time_zone(publ
     assert all(0 <= c["startOffset"] < c["endOffset"] <= duration for c in ld["hasPart"])
     upload = dt.datetime.fromisoformat(ld["uploadDate"])
     assert upload.tzinfo is not None and upload.date() == dt.date(2026, 3, 14)
+
+
+@pytest.mark.slow
+def test_the_preview_server_sends_the_registered_media_types(site: tuple[str, str | None]) -> None:
+    root, _ = site
+    expected = {
+        f"{SAMPLE_SLUG}/chapters.json": "application/json+chapters",
+        f"{SAMPLE_SLUG}/captions.nl.vtt": "text/vtt",
+        f"{SAMPLE_SLUG}/transcript.tsv": "text/tab-separated-values",
+        "feed.xml": "application/rss+xml",
+        "feeds/voorbeeld-video.xml": "application/rss+xml",
+    }
+    for path, media_type in expected.items():
+        with urllib.request.urlopen(root + path) as response:
+            assert response.headers.get_content_type() == media_type, path
+    request = urllib.request.Request(root + f"{SAMPLE_SLUG}/chapters.json", headers={"Range": "bytes=0-9"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 206 and response.headers.get_content_type() == "application/json+chapters"

@@ -149,6 +149,7 @@ PROGRAMME_FEEDS = OutputFile("programme_feeds", "feeds", "catalogue", "applicati
 PODCAST_COVER = OutputFile("podcast_cover", "cover.jpg", "catalogue", "image/jpeg", "public", scope="site")
 """The feeds' square channel image (1400×1400, what podcast directories ask for)."""
 SEARCH_INDEX = OutputFile("search_index", "pagefind", "catalogue", "application/octet-stream", "public", scope="site")
+"""Pagefind's folder: files of many kinds (scripts, WebAssembly, index fragments), typed by their extension."""
 CATALOGUE_JS = OutputFile("catalogue_js", "assets/catalogue.js", "catalogue", "text/javascript", "public", scope="site")
 CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "text/css", "public", scope="site")
 VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
@@ -203,3 +204,15 @@ def downloads(language: str, sizes: Mapping[str, int]) -> list[tuple[str, str, i
         for o in session_outputs()
         if o.download_label and o.name(language) in sizes
     ]
+
+
+def media_type(path: str) -> str | None:
+    """The registered media type of a file served from the site (`slug/chapters.json`, `feeds/x.xml`),
+    None for one the registry does not type (left to its extension)."""
+    for entry in OUTPUTS:
+        if entry.scope == "site" and entry.media_type != "application/octet-stream":
+            if path == entry.pattern or path.startswith(entry.pattern + "/"):
+                return entry.media_type
+    _, _, inside = path.partition("/")
+    found = session_file(inside) if inside else None
+    return found[0].media_type if found else None

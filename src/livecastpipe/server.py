@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import outputs
+
 
 class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with HTTP Range support, which browsers need to seek in audio and video."""
@@ -18,6 +20,15 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         ".srt": "application/x-subrip",
         ".m4a": "audio/mp4",
     }
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """The media type the output registry gives the file (`chapters.json`: application/json+chapters),
+        else the one its extension suggests."""
+        try:
+            relative = Path(path).resolve().relative_to(Path(self.directory).resolve()).as_posix()
+        except ValueError:
+            return super().guess_type(path)
+        return outputs.media_type(relative) or super().guess_type(path)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         if os.environ.get("LIVECAST_SERVE_LOG"):
