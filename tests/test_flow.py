@@ -60,11 +60,23 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     manifest = json.loads((folder / "session.json").read_text())
     assert manifest["recording"]["sha256"] == transcript_sha(sample_copy)
     assert progress and max(progress) == pytest.approx(transcript.duration, abs=0.5)
+    flow_names, task_names = run_names()
+    assert f"process-session/{folder.name}" in flow_names  # found in the UI by the session's slug
+    assert {f"ingest/{folder.name}", f"transcribe/{folder.name}", f"publish/{folder.name}"} <= task_names
+    assert f"transcribe-block/{folder.name}/0" in task_names
 
     rerun, rerun_progress = _run([sample_copy], settings)
     assert rerun[0].status == "done"
     assert rerun_progress == []  # transcription came from the cache, not the model
     assert from_json(Transcript, (folder / "transcript.json").read_text()) == transcript
+
+
+def run_names() -> tuple[set[str], set[str]]:
+    """The names of the flow runs and task runs the Prefect server holds."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {r.name for r in client.read_flow_runs()}, {r.name for r in client.read_task_runs()}
 
 
 def transcript_sha(path: Path) -> str:

@@ -290,12 +290,17 @@ def peak_dbfs(wav_path: Path, chunk_frames: int = SAMPLE_RATE * 60) -> float:
 # --- identity and output folders ------------------------------------------------------------------
 
 
+def title_slug(title: str) -> str:
+    """The slug of a session's title: its folder name, unless another recording has it already."""
+    return slugify(title, max_length=80, word_boundary=True) or "sessie"
+
+
 def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
     """A safe folder name for a session: the slug of its title, with part of its hash on a clash.
 
     `taken` maps slugs already in use to the recording hash that owns them.
     """
-    base = slugify(title, max_length=80, word_boundary=True) or "sessie"
+    base = title_slug(title)
     owner = taken.get(base)
     if owner is None or owner == sha256:
         return base

@@ -234,6 +234,39 @@ class ReviewSettings(BaseModel):
     wait_poll_s: int = Field(default=10, ge=1)
 
 
+STAGE_TIMEOUTS_S = {
+    "ingest": 3600, "speech": 7200, "transcribe": 6 * 3600, "transcribe-block": 3 * 3600, "diarize": 7200,
+    "subtitles": 600, "summaries": 3600, "generative-summary": 1800, "media": 4 * 3600, "publish": 3600,
+    "catalogue": 1800,
+}  # fmt: skip
+"""How long each Prefect task of a session may run by default, seconds (a six-hour recording on two cores fits)."""
+
+
+class StageRunSettings(BaseModel):
+    """How Prefect runs the stages: how long each may take, and the pause before retrying a transient failure."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: dict[str, float] = {}
+    """Per stage (task name: `transcribe`, `publish`, …): seconds after which Prefect fails its run;
+    stages not named keep STAGE_TIMEOUTS_S."""
+    retry_delay_s: float = Field(default=10.0, ge=0)
+    """Pause before a stage's retry (only transient failures are retried, never bad input)."""
+
+    @model_validator(mode="after")
+    def _known_stages(self) -> StageRunSettings:
+        unknown = sorted(set(self.timeout_s) - set(STAGE_TIMEOUTS_S))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGE_TIMEOUTS_S)})")
+        if any(v <= 0 for v in self.timeout_s.values()):
+            raise ValueError("stage timeouts must be positive")
+        return self
+
+    def timeout(self, stage: str) -> float:
+        """The stage's time limit in seconds."""
+        return self.timeout_s.get(stage, STAGE_TIMEOUTS_S[stage])
+
+
 class Settings(BaseModel):
     """Everything a run can be told."""
 
@@ -260,6 +293,7 @@ class Settings(BaseModel):
     summaries: SummariesSettings = SummariesSettings()
     review: ReviewSettings = ReviewSettings()
     publish: PublishSettings = PublishSettings()
+    stages: StageRunSettings = StageRunSettings()
 
     @property
     def resolved_cache_dir(self) -> Path:
