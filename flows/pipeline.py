@@ -110,6 +110,8 @@ class SessionResult:
     title: str | None = None
     duration: float | None = None
     output_dir: str | None = None
+    language: str | None = None
+    """The transcript's language, which names its caption files (`captions.nl.vtt`)."""
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -385,6 +387,7 @@ def process_session(
         title=recording.title,
         duration=recording.media.duration,
         output_dir=folder,
+        language=transcript.language,
         warnings=transcript.warnings + spoken.notes + editorial.warnings,
     )
 

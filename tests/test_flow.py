@@ -106,7 +106,8 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     (media / "kapot.mp4").write_text("geen video")
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     done = subprocess.run(
-        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")],
+        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")]
+        + ["--json", "--output-format", "tsv", "--output-format", "vtt", "--device", "cpu", "--compute-type", "int8"],
         capture_output=True,
         text=True,
         env=env,
@@ -118,5 +119,10 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     assert error_lines == [
         f"error: {media / 'kapot.mp4'}: not a readable audio or video file (Invalid data found when processing input)"
     ]
-    assert "done" in done.stdout and "failed" in done.stdout
+    assert "done" in done.stderr and "failed" in done.stderr  # the summary table, beside the progress bars
+    records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
+    assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
+    files = records[sample_copy.name]["files"]
+    assert Path(files["tsv"]).name == "transcript.tsv" and Path(files["vtt"]).name == "captions.nl.vtt"
+    assert all(Path(path).is_file() for path in files.values())
     assert (tmp_path / "out" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()

@@ -296,6 +296,13 @@ def test_stage_files_cannot_escape_or_replace_the_package(name: str, tmp_path: P
     assert list((tmp_path / "output").iterdir()) == []
 
 
+def test_cli_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"livecast {version('livecastpipe')}\n"
+
+
 @pytest.mark.slow
 def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
     published_site: Path, tmp_path: Path

