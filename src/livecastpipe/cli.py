@@ -122,8 +122,8 @@ def run(
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed.
 
-    Progress and the summary table go to stderr; stdout holds only what was asked for (`--json`,
-    `--output-format`)."""
+    Progress and the summary table go to stderr; stdout holds only what was asked for (--json, --output-format).
+    """
     _quiet_prefect(verbose)
     unknown_formats = sorted(set(output_format or ()) - set(OUTPUT_FORMATS))
     if unknown_formats:
