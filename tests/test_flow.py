@@ -118,7 +118,7 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert error_lines == [
         f"error: {media / 'kapot.mp4'}: not a readable audio or video file (Invalid data found when processing input)"
-    ]
+    ], done.stderr
     assert "done" in done.stderr and "failed" in done.stderr  # the summary table, beside the progress bars
     records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
     assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
