@@ -58,6 +58,14 @@ def test_podcast_transcript_splits_at_speaker_changes_with_public_names() -> Non
     ]
 
 
+def test_podcast_transcript_phrases_end_with_sentences_or_stay_short() -> None:
+    words = tuple(Word(i, i + 0.5, f"woord{i}" + ("." if i == 3 else ""), 0.9, "SPEAKER_00") for i in range(40))
+    transcript = Transcript("nl", 1.0, 40.0, (Segment(0.0, 40.0, "…", words, "SPEAKER_00"),), "test")
+    bodies = [s["body"].split() for s in json.loads(podcast_transcript_json(transcript, NAMES))["segments"]]
+    assert [len(b) for b in bodies] == [4, 16, 16, 4] and bodies[0][-1] == "woord3."
+    assert sum(bodies, []) == [w.text for w in words]
+
+
 def test_whisperx_json_has_words_with_scores_and_speakers() -> None:
     data = json.loads(whisperx_json(two_speaker_transcript()))
     first = data["segments"][0]

@@ -9,6 +9,9 @@ from collections.abc import Iterator, Mapping
 from .models import Segment, Transcript, Word
 
 PODCAST_TRANSCRIPT_VERSION = "1.0.0"
+MAX_PHRASE_WORDS = 16
+"""A phrase of the Podcasting 2.0 transcript is cut after this many words when no sentence ends sooner."""
+SENTENCE_ENDS = (".", "?", "!", "…")
 
 
 def speaker_runs(segment: Segment) -> Iterator[tuple[str | None, tuple[Word, ...]]]:
@@ -23,16 +26,30 @@ def speaker_runs(segment: Segment) -> Iterator[tuple[str | None, tuple[Word, ...
         yield run[0].speaker or segment.speaker, tuple(run)
 
 
+def phrases(words: tuple[Word, ...]) -> Iterator[tuple[Word, ...]]:
+    """Words in phrases as podcast apps show them: cut after a sentence's end, or at MAX_PHRASE_WORDS."""
+    phrase: list[Word] = []
+    for word in words:
+        phrase.append(word)
+        if word.text.strip().endswith(SENTENCE_ENDS) or len(phrase) >= MAX_PHRASE_WORDS:
+            yield tuple(phrase)
+            phrase = []
+    if phrase:
+        yield tuple(phrase)
+
+
 def _text(words: tuple[Word, ...]) -> str:
     return " ".join(w.text.strip() for w in words)
 
 
 def podcast_transcript_json(transcript: Transcript, names: Mapping[str, str]) -> str:
-    """Podcasting 2.0 JSON transcript: a phrase per segment (split where the speaker changes), with the
-    speaker's public name."""
+    """Podcasting 2.0 JSON transcript: phrases (sentences, or at most MAX_PHRASE_WORDS words) of one
+    speaker each, with the speaker's public name; a segment without word times is one phrase."""
     segments = []
     for segment in transcript.segments:
-        runs = list(speaker_runs(segment)) or ([(segment.speaker, ())] if segment.text.strip() else [])
+        runs = [(speaker, phrase) for speaker, words in speaker_runs(segment) for phrase in phrases(words)]
+        if not runs and segment.text.strip():
+            runs = [(segment.speaker, ())]
         for speaker, words in runs:
             entry: dict[str, object] = {}
             if speaker and speaker in names:
