@@ -331,10 +331,9 @@ def package_text_files(
         files[outputs.CHAPTERS_JSON.name()] = chapters_json(editorial.chapters, package.recording.title)
     files[outputs.TRANSCRIPT_TXT.name()] = transcript_txt(paragraphs)
     files[outputs.TRANSCRIPT_JSON.name()] = to_json(package.transcript)
-    language = package.language
-    files[outputs.PODCAST_TRANSCRIPT.name(language)] = podcast_transcript_json(package.transcript, names)
-    files[outputs.WHISPERX_JSON.name(language)] = whisperx_json(package.transcript)
-    files[outputs.TRANSCRIPT_TSV.name(language)] = whisper_tsv(package.transcript)
+    files[outputs.PODCAST_TRANSCRIPT.name()] = podcast_transcript_json(package.transcript, names)
+    files[outputs.WHISPERX_JSON.name()] = whisperx_json(package.transcript)
+    files[outputs.TRANSCRIPT_TSV.name()] = whisper_tsv(package.transcript)
     return files
 
 
