@@ -21,6 +21,7 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from livecastpipe.flows.caching import stage_cache_key
+from livecastpipe.flows.runners import stage_options
 from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript
 from livecastpipe.names import editor_speaker_names
 from livecastpipe.review import (
@@ -50,7 +51,12 @@ def _summary_inputs(parameters: dict[str, Any]) -> tuple[Any, ...]:
     return (parameters["transcript"], parameters["chapters"], parameters["speaker_names"], panel)
 
 
-@task(name="summaries", cache_key_fn=stage_cache_key("summaries", _summary_inputs), persist_result=True)
+@task(
+    name="summaries",
+    task_run_name="summaries/{recording.slug}",
+    cache_key_fn=stage_cache_key("summaries", _summary_inputs),
+    persist_result=True,
+)
 def summaries_task(
     recording: Recording,
     transcript: Transcript,
@@ -65,6 +71,7 @@ def summaries_task(
 
 @task(
     name="generative-summary",
+    task_run_name="generative-summary/{recording.slug}",
     cache_key_fn=stage_cache_key("generative-summary", lambda p: (p["summary"], p["title"], p["speaker_names"])),
     persist_result=True,
 )
@@ -188,13 +195,14 @@ def summarize_and_review(
     except ReviewError:
         previous = None
     names = editor_speaker_names(speakers, approved_speaker_names(previous, (s.id for s in speakers)))
-    summary = summaries_task.with_options(result_storage=result_storage)(  # type: ignore[arg-type]  # None: Prefect's default storage
+    summary = summaries_task.with_options(result_storage=result_storage, **stage_options(settings, "summaries"))(  # type: ignore[arg-type]  # None: Prefect's default storage
         recording, quote(transcript), quote(list(chapters)), names, settings.summaries
     )
     if settings.summaries.backend == "generative":
-        state: State = generative_summary_task.with_options(result_storage=result_storage)(  # type: ignore[arg-type]  # None: Prefect's default storage
-            recording, summary, recording.title, names, settings.summaries, return_state=True
-        )
+        state: State = generative_summary_task.with_options(
+            result_storage=result_storage,  # type: ignore[arg-type]  # None: Prefect's default storage
+            **stage_options(settings, "generative-summary"),
+        )(recording, summary, recording.title, names, settings.summaries, return_state=True)
         outcome = state.result(raise_on_failure=False)
         summary = outcome if isinstance(outcome, SessionSummary) else with_fallback_warning(summary, outcome)
     for warning in summary.warnings:

@@ -22,6 +22,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.filesystems import LocalFileSystem
 from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run, task_run
 from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
@@ -29,9 +30,9 @@ from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.diarization import engine_for
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
-from livecastpipe.flows.runners import block_task_runner, session_task_runner
+from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options
 from livecastpipe.flows.speakers import diarize_task, speakers_and_chapters, speech_task
-from livecastpipe.ingest import IngestError, find_recordings, ingest
+from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, title_slug
 from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, publish_session
@@ -109,6 +110,8 @@ class SessionResult:
     title: str | None = None
     duration: float | None = None
     output_dir: str | None = None
+    language: str | None = None
+    """The transcript's language, which names its caption files (`captions.nl.vtt`)."""
     error: str | None = None
     warnings: tuple[str, ...] = ()
 
@@ -124,7 +127,28 @@ def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="ingest", retries=1, retry_condition_fn=_not_bad_input)
+def _session_run_name() -> str:
+    """`process-session/<slug>`: a session's runs are found in the UI by its slug (its title's, as ingest
+    names its folder)."""
+    return "process-session/" + _source_slug(flow_run.parameters["source"])
+
+
+def _ingest_run_name() -> str:
+    """`ingest/<slug>`, as the session's flow run."""
+    return "ingest/" + _source_slug(task_run.parameters["source"])
+
+
+def _source_slug(source: str) -> str:
+    """The slug of a recording's title (its file name without a title), before ingest reads it."""
+    path = Path(source)
+    try:
+        title = read_metadata(path).title if path.is_file() else None
+    except IngestError:
+        title = None
+    return title_slug(title or path.stem)
+
+
+@task(name="ingest", task_run_name=_ingest_run_name, retries=1, retry_condition_fn=_not_bad_input)
 def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Recording:
     """Probe, hash and decode one recording (decoded audio is reused when already in the cache)."""
     return ingest(Path(source), Path(cache_dir), taken_slugs)
@@ -132,6 +156,7 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
 
 @task(
     name="transcribe-block",
+    task_run_name="transcribe-block/{recording.slug}/{index}",
     retries=1,
     retry_condition_fn=_not_bad_input,
     cache_key_fn=stage_cache_key(
@@ -178,6 +203,7 @@ def _forget_progress(recording: Recording) -> None:
 
 @task(
     name="transcribe",  # no retries of its own: each block retries a transient failure
+    task_run_name="transcribe/{recording.slug}",
     # Only the transcription settings count: where the blocks run does not change the transcript.
     cache_key_fn=stage_cache_key(
         "transcribe",
@@ -189,7 +215,9 @@ def _forget_progress(recording: Recording) -> None:
 def transcribe_task(recording: Recording, settings: Settings, storage: str) -> Transcript:
     """Transcribe the recording with its blocks as tasks of their own: in threads of this process, or
     spread over the Dask cluster (`block_task_runner`). Progress is reported in audio seconds."""
-    block_task = transcribe_block_task.with_options(result_storage=storage)
+    block_task = transcribe_block_task.with_options(
+        result_storage=storage, **stage_options(settings, "transcribe-block")
+    )
 
     def run_blocks(plan: TranscriptionPlan) -> list[BlockTranscript]:
         try:
@@ -220,6 +248,7 @@ def transcribe_task(recording: Recording, settings: Settings, storage: str) -> T
 
 @task(
     name="subtitles",
+    task_run_name="subtitles/{recording.slug}",
     cache_key_fn=stage_cache_key("subtitles", lambda p: (p["transcript"], p["speaker_names"])),
     persist_result=True,
 )
@@ -238,7 +267,7 @@ def submit_subtitles(
     result_storage: str,
 ) -> PrefectFuture[dict[str, str]]:
     """Start the cached subtitles task in a thread of its own: it runs beside the summaries."""
-    return subtitles_task.with_options(result_storage=result_storage).submit(
+    return subtitles_task.with_options(result_storage=result_storage, **stage_options(settings, "subtitles")).submit(
         recording, quote(transcript), speaker_names, settings.subtitles
     )
 
@@ -254,7 +283,7 @@ def subtitle_outputs(recording: Recording, subtitles: PrefectFuture[dict[str, st
     return files
 
 
-@task(name="media", retries=1, retry_condition_fn=_not_bad_input)
+@task(name="media", task_run_name="media/{recording.slug}", retries=1, retry_condition_fn=_not_bad_input)
 def media_task(recording: Recording, output_dir: Path, settings: PublishSettings) -> str | None:
     """Make the replay's media (web video, audio copy, poster) at low CPU priority while transcription runs;
     None when the published package's media can be reused."""
@@ -262,7 +291,7 @@ def media_task(recording: Recording, output_dir: Path, settings: PublishSettings
     return str(folder) if folder else None
 
 
-@task(name="publish", retries=1, retry_condition_fn=_not_bad_input)
+@task(name="publish", task_run_name="publish/{package.recording.slug}", retries=1, retry_condition_fn=_not_bad_input)
 def publish_task(package: SessionPackage, settings: Settings, prepared_media: str | None = None) -> str:
     """Render the session's replay package into a temporary folder and swap it in atomically."""
     package = replace(package, provenance={**package.provenance, "settings": settings.model_dump(mode="json")})
@@ -297,8 +326,8 @@ def _transcribe_and_diarize(
     stream has no block left, on the core that stream leaves free, or with transcription when
     `diarize_beside_transcription` (more memory). With the blocks on Dask, it waits for transcription:
     a transcription submitted to a thread could not send its blocks there."""
-    diarize = diarize_task.with_options(result_storage=storage)
-    transcribe = transcribe_task.with_options(result_storage=storage)
+    diarize = diarize_task.with_options(result_storage=storage, **stage_options(settings, "diarize"))
+    transcribe = transcribe_task.with_options(result_storage=storage, **stage_options(settings, "transcribe"))
     if settings.diarize_beside_transcription:
         beside = diarize.submit(recording, settings.speakers, speech)
         return transcribe(recording, settings, storage), beside.result()
@@ -315,7 +344,7 @@ def _transcribe_and_diarize(
         _stream_free.pop(recording.sha256, None)
 
 
-@flow(name="process-session", log_prints=True)
+@flow(name="process-session", flow_run_name=_session_run_name, log_prints=True)
 def process_session(
     source: str,
     settings: Settings | None = None,
@@ -325,10 +354,16 @@ def process_session(
     settings = settings or load_settings()
     if taken_slugs is None:  # run on its own (a deployment): never take another session's folder
         taken_slugs = existing_slugs(settings.output_dir)
-    recording = ingest_task(source, str(settings.resolved_cache_dir), taken_slugs)
+    recording = ingest_task.with_options(**stage_options(settings, "ingest"))(
+        source, str(settings.resolved_cache_dir), taken_slugs
+    )
     storage = _result_storage(settings)
-    media = media_task.submit(recording, settings.output_dir, settings.publish)
-    speech = speech_task.with_options(result_storage=storage).submit(recording, settings.speakers)
+    media = media_task.with_options(**stage_options(settings, "media")).submit(
+        recording, settings.output_dir, settings.publish
+    )
+    speech = speech_task.with_options(result_storage=storage, **stage_options(settings, "speech")).submit(
+        recording, settings.speakers
+    )
     transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
@@ -342,7 +377,9 @@ def process_session(
         stage_files={**spoken.files, **subtitle_outputs(recording, subtitles)},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
-    folder = publish_task(quote(package), settings, prepared if isinstance(prepared, str) else None)
+    folder = publish_task.with_options(**stage_options(settings, "publish"))(
+        quote(package), settings, prepared if isinstance(prepared, str) else None
+    )
     return SessionResult(
         source=source,
         status="done",
@@ -350,6 +387,7 @@ def process_session(
         title=recording.title,
         duration=recording.media.duration,
         output_dir=folder,
+        language=transcript.language,
         warnings=transcript.warnings + spoken.notes + editorial.warnings,
     )
 
@@ -435,7 +473,7 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
                 session_results.extend(SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group)
     results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
     if any(r.status == "done" for r in results):
-        catalogue = catalogue_task(settings, return_state=True)
+        catalogue = catalogue_task.with_options(**stage_options(settings, "catalogue"))(settings, return_state=True)
         if catalogue.is_failed():
             logger.error("catalogue not rebuilt: %s", catalogue.result(raise_on_failure=False))
     create_markdown_artifact(

@@ -1,5 +1,5 @@
 """Where `process_folder` runs its sessions, and a session its transcription blocks: threads of this
-process, or a Dask cluster."""
+process, or a Dask cluster; and each stage's time limit and retry pause from the settings."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from livecastpipe.settings import Settings
 from livecastpipe.transcribe import stream_count
+
+
+def stage_options(settings: Settings, stage: str) -> dict[str, Any]:
+    """`with_options` for a stage's task: its time limit and the pause before a retry, from `settings.stages`."""
+    return {
+        "timeout_seconds": settings.stages.timeout(stage),
+        "retry_delay_seconds": settings.stages.retry_delay_s,
+    }
 
 
 def _local_dask_runner(workers: int) -> TaskRunner:

@@ -39,14 +39,26 @@ def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:
     return (meta.speaker_count, meta.min_speakers, meta.max_speakers)
 
 
-@task(name="speech", retries=1, cache_key_fn=stage_cache_key("speech"), persist_result=True)
+@task(
+    name="speech",
+    task_run_name="speech/{recording.slug}",
+    retries=1,
+    cache_key_fn=stage_cache_key("speech"),
+    persist_result=True,
+)
 def speech_task(recording: Recording, settings: SpeakerSettings) -> tuple[tuple[float, float], ...]:
     """Where someone speaks, as the diarization finds it: submitted with transcription, it runs beside
     transcription's own voice activity pass, each on one core."""
     return find_speech(Path(recording.audio_path), settings)
 
 
-@task(name="diarize", retries=1, cache_key_fn=stage_cache_key("diarize", _stated_count), persist_result=True)
+@task(
+    name="diarize",
+    task_run_name="diarize/{recording.slug}",
+    retries=1,
+    cache_key_fn=stage_cache_key("diarize", _stated_count),
+    persist_result=True,
+)
 def diarize_task(
     recording: Recording, settings: SpeakerSettings, speech: tuple[tuple[float, float], ...] | None = None
 ) -> Diarization:

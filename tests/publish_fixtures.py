@@ -46,7 +46,7 @@ from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 
 HOSTILE_SCRIPT = "<script>document.title='gehackt'</script>"
 HOSTILE_IMG = '"><img src=x onerror="document.title=\'gehackt\'">'
-SETTINGS = PublishSettings(base_url="https://replays.example.org/cooperatieven/")
+SETTINGS = PublishSettings(base_url="https://replays.example.org/cooperatieven/", owner_email="redactie@example.org")
 
 
 @dataclass(frozen=True)

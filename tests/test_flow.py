@@ -60,11 +60,23 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     manifest = json.loads((folder / "session.json").read_text())
     assert manifest["recording"]["sha256"] == transcript_sha(sample_copy)
     assert progress and max(progress) == pytest.approx(transcript.duration, abs=0.5)
+    flow_names, task_names = run_names()
+    assert f"process-session/{folder.name}" in flow_names  # found in the UI by the session's slug
+    assert {f"ingest/{folder.name}", f"transcribe/{folder.name}", f"publish/{folder.name}"} <= task_names
+    assert f"transcribe-block/{folder.name}/0" in task_names
 
     rerun, rerun_progress = _run([sample_copy], settings)
     assert rerun[0].status == "done"
     assert rerun_progress == []  # transcription came from the cache, not the model
     assert from_json(Transcript, (folder / "transcript.json").read_text()) == transcript
+
+
+def run_names() -> tuple[set[str], set[str]]:
+    """The names of the flow runs and task runs the Prefect server holds."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {r.name for r in client.read_flow_runs()}, {r.name for r in client.read_task_runs()}
 
 
 def transcript_sha(path: Path) -> str:
@@ -94,7 +106,8 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     (media / "kapot.mp4").write_text("geen video")
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     done = subprocess.run(
-        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")],
+        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")]
+        + ["--json", "--output-format", "tsv", "--output-format", "vtt", "--device", "cpu", "--compute-type", "int8"],
         capture_output=True,
         text=True,
         env=env,
@@ -105,6 +118,11 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert error_lines == [
         f"error: {media / 'kapot.mp4'}: not a readable audio or video file (Invalid data found when processing input)"
-    ]
-    assert "done" in done.stdout and "failed" in done.stdout
+    ], done.stderr
+    assert "done" in done.stderr and "failed" in done.stderr  # the summary table, beside the progress bars
+    records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
+    assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
+    files = records[sample_copy.name]["files"]
+    assert Path(files["tsv"]).name == "transcript.tsv" and Path(files["vtt"]).name == "captions.nl.vtt"
+    assert all(Path(path).is_file() for path in files.values())
     assert (tmp_path / "out" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()

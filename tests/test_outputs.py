@@ -57,4 +57,6 @@ def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Pat
     assert re.search(r'<track id="track-captions" kind="captions" src="captions.en.vtt" srclang="en"', page)
     assert 'href="captions.en.srt"' in page and 'href="subtitles.en.vtt"' in page
     catalogue = json.loads((folder / "session.json").read_text())["catalogue"]
-    assert catalogue["tracks"] == ["captions.en.vtt", "subtitles.en.srt"]
+    assert catalogue["tracks"] == ["captions.en.vtt", "subtitles.en.srt", "transcript.podcast.json"]
+    assert catalogue["language"] == "en" and '<html lang="en">' in page
+    assert '"inLanguage": "en"' in page and 'property="og:locale" content="en_GB"' in page

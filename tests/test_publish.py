@@ -133,7 +133,7 @@ def test_page_metadata_json_ld_opengraph_and_csp(published_site: Path) -> None:
     assert og["og:image"] == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/poster.jpg"
     (ld,) = [json.loads(block) for block in page.json_ld]
     assert ld["@type"] == "VideoObject" and ld["inLanguage"] == "nl" and ld["duration"] == "PT1M7S"
-    assert ld["uploadDate"] == "2026-03-14"
+    assert ld["uploadDate"] == "2026-03-14T12:00:00+01:00"
     assert ld["description"] == APPROVED_SUMMARY
     assert [(c["@type"], c["startOffset"]) for c in ld["hasPart"]][0] == ("Clip", 0)
     assert len(ld["hasPart"]) == 2
@@ -200,7 +200,7 @@ def test_catalogue_groups_by_programme_and_the_feed_has_enclosures_transcripts_c
     assert enclosure.get("url") == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/audio.m4a"
     assert int(enclosure.get("length")) == (published_site / SAMPLE_SLUG / "audio.m4a").stat().st_size
     transcripts = sample_item.findall("podcast:transcript", ns)
-    assert {t.get("type") for t in transcripts} == {"text/vtt", "application/x-subrip"}
+    assert {t.get("type") for t in transcripts} == {"text/vtt", "application/x-subrip", "application/json"}
     chapters_url = sample_item.find("podcast:chapters", ns).get("url")
     chapters = json.loads((published_site / SAMPLE_SLUG / chapters_url.rsplit("/", 1)[1]).read_text())
     assert chapters["version"] == "1.2.0" and chapters["chapters"][0]["startTime"] == 0
@@ -293,6 +293,13 @@ def test_stage_files_cannot_escape_or_replace_the_package(name: str, tmp_path: P
         publish_session(package, tmp_path / "output", SETTINGS)
     assert not (tmp_path / "index.html").exists()
     assert list((tmp_path / "output").iterdir()) == []
+
+
+def test_cli_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"livecast {version('livecastpipe')}\n"
 
 
 @pytest.mark.slow

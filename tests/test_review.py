@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -254,6 +255,9 @@ def test_cli_round_trip_with_editor(tmp_path: Path, panel) -> None:
     listed = runner.invoke(app, ["review", "--list", "--output", str(output)], env={"COLUMNS": "200"})
     assert listed.exit_code == 0, listed.output
     assert SLUG in listed.output and SESSION_SUMMARY_KEY in listed.output
+    as_json = runner.invoke(app, ["review", "--list", "--json", "--output", str(output)], env={"COLUMNS": "40"})
+    (record,) = json.loads(as_json.stdout)
+    assert record["session"] == SLUG and SESSION_SUMMARY_KEY in record["awaiting_review"] and record["draft"] > 0
 
     # session summary: edit; keywords: approve; chapter 1 title: reject; then quit
     result = runner.invoke(

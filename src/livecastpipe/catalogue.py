@@ -9,22 +9,30 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from slugify import slugify
+
 from . import outputs
+from .media import make_title_card
 from .package_format import PublishError
-from .publish import absolute, published_sessions, swap_in, template_environment, write_static_assets
+from .publish import published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
 from .storage import atomic_write_text
 from .timefmt import rfc822_date
+from .urls import site_url
 
 OTHER_PROGRAMME = "Overige sessies"
 
@@ -72,13 +80,15 @@ def excerpt(text: str | None, limit: int = 240) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def render_catalogue(entries: Sequence[dict[str, Any]], settings: PublishSettings) -> str:
-    """The catalogue page: search, then the sessions grouped by programme."""
+def render_catalogue(entries: Sequence[dict[str, Any]], feeds: Sequence[Feed], settings: PublishSettings) -> str:
+    """The catalogue page: search, then the sessions grouped by programme, with their feeds."""
     return (
         template_environment()
         .get_template("catalogue.html.j2")
         .render(
             groups=group_by_programme(entries),
+            feeds=feeds,
+            feed_href=lambda feed: site_url(feed.path, None, outputs.CATALOGUE_PAGE.name()),
             count=len(entries),
             site=outputs.site_file_names(),
             excerpt=excerpt,
@@ -88,24 +98,97 @@ def render_catalogue(entries: Sequence[dict[str, Any]], settings: PublishSetting
     )
 
 
-def render_feed(entries: Sequence[dict[str, Any]], settings: PublishSettings) -> str:
-    """Podcast RSS 2.0 with enclosures and Podcasting 2.0 transcript and chapters tags, newest first."""
-    items = sorted(entries, key=_by_date, reverse=True)
+@dataclass(frozen=True)
+class Feed:
+    """One podcast feed of the site: where it is served, its title and its sessions."""
+
+    path: str
+    """Inside the site: `feed.xml`, `feeds/ochtendprogramma-video.xml`."""
+    title: str
+    entries: tuple[dict[str, Any], ...]
+    video: bool
+    """The MP4 videos as enclosures, instead of the audio copies."""
+    programme: str | None = None
+
+
+def site_feeds(entries: Sequence[dict[str, Any]], settings: PublishSettings) -> list[Feed]:
+    """The audio and the video feed of every session, then both per programme (a programme's video
+    feed only when it has videos)."""
+    feeds = []
+    groups = [(None, tuple(entries))] + [(g.name, g.sessions) for g in group_by_programme(entries)]
+    for programme, sessions in groups:
+        stem = f"{outputs.PROGRAMME_FEEDS.name()}/{slugify(programme)}" if programme else None
+        for video in (False, True):
+            chosen = tuple(e for e in sessions if e.get("video")) if video else sessions
+            if programme and not chosen:
+                continue
+            if stem:
+                path = f"{stem}-video.xml" if video else f"{stem}.xml"
+            else:
+                path = outputs.VIDEO_FEED.name() if video else outputs.FEED.name()
+            title = settings.site_title + (f" — {programme}" if programme else "") + (" (video)" if video else "")
+            feeds.append(Feed(path, title, chosen, video, programme))
+    return feeds
+
+
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+"""The namespace of `podcast:guid`, fixed by the Podcasting 2.0 specification."""
+
+
+def podcast_guid(feed_url: str) -> str:
+    """The Podcasting 2.0 `podcast:guid`: UUIDv5 of the feed's address without scheme and trailing slashes."""
+    bare = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", feed_url).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+def render_feed(feed: Feed, settings: PublishSettings) -> str:
+    """Podcast RSS 2.0 with enclosures, the iTunes channel fields and Podcasting 2.0 transcripts, chapters,
+    people and guid, newest first; links relative to the feed, or absolute under `base_url`."""
+    url = partial(site_url, base_url=settings.base_url, referrer=feed.path)
+    languages = Counter(e.get("language") or outputs.DEFAULT_LANGUAGE for e in feed.entries)
     return (
         template_environment()
         .get_template("feed.xml.j2")
         .render(
-            items=items,
-            url=partial(absolute, settings.base_url),
+            items=sorted(feed.entries, key=_by_date, reverse=True),
+            video=feed.video,
+            url=url,
             rfc822=rfc822_date,
             excerpt=excerpt,
+            title=feed.title,
             site_title=settings.site_title,
             site_description=settings.site_description,
-            site_url=absolute(settings.base_url, outputs.CATALOGUE_PAGE.name()),
+            language=languages.most_common(1)[0][0] if languages else outputs.DEFAULT_LANGUAGE,
+            settings=settings,
+            self_url=url(feed.path),
+            guid=podcast_guid(url(feed.path)) if settings.base_url else None,
+            site_url=url(outputs.CATALOGUE_PAGE.name()),
+            cover_url=url(outputs.PODCAST_COVER.name()),
             session_file=outputs.session_file,
             built=email.utils.format_datetime(dt.datetime.now(dt.timezone.utc)),
         )
     )
+
+
+def write_feeds(output_dir: Path, feeds: Sequence[Feed], settings: PublishSettings) -> None:
+    """Write the site's feeds and their cover; the per-programme folder is swapped in whole, so the
+    feeds of programmes that are gone go with it."""
+    cover = output_dir / outputs.PODCAST_COVER.name()
+    staged_cover = cover.with_name(f".{cover.name}.tmp-{os.getpid()}")
+    make_title_card(staged_cover, settings.site_title, "Podcast", size=(1400, 1400))
+    os.replace(staged_cover, cover)
+    folder = outputs.PROGRAMME_FEEDS.name()
+    staged = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=output_dir))
+    try:
+        for feed in feeds:
+            inside = feed.path.startswith(folder + "/")
+            target = staged / feed.path.removeprefix(folder + "/") if inside else output_dir / feed.path
+            atomic_write_text(target, render_feed(feed, settings))
+        staged.chmod(0o755)
+        swap_in(staged, output_dir / folder)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
 
 
 def build_search_index(output_dir: Path) -> Path:
@@ -145,6 +228,7 @@ def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
     write_static_assets(output_dir, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
     if entries:
         build_search_index(output_dir)
-    atomic_write_text(output_dir / outputs.FEED.name(), render_feed(entries, settings))
-    atomic_write_text(output_dir / outputs.CATALOGUE_PAGE.name(), render_catalogue(entries, settings))
+    feeds = site_feeds(entries, settings)
+    write_feeds(output_dir, feeds, settings)
+    atomic_write_text(output_dir / outputs.CATALOGUE_PAGE.name(), render_catalogue(entries, feeds, settings))
     return output_dir / outputs.CATALOGUE_PAGE.name()

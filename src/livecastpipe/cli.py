@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -11,18 +13,30 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from . import outputs
 from .cli_support import (
     ConfigOption,
     OutputOption,
     command_settings,
     console,
     err_console,
+    fail,
 )
 from .review_cli import review_command
 from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
 from .timefmt import minutes_and_seconds
 
+OUTPUT_FORMATS = {
+    "vtt": outputs.CAPTIONS_VTT,
+    "srt": outputs.CAPTIONS_SRT,
+    "txt": outputs.TRANSCRIPT_TXT,
+    "json": outputs.TRANSCRIPT_JSON,
+    "tsv": outputs.TRANSCRIPT_TSV,
+    "whisperx": outputs.WHISPERX_JSON,
+    "podcast": outputs.PODCAST_TRANSCRIPT,
+}
+"""`--output-format` names (whisper's, plus the other transcript formats) → the registered file."""
 app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
 app.command("review")(review_command)
 app.command("speakers")(speakers_command)
@@ -36,8 +50,21 @@ def _quiet_prefect(verbose: bool) -> None:
         os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"livecast {version('livecastpipe')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """livecastpipe command line."""
 
 
@@ -60,26 +87,76 @@ def run(
         Optional[str],
         typer.Option(help="'bundled', a faster-whisper model name or a CTranslate2 folder."),
     ] = None,
-    language: Annotated[Optional[str], typer.Option(help="Spoken language (default: nl).")] = None,
+    language: Annotated[
+        Optional[str], typer.Option(help="Spoken language (default: nl); names the files and metadata too.")
+    ] = None,
     allow_download: Annotated[
         bool, typer.Option("--allow-download", help="Let a named model be fetched from the model hub.")
     ] = False,
+    device: Annotated[Optional[str], typer.Option(help="Where the model runs: cpu, cuda or auto.")] = None,
+    compute_type: Annotated[
+        Optional[str], typer.Option(help="CTranslate2 compute type: int8, float16, int8_float16, float32, …")
+    ] = None,
+    hotwords: Annotated[Optional[str], typer.Option(help="Words to listen for, beside each glossary.")] = None,
+    initial_prompt: Annotated[
+        Optional[str], typer.Option(help="Text preceding the audio: spelling and style to follow.")
+    ] = None,
+    num_speakers: Annotated[
+        Optional[int], typer.Option(help="Speakers per recording, where its metadata states none.")
+    ] = None,
+    min_speakers: Annotated[Optional[int], typer.Option(help="At least this many speakers (estimated count).")] = None,
+    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (estimated count).")] = None,
+    no_diarize: Annotated[
+        bool, typer.Option("--no-diarize", help="One speaker throughout (as --num-speakers 1): no speaker changes.")
+    ] = False,
+    output_format: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="Print where this format's file is (vtt, srt, txt, json, tsv, whisperx, podcast; repeatable; "
+            "in --json under 'files'); every format is always written."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary; errors only.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:
-    """Process recordings with the Prefect flow; exit 1 when any session failed."""
+    """Process recordings with the Prefect flow; exit 1 when any session failed.
+
+    Progress and the summary table go to stderr; stdout holds only what was asked for (--json, --output-format).
+    """
     _quiet_prefect(verbose)
+    unknown_formats = sorted(set(output_format or ()) - set(OUTPUT_FORMATS))
+    if unknown_formats:
+        raise fail(f"--output-format: unknown {', '.join(unknown_formats)} (known: {', '.join(OUTPUT_FORMATS)})", 2)
     overrides: dict[str, Any] = {}
-    transcribe: dict[str, Any] = {}
     if output is not None:
         overrides["output_dir"] = output
-    if model is not None:
-        transcribe["model"] = model
-    if language is not None:
-        transcribe["language"] = language
-    if allow_download:
-        transcribe["allow_download"] = True
+    transcribe = {
+        key: value
+        for key, value in {
+            "model": model,
+            "language": language,
+            "allow_download": allow_download or None,
+            "device": device,
+            "compute_type": compute_type,
+            "hotwords": hotwords,
+            "initial_prompt": initial_prompt,
+        }.items()
+        if value is not None
+    }
+    speakers = {
+        key: value
+        for key, value in {
+            "num_speakers": 1 if no_diarize else num_speakers,
+            "min_speakers": min_speakers,
+            "max_speakers": max_speakers,
+        }.items()
+        if value is not None
+    }
     if transcribe:
         overrides["transcribe"] = transcribe
+    if speakers:
+        overrides["speakers"] = speakers
     try:
         settings = load_settings(config, overrides)
     except SettingsError as exc:
@@ -104,8 +181,9 @@ def run(
             BarColumn(),
             TextColumn("{task.completed:>5.0f}/{task.total:.0f} s audio"),
             TimeRemainingColumn(),
-            console=console,
+            console=err_console,
             transient=False,
+            disable=quiet,
         ) as progress:
 
             def report(source: str, done: float, total: float) -> None:
@@ -119,18 +197,31 @@ def run(
             finally:
                 remove_progress_reporter(report)
 
-    table = Table(title="livecast run")
-    for column in ("session", "duration", "status"):
-        table.add_column(column)
-    table.add_column("output", overflow="fold")
-    for result in results:
-        duration = minutes_and_seconds(result.duration) if result.duration else "–"
-        status = "[green]done[/]" if result.status == "done" else "[red]failed[/]"
-        table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
-    console.print(table)
-    for result in results:
-        for warning in result.warnings:
-            err_console.print(f"[yellow]warning:[/] {result.source}: {warning}", highlight=False)
+    def format_files(result: Any) -> dict[str, str]:
+        language = result.language or outputs.DEFAULT_LANGUAGE
+        folder = result.output_dir
+        return {f: str(Path(folder) / OUTPUT_FORMATS[f].name(language)) for f in output_format or ()} if folder else {}
+
+    if json_output:
+        records = [dataclasses.asdict(r) | {"files": format_files(r)} for r in results]
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            for path in format_files(result).values():
+                print(path)
+    if not quiet:
+        table = Table(title="livecast run")
+        for column in ("session", "duration", "status"):
+            table.add_column(column)
+        table.add_column("output", overflow="fold")
+        for result in results:
+            duration = minutes_and_seconds(result.duration) if result.duration else "–"
+            status = "[green]done[/]" if result.status == "done" else "[red]failed[/]"
+            table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
+        err_console.print(table)
+        for result in results:
+            for warning in result.warnings:
+                err_console.print(f"[yellow]warning:[/] {result.source}: {warning}", highlight=False)
     failures = [r for r in results if r.status != "done"]
     for failure in failures:
         err_console.print(f"[red]error:[/] {failure.error}", highlight=False, soft_wrap=True)

@@ -163,6 +163,18 @@ def _check_accessibility_files(path: Path, metadata: SessionMetadata, where: str
             raise IngestError(path, f"invalid metadata: {where}descriptions: the WebVTT file holds no cues")
 
 
+def sidecar_file(recording: Path) -> Path | None:
+    """The file `read_metadata` takes the recording's metadata from, if any (for its hash in the manifest)."""
+    for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
+        if sidecar.is_file():
+            return sidecar
+    folder_file = recording.parent / FOLDER_SIDECAR
+    if folder_file.is_file():
+        data = _read_yaml(folder_file)
+        return folder_file if isinstance(data, Mapping) and recording.name in data else None
+    return None
+
+
 def read_metadata(recording: Path) -> SessionMetadata:
     """Metadata from `<name>.yaml` / `<name>.<ext>.yaml` beside the recording, else its folder's `sessions.yaml`."""
     for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
@@ -303,12 +315,17 @@ def peak_dbfs(wav_path: Path, chunk_frames: int = SAMPLE_RATE * 60) -> float:
 # --- identity and output folders ------------------------------------------------------------------
 
 
+def title_slug(title: str) -> str:
+    """The slug of a session's title: its folder name, unless another recording has it already."""
+    return slugify(title, max_length=80, word_boundary=True) or "sessie"
+
+
 def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
     """A safe folder name for a session: the slug of its title, with part of its hash on a clash.
 
     `taken` maps slugs already in use to the recording hash that owns them.
     """
-    base = slugify(title, max_length=80, word_boundary=True) or "sessie"
+    base = title_slug(title)
     owner = taken.get(base)
     if owner is None or owner == sha256:
         return base

@@ -105,19 +105,22 @@ def make_poster(source: Path, target: Path, duration: float, background: bool = 
     )
 
 
-def make_title_card(target: Path, title: str, subtitle: str) -> None:
-    """A 1280×720 JPEG title card for audio-only recordings (poster and sharing image)."""
+def make_title_card(target: Path, title: str, subtitle: str, size: tuple[int, int] = (1280, 720)) -> None:
+    """A JPEG title card: 1280×720 for audio-only recordings (poster and sharing image), square for the
+    podcast feeds' channel image."""
     from PIL import Image, ImageDraw, ImageFont
 
-    image = Image.new("RGB", (1280, 720), "#1b3354")
+    width, height = size
+    scale = height / 720
+    image = Image.new("RGB", size, "#1b3354")
     draw = ImageDraw.Draw(image)
-    title_font = ImageFont.load_default(size=64)
-    small_font = ImageFont.load_default(size=36)
-    y = 180
-    for line in textwrap.wrap(title, width=32)[:4]:
-        draw.text((96, y), line, fill="#ffffff", font=title_font)
-        y += 84
-    draw.text((96, y + 40), subtitle, fill="#dbe7f5", font=small_font)
+    title_font = ImageFont.load_default(size=round(64 * scale))
+    small_font = ImageFont.load_default(size=round(36 * scale))
+    y = 180 * scale
+    for line in textwrap.wrap(title, width=round(32 * width / 1280 / scale))[:4]:
+        draw.text((96 * width / 1280, y), line, fill="#ffffff", font=title_font)
+        y += 84 * scale
+    draw.text((96 * width / 1280, y + 40 * scale), subtitle, fill="#dbe7f5", font=small_font)
     image.save(target, "JPEG", quality=88)
 
 

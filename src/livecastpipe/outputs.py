@@ -90,6 +90,30 @@ TRANSCRIPT_JSON = OutputFile(
     "public",
     download_label="Transcript met woordtijden (JSON)",
 )
+PODCAST_TRANSCRIPT = OutputFile(
+    "podcast_transcript",
+    "transcript.podcast.json",
+    "publish",
+    "application/json",
+    "public",
+    download_label="Transcript voor podcastapps (Podcasting 2.0 JSON)",
+)
+WHISPERX_JSON = OutputFile(
+    "whisperx_json",
+    "transcript.whisperx.json",
+    "publish",
+    "application/json",
+    "public",
+    download_label="Transcript met woorden, scores en sprekers (WhisperX JSON)",
+)
+TRANSCRIPT_TSV = OutputFile(
+    "transcript_tsv",
+    "transcript.tsv",
+    "publish",
+    "text/tab-separated-values",
+    "public",
+    download_label="Transcript per zin in milliseconden (TSV, als whisper)",
+)
 CHAPTERS_JSON = OutputFile(
     "chapters_json",
     "chapters.json",
@@ -136,7 +160,15 @@ SPEAKERS = OutputFile("speakers", "speakers.yaml", "speakers", "application/yaml
 # Site files.
 CATALOGUE_PAGE = OutputFile("catalogue_page", "index.html", "catalogue", "text/html", "public", scope="site")
 FEED = OutputFile("feed", "feed.xml", "catalogue", "application/rss+xml", "public", scope="site")
+"""The podcast feed of every session, audio enclosures."""
+VIDEO_FEED = OutputFile("video_feed", "feed-video.xml", "catalogue", "application/rss+xml", "public", scope="site")
+"""The same feed with the MP4 videos as enclosures (sessions recorded on video)."""
+PROGRAMME_FEEDS = OutputFile("programme_feeds", "feeds", "catalogue", "application/rss+xml", "public", scope="site")
+"""A folder with an audio feed (`<programme>.xml`) and a video feed (`<programme>-video.xml`) per programme."""
+PODCAST_COVER = OutputFile("podcast_cover", "cover.jpg", "catalogue", "image/jpeg", "public", scope="site")
+"""The feeds' square channel image (1400×1400, what podcast directories ask for)."""
 SEARCH_INDEX = OutputFile("search_index", "pagefind", "catalogue", "application/octet-stream", "public", scope="site")
+"""Pagefind's folder: files of many kinds (scripts, WebAssembly, index fragments), typed by their extension."""
 CATALOGUE_JS = OutputFile("catalogue_js", "assets/catalogue.js", "catalogue", "text/javascript", "public", scope="site")
 CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "text/css", "public", scope="site")
 VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
@@ -147,10 +179,12 @@ MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/js
 """What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
 
 OUTPUTS: tuple[OutputFile, ...] = (
-    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, CHAPTERS_JSON,
-    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
+    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON,
+    PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
+    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
+    CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
-    CATALOGUE_PAGE, FEED, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
+    CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
@@ -190,3 +224,15 @@ def downloads(language: str, sizes: Mapping[str, int]) -> list[tuple[str, str, i
         for o in session_outputs()
         if o.download_label and o.name(language) in sizes
     ]
+
+
+def media_type(path: str) -> str | None:
+    """The registered media type of a file served from the site (`slug/chapters.json`, `feeds/x.xml`),
+    None for one the registry does not type (left to its extension)."""
+    for entry in OUTPUTS:
+        if entry.scope == "site" and entry.media_type != "application/octet-stream":
+            if path == entry.pattern or path.startswith(entry.pattern + "/"):
+                return entry.media_type
+    _, _, inside = path.partition("/")
+    found = session_file(inside) if inside else None
+    return found[0].media_type if found else None

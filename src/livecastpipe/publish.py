@@ -15,10 +15,9 @@ import math
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.metadata import version
@@ -31,7 +30,7 @@ from markupsafe import Markup, escape
 
 from . import outputs
 from .chapters import chapters_json, chapters_vtt
-from .ingest import ffmpeg_binary
+from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
 from .models import (
     Chapter,
@@ -44,6 +43,7 @@ from .models import (
 )
 from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
+from .provenance import ffmpeg_version, model_weights, tool_versions
 from .review import (
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,
@@ -59,19 +59,25 @@ from .review import (
 from .settings import PublishSettings
 from .speakers import read_speakers_yaml
 from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
-from .timefmt import clock, dutch_date, dutch_duration, fragment_time, iso8601_duration, player_time
+from .timefmt import clock, dutch_date, dutch_duration, fragment_time, iso8601_duration, iso_datetime, player_time
+from .transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
+from .urls import site_url
 from .voices import SpeakerFileError
 
 EDITOR_FILES = tuple(o.name() for o in outputs.EDITOR_FILES)
 """Files editors write into a session folder: inputs of the pipeline, carried over by every publish."""
-FEED_TRACKS = (outputs.CAPTIONS_VTT, outputs.SUBTITLES_SRT)
-"""The caption files the feed lists as transcripts, in this order."""
+FEED_TRACKS = (outputs.CAPTIONS_VTT, outputs.SUBTITLES_SRT, outputs.PODCAST_TRANSCRIPT)
+"""The files the feed lists as transcripts, in this order."""
 PUBLISHED_BY_PUBLISH = frozenset(o.name().split("/")[0] for o in outputs.session_outputs() if o.stage == "publish")
 """What publishing writes itself: a stage's file may not take one of these names."""
 MAX_PARAGRAPH_S = 90.0
 """A speaker turn longer than this is split into several paragraphs (each with its own timestamp)."""
 
 ROLE_LABELS = {"moderator": "moderator", "speaker": "spreker", "audience": "publiek"}
+PODCAST_ROLES = {"moderator": "host", "speaker": "guest"}
+"""A speaker's role as the Podcasting 2.0 `podcast:person` role (the audience is not listed)."""
+OPEN_GRAPH_LOCALES = {"nl": "nl_NL", "en": "en_GB", "de": "de_DE", "fr": "fr_FR"}
+"""OpenGraph's `og:locale` (language_TERRITORY) for a transcript language; others are given as they are."""
 
 
 @dataclass(frozen=True)
@@ -265,9 +271,9 @@ def json_ld(data: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def absolute(base_url: str | None, path: str) -> str:
-    """path under the public base address, or as it is (relative) when none is configured."""
-    return base_url.rstrip("/") + "/" + path if base_url else path
+def session_url_builder(slug: str, settings: PublishSettings) -> Callable[[str], str]:
+    """URLs of a session's files (`poster.jpg`; "" for the page) as its page must write them."""
+    return lambda name: site_url(f"{slug}/{name}", settings.base_url, f"{slug}/{outputs.SESSION_PAGE.name()}")
 
 
 def session_json_ld(
@@ -279,19 +285,19 @@ def session_json_ld(
 ) -> dict[str, Any]:
     """schema.org VideoObject (AudioObject for audio-only) with a Clip per chapter."""
     rec = package.recording
-    page = absolute(settings.base_url, f"{rec.slug}/")
+    url = session_url_builder(rec.slug, settings)
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "VideoObject" if media.video else "AudioObject",
         "name": rec.title,
         "description": editorial.summary or rec.metadata.description or rec.title,
-        "uploadDate": rec.metadata.date or dt.date.today().isoformat(),
+        "uploadDate": iso_datetime(rec.metadata.date, settings.time_zone),
         "duration": iso8601_duration(rec.media.duration),
-        "inLanguage": "nl",
-        "thumbnailUrl": page + media.poster,
-        "contentUrl": page + (media.video or media.audio),
+        "inLanguage": package.language,
+        "thumbnailUrl": url(media.poster),
+        "contentUrl": url(media.video or media.audio),
         "transcript": "\n".join((f"{p.speaker}: " if p.speaker else "") + p.text for p in paragraphs),
-        "url": page,
+        "url": url(""),
     }
     if editorial.keywords:
         data["keywords"] = ", ".join(editorial.keywords)
@@ -301,25 +307,33 @@ def session_json_ld(
                 "@type": "Clip",
                 "name": c.title,
                 "startOffset": math.floor(c.start),
-                "endOffset": math.ceil(c.end),
-                "url": f"{page}#t={fragment_time(c.start)}",
+                "endOffset": min(math.ceil(c.end), math.floor(rec.media.duration)),
+                "url": url(f"#t={fragment_time(c.start)}"),
             }
             for c in editorial.chapters
         ]
     return data
 
 
-def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
-    """(name, role label) per speaker: the identified speakers whose names may be shown, else the
-    panel as announced in the session metadata."""
+def speaker_roles(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
+    """(name, role) per speaker: the identified speakers whose names may be shown, else the panel as
+    announced in the session metadata."""
     named = [s for s in package.speakers if s.id in editorial.speaker_names]
     if named:
-        return [(editorial.speaker_names[s.id], ROLE_LABELS.get(s.role, s.role)) for s in named]
-    return [(s.name, ROLE_LABELS.get(s.role, s.role)) for s in package.recording.metadata.speakers]
+        return [(editorial.speaker_names[s.id], s.role) for s in named]
+    return [(s.name, s.role) for s in package.recording.metadata.speakers]
+
+
+def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
+    """(name, role label) per speaker, as the page shows them."""
+    return [(name, ROLE_LABELS.get(role, role)) for name, role in speaker_roles(package, editorial)]
 
 
 def package_text_files(
-    package: SessionPackage, editorial: EditorialContent, paragraphs: Sequence[TranscriptParagraph]
+    package: SessionPackage,
+    editorial: EditorialContent,
+    paragraphs: Sequence[TranscriptParagraph],
+    names: Mapping[str, str],
 ) -> dict[str, str]:
     """The stages' files (captions, subtitles, …) plus chapter tracks and transcript downloads."""
     unsafe = [n for n in package.stage_files if Path(n).name != n or n.startswith(".") or n in PUBLISHED_BY_PUBLISH]
@@ -331,6 +345,9 @@ def package_text_files(
         files[outputs.CHAPTERS_JSON.name()] = chapters_json(editorial.chapters, package.recording.title)
     files[outputs.TRANSCRIPT_TXT.name()] = transcript_txt(paragraphs)
     files[outputs.TRANSCRIPT_JSON.name()] = to_json(package.transcript)
+    files[outputs.PODCAST_TRANSCRIPT.name()] = podcast_transcript_json(package.transcript, names)
+    files[outputs.WHISPERX_JSON.name()] = whisperx_json(package.transcript)
+    files[outputs.TRANSCRIPT_TSV.name()] = whisper_tsv(package.transcript)
     return files
 
 
@@ -341,7 +358,7 @@ EMBED_WIDTH, EMBED_HEIGHT = 640, 720
 def embed_code(package: SessionPackage, settings: PublishSettings) -> str:
     """The `<iframe>` a website pastes to show the session's player (`embed.html`)."""
     page = outputs.EMBED_PAGE.name()  # without a public address: relative, the page's script makes it absolute
-    src = absolute(settings.base_url, f"{package.recording.slug}/{page}") if settings.base_url else page
+    src = session_url_builder(package.recording.slug, settings)(page)
     title = html.escape(f"Speler: {package.recording.title}", quote=True)
     return (
         f'<iframe src="{html.escape(src, quote=True)}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
@@ -401,7 +418,7 @@ def render_session_page(
     names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
-    page_url = absolute(settings.base_url, f"{rec.slug}/")
+    url = session_url_builder(rec.slug, settings)
     return (
         template_environment()
         .get_template("session.html.j2")
@@ -423,11 +440,13 @@ def render_session_page(
             downloads=outputs.downloads(package.language, sizes),
             json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
             description=editorial.summary or rec.metadata.description or rec.title,
-            page_url=page_url if settings.base_url else None,
-            poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
+            page_url=url("") if settings.base_url else None,
+            poster_url=url(media.poster),
+            video_url=url(media.video) if media.video else None,
+            locale=OPEN_GRAPH_LOCALES.get(package.language, package.language),
             site_title=settings.site_title,
             embed_code=embed_code(package, settings),
-            oembed_url=page_url + outputs.OEMBED.name() if settings.base_url else outputs.OEMBED.name(),
+            oembed_url=url(outputs.OEMBED.name()),
         )
     )
 
@@ -543,14 +562,19 @@ def _carry_editor_files(package: SessionPackage, target: Path, staged: Path) -> 
     return snapshot
 
 
-def tool_versions() -> dict[str, str]:
-    """Versions of the libraries and tools publishing uses (provenance)."""
-    ffmpeg = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
-    return {
-        "livecastpipe": version("livecastpipe"),
-        "jinja2": version("jinja2"),
-        "ffmpeg": ffmpeg.stdout.split("\n", 1)[0].removeprefix("ffmpeg version ").split(" ")[0],
-    }
+def publish_versions() -> dict[str, str]:
+    """Versions of the libraries and tools publishing itself uses."""
+    return {"livecastpipe": version("livecastpipe"), "jinja2": version("jinja2"), "ffmpeg": ffmpeg_version()}
+
+
+def with_sidecar_hash(package: SessionPackage) -> SessionPackage:
+    """The package with its metadata sidecar's name and SHA-256 in its provenance, taken once, while the
+    recording is beside it (kept from then on, so a re-render without the recording keeps it)."""
+    if "sidecar" in package.provenance:
+        return package
+    sidecar = sidecar_file(Path(package.recording.source))
+    entry = {"file": sidecar.name, "sha256": sha256_file(sidecar)} if sidecar else None
+    return replace(package, provenance={**package.provenance, "sidecar": entry})
 
 
 def catalogue_entry(
@@ -572,8 +596,16 @@ def catalogue_entry(
         "summary": editorial.summary or rec.metadata.description,
         "keywords": list(editorial.keywords),
         "poster": media.poster,
-        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": "audio/mp4"},
-        "video": media.video,
+        "people": [
+            {"name": name, "role": PODCAST_ROLES[role]}
+            for name, role in speaker_roles(package, editorial)
+            if role in PODCAST_ROLES
+        ],
+        "language": package.language,
+        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": outputs.AUDIO_COPY.media_type},
+        "video": {"path": media.video, "bytes": sizes[media.video], "type": outputs.WEB_VIDEO.media_type}
+        if media.video
+        else None,
         "tracks": [n for n in (o.name(package.language) for o in FEED_TRACKS) if n in files],
         "chapters": outputs.CHAPTERS_JSON.name() if outputs.CHAPTERS_JSON.name() in files else None,
     }
@@ -596,6 +628,7 @@ def publish_session(
     target = output_dir / package.recording.slug
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.publish-", dir=output_dir))
     try:
+        package = with_sidecar_hash(package)
         snapshot = _carry_editor_files(package, target, staged)
         try:
             review = read_review(staged)
@@ -607,7 +640,7 @@ def publish_session(
         editorial = editorial_content(package, review, publish_unreviewed)
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
         names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
-        files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names))
+        files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names), names)
         files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
         for name, text in files.items():
             if name in EDITOR_FILES:
@@ -642,7 +675,9 @@ def publish_session(
                     "versions": package.transcript.versions,
                 },
                 **package.provenance,
-                "publish": {"settings": settings.model_dump(mode="json"), "versions": tool_versions()},
+                "publish": {"settings": settings.model_dump(mode="json"), "versions": publish_versions()},
+                "versions": tool_versions(),
+                "models": model_weights(package.transcript.model),
             },
         }
         atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

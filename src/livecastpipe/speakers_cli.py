@@ -18,7 +18,7 @@ from .cli_support import (
     ConfigOption,
     OutputOption,
     command_settings,
-    console,
+    err_console,
     fail,
 )
 from .diarization.rttm import read_rttm
@@ -62,9 +62,26 @@ def _speaking_times(folder: Path) -> dict[str, float]:
     return times
 
 
+def _rows(speakers: dict[str, SpeakerInfo], times: dict[str, float]) -> list[dict[str, object]]:
+    """One record per speaker, as `--json` prints them."""
+    return [
+        {
+            "id": speaker_id,
+            "name": info.name,
+            "role": info.role,
+            "speaks_s": round(times.get(speaker_id, 0.0), 2),
+            "confidence": info.confidence,
+            "source": info.name_source,
+            "confirmed": info.confirmed,
+        }
+        for speaker_id, info in speakers.items()
+    ]
+
+
 def _table(speakers: dict[str, SpeakerInfo], times: dict[str, float], title: str) -> Table:
     table = Table(title=title)
-    for column in ("id", "name", "role", "speaks", "confidence", "source", "confirmed"):
+    table.add_column("id", no_wrap=True, min_width=max((len(i) for i in speakers), default=2))  # never cut
+    for column in ("name", "role", "speaks", "confidence", "source", "confirmed"):
         table.add_column(column)
     for speaker_id, info in speakers.items():
         seconds = times.get(speaker_id, 0.0)
@@ -95,10 +112,12 @@ def speakers_command(
     confirm: Annotated[
         Optional[list[str]], typer.Option(help="SPEAKER_ID, or 'all': confirm the proposed name. Repeatable.")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The speakers as JSON on stdout (no table).")] = False,
     output: OutputOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """List a session's speakers; with options, rename, set roles or confirm names and remember the voices."""
+    """List a session's speakers (a table on stderr, or `--json` on stdout); with options, rename, set roles
+    or confirm names and remember the voices."""
     settings = command_settings(output, config)
     folder = Path(session) if Path(session).is_dir() else settings.output_dir / session
     path = folder / outputs.SPEAKERS.name()
@@ -137,8 +156,11 @@ def speakers_command(
                 )
             except SpeakerFileError as exc:
                 raise fail(str(exc)) from exc
-    console.print(_table(speakers, _speaking_times(folder), f"Speakers of {folder.name}"))
+    if as_json:
+        print(json.dumps(_rows(speakers, _speaking_times(folder)), ensure_ascii=False, indent=2))
+    else:
+        err_console.print(_table(speakers, _speaking_times(folder), f"Speakers of {folder.name}"))
     if changed:
-        console.print(
+        err_console.print(
             f"Saved {path}. Run `livecast run` on the recording again to use the names in captions and chapters."
         )

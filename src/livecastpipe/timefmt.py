@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import re
+from zoneinfo import ZoneInfo
 
 DUTCH_MONTHS = "januari februari maart april mei juni juli augustus september oktober november december".split()
 
@@ -90,3 +91,10 @@ def rfc822_date(iso_date: str | None) -> str:
     day = dt.date.fromisoformat(iso_date) if iso_date else dt.date.today()
     moment = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.timezone.utc)
     return email.utils.format_datetime(moment)
+
+
+def iso_datetime(iso_date: str | None, time_zone: str) -> str:
+    """An ISO date as an ISO 8601 date-time at noon in `time_zone`, with its offset (today when there is
+    none): schema.org's `uploadDate`."""
+    day = dt.date.fromisoformat(iso_date) if iso_date else dt.date.today()
+    return dt.datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(time_zone)).isoformat()

@@ -116,7 +116,11 @@ def _decoding_options(settings: TranscribeSettings, glossary: Sequence[str]) -> 
         language=settings.language or None,
         beam_size=settings.beam_size,
         word_timestamps=True,
-        hotwords=glossary_hotwords(glossary) if settings.use_glossary else None,
+        hotwords=" ".join(
+            h for h in (settings.hotwords, glossary_hotwords(glossary) if settings.use_glossary else None) if h
+        )
+        or None,
+        initial_prompt=settings.initial_prompt or None,
     )
 
 

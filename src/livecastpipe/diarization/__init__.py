@@ -38,8 +38,10 @@ def diarize(
     """Who speaks when: engine turns smoothed and renamed SPEAKER_00, SPEAKER_01, … in speaking order.
     `speech`: what `find_speech` found in this audio, when it ran already."""
     engine = engine or engine_for(settings)
-    count = SpeakerCount.from_metadata(metadata, settings.max_speakers)
     stated = bool(metadata.speaker_count or metadata.min_speakers or metadata.max_speakers)
+    if not stated:  # the run's counts (`--num-speakers`, `--min-speakers`) apply where the metadata says none
+        metadata = replace(metadata, speaker_count=settings.num_speakers, min_speakers=settings.min_speakers)
+    count = SpeakerCount.from_metadata(metadata, settings.max_speakers)
     output = engine.diarize(audio, count, speech)
     notes = list(output.notes)
     duration = audio.size / SAMPLE_RATE
@@ -60,6 +62,8 @@ def diarize(
         turns=turns,
         centroids=centroids,
         engine=engine.name,
-        speaker_count_source="metadata" if stated else "estimated",
+        speaker_count_source="metadata"
+        if stated
+        else ("settings" if settings.num_speakers or settings.min_speakers else "estimated"),
         notes=tuple(notes),
     )
