@@ -79,6 +79,8 @@ class Recording:
     metadata: SessionMetadata
     audio_path: str
     """16 kHz mono 16-bit WAV decoded once from the source; later stages read only this."""
+    decoder: str = ""
+    """The pinned decoder (and its version) that made `audio_path`."""
 
     @property
     def title(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Literal
 
 DEFAULT_LANGUAGE = "nl"
@@ -123,7 +124,15 @@ CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "t
 VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
 
 # A recording's cache folder.
-DECODED_AUDIO = OutputFile("decoded_audio", "audio-16k.wav", "ingest", "audio/wav", "private", scope="cache")
+DECODED_AUDIO = OutputFile(
+    "decoded_audio",
+    f"audio-16k-imageio-ffmpeg-{version('imageio-ffmpeg')}.wav",
+    "ingest",
+    "audio/wav",
+    "private",
+    "cache",
+)
+"""Named by the pinned decoder's version: audio decoded by another ffmpeg is never reused."""
 MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/json", "private", scope="cache")
 """What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
 
