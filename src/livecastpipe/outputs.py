@@ -27,7 +27,8 @@ class OutputFile:
     """Stable identifier, also how templates refer to the file (`out.captions_vtt`)."""
     pattern: str
     stage: str
-    """The stage whose module writes it: ingest, media, speakers, chapters, subtitles, review, publish, catalogue."""
+    """The stage whose module writes it: ingest, media, repair, speakers, chapters, subtitles, review, publish,
+    catalogue."""
     media_type: str
     visibility: Visibility
     scope: Scope = "session"
@@ -108,6 +109,8 @@ YOUTUBE_CHAPTERS = OutputFile("youtube_chapters", "youtube-chapters.txt", "chapt
 PLAYER_CSS = OutputFile("player_css", "assets/player.css", "publish", "text/css", "public")
 PLAYER_JS = OutputFile("player_js", "assets/player.js", "publish", "text/javascript", "public")
 MANIFEST = OutputFile("manifest", "session.json", "publish", "application/json", "public")
+TRANSCRIPT_REPORT = OutputFile("transcript_report", "transcript-report.json", "repair", "application/json", "private")
+"""What the repair stage repaired, corrected, flagged, and what speech stays uncaptioned (`repair`)."""
 SUBTITLE_REPORT = OutputFile("subtitle_report", "subtitle-report.json", "subtitles", "application/json", "private")
 SPEAKER_TURNS = OutputFile("speaker_turns", "speakers.rttm", "speakers", "text/plain", "private")
 DIARIZATION = OutputFile("diarization", "diarization.json", "speakers", "application/json", "private")
@@ -139,7 +142,7 @@ MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/js
 OUTPUTS: tuple[OutputFile, ...] = (
     CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, CHAPTERS_JSON,
     WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
-    SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
+    TRANSCRIPT_REPORT, SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
     CATALOGUE_PAGE, FEED, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip
