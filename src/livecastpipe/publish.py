@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -42,12 +43,14 @@ from .models import (
 from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
 from .review import (
+    CAPTIONS_UNREVIEWED_LABEL,
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,
     Publishable,
     ReviewError,
     SessionReview,
     approved_speaker_names,
+    captions_reviewed,
     chapter_summary_key,
     chapter_title_key,
     publishable_text,
@@ -103,6 +106,8 @@ class EditorialContent:
     chapter_summaries: tuple[Publishable | None, ...] = ()
     speaker_names: dict[str, str] = field(default_factory=dict)
     """Speaker id → name that may be shown (approved in review, or confirmed in speakers.yaml)."""
+    captions_reviewed: bool = False
+    """An editor approved the captions of this transcript; until then the page says they are unchecked."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,24 @@ def editorial_content(
         chapters=chapters,
         chapter_summaries=tuple(text(chapter_summary_key(n)) for n in range(1, len(chapters) + 1)),
         speaker_names=names,
+        captions_reviewed=captions_reviewed(review),
     )
+
+
+SOUND_CUE_LINE = re.compile(r"^\s*[\[(][^\])]+[\])]\s*$", re.MULTILINE)
+"""A caption line that describes a sound: "[applaus]", "(gelach)"."""
+
+
+def caption_track_labels(captions_vtt: str | None, reviewed: bool) -> tuple[str, str]:
+    """The labels of the captions and subtitles tracks: "geluiden" only when a cue describes a sound, and
+    "automatisch, niet gecontroleerd" until an editor approved the captions."""
+    captions = "Nederlands, met sprekers" + (
+        " en geluiden" if captions_vtt and SOUND_CUE_LINE.search(captions_vtt) else ""
+    )
+    subtitles = "Nederlands"
+    if not reviewed:
+        captions, subtitles = (f"{label} (automatisch, niet gecontroleerd)" for label in (captions, subtitles))
+    return captions, subtitles
 
 
 def _segment_pieces(transcript: Transcript) -> Iterator[tuple[str | None, TranscriptPiece, float]]:
@@ -356,6 +378,10 @@ def render_session_page(
             page_url=page_url if settings.base_url else None,
             poster_url=absolute(settings.base_url, f"{rec.slug}/{media.poster}"),
             site_title=settings.site_title,
+            captions_notice=None if editorial.captions_reviewed else CAPTIONS_UNREVIEWED_LABEL,
+            track_labels=caption_track_labels(
+                files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed
+            ),
         )
     )
 
@@ -532,6 +558,7 @@ def publish_session(
         _check_registered(staged, package)
         manifest = {
             "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},
+            "captions": {"reviewed": editorial.captions_reviewed},
             "livecastpipe": version("livecastpipe"),
             "published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "catalogue": catalogue_entry(package, editorial, media, files, sizes),
