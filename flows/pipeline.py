@@ -47,6 +47,7 @@ from livecastpipe.settings import (
     load_settings,
 )
 from livecastpipe.subtitles import report_markdown, subtitle_files
+from livecastpipe.terms import decoding_terms, dutch_dictionary
 from livecastpipe.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
@@ -83,8 +84,8 @@ def _report(source: str, done: float, total: float) -> None:
 
 
 def load_models_in_background(settings: Settings) -> None:
-    """Load the Whisper model and the diarization engine in a daemon thread, while this process waits for
-    Prefect's server to start, on a core that would otherwise wait too.
+    """Load the Whisper model, the diarization engine and the Dutch word list in a daemon thread, while
+    this process waits for Prefect's server to start, on a core that would otherwise wait too.
 
     A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
     load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
@@ -96,6 +97,7 @@ def load_models_in_background(settings: Settings) -> None:
         try:
             load_model(settings.transcribe)
             engine_for(settings.speakers)
+            dutch_dictionary()  # the repair stage's word list
         except Exception:  # reported by the stage that needs the model
             logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
 
@@ -139,7 +141,12 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
     retry_condition_fn=_not_bad_input,
     cache_key_fn=stage_cache_key(
         "transcribe-block",
-        lambda p: (p["index"], p["plan"].blocks[p["index"]], model_fingerprint(p["settings"])),
+        lambda p: (
+            p["index"],
+            p["plan"].blocks[p["index"]],
+            model_fingerprint(p["settings"]),
+            decoding_terms(p["recording"].metadata),
+        ),
     ),
     persist_result=True,
 )
@@ -163,7 +170,9 @@ def _transcribe_reporting_progress(
             so_far = sum(done.values())
         _report(recording.source, min(so_far, total), total)
 
-    return transcribe_block(Path(recording.audio_path), plan, index, settings, recording.metadata.glossary, progress)
+    return transcribe_block(
+        Path(recording.audio_path), plan, index, settings, decoding_terms(recording.metadata), progress
+    )
 
 
 # Dask pickles tasks and flows by value, and with them the globals they name: the lock is named only by
@@ -184,7 +193,7 @@ def _forget_progress(recording: Recording) -> None:
     # Only the transcription settings count: where the blocks run does not change the transcript.
     cache_key_fn=stage_cache_key(
         "transcribe",
-        lambda p: (model_fingerprint(p["settings"].transcribe),),
+        lambda p: (model_fingerprint(p["settings"].transcribe), decoding_terms(p["recording"].metadata)),
         settings_of=lambda parameters: parameters["settings"].transcribe,
     ),
     persist_result=True,
@@ -213,7 +222,7 @@ def transcribe_task(recording: Recording, settings: Settings, storage: str) -> T
             _forget_progress(recording)
 
     transcript = transcribe_file(
-        Path(recording.audio_path), settings.transcribe, recording.metadata.glossary, run_blocks=run_blocks
+        Path(recording.audio_path), settings.transcribe, decoding_terms(recording.metadata), run_blocks=run_blocks
     )
     _report(recording.source, recording.media.duration, recording.media.duration)
     for warning in transcript.warnings:

@@ -4,6 +4,7 @@ session's names misspelled; and the words an editor should check, flagged."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,9 +87,9 @@ def test_loops_are_decoded_again_and_text_without_speech_dropped() -> None:
     silent = _segment("Ondertiteling door de redactie", start=30.0)
     asked: list[Span] = []
 
-    def decode(span: Span) -> list[Segment]:
-        asked.append(span)
-        return [_segment("welkom bij de sessie", start=span[0], probability=0.7)]
+    def decode(spans: Sequence[Span]) -> list[list[Segment]]:
+        asked.extend(spans)
+        return [[_segment("welkom bij de sessie", start=span[0], probability=0.7)] for span in spans]
 
     segments, repairs, empty = repair_segments([looping, silent], speech, decode)
     assert asked[0] == (looping.start, looping.end)
@@ -102,7 +103,9 @@ def test_loops_are_decoded_again_and_text_without_speech_dropped() -> None:
 def test_a_loop_that_every_decoding_keeps_is_said_once() -> None:
     looping = _segment("dank " + "u " * 12 + "wel")
 
-    segments, repairs, _ = repair_segments([looping], None, lambda span: [_segment("u " * 16, start=span[0])])
+    segments, repairs, _ = repair_segments(
+        [looping], None, lambda spans: [[_segment("u " * 16, start=span[0])] for span in spans]
+    )
     assert repeated_words([w.text for s in segments for w in s.words]) == 0
     assert repairs[0].action == "collapsed" and repairs[0].after == "dank u wel"
 

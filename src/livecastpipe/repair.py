@@ -23,8 +23,8 @@ from faster_whisper import WhisperModel
 from .ingest import SAMPLE_RATE, audio_frames, load_audio
 from .models import Segment, SessionMetadata, Transcript, Word, to_json
 from .settings import TranscribeSettings
-from .terms import Correction, correct_terms, decoding_prompt, flag_words
-from .transcribe import load_model, spoken_words
+from .terms import Correction, correct_terms, decoding_terms, flag_words
+from .transcribe import glossary_hotwords, load_model, spoken_words
 
 Span = tuple[float, float]
 """A stretch of time, in seconds."""
@@ -60,8 +60,9 @@ class Repair:
     after: str
 
 
-Decoder = Callable[[Span], Sequence[Segment]]
-"""Decodes one stretch of the recording on its own (times in the recording), with loop-breaking settings."""
+Decoder = Callable[[Sequence[Span]], list[list[Segment]]]
+"""Decodes stretches of the recording again, with loop-breaking settings: for each stretch, the segments
+heard in it (times in the recording)."""
 
 
 def _normalized(text: str) -> str:
@@ -197,22 +198,24 @@ def _within(segments: Sequence[Segment], span: Span) -> list[Segment]:
 def repair_segments(
     segments: Sequence[Segment], speech: Sequence[Span] | None, decode: Decoder
 ) -> tuple[list[Segment], list[Repair], list[Span]]:
-    """Repair a transcript's segments: each looping, repetitive or speechless segment is decoded again
-    and the better result kept (`better_words`); text that is still not speech is dropped and loops that
-    survive are said once. Then each stretch of speech without words is decoded again. Returns the
-    segments, the repairs, and the speech that stays uncaptioned."""
+    """Repair a transcript's segments: each looping or repetitive segment is decoded again and the better
+    result kept (`better_words`), loops that survive are said once, and text without speech is dropped.
+    Then each stretch of speech without words is decoded again. Returns the segments, the repairs, and the
+    speech that stays uncaptioned."""
+    problems = [segment_problem(segment, speech) for segment in segments]
+    suspect = [(s.start, s.end) for s, problem in zip(segments, problems) if problem in ("loop", "repetitive")]
+    decoded = iter(decode(suspect) if suspect else [])
     repaired: list[Segment] = []
     repairs: list[Repair] = []
-    for segment in segments:
-        problem = segment_problem(segment, speech)
+    for segment, problem in zip(segments, problems):
+        span = (segment.start, segment.end)
         if problem is None:
             repaired.append(segment)
             continue
-        span = (segment.start, segment.end)
         if problem == "no-speech":
             repairs.append(Repair(*span, problem, "dropped", segment.text, ""))
             continue
-        candidate = _within(decode(span), span)
+        candidate = _within(next(decoded), span)
         new: list[Segment] = candidate if better_words(segment.words, _words(candidate)) else [segment]
         action: Action = "re-decoded" if new is candidate else "kept"
         if any(repeated_words([w.text for w in s.words]) for s in new):
@@ -220,20 +223,40 @@ def repair_segments(
         repairs.append(Repair(*span, problem, action, segment.text, _text(new)))
         repaired.extend(s for s in new if s.words)
     still_empty: list[Span] = []
-    if speech is not None:
-        for span in uncaptioned_spans(speech, _words(repaired)):
-            found = [
-                s if not repeated_words([w.text for w in s.words]) else collapse_loops(s)
-                for s in _within(decode(span), span)
-                if segment_problem(s, speech) in (None, "loop")
-            ]
-            if found:
-                repairs.append(Repair(*span, "uncaptioned", "re-decoded", "", _text(found)))
-                repaired.extend(found)
-            else:
-                repairs.append(Repair(*span, "uncaptioned", "still-empty", "", ""))
-                still_empty.append(span)
+    empty = uncaptioned_spans(speech, _words(repaired)) if speech is not None else []
+    for span, heard in zip(empty, decode(empty) if empty else []):
+        found = [
+            s if not repeated_words([w.text for w in s.words]) else collapse_loops(s)
+            for s in _within(heard, span)
+            if segment_problem(s, speech) in (None, "loop")
+        ]
+        if found:
+            repairs.append(Repair(*span, "uncaptioned", "re-decoded", "", _text(found)))
+            repaired.extend(found)
+        else:
+            repairs.append(Repair(*span, "uncaptioned", "still-empty", "", ""))
+            still_empty.append(span)
     return sorted(repaired, key=lambda s: s.start), repairs, still_empty
+
+
+CLIP_S = 30.0
+"""Whisper hears 30 s at a time: the stretches decoded again are joined into clips of at most this long."""
+JOIN_SILENCE_S = 0.3
+"""Silence put between joined stretches, so each is heard as a sentence of its own."""
+
+
+def _clips(pieces: Sequence[Span]) -> list[list[int]]:
+    """The pieces (by index, in order) grouped into clips of at most `CLIP_S`, silences included."""
+    clips: list[list[int]] = []
+    length = CLIP_S + 1
+    for index, (start, end) in enumerate(pieces):
+        size = end - start + JOIN_SILENCE_S
+        if length + size > CLIP_S:
+            clips.append([])
+            length = 0.0
+        clips[-1].append(index)
+        length += size
+    return clips
 
 
 def loop_breaking_decoder(
@@ -244,37 +267,56 @@ def loop_breaking_decoder(
     beam_size: int,
     hotwords: str | None,
 ) -> Decoder:
-    """A `Decoder` over a recording (`samples(start, count)` reads it): Whisper's sequential decoding of
-    the stretch alone (with `CONTEXT_S` around it), falling back to higher temperatures when the text
-    repeats itself, not conditioned on text before it, with a repetition penalty."""
+    """A `Decoder` over a recording (`samples(start, count)` reads it). Each stretch, with `CONTEXT_S` around
+    it, is joined with the next ones into clips of up to 30 s (a stretch costs its share of one Whisper
+    window, not a window of its own), and each clip is decoded sequentially: falling back to higher
+    temperatures when the text repeats itself, not conditioned on text before it, with a repetition
+    penalty. Each word goes back to the stretch it was heard in, at its time in the recording."""
+    gap = np.zeros(int(JOIN_SILENCE_S * SAMPLE_RATE), dtype=np.float32)
 
-    def decode(span: Span) -> list[Segment]:
-        first = max(0, int((span[0] - CONTEXT_S) * SAMPLE_RATE))
-        last = min(total, int((span[1] + CONTEXT_S) * SAMPLE_RATE))
-        offset = first / SAMPLE_RATE
+    def decode_clip(pieces: Sequence[tuple[int, int]]) -> list[list[Segment]]:
+        audio, offsets = [], []
+        position = 0
+        for first, last in pieces:
+            offsets.append(position)
+            audio += [samples(first, last - first), gap]
+            position += last - first + gap.size
         found, _ = model.transcribe(
-            samples(first, last - first),
+            np.concatenate(audio),
             language=language,
             beam_size=beam_size,
             temperature=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
             compression_ratio_threshold=COMPRESSION_RATIO_LIMIT,
             condition_on_previous_text=False,
             repetition_penalty=1.1,
-            no_repeat_ngram_size=0,
             word_timestamps=True,
             vad_filter=False,
             hotwords=hotwords,
         )
-        segments = []
+        heard: list[list[Segment]] = [[] for _ in pieces]
         for seg in found:
-            words = tuple(
-                Word(round(w.start + offset, 3), round(w.end + offset, 3), w.text, w.probability)
-                for w in spoken_words(seg.words or ())
-            )
-            if words:
+            by_piece: dict[int, list[Word]] = {}
+            for word in spoken_words(seg.words or ()):
+                middle = (word.start + word.end) / 2 * SAMPLE_RATE
+                index = max(0, int(np.searchsorted(offsets, middle, side="right")) - 1)
+                shift = (pieces[index][0] - offsets[index]) / SAMPLE_RATE
+                by_piece.setdefault(index, []).append(
+                    replace(word, start=round(word.start + shift, 3), end=round(word.end + shift, 3))
+                )
+            for index, words in by_piece.items():
                 text = " ".join(w.text for w in words)
-                segments.append(Segment(round(seg.start + offset, 3), round(seg.end + offset, 3), text, words))
-        return segments
+                heard[index].append(Segment(words[0].start, words[-1].end, text, tuple(words)))
+        return heard
+
+    def decode(spans: Sequence[Span]) -> list[list[Segment]]:
+        pieces = [
+            (max(0, int((a - CONTEXT_S) * SAMPLE_RATE)), min(total, int((b + CONTEXT_S) * SAMPLE_RATE)))
+            for a, b in spans
+        ]
+        heard: list[list[Segment]] = []
+        for clip in _clips([(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in pieces]):
+            heard.extend(decode_clip([pieces[i] for i in clip]))
+        return heard
 
     return decode
 
@@ -314,13 +356,13 @@ def check_transcript(
         total,
         settings.language or None,
         settings.beam_size,
-        decoding_prompt(metadata) if settings.use_glossary else None,
+        glossary_hotwords(decoding_terms(metadata)) if settings.use_glossary else None,
     )
 
-    def decode(span: Span) -> Sequence[Segment]:
+    def decode(spans: Sequence[Span]) -> list[list[Segment]]:
         nonlocal redecoded
-        redecoded += span[1] - span[0]
-        return decoder(span)
+        redecoded += sum(b - a for a, b in spans)
+        return decoder(spans)
 
     segments, repairs, uncaptioned = repair_segments(transcript.segments, speech, decode)
     corrected, corrections = correct_terms(replace(transcript, segments=tuple(segments)), metadata)

@@ -66,10 +66,12 @@ def session_terms(metadata: SessionMetadata) -> list[Term]:
     return sorted(usable, key=lambda t: -len(t.text.split()))
 
 
-def decoding_prompt(metadata: SessionMetadata) -> str | None:
-    """The speakers' names and the glossary as the hotwords Whisper is decoded with (None when none)."""
+def decoding_terms(metadata: SessionMetadata) -> tuple[str, ...]:
+    """The speakers' names and the glossary, the words Whisper is told to expect (as hotwords: on the
+    sample they spell more of the session's words right than the glossary alone or an initial prompt,
+    `bench/results/captions.md`)."""
     words = [s.name for s in metadata.speakers] + list(metadata.glossary)
-    return ", ".join(dict.fromkeys(w.strip() for w in words if w.strip())) or None
+    return tuple(dict.fromkeys(w.strip() for w in words if w.strip()))
 
 
 def _letters(text: str) -> str:
