@@ -212,37 +212,61 @@ def main() -> None:
     args = parser.parse_args()
     cache = args.cache
     dutch_dictionary()  # loaded ahead, as the flow loads it beside the models
-    results = [measure("sample", SAMPLE, sample_script(), None, cache)]
-    hints = [] if args.no_hints else decoding_hints(cache)
+    results: list[dict] = []
+    hints: list[dict] = []
+
+    def report() -> None:  # after every recording, so an interrupted run still leaves its figures
+        fillets = [r for r in results if r["name"].startswith("conv_")]
+        rows = results + ([_pooled_row(fillets)] if fillets else [])
+        write_report("captions", {"recordings": rows, "decoding_hints": hints}, markdown(rows, hints))
+
+    results.append(measure("sample", SAMPLE, sample_script(), None, cache))
+    hints.extend([] if args.no_hints else decoding_hints(cache))
+    report()
     folder = args.conversations or fillets_conversations(cache / "fillets")
     pairs = eval_pairs(folder)
-    fillet_turns: dict[str, list[Span]] = {}
     for audio, reference in pairs:
         turns = [(t.start, t.end) for t in read_rttm(audio.with_suffix(".rttm").read_text())]
-        fillet_turns[audio.name] = turns
         results.append(measure(audio.stem, audio, reference, turns, cache, SessionMetadata()))
+        report()
     if not args.no_long:
         sources = [audio for audio, _ in pairs]
         joined = concatenate(sources, args.minutes, cache / f"fillets-{args.minutes:.0f}min.flac")
+        turns = long_recording_turns(sources, args.minutes)
         results.append(
-            measure(f"fillets joined ({args.minutes:.0f} min)", joined, None, None, cache, SessionMetadata())
+            measure(f"fillets joined ({args.minutes:.0f} min)", joined, None, turns, cache, SessionMetadata())
         )
-    fillets = [r for r in results if r["name"].startswith("conv_")]
-    if fillets:
-        results.append(
-            {
-                "name": "fillets (all 13)",
-                "duration_s": sum(r["duration_s"] for r in fillets),
-                "transcribe_s": round(sum(r["transcribe_s"] for r in fillets), 2),
-                "repair_s": round(sum(r["repair_s"] for r in fillets), 2),
-                "added_time": round(sum(r["repair_s"] for r in fillets) / sum(r["transcribe_s"] for r in fillets), 4),
-                "repairs": sum(r["repairs"] for r in fillets),
-                "still_uncaptioned": sum(r["still_uncaptioned"] for r in fillets),
-                "before": _pooled(fillets, "before"),
-                "after": _pooled(fillets, "after"),
-            }
-        )
-    write_report("captions", {"recordings": results, "decoding_hints": hints}, markdown(results, hints))
+        report()
+
+
+def long_recording_turns(sources: list[Path], minutes: float) -> list[Span]:
+    """The reference turns of the sources repeated in order, as `common.concatenate` joins them."""
+    import av
+
+    turns: list[Span] = []
+    offset, index = 0.0, 0
+    while offset < minutes * 60:
+        source = sources[index % len(sources)]
+        turns += [(t.start + offset, t.end + offset) for t in read_rttm(source.with_suffix(".rttm").read_text())]
+        with av.open(str(source)) as container:
+            offset += container.duration / 1_000_000
+        index += 1
+    return turns
+
+
+def _pooled_row(fillets: list[dict]) -> dict:
+    """The fillets conversations together."""
+    return {
+        "name": f"fillets (all {len(fillets)})",
+        "duration_s": round(sum(r["duration_s"] for r in fillets), 1),
+        "transcribe_s": round(sum(r["transcribe_s"] for r in fillets), 2),
+        "repair_s": round(sum(r["repair_s"] for r in fillets), 2),
+        "added_time": round(sum(r["repair_s"] for r in fillets) / sum(r["transcribe_s"] for r in fillets), 4),
+        "repairs": sum(r["repairs"] for r in fillets),
+        "still_uncaptioned": sum(r["still_uncaptioned"] for r in fillets),
+        "before": _pooled(fillets, "before"),
+        "after": _pooled(fillets, "after"),
+    }
 
 
 def _pooled(rows: list[dict], label: str) -> dict:
