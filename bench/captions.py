@@ -33,7 +33,7 @@ from livecastpipe.diarization import find_speech  # noqa: E402
 from livecastpipe.diarization.rttm import read_rttm  # noqa: E402
 from livecastpipe.ingest import ingest  # noqa: E402
 from livecastpipe.models import SessionMetadata, Transcript  # noqa: E402
-from livecastpipe.repair import check_transcript, repeated_words  # noqa: E402
+from livecastpipe.repair import check_transcript, repeated_words, uncaptioned_spans  # noqa: E402
 from livecastpipe.settings import SpeakerSettings, SubtitleProfile, TranscribeSettings  # noqa: E402
 from livecastpipe.subtitles import build_cues  # noqa: E402
 from livecastpipe.terms import decoding_terms, dutch_dictionary  # noqa: E402
@@ -117,6 +117,11 @@ def measure(
         result[label] = {
             "loops": repeated_words(text.split()),
             "coverage": round(covered_share(reference_speech, spans), 4),
+            "speech_without_words": round(
+                sum(b - a for a, b in uncaptioned_spans(reference_speech, transcript.words))
+                / max(1e-9, sum(b - a for a, b in reference_speech)),
+                4,
+            ),
             "wer": round(word_error_rate([reference], [transcript.text]), 4) if reference else None,
         }
         terms = [s.name for s in metadata.speakers] + list(metadata.glossary)
@@ -168,11 +173,13 @@ def markdown(results: list[dict], hints: list[dict]) -> str:
         "",
         "Before = the transcribe stage's words; after = the repair stage's (loops decoded again, speech",
         "without words decoded again, names and glossary corrected). Coverage = share of speech time",
-        "(reference turns; VAD speech for the sample) with a caption cue on screen.",
+        "(reference turns; VAD speech for the sample) with a caption cue on screen; the rest is mostly",
+        "pauses between sentences inside a turn. Speech > 1 s without words: the share of speech time in",
+        "stretches longer than 1 s that no word covers.",
         "",
-        "| recording | min | loops before → after | coverage before → after | WER before → after "
-        "| terms right before → after | repairs | still empty | added time |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recording | min | loops before → after | coverage before → after | speech > 1 s without words "
+        "| WER before → after | terms right before → after | repairs | still empty | added time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         b, a = r["before"], r["after"]
@@ -184,7 +191,8 @@ def markdown(results: list[dict], hints: list[dict]) -> str:
         )
         lines.append(
             f"| {r['name']} | {r['duration_s'] / 60:.1f} | {b['loops']} → {a['loops']} "
-            f"| {b['coverage']:.1%} → {a['coverage']:.1%} | {wer} | {terms} | {r['repairs']} "
+            f"| {b['coverage']:.1%} → {a['coverage']:.1%} "
+            f"| {b['speech_without_words']:.1%} → {a['speech_without_words']:.1%} | {wer} | {terms} | {r['repairs']} "
             f"| {r['still_uncaptioned']} | {r['added_time']:.1%} ({r['repair_s']:.1f} s / {r['transcribe_s']:.1f} s) |"
         )
     if hints:
@@ -275,6 +283,7 @@ def _pooled(rows: list[dict], label: str) -> dict:
     return {
         "loops": sum(r[label]["loops"] for r in rows),
         "coverage": round(sum(r[label]["coverage"] * r["duration_s"] for r in rows) / total, 4),
+        "speech_without_words": round(sum(r[label]["speech_without_words"] * r["duration_s"] for r in rows) / total, 4),
         "wer": round(sum(r[label]["wer"] * r["duration_s"] for r in rows) / total, 4),
     }
 

@@ -20,10 +20,10 @@ from spellchecker import SpellChecker
 from .models import Segment, SessionMetadata, Transcript, Word
 
 NAME_SIMILARITY = 78.0
-"""A run of two or more words this similar (0–100, by spelling or by sound) to a full name or a
-multi-word term is taken for it: "Anne de Berees" → "Anne de Vries", "Peter Parker" → "Pieter Bakker"."""
+"""Words this similar (0–100, by spelling or by sound) to a full name or a multi-word term are taken for
+it: "Anne de Berees" → "Anne de Vries", "Peter Parker" → "Pieter Bakker"."""
 WORD_SIMILARITY = 85.0
-"""A single word this similar to a one-word term or name part is taken for it."""
+"""A word (or two: Whisper splits words) this similar to a one-word term or name part is taken for it."""
 MIN_TERM_CHARS = 4
 """Shorter terms are left alone: too many ordinary words look like them."""
 LOW_CONFIDENCE = 0.4
@@ -168,7 +168,7 @@ def _match(words: Sequence[Word], index: int, terms: Sequence[Term]) -> tuple[in
             score = _score(window, term)
             if score is None:
                 return None  # already right
-            if score < (NAME_SIMILARITY if size > 1 or count > 1 else WORD_SIMILARITY):
+            if score < (NAME_SIMILARITY if size > 1 else WORD_SIMILARITY):
                 continue
             if count > 1 and any((_score(part, term) or 100.0) >= score for part in (window[1:], window[:-1])):
                 continue
