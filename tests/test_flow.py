@@ -16,6 +16,7 @@ from livecastpipe.flows.pipeline import (
     remove_progress_reporter,
 )
 from livecastpipe.models import Transcript, from_json
+from livecastpipe.repair import repeated_words
 from livecastpipe.settings import Settings, TranscribeSettings
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,12 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     assert f"process-session/{folder.name}" in flow_names  # found in the UI by the session's slug
     assert {f"ingest/{folder.name}", f"transcribe/{folder.name}", f"publish/{folder.name}"} <= task_names
     assert f"transcribe-block/{folder.name}/0" in task_names
+    assert manifest["recording"]["decoder"].startswith("imageio-ffmpeg ")
+    # The repair stage ran: its report is kept for the editors, the words to check are flagged.
+    report = json.loads((folder / "transcript-report.json").read_text())
+    assert {"repairs", "uncaptioned", "corrections", "flagged"} <= set(report)
+    assert repeated_words([w.text for w in transcript.words]) == 0
+    assert any(w.flags for w in transcript.words)
 
     rerun, rerun_progress = _run([sample_copy], settings)
     assert rerun[0].status == "done"

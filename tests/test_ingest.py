@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import wave
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from livecastpipe.ingest import (
     IngestError,
+    ffmpeg_binary,
     find_recordings,
     ingest,
     read_metadata,
@@ -35,6 +38,24 @@ def test_sample_is_probed_and_decoded_once(sample: Path, tmp_path: Path) -> None
     assert [s.name for s in recording.metadata.speakers] == ["Anne de Vries", "Pieter Bakker"]
     assert "buurtcoöperatie" in recording.metadata.glossary
     assert recording.slug == "cooperatieven-maken-de-stad-voorbeeldsessie"
+
+
+def test_decoded_audio_does_not_depend_on_an_ffmpeg_on_path(
+    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinned = ingest(sample, tmp_path / "pinned")
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    fake = fake_bin / "ffmpeg"  # writes garbage to its last argument, as a broken system ffmpeg might
+    fake.write_text('#!/bin/sh\nfor last; do :; done\necho garbage > "$last"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
+    beside_fake = ingest(sample, tmp_path / "beside-fake")
+    assert "imageio_ffmpeg" in ffmpeg_binary()
+    assert Path(beside_fake.audio_path).read_bytes() == Path(pinned.audio_path).read_bytes()
+    assert version("imageio-ffmpeg") in Path(pinned.audio_path).name  # another decoder, another cache file
+    assert pinned.decoder.startswith(f"imageio-ffmpeg {version('imageio-ffmpeg')}")
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a", ".mkv", ".webm"])

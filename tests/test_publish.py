@@ -384,3 +384,42 @@ def test_soft_hyphens_break_long_dutch_words_and_keep_the_text_escaped() -> None
     assert "gemeen\u00adte\u00adraads" in marked.lower()
     assert "&lt;b&gt;woningbouw&lt;/b&gt; &amp; de stad" in marked  # short words untouched, HTML escaped
     assert marked.replace("\u00ad", "") == "Gemeenteraadsvergadering over &lt;b&gt;woningbouw&lt;/b&gt; &amp; de stad"
+
+
+def test_track_labels_name_sounds_only_when_a_cue_describes_one_and_say_unchecked() -> None:
+    from livecastpipe.publish import caption_track_labels
+
+    plain = "WEBVTT\n\n00:00.000 --> 00:02.000\n<v Anne>Welkom allemaal.\n"
+    sounds = plain + "\n00:02.000 --> 00:03.000\n[applaus]\n"
+    assert caption_track_labels(plain, reviewed=True) == ("Nederlands, met sprekers", "Nederlands")
+    assert caption_track_labels(sounds, reviewed=True)[0] == "Nederlands, met sprekers en geluiden"
+    unchecked = caption_track_labels(plain, reviewed=False)
+    assert all("niet gecontroleerd" in label for label in unchecked)
+
+
+@pytest.mark.slow
+def test_captions_say_they_are_unchecked_until_an_editor_approves_them(sample_session, tmp_path: Path) -> None:
+    from livecastpipe.review import CAPTIONS_KEY, CAPTIONS_UNREVIEWED_LABEL, approve, read_review, write_review
+
+    from .publish_fixtures import review_as_editor, sample_package
+
+    package = sample_package(sample_session)
+    output = tmp_path / "output"
+    folder = output / package.recording.slug
+    review_as_editor(package, folder)  # summary and a name approved, the captions not
+
+    def tracks() -> dict[str, str]:
+        tags = parse_page(folder / "index.html").tags
+        return {a["id"] or "": a["label"] or "" for t, a in tags if t == "track" and a.get("id")}
+
+    publish_session(package, output, SETTINGS)
+    assert CAPTIONS_UNREVIEWED_LABEL in (folder / "index.html").read_text()
+    assert all("niet gecontroleerd" in label for label in tracks().values())
+    assert not any("geluiden" in label for label in tracks().values())  # no cue describes a sound
+    assert json.loads((folder / "session.json").read_text())["captions"] == {"reviewed": False}
+
+    write_review(folder, approve(read_review(folder), CAPTIONS_KEY, "Redactie"))
+    publish_session(package, output, SETTINGS)
+    assert CAPTIONS_UNREVIEWED_LABEL not in (folder / "index.html").read_text()
+    assert tracks() == {"track-captions": "Nederlands, met sprekers", "track-subtitles": "Nederlands"}
+    assert json.loads((folder / "session.json").read_text())["captions"] == {"reviewed": True}

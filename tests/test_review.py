@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from livecastpipe.cli import app
 from livecastpipe.models import Recording, Transcript
 from livecastpipe.review import (
+    CAPTIONS_KEY,
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,
     UNREVIEWED_LABEL,
@@ -79,7 +80,7 @@ def test_every_generated_text_starts_as_draft(panel) -> None:
     assert keys[:2] == [SESSION_SUMMARY_KEY, KEYWORDS_KEY]
     for number in (1, 2, 3):
         assert chapter_title_key(number) in keys and chapter_summary_key(number) in keys
-    assert [speaker_name_key(s.id) for s in SPEAKERS] == keys[-3:]
+    assert [speaker_name_key(s.id) for s in SPEAKERS] == keys[-4:-1] and keys[-1] == CAPTIONS_KEY
     assert {i.state for i in review.items} == {"draft"}
     assert review.item(SESSION_SUMMARY_KEY).generated_text == panel[1].text
     sources = review.item(SESSION_SUMMARY_KEY).sources

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from livecastpipe.ingest import ffmpeg_binary
 from livecastpipe.settings import SettingsError, load_settings
 
 
@@ -50,16 +50,6 @@ def test_settings_change_the_cache_fingerprint() -> None:
     assert a.fingerprint() == load_settings(environ={}).transcribe.fingerprint()
 
 
-def test_ffmpeg_falls_back_to_imageio_binary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without any ffmpeg, as on a fresh machine
-    binary = ffmpeg_binary()
-    assert "imageio_ffmpeg" in binary and os.access(binary, os.X_OK)
-    fake = tmp_path / "ffmpeg"
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(0o755)
-    assert ffmpeg_binary() == shutil.which("ffmpeg") == str(fake)
-
-
 def test_stage_timeouts_default_per_stage_and_reject_unknown_stages() -> None:
     from livecastpipe.settings import STAGE_TIMEOUTS_S, StageRunSettings
 
@@ -69,3 +59,17 @@ def test_stage_timeouts_default_per_stage_and_reject_unknown_stages() -> None:
         StageRunSettings(timeout_s={"transcribtion": 60})
     with pytest.raises(ValueError, match="positive"):
         StageRunSettings(timeout_s={"ingest": 0})
+
+
+def test_error_lines_are_never_wrapped(tmp_path: Path) -> None:
+    missing = tmp_path / "a-folder-with-a-long-name" / "livecast-settings-that-do-not-exist.toml"
+    done = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "run", str(tmp_path / "x.mp4"), "--config", str(missing)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "40"},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(missing) in errors[0], done.stderr

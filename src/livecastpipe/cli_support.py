@@ -11,7 +11,8 @@ from rich.console import Console
 from .settings import Settings, SettingsError, load_settings
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+"""Never wraps: each `error:` / `warning:` line stays one line, whatever the terminal's width."""
 
 OutputOption = Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")]
 ConfigOption = Annotated[Optional[Path], typer.Option(help="Settings file (default: ./livecast.toml).")]

@@ -7,14 +7,17 @@ WAV decoded here, so the (possibly huge) video is never held in memory.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import os
 import wave
 from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
 
 import av
 import ffmpeg
+import imageio_ffmpeg
 import numpy as np
 import webvtt
 import yaml
@@ -51,14 +54,21 @@ class IngestError(Exception):
         self.problem = problem
 
 
+@cache
 def ffmpeg_binary() -> str:
-    """The ffmpeg to run: the system's when present, else the one shipped by imageio-ffmpeg."""
-    system = shutil.which("ffmpeg")
-    if system:
-        return system
-    import imageio_ffmpeg
+    """The one ffmpeg every stage runs: the binary inside the exactly pinned imageio-ffmpeg wheel, never a
+    system ffmpeg on PATH (nor IMAGEIO_FFMPEG_EXE): another ffmpeg resamples the audio slightly differently,
+    and that difference alone can tip Whisper into a repetition loop."""
+    binaries = Path(imageio_ffmpeg.__file__).parent / "binaries"
+    found = sorted(p for p in binaries.glob("ffmpeg-*") if p.is_file() and os.access(p, os.X_OK))
+    if not found:
+        raise RuntimeError(f"{binaries}: imageio-ffmpeg ships no ffmpeg binary for this platform")
+    return str(found[0])
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+
+def decoder_name() -> str:
+    """The decoder and its version, for provenance: `imageio-ffmpeg 0.8.1 (ffmpeg-linux-x86_64-v9.0.2)`."""
+    return f"imageio-ffmpeg {version('imageio-ffmpeg')} ({Path(ffmpeg_binary()).name})"
 
 
 def find_recordings(paths: Iterable[Path]) -> list[Path]:
@@ -368,4 +378,5 @@ def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None 
         media=info,
         metadata=metadata,
         audio_path=str(wav_path),
+        decoder=decoder_name(),
     )

@@ -83,6 +83,8 @@ class Recording:
     metadata: SessionMetadata
     audio_path: str
     """16 kHz mono 16-bit WAV decoded once from the source; later stages read only this."""
+    decoder: str = ""
+    """The pinned decoder (and its version) that made `audio_path`."""
 
     @property
     def title(self) -> str:
@@ -98,6 +100,8 @@ class Word:
     text: str
     probability: float
     speaker: str | None = None
+    flags: tuple[str, ...] = ()
+    """Why an editor should check it: `low-confidence`, `not-in-dictionary`, `corrected` (see `terms`)."""
 
 
 @dataclass(frozen=True)

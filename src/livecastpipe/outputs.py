@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Literal
 
 DEFAULT_LANGUAGE = "nl"
@@ -26,7 +27,8 @@ class OutputFile:
     """Stable identifier, also how templates refer to the file (`out.captions_vtt`)."""
     pattern: str
     stage: str
-    """The stage whose module writes it: ingest, media, speakers, chapters, subtitles, review, publish, catalogue."""
+    """The stage whose module writes it: ingest, media, repair, speakers, chapters, subtitles, review, publish,
+    catalogue."""
     media_type: str
     visibility: Visibility
     scope: Scope = "session"
@@ -150,6 +152,8 @@ YOUTUBE_CHAPTERS = OutputFile("youtube_chapters", "youtube-chapters.txt", "chapt
 PLAYER_CSS = OutputFile("player_css", "assets/player.css", "publish", "text/css", "public")
 PLAYER_JS = OutputFile("player_js", "assets/player.js", "publish", "text/javascript", "public")
 MANIFEST = OutputFile("manifest", "session.json", "publish", "application/json", "public")
+TRANSCRIPT_REPORT = OutputFile("transcript_report", "transcript-report.json", "repair", "application/json", "private")
+"""What the repair stage repaired, corrected, flagged, and what speech stays uncaptioned (`repair`)."""
 SUBTITLE_REPORT = OutputFile("subtitle_report", "subtitle-report.json", "subtitles", "application/json", "private")
 SPEAKER_TURNS = OutputFile("speaker_turns", "speakers.rttm", "speakers", "text/plain", "private")
 DIARIZATION = OutputFile("diarization", "diarization.json", "speakers", "application/json", "private")
@@ -174,7 +178,15 @@ CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "t
 VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
 
 # A recording's cache folder.
-DECODED_AUDIO = OutputFile("decoded_audio", "audio-16k.wav", "ingest", "audio/wav", "private", scope="cache")
+DECODED_AUDIO = OutputFile(
+    "decoded_audio",
+    f"audio-16k-imageio-ffmpeg-{version('imageio-ffmpeg')}.wav",
+    "ingest",
+    "audio/wav",
+    "private",
+    "cache",
+)
+"""Named by the pinned decoder's version: audio decoded by another ffmpeg is never reused."""
 MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/json", "private", scope="cache")
 """What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
 
@@ -183,7 +195,7 @@ OUTPUTS: tuple[OutputFile, ...] = (
     PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
     DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
     CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
-    SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
+    TRANSCRIPT_REPORT, SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip

@@ -45,12 +45,14 @@ from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
 from .provenance import ffmpeg_version, model_weights, tool_versions
 from .review import (
+    CAPTIONS_UNREVIEWED_LABEL,
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,
     Publishable,
     ReviewError,
     SessionReview,
     approved_speaker_names,
+    captions_reviewed,
     chapter_summary_key,
     chapter_title_key,
     publishable_text,
@@ -112,6 +114,8 @@ class EditorialContent:
     chapter_summaries: tuple[Publishable | None, ...] = ()
     speaker_names: dict[str, str] = field(default_factory=dict)
     """Speaker id → name that may be shown (approved in review, or confirmed in speakers.yaml)."""
+    captions_reviewed: bool = False
+    """An editor approved the captions of this transcript; until then the page says they are unchecked."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,24 @@ def editorial_content(
         chapters=chapters,
         chapter_summaries=tuple(text(chapter_summary_key(n)) for n in range(1, len(chapters) + 1)),
         speaker_names=names,
+        captions_reviewed=captions_reviewed(review),
     )
+
+
+SOUND_CUE_LINE = re.compile(r"^\s*[\[(][^\])]+[\])]\s*$", re.MULTILINE)
+"""A caption line that describes a sound: "[applaus]", "(gelach)"."""
+
+
+def caption_track_labels(captions_vtt: str | None, reviewed: bool) -> tuple[str, str]:
+    """The labels of the captions and subtitles tracks: "geluiden" only when a cue describes a sound, and
+    "automatisch, niet gecontroleerd" until an editor approved the captions."""
+    captions = "Nederlands, met sprekers" + (
+        " en geluiden" if captions_vtt and SOUND_CUE_LINE.search(captions_vtt) else ""
+    )
+    subtitles = "Nederlands"
+    if not reviewed:
+        captions, subtitles = (f"{label} (automatisch, niet gecontroleerd)" for label in (captions, subtitles))
+    return captions, subtitles
 
 
 def _segment_pieces(transcript: Transcript) -> Iterator[tuple[str | None, TranscriptPiece, float]]:
@@ -382,8 +403,26 @@ def oembed_json(package: SessionPackage, settings: PublishSettings) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
+def player_context(
+    package: SessionPackage, editorial: EditorialContent, media: MediaFiles, files: Mapping[str, str]
+) -> dict[str, Any]:
+    """What the player (`_player.html.j2`, on the page and in `embed.html`) is rendered from."""
+    return {
+        "rec": package.recording,
+        "media": media,
+        "files": files,
+        "out": outputs.session_file_names(package.language),
+        "lang": package.language,
+        "captions_notice": None if editorial.captions_reviewed else CAPTIONS_UNREVIEWED_LABEL,
+        "track_labels": caption_track_labels(
+            files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed
+        ),
+    }
+
+
 def render_embed_page(
     package: SessionPackage,
+    editorial: EditorialContent,
     media: MediaFiles,
     files: Mapping[str, str],
     sizes: Mapping[str, int],
@@ -394,13 +433,9 @@ def render_embed_page(
         template_environment()
         .get_template("embed.html.j2")
         .render(
-            rec=package.recording,
+            **player_context(package, editorial, media, files),
             title=package.recording.title,
-            media=media,
-            files=files,
             sizes=sizes,
-            out=outputs.session_file_names(package.language),
-            lang=package.language,
             site_title=settings.site_title,
         )
     )
@@ -423,14 +458,10 @@ def render_session_page(
         template_environment()
         .get_template("session.html.j2")
         .render(
-            rec=rec,
+            **player_context(package, editorial, media, files),
             title=rec.title,
             meta=rec.metadata,
-            media=media,
-            files=files,
             sizes=sizes,
-            out=outputs.session_file_names(package.language),
-            lang=package.language,
             chapters=list(zip(editorial.chapters, editorial.chapter_summaries)),
             summary_label=editorial.summary_label,
             summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
@@ -653,11 +684,12 @@ def publish_session(
         page.write_text(render_session_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
         sizes[page.name] = page.stat().st_size
         embed = staged / outputs.EMBED_PAGE.name()
-        embed.write_text(render_embed_page(package, media, files, sizes, settings), encoding="utf-8")
+        embed.write_text(render_embed_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
         (staged / outputs.OEMBED.name()).write_text(oembed_json(package, settings), encoding="utf-8")
         _check_registered(staged, package)
         manifest = {
             "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},
+            "captions": {"reviewed": editorial.captions_reviewed},
             "livecastpipe": version("livecastpipe"),
             "published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "catalogue": catalogue_entry(package, editorial, media, files, sizes),

@@ -33,10 +33,15 @@ from .timefmt import clock
 UNREVIEWED_LABEL = "Automatisch gegenereerd, nog niet gecontroleerd"
 """Shown with every draft text published because `publish_unreviewed` is on."""
 
+CAPTIONS_UNREVIEWED_LABEL = "Automatisch ondertiteld, nog niet gecontroleerd"
+"""Shown on the page, and in the caption tracks' labels, until an editor approved the captions."""
+
 SESSION_SUMMARY_KEY = "session/summary"
 KEYWORDS_KEY = "session/keywords"
+CAPTIONS_KEY = "session/captions"
+"""Approved when an editor has checked the captions (and the transcript they are made of)."""
 
-ItemKind = Literal["session_summary", "keywords", "chapter_summary", "chapter_title", "speaker_name"]
+ItemKind = Literal["session_summary", "keywords", "captions", "chapter_summary", "chapter_title", "speaker_name"]
 State = Literal["draft", "approved", "rejected"]
 
 
@@ -218,6 +223,15 @@ def review_items(
         if speaker.confirmed and speaker.name:
             item = replace(item, decision=_decision(item, "approved", "speakers.yaml", speaker.name))
         items.append(item)
+    items.append(  # last: the editor checks the captions against the recording once the texts are done
+        ReviewItem(
+            key=CAPTIONS_KEY,
+            kind="captions",
+            label="Ondertiteling en transcript (nagekeken tegen de opname)",
+            generated_text=f"Automatische ondertiteling, {len(sentences)} zinnen" if sentences else "",
+            source_hash=sentences_hash(sentences),
+        )
+    )
     return [i for i in items if i.generated_text.strip()]
 
 
@@ -303,6 +317,18 @@ def publishable_text(review: SessionReview | None, key: str, publish_unreviewed:
     if publish_unreviewed and item.generated_text.strip():
         return Publishable(text=item.generated_text, reviewed=False, label=UNREVIEWED_LABEL)
     return None
+
+
+def captions_reviewed(review: SessionReview | None) -> bool:
+    """Whether an editor approved the captions of the current transcript (an approval made on an
+    earlier transcript no longer counts)."""
+    if review is None:
+        return False
+    try:
+        item = review.item(CAPTIONS_KEY)
+    except ReviewError:
+        return False
+    return item.current and item.state == "approved" and not item.stale
 
 
 def publishable_items(review: SessionReview | None, publish_unreviewed: bool = False) -> dict[str, Publishable]:

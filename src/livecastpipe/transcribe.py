@@ -24,7 +24,7 @@ from faster_whisper.vad import VadOptions
 from .bundled_model import MODEL_FILES as BUNDLED_MODEL_FILES
 from .bundled_model import MODEL_NAME as BUNDLED_MODEL_NAME
 from .bundled_model import ensure_bundled_model
-from .ingest import SAMPLE_RATE, audio_frames, load_audio
+from .ingest import SAMPLE_RATE, audio_frames, decoder_name, load_audio
 from .models import Segment, Transcript, Word
 from .settings import TranscribeSettings
 from .vad import Region, speech_probabilities, speech_regions
@@ -183,6 +183,7 @@ def _transcript(
             "livecastpipe": version("livecastpipe"),
             "faster-whisper": version("faster-whisper"),
             "ctranslate2": version("ctranslate2"),
+            "decoder": decoder_name(),
         },
         warnings=tuple(warnings),
     )
