@@ -107,4 +107,4 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
         f"error: {media / 'kapot.mp4'}: not a readable audio or video file (Invalid data found when processing input)"
     ]
     assert "done" in done.stdout and "failed" in done.stdout
-    assert (tmp_path / "out" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()
+    assert (tmp_path / "out" / "site" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()

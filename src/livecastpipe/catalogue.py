@@ -1,4 +1,4 @@
-"""The conference catalogue (`output/index.html`), its Pagefind search index and the podcast feed.
+"""The conference catalogue (`output/site/index.html`), its Pagefind search index and the podcast feed.
 
 Built from the manifests of the published session packages, so it can be rebuilt at any time
 without the models; every file is replaced atomically.
@@ -19,8 +19,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import outputs
+from . import outputs, workspace
 from .package_format import PublishError
+from .processes import dies_with_parent
 from .publish import absolute, published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
 from .storage import atomic_write_text
@@ -109,8 +110,10 @@ def render_feed(entries: Sequence[dict[str, Any]], settings: PublishSettings) ->
 
 
 def build_search_index(output_dir: Path) -> Path:
-    """Index every session page with Pagefind into `output/pagefind/`, swapped in atomically."""
-    staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=output_dir))
+    """Index every session page with Pagefind into `output/site/pagefind/`, swapped in atomically."""
+    site = workspace.site_dir(output_dir)
+    workspace.staging_dir(output_dir).mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=workspace.staging_dir(output_dir)))
     try:
         result = subprocess.run(
             [
@@ -118,7 +121,7 @@ def build_search_index(output_dir: Path) -> Path:
                 "-m",
                 "pagefind",
                 "--site",
-                str(output_dir.resolve()),
+                str(site.resolve()),
                 "--glob",
                 f"[!.]*/{outputs.SESSION_PAGE.name()}",
                 "--output-path",
@@ -126,25 +129,27 @@ def build_search_index(output_dir: Path) -> Path:
             ],
             capture_output=True,
             text=True,
+            preexec_fn=dies_with_parent(),
         )
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
             raise PublishError(output_dir, f"pagefind failed: {lines[-1] if lines else result.returncode}")
         staged.chmod(0o755)
-        swap_in(staged, output_dir / outputs.SEARCH_INDEX.name())
+        swap_in(staged, site / outputs.SEARCH_INDEX.name())
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return output_dir / outputs.SEARCH_INDEX.name()
+    return site / outputs.SEARCH_INDEX.name()
 
 
 def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
     """Rebuild the catalogue page, its search index and the podcast feed from the published packages."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    site = workspace.site_dir(output_dir)
+    site.mkdir(parents=True, exist_ok=True)
     entries = catalogue_entries(output_dir)
-    write_static_assets(output_dir, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
+    write_static_assets(site, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
     if entries:
         build_search_index(output_dir)
-    atomic_write_text(output_dir / outputs.FEED.name(), render_feed(entries, settings))
-    atomic_write_text(output_dir / outputs.CATALOGUE_PAGE.name(), render_catalogue(entries, settings))
-    return output_dir / outputs.CATALOGUE_PAGE.name()
+    atomic_write_text(workspace.site_file(output_dir, outputs.FEED), render_feed(entries, settings))
+    atomic_write_text(workspace.site_file(output_dir, outputs.CATALOGUE_PAGE), render_catalogue(entries, settings))
+    return workspace.site_file(output_dir, outputs.CATALOGUE_PAGE)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -17,13 +19,17 @@ from .cli_support import (
     command_settings,
     console,
     err_console,
+    fail,
 )
 from .review_cli import review_command
 from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
+from .storage import error_line
 from .timefmt import minutes_and_seconds
 
-app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
+app = typer.Typer(
+    help="Turn Dutch conference recordings into accessible, subtitled replays.", pretty_exceptions_enable=False
+)
 app.command("review")(review_command)
 app.command("speakers")(speakers_command)
 
@@ -37,14 +43,25 @@ def _quiet_prefect(verbose: bool) -> None:
 
 
 @app.callback()
-def main() -> None:
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="On an error, show the traceback (`livecast -v publish`).")
+    ] = False,
+) -> None:
     """livecastpipe command line."""
 
 
 def entry_point() -> None:
-    """The `livecast` command."""
+    """The `livecast` command: a fault of the file system (read-only folder, full disk, missing file) or
+    of a file's content ends it with one line, `error: <path>: <problem>`, and status 1; with `-v` the
+    traceback follows."""
     try:
         app(prog_name="livecast")
+    except (OSError, ValueError) as exc:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
     finally:
         # At exit the interpreter's garbage collections walk every object Prefect and the models made,
         # about 0.6 s after the work is done; frozen, they are skipped.
@@ -64,6 +81,10 @@ def run(
     allow_download: Annotated[
         bool, typer.Option("--allow-download", help="Let a named model be fetched from the model hub.")
     ] = False,
+    replace_recordings: Annotated[
+        bool,
+        typer.Option("--replace", help="A changed recording under a published file name replaces it in its session."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed."""
@@ -72,6 +93,8 @@ def run(
     transcribe: dict[str, Any] = {}
     if output is not None:
         overrides["output_dir"] = output
+    if replace_recordings:
+        overrides["replace_recordings"] = True
     if model is not None:
         transcribe["model"] = model
     if language is not None:
@@ -152,24 +175,26 @@ def publish(
     from .catalogue import publish_catalogue
     from .package_format import PublishError
     from .publish import published_sessions, republish
+    from .workspace import run_lock
 
     settings = command_settings(output, config)
-    folders = [settings.output_dir / name for name in sessions] if sessions else published_sessions(settings.output_dir)
-    failed = 0
-    for folder in folders:
+    with run_lock(settings.output_dir, settings.resolved_cache_dir):
+        slugs = sessions or [p.name for p in published_sessions(settings.output_dir)]
+        failed = 0
+        for slug in slugs:
+            try:
+                folder = republish(settings.output_dir, slug, settings.publish, settings.review.publish_unreviewed)
+                console.print(f"[green]published[/] {folder}")
+            except (PublishError, OSError) as exc:
+                failed += 1
+                err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
         try:
-            republish(folder, settings.publish, settings.review.publish_unreviewed)
-            console.print(f"[green]published[/] {folder}")
-        except PublishError as exc:
+            console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+        except (PublishError, OSError) as exc:
             failed += 1
-            err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    try:
-        console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
-    except PublishError as exc:
-        failed += 1
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    if failed or not folders:
-        if not folders:
+            err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+    if failed or not slugs:
+        if not slugs:
             err_console.print(f"[red]error:[/] {settings.output_dir}: no published sessions")
         raise typer.Exit(1)
 
@@ -178,15 +203,18 @@ def publish(
 def serve(
     output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+    config: ConfigOption = None,
 ) -> None:
-    """Serve the output folder on localhost for a preview (with the seeking and search a browser needs)."""
+    """Serve the output folder's public site on localhost for a preview (with the seeking and search a
+    browser needs); the private workspace beside it is never served."""
+    from . import outputs, workspace
     from .server import preview_server
 
-    folder = output or load_settings().output_dir
-    if not (folder / "index.html").is_file():
-        err_console.print(f"[red]error:[/] {folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
-        raise typer.Exit(1)
-    server = preview_server(folder, port)
+    output_dir = command_settings(output, config).output_dir
+    folder = workspace.site_dir(output_dir)
+    if not workspace.site_file(output_dir, outputs.CATALOGUE_PAGE).is_file():
+        raise fail(f"{folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
+    server = preview_server(output_dir, port)
     console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     try:
         server.serve_forever()
