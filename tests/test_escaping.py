@@ -76,7 +76,8 @@ def test_webvtt_cue_text_round_trips(texts: list[str]) -> None:
     named = webvtt.from_string(render_webvtt(cues, {"S1": texts[0]}))  # the text as a speaker name too
     assert len(named) == len(texts)
     if one_line(texts[0]):
-        assert [html.unescape(c.voice or "") for c in named] == [one_line(texts[0])] * len(texts)
+        voices = [html.unescape(c.voice or "").strip() for c in named]  # browsers strip the annotation
+        assert voices == [one_line(texts[0])] * len(texts)
 
 
 @RUNS

@@ -48,8 +48,10 @@ def vtt_cue_text(text: str) -> str:
 
 
 def vtt_voice_name(name: str) -> str:
-    """A speaker name in a WebVTT voice span `<v Name>`: one line, escaped like cue text."""
-    return _entities(one_line(name))
+    """A speaker name in a WebVTT voice span `<v Name>`: one line, escaped like cue text, and a space
+    before the tag's `>` when the name ends in `-` (else `<v Piet-->` holds `-->`, a timing line)."""
+    escaped = _entities(one_line(name))
+    return escaped + " " if escaped.endswith("-") else escaped
 
 
 def vtt_chapter_title(title: str) -> str:
