@@ -109,6 +109,7 @@ def _unshare_available() -> bool:
     return subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _unshare_available(), reason="needs `unshare -rm` (a private mount namespace) for tmpfs")
 @pytest.mark.parametrize("fault", ["read-only", "full"])
 def test_read_only_and_full_output_folders_end_in_one_clear_line(fault: str, tmp_path: Path) -> None:

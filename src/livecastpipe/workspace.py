@@ -78,11 +78,11 @@ def session_dir_for(output: Path, slug: str, entry: outputs.OutputFile) -> Path:
 
 
 def session_slugs(output: Path) -> list[str]:
-    """Slugs of the sessions that have a public or a private folder, sorted."""
-    names: set[str] = set()
-    for folder in (site_dir(output), private_dir(output) / SESSIONS):
-        if folder.is_dir():
-            names.update(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Slugs of the sessions that have a public folder (with a manifest) or a private folder, sorted."""
+    names = {p.parent.name for p in site_dir(output).glob(f"*/{outputs.MANIFEST.name()}")}
+    sessions = private_dir(output) / SESSIONS
+    if sessions.is_dir():
+        names.update(p.name for p in sessions.iterdir() if p.is_dir() and not p.name.startswith("."))
     return sorted(names)
 
 
