@@ -87,8 +87,9 @@ def test_sessions_run_at_once_on_one_model_and_a_failure_stays_alone(
     assert all(words_together.values())
     assert words_together == transcript_words(tmp_path / "one-by-one")
     for name in ("deel-1", "deel-2"):
-        rttm = (tmp_path / "together" / name / "speakers.rttm").read_text()
-        assert rttm.strip() and rttm == (tmp_path / "one-by-one" / name / "speakers.rttm").read_text()
+        rttm = (tmp_path / "together" / "private" / "sessions" / name / "speakers.rttm").read_text()
+        alone = (tmp_path / "one-by-one" / "private" / "sessions" / name / "speakers.rttm").read_text()
+        assert rttm.strip() and rttm == alone
 
 
 def _session_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
