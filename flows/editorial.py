@@ -20,6 +20,7 @@ from prefect.states import Running, State
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
+from livecastpipe import workspace
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.runners import stage_options
 from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript
@@ -95,7 +96,7 @@ def review_task(
     output_dir: str,
 ) -> SessionReview:
     """Merge the generated texts into the session's `review.json`, keeping every editor decision."""
-    folder = Path(output_dir) / recording.slug
+    folder = workspace.session_private_dir(Path(output_dir), recording.slug)
     return update_review(folder, recording.slug, recording.title, summary, split_sentences(transcript), speakers)
 
 
@@ -189,7 +190,7 @@ def summarize_and_review(
     With `review.wait_for_editor` on, the flow run then waits for an editor (see `wait_for_editor`).
     """
     logger = get_run_logger()
-    folder = Path(settings.output_dir) / recording.slug
+    folder = workspace.session_private_dir(settings.output_dir, recording.slug)
     try:
         previous = read_review(folder)
     except ReviewError:

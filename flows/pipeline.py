@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,13 +27,13 @@ from prefect.runtime import flow_run, task_run
 from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
-from livecastpipe import outputs
+from livecastpipe import outputs, workspace
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.diarization import engine_for
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options
-from livecastpipe.flows.speakers import diarize_task, speakers_and_chapters, speech_task
+from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
 from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, title_slug
 from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript
@@ -47,6 +48,7 @@ from livecastpipe.settings import (
     TranscribeSettings,
     load_settings,
 )
+from livecastpipe.storage import error_line
 from livecastpipe.subtitles import report_markdown, subtitle_files
 from livecastpipe.terms import decoding_terms, dutch_dictionary
 from livecastpipe.transcribe import (
@@ -402,10 +404,36 @@ def process_session(
     """Ingest, transcribe and write one recording's outputs."""
     settings = settings or load_settings()
     if taken_slugs is None:  # run on its own (a deployment): never take another session's folder
+        workspace.migrate_workspace(settings.output_dir)
         taken_slugs = existing_slugs(settings.output_dir)
     recording = ingest_task.with_options(**stage_options(settings, "ingest"))(
         source, str(settings.resolved_cache_dir), taken_slugs
     )
+    notes: tuple[str, ...] = ()
+    if (replaced := replaced_session(settings.output_dir, recording)) is not None:
+        slug, old = replaced
+        if not settings.replace_recordings:
+            raise IngestError(
+                Path(source),
+                f"not the recording published as session '{slug}' under this file name (SHA-256 {old[:12]}…, "
+                f"now {recording.sha256[:12]}…): run with --replace to replace it in that session (its editors' "
+                "work kept, their approvals marked stale), or rename the file to add a new session",
+            )
+        recording = replace(recording, slug=slug)
+        notes = (f"replaces the recording of session '{slug}' (SHA-256 {old[:12]}…); approvals made before are stale",)
+    private = workspace.session_private_dir(settings.output_dir, recording.slug)
+    fresh = not private.exists() and not workspace.session_site_dir(settings.output_dir, recording.slug).exists()
+    try:
+        return _process_recording(source, recording, settings, notes)
+    except BaseException:
+        if fresh and not workspace.session_site_dir(settings.output_dir, recording.slug).exists():
+            # a new session that failed leaves no half-made folder (its review file) behind
+            shutil.rmtree(private, ignore_errors=True)
+        raise
+
+
+def _process_recording(source: str, recording: Recording, settings: Settings, notes: tuple[str, ...]) -> SessionResult:
+    """Everything after ingest: the stages, publishing, then the voice library."""
     storage = _result_storage(settings)
     media = media_task.with_options(**stage_options(settings, "media")).submit(
         recording, settings.output_dir, settings.publish
@@ -430,6 +458,7 @@ def process_session(
     folder = publish_task.with_options(**stage_options(settings, "publish"))(
         quote(package), settings, prepared if isinstance(prepared, str) else None
     )
+    remember_voices_task(recording, spoken.speakers, quote(diarization), settings)
     return SessionResult(
         source=source,
         status="done",
@@ -438,14 +467,28 @@ def process_session(
         duration=recording.media.duration,
         output_dir=folder,
         language=transcript.language,
-        warnings=transcript.warnings + spoken.notes + editorial.warnings,
+        warnings=notes + transcript.warnings + spoken.notes + editorial.warnings,
     )
+
+
+def replaced_session(output_dir: Path, recording: Recording) -> tuple[str, str] | None:
+    """(slug, SHA-256) of the published session whose recording was this file (same path) with other
+    content, if any: a replaced recording is the archivist's call."""
+    for manifest in workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}"):
+        try:
+            published = json.loads(manifest.read_text())["recording"]
+            source, sha = Path(published["source"]).resolve(), published["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if source == Path(recording.source).resolve() and sha != recording.sha256:
+            return manifest.parent.name, sha
+    return None
 
 
 def existing_slugs(output_dir: Path) -> dict[str, str]:
     """Slugs already used in the output folder, mapped to the recording hash that owns each."""
     taken: dict[str, str] = {}
-    for manifest in output_dir.glob("*/session.json"):
+    for manifest in workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}"):
         try:
             taken[manifest.parent.name] = json.loads(manifest.read_text())["recording"]["sha256"]
         except (OSError, ValueError, KeyError, TypeError):
@@ -481,7 +524,7 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
             results.append(outcome)
             taken.update(existing_slugs(settings.output_dir))
         else:
-            message = str(outcome) if isinstance(outcome, IngestError) else f"{source}: {outcome}"
+            message = str(outcome) if isinstance(outcome, IngestError) else f"{source}: {error_line(outcome)}"
             logger.error(message)
             results.append(SessionResult(source=source, status="failed", error=message))
     return results
@@ -495,40 +538,47 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
     """
     settings = settings or load_settings()
     logger = get_run_logger()
-    results: list[SessionResult] = []
-    sources: list[str] = []
-    for path in paths:
-        try:
-            sources.extend(str(p) for p in find_recordings([Path(path)]))
-        except IngestError as exc:
-            logger.error(str(exc))
-            results.append(SessionResult(source=path, status="failed", error=str(exc)))
-    taken = existing_slugs(settings.output_dir)
-    groups = output_name_groups(sources)
-    session_results: list[SessionResult] = []
-    with session_task_runner(settings, len(groups)) as runner:
-        futures = [
-            runner.submit(process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken})
-            for group in groups
-        ]
-        for group, future in zip(groups, futures):
+    for moved in workspace.migrate_workspace(settings.output_dir):
+        logger.info("moved to the site/private layout: %s", moved)
+    with workspace.run_lock(settings.output_dir, settings.resolved_cache_dir) as removed:
+        for leftover in removed:
+            logger.info("removed a leftover of a run that died: %s", leftover)
+        results: list[SessionResult] = []
+        sources: list[str] = []
+        for path in paths:
             try:
-                outcome = future.result(raise_on_failure=False)
-            except Exception as exc:  # Dask raises when the worker running the group died
-                outcome = exc
-            if isinstance(outcome, list):
-                session_results.extend(outcome)
-            else:
-                logger.error("%s: %s", ", ".join(group), outcome)
-                session_results.extend(SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group)
-    results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
-    if any(r.status == "done" for r in results):
-        catalogue = catalogue_task.with_options(**stage_options(settings, "catalogue"))(settings, return_state=True)
-        if catalogue.is_failed():
-            logger.error("catalogue not rebuilt: %s", catalogue.result(raise_on_failure=False))
-    create_markdown_artifact(
-        key="livecast-run-summary",
-        markdown="# livecast run\n\n" + results_table(results),
-        description="Sessions processed in this run",
-    )
+                sources.extend(str(p) for p in find_recordings([Path(path)]))
+            except IngestError as exc:
+                logger.error(str(exc))
+                results.append(SessionResult(source=path, status="failed", error=str(exc)))
+        taken = existing_slugs(settings.output_dir)
+        groups = output_name_groups(sources)
+        session_results: list[SessionResult] = []
+        with session_task_runner(settings, len(groups)) as runner:
+            futures = [
+                runner.submit(process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken})
+                for group in groups
+            ]
+            for group, future in zip(groups, futures):
+                try:
+                    outcome = future.result(raise_on_failure=False)
+                except Exception as exc:  # Dask raises when the worker running the group died
+                    outcome = exc
+                if isinstance(outcome, list):
+                    session_results.extend(outcome)
+                else:
+                    logger.error("%s: %s", ", ".join(group), outcome)
+                    session_results.extend(
+                        SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group
+                    )
+        results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
+        if any(r.status == "done" for r in results):
+            catalogue = catalogue_task.with_options(**stage_options(settings, "catalogue"))(settings, return_state=True)
+            if catalogue.is_failed():
+                logger.error("catalogue not rebuilt: %s", catalogue.result(raise_on_failure=False))
+        create_markdown_artifact(
+            key="livecast-run-summary",
+            markdown="# livecast run\n\n" + results_table(results),
+            description="Sessions processed in this run",
+        )
     return results

@@ -21,6 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from livecastpipe.processes import dies_with_parent
+
+STARTUP_TIMEOUT_S = 120.0
+"""How long the server may take to start unless PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says
+otherwise: Prefect's own 20 s is too little on a loaded machine (the run then fails for nothing)."""
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -67,6 +73,7 @@ class TemporaryServer:
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=dies_with_parent(),  # ends with the run, even after kill -9
         )
 
     def wait_until_ready(self) -> None:
@@ -75,7 +82,9 @@ class TemporaryServer:
         from prefect.logging import get_logger
         from prefect.settings import get_current_settings
 
-        timeout = get_current_settings().server.ephemeral.startup_timeout_seconds  # as for Prefect's own
+        timeout: float = get_current_settings().server.ephemeral.startup_timeout_seconds  # as for Prefect's own
+        if "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS" not in os.environ:
+            timeout = max(timeout, STARTUP_TIMEOUT_S)
         deadline = time.monotonic() + timeout
         with httpx.Client() as client:
             while time.monotonic() < deadline:

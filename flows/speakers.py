@@ -15,7 +15,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.utilities.annotations import quote
 
-from livecastpipe import outputs
+from livecastpipe import outputs, workspace
 from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
 from livecastpipe.diarization import diarize, find_speech
 from livecastpipe.flows.caching import stage_cache_key
@@ -31,7 +31,7 @@ from livecastpipe.models import (
 from livecastpipe.names import public_speaker_names
 from livecastpipe.review import ReviewError, approved_speaker_names, read_review
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
-from livecastpipe.speakers import SpeakerStage, identify_speakers, speaker_files
+from livecastpipe.speakers import SpeakerStage, identify_speakers, remember_voices, speaker_files
 
 
 def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:
@@ -71,13 +71,27 @@ def diarize_task(
 def speakers_task(
     recording: Recording, transcript: Transcript, diarization: Diarization, settings: Settings
 ) -> SpeakerStage:
-    """Attribute words, name speakers around the editor's confirmations, update the voice library."""
+    """Attribute words and name speakers around the editor's confirmations and the voice library."""
     return identify_speakers(
         transcript,
         diarization,
         recording.metadata,
-        Path(settings.output_dir) / recording.slug,
-        Path(settings.output_dir) / outputs.VOICE_LIBRARY.name(),
+        workspace.session_private_dir(settings.output_dir, recording.slug),
+        workspace.site_file(settings.output_dir, outputs.VOICE_LIBRARY),
+        settings.speakers,
+    )
+
+
+@task(name="remember-voices")
+def remember_voices_task(
+    recording: Recording, speakers: tuple[SpeakerInfo, ...], diarization: Diarization, settings: Settings
+) -> None:
+    """Add the published session's voices to the voice library (only once it is published)."""
+    remember_voices(
+        workspace.site_file(settings.output_dir, outputs.VOICE_LIBRARY),
+        recording.slug,
+        {s.id: s for s in speakers},
+        diarization,
         settings.speakers,
     )
 
@@ -119,7 +133,7 @@ def speakers_and_chapters(
 ) -> SpeakersAndChapters:
     """Naming and chapters for one diarized session; notes are logged and returned for its report."""
     stage = speakers_task(recording, quote(transcript), quote(diarization), settings)
-    folder = Path(settings.output_dir) / recording.slug
+    folder = workspace.session_private_dir(settings.output_dir, recording.slug)
     try:
         review = read_review(folder)
     except ReviewError:  # an unreadable review is reported when publishing; no approved names meanwhile

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from livecastpipe import workspace
 from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import ingest
 from livecastpipe.models import (
@@ -268,7 +269,7 @@ def published_site(
     """An output folder with both sessions and the catalogue published (shared; tests only read it)."""
     output = tmp_path_factory.mktemp("site") / "output"
     package = sample_package(sample_session)
-    review_as_editor(package, output / package.recording.slug)
+    review_as_editor(package, workspace.session_private_dir(output, package.recording.slug))
     publish_session(package, output, SETTINGS)
     publish_session(hostile_package(hostile_audio_recording), output, SETTINGS)
     publish_catalogue(output, SETTINGS)

@@ -132,4 +132,4 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     files = records[sample_copy.name]["files"]
     assert Path(files["tsv"]).name == "transcript.tsv" and Path(files["vtt"]).name == "captions.nl.vtt"
     assert all(Path(path).is_file() for path in files.values())
-    assert (tmp_path / "out" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()
+    assert (tmp_path / "out" / "site" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()

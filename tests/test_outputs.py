@@ -43,7 +43,7 @@ def test_a_file_nobody_registered_is_not_published(tmp_path: Path, hostile_audio
     package = replace(package, stage_files={**package.stage_files, "notes.md": "x"})
     with pytest.raises(PublishError, match="not in the output registry: notes.md"):
         publish_session(package, tmp_path / "output", SETTINGS)
-    assert [p.name for p in (tmp_path / "output").iterdir()] == []
+    assert [p for p in (tmp_path / "output").rglob("*") if not p.is_dir()] == []
 
 
 def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Path, hostile_audio_recording) -> None:  # noqa: F811

@@ -15,6 +15,7 @@ import av
 import pytest
 from typer.testing import CliRunner
 
+from livecastpipe import workspace
 from livecastpipe.cli import app
 from livecastpipe.ingest import ingest
 from livecastpipe.media import prepare_media_ahead
@@ -64,7 +65,8 @@ def parse_page(path: Path) -> _Collector:
 
 @pytest.mark.slow
 def test_package_holds_page_media_tracks_downloads_and_a_manifest(published_site: Path) -> None:
-    folder = published_site / SAMPLE_SLUG
+    folder = workspace.session_site_dir(published_site, SAMPLE_SLUG)
+    private = workspace.session_private_dir(published_site, SAMPLE_SLUG)
     for name in (
         "index.html",
         "video.mp4",
@@ -78,33 +80,29 @@ def test_package_holds_page_media_tracks_downloads_and_a_manifest(published_site
         "transcript.json",
         "chapters.json",
         "session.json",
-        "package.json",
-        "review.json",
         "assets/player.js",
         "assets/player.css",
     ):
         assert (folder / name).is_file(), name
+    for name in ("package.json", "review.json", "subtitle-report.json"):  # private: never in the site
+        assert (private / name).is_file() and not (folder / name).exists(), name
     manifest = json.loads((folder / "session.json").read_text())
     listed = {f["path"]: f for f in manifest["files"]}
-    on_disk = {
-        str(p.relative_to(folder))
-        for p in folder.rglob("*")
-        if p.is_file() and p.name not in ("session.json", "review.json", "speakers.yaml")
-    }
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != "session.json"}
     assert set(listed) == on_disk
     for path, entry in listed.items():
         assert entry["sha256"] == sha256_file(folder / path), path
         assert entry["bytes"] == (folder / path).stat().st_size
-    assert manifest["editor_files"]["review.json"] == sha256_file(folder / "review.json")
+    assert manifest["editor_files"]["review.json"] == sha256_file(private / "review.json")
     provenance = manifest["provenance"]
     assert provenance["transcribe"]["model"] and provenance["transcribe"]["versions"]["faster-whisper"]
     assert provenance["publish"]["versions"]["ffmpeg"]
-    assert not list(published_site.glob(".*publish-*")), "a temporary folder was left behind"
+    assert not list(published_site.rglob(".*publish-*")), "a temporary folder was left behind"
 
 
 @pytest.mark.slow
 def test_web_copy_reuses_h264_aac_without_re_encoding_and_starts_fast(published_site: Path) -> None:
-    folder = published_site / SAMPLE_SLUG
+    folder = workspace.session_site_dir(published_site, SAMPLE_SLUG)
     manifest = json.loads((folder / "session.json").read_text())
     assert manifest["media"]["video_reencoded"] is False
     with av.open(str(folder / "video.mp4")) as web, av.open(str(SAMPLE)) as original:
@@ -121,7 +119,7 @@ def test_web_copy_reuses_h264_aac_without_re_encoding_and_starts_fast(published_
 
 @pytest.mark.slow
 def test_page_metadata_json_ld_opengraph_and_csp(published_site: Path) -> None:
-    page = parse_page(published_site / SAMPLE_SLUG / "index.html")
+    page = parse_page(workspace.session_site_dir(published_site, SAMPLE_SLUG) / "index.html")
     (html_tag,) = [attrs for tag, attrs in page.tags if tag == "html"]
     assert html_tag["lang"] == "nl"
     csp = next(a["content"] for t, a in page.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
@@ -151,30 +149,30 @@ def test_page_metadata_json_ld_opengraph_and_csp(published_site: Path) -> None:
 
 @pytest.mark.slow
 def test_only_editor_approved_texts_and_names_are_shown(published_site: Path) -> None:
-    html = (published_site / SAMPLE_SLUG / "index.html").read_text()
+    html = (workspace.session_site_dir(published_site, SAMPLE_SLUG) / "index.html").read_text()
     assert "Leden beslissen samen." in html  # the editor's approved wording
     assert "Trefwoorden" not in html  # generated keywords nobody approved are withheld
     assert "Pieter Bakker" in html  # approved in review.json
-    hostile = next(p for p in published_site.iterdir() if p.name.startswith("wonen"))
+    hostile = next(p for p in workspace.site_dir(published_site).iterdir() if p.name.startswith("wonen"))
     assert "Spreker 2" in (hostile / "index.html").read_text()  # no name proposed or approved
 
 
 @pytest.mark.slow
 def test_hostile_text_is_escaped_everywhere(published_site: Path) -> None:
-    folder = next(p for p in published_site.iterdir() if p.name.startswith("wonen"))
+    folder = next(p for p in workspace.site_dir(published_site).iterdir() if p.name.startswith("wonen"))
     html = (folder / "index.html").read_text()
     assert "<script>document.title" not in html and "<img src=x" not in html
     assert "&lt;script&gt;document.title=" in html
     ld = json.loads(parse_page(folder / "index.html").json_ld[0])
     assert HOSTILE_SCRIPT in ld["name"] and ld["@type"] == "AudioObject"
-    catalogue = (published_site / "index.html").read_text()
+    catalogue = (workspace.site_dir(published_site) / "index.html").read_text()
     assert "<script>document.title" not in catalogue and "<img src=x" not in catalogue
-    ET.fromstring((published_site / "feed.xml").read_bytes())  # still well-formed XML
+    ET.fromstring((workspace.site_dir(published_site) / "feed.xml").read_bytes())  # still well-formed XML
 
 
 @pytest.mark.slow
 def test_audio_only_recording_gets_a_title_card_and_an_audio_copy(published_site: Path) -> None:
-    folder = next(p for p in published_site.iterdir() if p.name.startswith("wonen"))
+    folder = next(p for p in workspace.site_dir(published_site).iterdir() if p.name.startswith("wonen"))
     assert not (folder / "video.mp4").exists()
     with av.open(str(folder / "poster.jpg")) as poster:
         assert (poster.streams.video[0].width, poster.streams.video[0].height) == (1280, 720)
@@ -186,23 +184,28 @@ def test_audio_only_recording_gets_a_title_card_and_an_audio_copy(published_site
 
 @pytest.mark.slow
 def test_catalogue_groups_by_programme_and_the_feed_has_enclosures_transcripts_chapters(published_site: Path) -> None:
-    html = (published_site / "index.html").read_text()
+    html = (workspace.site_dir(published_site) / "index.html").read_text()
     headings = re.findall(r"<h2 id=\"programma-\d+\">([^<]+)</h2>", html)
     assert headings == ["Voorbeeld", "Middagprogramma"]  # by the date of their first session
     assert f'href="{SAMPLE_SLUG}/index.html"' in html
-    assert (published_site / "pagefind" / "pagefind.js").is_file()
+    assert (workspace.site_dir(published_site) / "pagefind" / "pagefind.js").is_file()
     ns = {"podcast": "https://podcastindex.org/namespace/1.0"}
-    channel = ET.fromstring((published_site / "feed.xml").read_bytes()).find("channel")
+    channel = ET.fromstring((workspace.site_dir(published_site) / "feed.xml").read_bytes()).find("channel")
     items = channel.findall("item")
     assert [i.findtext("title")[:6] for i in items] == ["Wonen ", "Coöper"]  # newest first
     sample_item = items[1]
     enclosure = sample_item.find("enclosure")
     assert enclosure.get("url") == f"https://replays.example.org/cooperatieven/{SAMPLE_SLUG}/audio.m4a"
-    assert int(enclosure.get("length")) == (published_site / SAMPLE_SLUG / "audio.m4a").stat().st_size
+    assert (
+        int(enclosure.get("length"))
+        == (workspace.session_site_dir(published_site, SAMPLE_SLUG) / "audio.m4a").stat().st_size
+    )
     transcripts = sample_item.findall("podcast:transcript", ns)
     assert {t.get("type") for t in transcripts} == {"text/vtt", "application/x-subrip", "application/json"}
     chapters_url = sample_item.find("podcast:chapters", ns).get("url")
-    chapters = json.loads((published_site / SAMPLE_SLUG / chapters_url.rsplit("/", 1)[1]).read_text())
+    chapters = json.loads(
+        (workspace.session_site_dir(published_site, SAMPLE_SLUG) / chapters_url.rsplit("/", 1)[1]).read_text()
+    )
     assert chapters["version"] == "1.2.0" and chapters["chapters"][0]["startTime"] == 0
 
 
@@ -211,22 +214,23 @@ def test_republish_keeps_editor_files_and_reuses_media(tmp_path: Path, sample_se
     output = tmp_path / "output"
     package = hostile_package(hostile_audio_recording)
     folder = publish_session(package, output, SETTINGS)
+    private = workspace.session_private_dir(output, folder.name)
     review = '{"not": "touched"}'
     edited_speakers = (
         "# edited by an editor\nspeakers:\n  SPEAKER_01: {name: Wim Jansen, role: speaker, confirmed: true}\n"
     )
-    (folder / "speakers.yaml").write_text(edited_speakers)
+    (private / "speakers.yaml").write_text(edited_speakers)
     audio_inode = (folder / "audio.m4a").stat().st_ino
     with pytest.raises(PublishError, match="review.json"):  # an unreadable review file stops publishing
-        (folder / "review.json").write_text(review)
+        (private / "review.json").write_text(review)
         publish_session(package, output, SETTINGS)
-    assert (folder / "review.json").read_text() == review and (folder / "index.html").is_file()
-    (folder / "review.json").unlink()
-    publish_session(load_session_package(folder), output, SETTINGS)
-    assert (folder / "speakers.yaml").read_text() == edited_speakers
+    assert (private / "review.json").read_text() == review and (folder / "index.html").is_file()
+    (private / "review.json").unlink()
+    publish_session(load_session_package(output, folder.name), output, SETTINGS)
+    assert (private / "speakers.yaml").read_text() == edited_speakers
     assert "Wim Jansen" in (folder / "index.html").read_text()  # the editor's confirmed name is shown
     assert (folder / "audio.m4a").stat().st_ino == audio_inode, "media were made again instead of reused"
-    assert not [p for p in output.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+    assert not [p for p in output.rglob(".*") if p.is_dir()], "temporary folders left behind"
 
 
 @pytest.mark.slow
@@ -249,7 +253,7 @@ def test_media_made_ahead_are_published_not_made_again(tmp_path: Path, hostile_a
     assert prepare_media_ahead(hostile_audio_recording, output, SETTINGS) is None  # the package's are reused
     other = replace(hostile_audio_recording, sha256="1" * 64)  # another recording never takes these media
     assert publish_session(hostile_package(other), tmp_path / "other", SETTINGS, prepared_media=prepared)
-    assert (tmp_path / "other" / folder.name / "audio.m4a").stat().st_ino != audio_inode
+    assert (workspace.session_site_dir(tmp_path / "other", folder.name) / "audio.m4a").stat().st_ino != audio_inode
 
 
 @pytest.mark.slow
@@ -267,7 +271,7 @@ def test_failed_publish_leaves_the_old_package_untouched(tmp_path: Path, hostile
     with pytest.raises(PublishError, match="broken.mp3"):
         publish_session(changed, output, SETTINGS)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
-    assert [p.name for p in output.iterdir()] == [folder.name]
+    assert workspace.session_slugs(output) == [folder.name]
 
 
 @pytest.mark.slow
@@ -292,7 +296,8 @@ def test_stage_files_cannot_escape_or_replace_the_package(name: str, tmp_path: P
     with pytest.raises(PublishError, match="not allowed"):
         publish_session(package, tmp_path / "output", SETTINGS)
     assert not (tmp_path / "index.html").exists()
-    assert list((tmp_path / "output").iterdir()) == []
+    assert [p for p in (tmp_path / "output").rglob("*") if not p.is_dir()] == []  # no half-made folder
+    assert workspace.session_slugs(tmp_path / "output") == []
 
 
 def test_cli_version() -> None:
@@ -308,10 +313,10 @@ def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
 ) -> None:
     output = tmp_path / "output"
     shutil.copytree(published_site, output)
-    (output / SAMPLE_SLUG / "index.html").write_text("stale")
+    (workspace.session_site_dir(output, SAMPLE_SLUG) / "index.html").write_text("stale")
     result = CliRunner().invoke(app, ["publish", SAMPLE_SLUG, "--output", str(output)])
     assert result.exit_code == 0, result.output
-    assert "Leden beslissen samen." in (output / SAMPLE_SLUG / "index.html").read_text()
+    assert "Leden beslissen samen." in (workspace.session_site_dir(output, SAMPLE_SLUG) / "index.html").read_text()
     result = CliRunner().invoke(app, ["publish", "bestaat-niet", "--output", str(output)])
     assert result.exit_code == 1
     assert "bestaat-niet: not a published session" in result.output
@@ -335,17 +340,19 @@ def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decis
     assert result.status == "done", result.error
     folder = Path(result.output_dir)
     assert (folder / "index.html").is_file() and (folder / "captions.nl.vtt").is_file()
-    assert (tmp_path / "out" / "index.html").is_file() and (tmp_path / "out" / "pagefind" / "pagefind.js").is_file()
+    site = workspace.site_dir(tmp_path / "out")
+    assert (site / "index.html").is_file() and (site / "pagefind" / "pagefind.js").is_file()
     assert "Samenvatting" not in (folder / "index.html").read_text()  # nothing approved yet
 
-    review = approve(read_review(folder), SESSION_SUMMARY_KEY, "Redactie", "Een gesprek over buurtcoöperaties.")
-    write_review(folder, review)
-    edited_review = (folder / "review.json").read_bytes()
+    private = workspace.session_private_dir(tmp_path / "out", folder.name)
+    review = approve(read_review(private), SESSION_SUMMARY_KEY, "Redactie", "Een gesprek over buurtcoöperaties.")
+    write_review(private, review)
+    edited_review = (private / "review.json").read_bytes()
     (result,) = process_folder([str(sample_copy)], settings)
     assert result.status == "done", result.error
     assert "Een gesprek over buurtcoöperaties." in (folder / "index.html").read_text()
-    assert read_review(folder).item(SESSION_SUMMARY_KEY).decision.text == "Een gesprek over buurtcoöperaties."
-    assert (folder / "review.json").read_bytes() == edited_review
+    assert read_review(private).item(SESSION_SUMMARY_KEY).decision.text == "Een gesprek over buurtcoöperaties."
+    assert (private / "review.json").read_bytes() == edited_review
 
 
 @pytest.mark.slow
@@ -358,10 +365,10 @@ def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session
 
     package = sample_package(sample_session)
     output = tmp_path / "output"
-    folder = output / package.recording.slug
+    folder = workspace.session_site_dir(output, package.recording.slug)
     summary = extractive_summary(package.transcript, package.chapters, SummariesSettings())
     update_review(
-        folder,
+        workspace.session_private_dir(output, package.recording.slug),
         package.recording.slug,
         package.recording.title,
         summary,

@@ -14,6 +14,7 @@ import pytest
 from prefect import flow
 from typer.testing import CliRunner
 
+from livecastpipe import workspace
 from livecastpipe.cli import app
 from livecastpipe.models import Recording, Transcript
 from livecastpipe.review import (
@@ -247,7 +248,9 @@ path.write_text("\\n".join(kept) + "\\nDe redactie schreef deze samenvatting zel
 def test_cli_round_trip_with_editor(tmp_path: Path, panel) -> None:
     transcript, summary = panel
     output = tmp_path / "output"
-    update_review(output / SLUG, SLUG, TITLE, summary, split_sentences(transcript), SPEAKERS)
+    update_review(
+        workspace.session_private_dir(output, SLUG), SLUG, TITLE, summary, split_sentences(transcript), SPEAKERS
+    )
     editor = tmp_path / "editor.py"
     editor.write_text(EDITOR_SCRIPT)
     runner = CliRunner()
@@ -269,7 +272,7 @@ def test_cli_round_trip_with_editor(tmp_path: Path, panel) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "[0:" in result.output and "Pieter Bakker" in result.output  # sources with time and speaker
-    review = read_review(output / SLUG)
+    review = read_review(workspace.session_private_dir(output, SLUG))
     edited = review.item(SESSION_SUMMARY_KEY)
     assert edited.state == "approved" and edited.decision.reviewer == "Marleen"
     assert edited.decision.text == "De redactie schreef deze samenvatting zelf."
@@ -339,7 +342,7 @@ def test_flow_waits_for_an_editor_and_applies_the_prefect_ui_form(prefect_harnes
     )
     runner.start()
     run_id = _paused_run_id(started)
-    waiting = read_review(tmp_path / SLUG)
+    waiting = read_review(workspace.session_private_dir(tmp_path, SLUG))
     assert waiting.item(SESSION_SUMMARY_KEY).state == "draft"  # written before waiting
     resume_flow_run(
         run_id,
@@ -348,7 +351,7 @@ def test_flow_waits_for_an_editor_and_applies_the_prefect_ui_form(prefect_harnes
     runner.join(60)
     state = outcome["state"]
     assert state.is_completed(), state
-    item = read_review(tmp_path / SLUG).item(SESSION_SUMMARY_KEY)
+    item = read_review(workspace.session_private_dir(tmp_path, SLUG)).item(SESSION_SUMMARY_KEY)
     assert item.state == "approved" and item.decision.text == "Goedgekeurd in de Prefect UI."
     assert item.decision.reviewer == "Marleen"
     review, warnings = state.result()
@@ -365,7 +368,7 @@ def test_flow_waits_for_an_editor_and_applies_the_prefect_ui_form(prefect_harnes
 def test_no_editor_in_time_leaves_a_draft_and_the_flow_completes(prefect_harness, tmp_path: Path) -> None:
     state = _editorial_flow(str(tmp_path), 2, return_state=True)
     assert state.is_completed(), state
-    assert read_review(tmp_path / SLUG).item(SESSION_SUMMARY_KEY).state == "draft"
+    assert read_review(workspace.session_private_dir(tmp_path, SLUG)).item(SESSION_SUMMARY_KEY).state == "draft"
     _, warnings = state.result()
     assert warnings == ("no editor decision within 2 s; the summary stays draft",)
 
@@ -395,4 +398,7 @@ def test_session_completes_with_extractive_text_when_the_endpoint_is_down(prefec
     review, warnings = state.result()
     assert len(warnings) == 1 and "unreachable" in warnings[0] and "kept the extractive one" in warnings[0]
     expected = summarize_session(panel_transcript(), panel_chapters(panel_transcript()), SummariesSettings())
-    assert read_review(tmp_path / SLUG).item(SESSION_SUMMARY_KEY).generated_text == expected.text
+    assert (
+        read_review(workspace.session_private_dir(tmp_path, SLUG)).item(SESSION_SUMMARY_KEY).generated_text
+        == expected.text
+    )

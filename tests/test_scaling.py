@@ -39,7 +39,7 @@ def transcript_words(output_dir: Path) -> dict[str, list[str]]:
     """Each session folder's transcript as its list of words."""
     return {
         path.parent.name: [w.text for w in from_json(Transcript, path.read_text()).words]
-        for path in sorted(output_dir.glob("*/transcript.json"))
+        for path in sorted((output_dir / "site").glob("*/transcript.json"))
     }
 
 
@@ -87,8 +87,9 @@ def test_sessions_run_at_once_on_one_model_and_a_failure_stays_alone(
     assert all(words_together.values())
     assert words_together == transcript_words(tmp_path / "one-by-one")
     for name in ("deel-1", "deel-2"):
-        rttm = (tmp_path / "together" / name / "speakers.rttm").read_text()
-        assert rttm.strip() and rttm == (tmp_path / "one-by-one" / name / "speakers.rttm").read_text()
+        rttm = (tmp_path / "together" / "private" / "sessions" / name / "speakers.rttm").read_text()
+        alone = (tmp_path / "one-by-one" / "private" / "sessions" / name / "speakers.rttm").read_text()
+        assert rttm.strip() and rttm == alone
 
 
 def _session_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
@@ -139,7 +140,7 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
     first = process_folder([str(long_session)], settings)
     assert first[0].status == "failed" and "killed" in first[0].error
     assert sorted(transcribed) == [0, 1, 1]  # the failed block was retried once, as a transient failure
-    assert not list(settings.output_dir.glob("*/transcript.json"))
+    assert not list((settings.output_dir / "site").glob("*/transcript.json"))
 
     broken[0] = False
     transcribed.clear()
@@ -177,8 +178,8 @@ def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_pa
         first.wait()
 
     assert not _logged(log_at_kill, "transcribe"), "killed too late: transcription had already finished"
-    assert not list(output.glob("*/transcript.json")), "no transcript may exist before transcription ends"
-    decoded = list((output / ".cache").glob("*/audio-16k*.wav"))
+    assert not list((output / "site").glob("*/transcript.json")), "no transcript may exist before transcription ends"
+    decoded = list((output / "private" / "cache").glob("*/audio-16k*.wav"))
     assert len(decoded) == 1
     decoded_before = decoded[0].stat()
 
@@ -189,7 +190,7 @@ def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_pa
     assert (after.st_ino, after.st_mtime_ns) == (decoded_before.st_ino, decoded_before.st_mtime_ns), (
         "the finished ingest stage (decoded audio) must be reused, not redone"
     )
-    folder = output / "cooperatieven-maken-de-stad-voorbeeldsessie"
+    folder = output / "site" / "cooperatieven-maken-de-stad-voorbeeldsessie"
     transcript = from_json(Transcript, (folder / "transcript.json").read_text())
     with wave.open(str(decoded[0])) as audio:
         assert transcript.duration == pytest.approx(audio.getnframes() / audio.getframerate(), abs=0.1)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
 from livecastpipe.diarization import diarize, engine_for
 from livecastpipe.diarization.campplus import SenkoEngine, embedding_windows, window_filterbanks
@@ -38,6 +39,7 @@ from livecastpipe.speakers import (
     identify_speakers,
     introduced_names,
     read_speakers_yaml,
+    remember_voices,
     rename_speaker,
     speakers_yaml,
 )
@@ -247,7 +249,9 @@ def _stage(panel, folder: Path, library: Path, metadata: SessionMetadata):
     recording, audio, truth, estimated = panel
     intro = Segment(0.5, 6.6, "Welkom allemaal. Mijn naam is Anne de Vries.", (_word(0.6, 6.0, "Welkom"),))
     transcript = Transcript("nl", 1.0, 48, (intro,), "t")
-    return identify_speakers(transcript, estimated, metadata, folder, library, SpeakerSettings())
+    stage = identify_speakers(transcript, estimated, metadata, folder, library, SpeakerSettings())
+    remember_voices(library, folder.name, stage.speakers, estimated, SpeakerSettings())  # as once published
+    return stage
 
 
 def test_confirmed_names_survive_a_rerun_and_others_are_proposed_again(panel, tmp_path: Path) -> None:
@@ -311,9 +315,12 @@ def test_a_confirmed_voice_is_recognised_in_another_session(panel, tmp_path: Pat
     spans = [t for t in truth if t.speaker in ("PIETER", "ANNE") and t.end - t.start > 2]
     later = _excerpt(audio, [(t.start, t.end) for t in reversed(spans)])
     diarization = diarize(later, SessionMetadata(speaker_count=2), SpeakerSettings())
+    before = library_path.read_bytes()
     stage = identify_speakers(
         Transcript("nl", 1, 30, (), "t"), diarization, SessionMetadata(), out / "later", library_path, SpeakerSettings()
     )
+    assert library_path.read_bytes() == before  # the library changes only once the session is published
+    remember_voices(library_path, "later", stage.speakers, diarization, SpeakerSettings())
     recognised = {i.name: i for i in stage.speakers.values() if i.name}
     assert set(recognised) == {"Anne de Vries"}
     anne = recognised["Anne de Vries"]
@@ -475,8 +482,8 @@ def test_a_short_single_voice_recording_is_one_speaker(panel) -> None:
 def test_speakers_command_lists_renames_and_enrols_the_voice(panel, tmp_path: Path) -> None:
     _, _, _, estimated = panel
     out = tmp_path / "out"
-    folder = out / "panel3"
-    stage = _stage(panel, folder, out / "voices.json", SessionMetadata())
+    folder = workspace.session_private_dir(out, "panel3")
+    stage = _stage(panel, folder, workspace.site_file(out, outputs.VOICE_LIBRARY), SessionMetadata())
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "speakers.yaml").write_text(speakers_yaml(stage.speakers))
     (folder / "speakers.rttm").write_text(to_rttm(estimated, "panel3"))
@@ -512,7 +519,7 @@ def test_speakers_command_lists_renames_and_enrols_the_voice(panel, tmp_path: Pa
     saved = read_speakers_yaml(folder / "speakers.yaml")
     assert saved["SPEAKER_01"].name == "Pieter Bakker" and saved["SPEAKER_01"].confirmed
     assert not saved["SPEAKER_02"].confirmed
-    voices = VoiceLibrary.load(out / "voices.json").voices
+    voices = VoiceLibrary.load(workspace.site_file(out, outputs.VOICE_LIBRARY)).voices
     assert [v.name for v in voices if v.confirmed] == ["Pieter Bakker"]
 
     wrong = runner.invoke(app, ["speakers", "panel3", "--output", str(out), "--rename", "SPEAKER_09=X"])
@@ -536,9 +543,10 @@ def test_flow_names_speakers_and_a_rerun_applies_an_editors_confirmation(prefect
     [first] = process_folder([str(media)], settings)
     assert first.status == "done", first.error
     folder = Path(first.output_dir)
-    speakers = read_speakers_yaml(folder / "speakers.yaml")
+    private = workspace.session_private_dir(tmp_path / "out", folder.name)
+    speakers = read_speakers_yaml(private / "speakers.yaml")
     assert len(speakers) == 3 and speakers["SPEAKER_00"].name == "Anne de Vries"
-    assert len(read_rttm((folder / "speakers.rttm").read_text())) >= 6
+    assert len(read_rttm((private / "speakers.rttm").read_text())) >= 6
     transcript = from_json(Transcript, (folder / "transcript.json").read_text())
     assert all(w.speaker in speakers for w in transcript.words)
     # proposed, not yet confirmed: outputs say "Spreker N" until an editor confirms the name
@@ -547,17 +555,17 @@ def test_flow_names_speakers_and_a_rerun_applies_an_editors_confirmation(prefect
     chapters = json.loads((folder / "chapters.json").read_text())["chapters"]
     assert chapters[0]["startTime"] == 0 and chapters[0]["title"].startswith("Spreker 1")
 
-    edited = yaml.safe_load((folder / "speakers.yaml").read_text())
+    edited = yaml.safe_load((private / "speakers.yaml").read_text())
     edited["speakers"]["SPEAKER_02"].update(name="Karim Amrani-Bouzid", confirmed=True)
-    (folder / "speakers.yaml").write_text(yaml.safe_dump(edited, allow_unicode=True))
+    (private / "speakers.yaml").write_text(yaml.safe_dump(edited, allow_unicode=True))
 
     [again] = process_folder([str(media)], settings)
     assert again.status == "done", again.error
-    kept = read_speakers_yaml(folder / "speakers.yaml")
+    kept = read_speakers_yaml(private / "speakers.yaml")
     assert (kept["SPEAKER_02"].name, kept["SPEAKER_02"].confirmed) == ("Karim Amrani-Bouzid", True)
     assert "<v Karim Amrani-Bouzid>" in (folder / "captions.nl.vtt").read_text()
     titles = [c["title"] for c in json.loads((folder / "chapters.json").read_text())["chapters"]]
     assert any(t.startswith("Karim Amrani-Bouzid") for t in titles)
     assert not any("Karim El Amrani" in t for t in titles)
-    voices = VoiceLibrary.load(tmp_path / "out" / "voices.json").voices
+    voices = VoiceLibrary.load(workspace.site_file(tmp_path / "out", outputs.VOICE_LIBRARY)).voices
     assert [v.name for v in voices if v.confirmed] == ["Karim Amrani-Bouzid"]

@@ -13,6 +13,7 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from livecastpipe import workspace
 from livecastpipe.models import Segment, Transcript, Word, from_json
 from livecastpipe.settings import (
     BUILTIN_SUBTITLE_PROFILES,
@@ -473,7 +474,8 @@ def test_sample_session_publishes_subtitles_with_every_transcript_word(sample_se
     assert parsed_vtt_words((folder / "captions.nl.vtt").read_text(encoding="utf-8")) == expected
     srt = pysubs2.load(str(folder / "subtitles.nl.srt"), encoding="utf-8")
     assert [w for e in srt for w in words_in_text(e.plaintext)] == expected
-    report = json.loads((folder / "subtitle-report.json").read_text())
+    private = workspace.session_private_dir(folder.parent.parent, folder.name)
+    report = json.loads((private / "subtitle-report.json").read_text())
     assert report["words_in_cues"] == len(expected) and report["cues"] == len(srt)
     assert report["within"]["line_length"]["share"] == 1.0 and report["within"]["line_count"]["share"] == 1.0
     assert "coöperatie" in (folder / "subtitles.nl.vtt").read_text(encoding="utf-8").lower()

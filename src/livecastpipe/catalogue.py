@@ -1,4 +1,4 @@
-"""The conference catalogue (`output/index.html`), its Pagefind search index and the podcast feed.
+"""The conference catalogue (`output/site/index.html`), its Pagefind search index and the podcast feed.
 
 Built from the manifests of the published session packages, so it can be rebuilt at any time
 without the models; every file is replaced atomically.
@@ -25,9 +25,10 @@ from typing import Any
 
 from slugify import slugify
 
-from . import outputs
+from . import outputs, workspace
 from .media import make_title_card
 from .package_format import PublishError
+from .processes import dies_with_parent
 from .publish import published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
 from .storage import atomic_write_text
@@ -170,30 +171,32 @@ def render_feed(feed: Feed, settings: PublishSettings) -> str:
     )
 
 
-def write_feeds(output_dir: Path, feeds: Sequence[Feed], settings: PublishSettings) -> None:
-    """Write the site's feeds and their cover; the per-programme folder is swapped in whole, so the
-    feeds of programmes that are gone go with it."""
-    cover = output_dir / outputs.PODCAST_COVER.name()
+def write_feeds(site: Path, feeds: Sequence[Feed], settings: PublishSettings) -> None:
+    """Write the feeds and their cover into the site folder; the per-programme folder is swapped in
+    whole, so the feeds of programmes that are gone go with it."""
+    cover = site / outputs.PODCAST_COVER.name()
     staged_cover = cover.with_name(f".{cover.name}.tmp-{os.getpid()}")
     make_title_card(staged_cover, settings.site_title, "Podcast", size=(1400, 1400))
     os.replace(staged_cover, cover)
     folder = outputs.PROGRAMME_FEEDS.name()
-    staged = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=output_dir))
+    staged = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=site))
     try:
         for feed in feeds:
             inside = feed.path.startswith(folder + "/")
-            target = staged / feed.path.removeprefix(folder + "/") if inside else output_dir / feed.path
+            target = staged / feed.path.removeprefix(folder + "/") if inside else site / feed.path
             atomic_write_text(target, render_feed(feed, settings))
         staged.chmod(0o755)
-        swap_in(staged, output_dir / folder)
+        swap_in(staged, site / folder)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
 
 
 def build_search_index(output_dir: Path) -> Path:
-    """Index every session page with Pagefind into `output/pagefind/`, swapped in atomically."""
-    staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=output_dir))
+    """Index every session page with Pagefind into `output/site/pagefind/`, swapped in atomically."""
+    site = workspace.site_dir(output_dir)
+    workspace.staging_dir(output_dir).mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=workspace.staging_dir(output_dir)))
     try:
         result = subprocess.run(
             [
@@ -201,7 +204,7 @@ def build_search_index(output_dir: Path) -> Path:
                 "-m",
                 "pagefind",
                 "--site",
-                str(output_dir.resolve()),
+                str(site.resolve()),
                 "--glob",
                 f"[!.]*/{outputs.SESSION_PAGE.name()}",
                 "--output-path",
@@ -209,26 +212,30 @@ def build_search_index(output_dir: Path) -> Path:
             ],
             capture_output=True,
             text=True,
+            preexec_fn=dies_with_parent(),
         )
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
             raise PublishError(output_dir, f"pagefind failed: {lines[-1] if lines else result.returncode}")
         staged.chmod(0o755)
-        swap_in(staged, output_dir / outputs.SEARCH_INDEX.name())
+        swap_in(staged, site / outputs.SEARCH_INDEX.name())
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return output_dir / outputs.SEARCH_INDEX.name()
+    return site / outputs.SEARCH_INDEX.name()
 
 
 def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
     """Rebuild the catalogue page, its search index and the podcast feed from the published packages."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    site = workspace.site_dir(output_dir)
+    site.mkdir(parents=True, exist_ok=True)
     entries = catalogue_entries(output_dir)
-    write_static_assets(output_dir, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
+    write_static_assets(site, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
     if entries:
         build_search_index(output_dir)
     feeds = site_feeds(entries, settings)
-    write_feeds(output_dir, feeds, settings)
-    atomic_write_text(output_dir / outputs.CATALOGUE_PAGE.name(), render_catalogue(entries, feeds, settings))
-    return output_dir / outputs.CATALOGUE_PAGE.name()
+    write_feeds(site, feeds, settings)
+    atomic_write_text(
+        workspace.site_file(output_dir, outputs.CATALOGUE_PAGE), render_catalogue(entries, feeds, settings)
+    )
+    return workspace.site_file(output_dir, outputs.CATALOGUE_PAGE)

@@ -19,6 +19,7 @@ import yake
 
 from . import outputs
 from .dutch import INTERJECTIONS
+from .escaping import vtt_chapter_title
 from .models import Chapter, SpeakerTurn, Transcript, Word
 from .settings import ChapterSettings
 from .timefmt import clock, webvtt_timestamp
@@ -180,7 +181,9 @@ def make_chapters(
 
 def chapters_vtt(chapters: Sequence[Chapter]) -> str:
     """WebVTT for a `<track kind="chapters">`: one cue per chapter, the title as its text."""
-    captions = [webvtt.Caption(webvtt_timestamp(c.start), webvtt_timestamp(c.end), c.title) for c in chapters]
+    captions = [
+        webvtt.Caption(webvtt_timestamp(c.start), webvtt_timestamp(c.end), vtt_chapter_title(c.title)) for c in chapters
+    ]
     return webvtt.WebVTT(captions=captions).content
 
 

@@ -6,6 +6,8 @@ import dataclasses
 import gc
 import json
 import os
+import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -25,6 +27,7 @@ from .cli_support import (
 from .review_cli import review_command
 from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
+from .storage import error_line
 from .timefmt import minutes_and_seconds
 
 OUTPUT_FORMATS = {
@@ -37,7 +40,9 @@ OUTPUT_FORMATS = {
     "podcast": outputs.PODCAST_TRANSCRIPT,
 }
 """`--output-format` names (whisper's, plus the other transcript formats) → the registered file."""
-app = typer.Typer(help="Turn Dutch conference recordings into accessible, subtitled replays.")
+app = typer.Typer(
+    help="Turn Dutch conference recordings into accessible, subtitled replays.", pretty_exceptions_enable=False
+)
 app.command("review")(review_command)
 app.command("speakers")(speakers_command)
 
@@ -64,14 +69,24 @@ def main(
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="On an error, show the traceback (`livecast -v publish`).")
+    ] = False,
 ) -> None:
     """livecastpipe command line."""
 
 
 def entry_point() -> None:
-    """The `livecast` command."""
+    """The `livecast` command: a fault of the file system (read-only folder, full disk, missing file) or
+    of a file's content ends it with one line, `error: <path>: <problem>`, and status 1; with `-v` the
+    traceback follows."""
     try:
         app(prog_name="livecast")
+    except (OSError, ValueError) as exc:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
     finally:
         # At exit the interpreter's garbage collections walk every object Prefect and the models made,
         # about 0.6 s after the work is done; frozen, they are skipped.
@@ -118,6 +133,10 @@ def run(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary; errors only.")] = False,
+    replace_recordings: Annotated[
+        bool,
+        typer.Option("--replace", help="A changed recording under a published file name replaces it in its session."),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed.
@@ -153,6 +172,8 @@ def run(
         }.items()
         if value is not None
     }
+    if replace_recordings:
+        overrides["replace_recordings"] = True
     if transcribe:
         overrides["transcribe"] = transcribe
     if speakers:
@@ -243,24 +264,26 @@ def publish(
     from .catalogue import publish_catalogue
     from .package_format import PublishError
     from .publish import published_sessions, republish
+    from .workspace import run_lock
 
     settings = command_settings(output, config)
-    folders = [settings.output_dir / name for name in sessions] if sessions else published_sessions(settings.output_dir)
-    failed = 0
-    for folder in folders:
+    with run_lock(settings.output_dir, settings.resolved_cache_dir):
+        slugs = sessions or [p.name for p in published_sessions(settings.output_dir)]
+        failed = 0
+        for slug in slugs:
+            try:
+                folder = republish(settings.output_dir, slug, settings.publish, settings.review.publish_unreviewed)
+                console.print(f"[green]published[/] {folder}")
+            except (PublishError, OSError) as exc:
+                failed += 1
+                err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
         try:
-            republish(folder, settings.publish, settings.review.publish_unreviewed)
-            console.print(f"[green]published[/] {folder}")
-        except PublishError as exc:
+            console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+        except (PublishError, OSError) as exc:
             failed += 1
-            err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    try:
-        console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
-    except PublishError as exc:
-        failed += 1
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    if failed or not folders:
-        if not folders:
+            err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+    if failed or not slugs:
+        if not slugs:
             err_console.print(f"[red]error:[/] {settings.output_dir}: no published sessions")
         raise typer.Exit(1)
 
@@ -269,15 +292,18 @@ def publish(
 def serve(
     output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+    config: ConfigOption = None,
 ) -> None:
-    """Serve the output folder on localhost for a preview (with the seeking and search a browser needs)."""
+    """Serve the output folder's public site on localhost for a preview (with the seeking and search a
+    browser needs); the private workspace beside it is never served."""
+    from . import outputs, workspace
     from .server import preview_server
 
-    folder = output or load_settings().output_dir
-    if not (folder / "index.html").is_file():
-        err_console.print(f"[red]error:[/] {folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
-        raise typer.Exit(1)
-    server = preview_server(folder, port)
+    output_dir = command_settings(output, config).output_dir
+    folder = workspace.site_dir(output_dir)
+    if not workspace.site_file(output_dir, outputs.CATALOGUE_PAGE).is_file():
+        raise fail(f"{folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
+    server = preview_server(output_dir, port)
     console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
     try:
         server.serve_forever()

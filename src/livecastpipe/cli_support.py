@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from .settings import Settings, SettingsError, load_settings
+from .workspace import migrate_workspace
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -25,8 +26,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def command_settings(output: Path | None, config: Path | None) -> Settings:
-    """Settings for a command with `--output` and `--config`; a bad settings file exits with status 2."""
+    """Settings for a command with `--output` and `--config` (its output folder moved to the current
+    layout first); a bad settings file exits with status 2."""
     try:
-        return load_settings(config, {"output_dir": output} if output is not None else None)
+        settings = load_settings(config, {"output_dir": output} if output is not None else None)
     except SettingsError as exc:
         raise fail(str(exc), 2) from exc
+    migrate_workspace(settings.output_dir)
+    return settings

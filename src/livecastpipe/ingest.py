@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import wave
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import av
 import ffmpeg
@@ -33,6 +34,8 @@ from .models import (
     SessionMetadata,
     VideoStream,
 )
+from .names import MAX_NAME_LENGTH
+from .processes import dies_with_parent
 from .storage import sha256_file
 
 SAMPLE_RATE = 16_000
@@ -87,9 +90,19 @@ def find_recordings(paths: Iterable[Path]) -> list[Path]:
 # --- metadata sidecars ----------------------------------------------------------------------------
 
 
+MAX_SIDECAR_BYTES = 1_000_000
+"""The largest metadata file read (a folder's `sessions.yaml` holds many sessions)."""
+MAX_TITLE = 200
+MAX_DESCRIPTION = 5000
+MAX_SPEAKERS = 50
+MAX_GLOSSARY_TERMS = 500
+MAX_TERM = 100
+"""Field limits: what fits a page, a feed item and a caption; longer text is an error, not cut."""
+
+
 class _SpeakerSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
     role: Literal["moderator", "speaker", "audience"] = "speaker"
 
 
@@ -97,12 +110,12 @@ class _SidecarSchema(BaseModel):
     """The schema of `<recording>.yaml` and of each entry of a folder's `sessions.yaml`."""
 
     model_config = ConfigDict(extra="forbid")
-    title: str | None = None
+    title: str | None = Field(default=None, max_length=MAX_TITLE)
     date: dt.date | None = None
-    programme: str | None = None
-    description: str | None = None
-    speakers: list[_SpeakerSchema] = []
-    glossary: list[str] = []
+    programme: str | None = Field(default=None, max_length=MAX_TITLE)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    speakers: list[_SpeakerSchema] = Field(default=[], max_length=MAX_SPEAKERS)
+    glossary: list[Annotated[str, Field(max_length=MAX_TERM)]] = Field(default=[], max_length=MAX_GLOSSARY_TERMS)
     speaker_count: int | None = Field(default=None, ge=1)
     min_speakers: int | None = Field(default=None, ge=1)
     max_speakers: int | None = Field(default=None, ge=1)
@@ -135,6 +148,9 @@ class _SidecarSchema(BaseModel):
 
 def _read_yaml(path: Path) -> Any:
     try:
+        size = path.stat().st_size
+        if size > MAX_SIDECAR_BYTES:
+            raise IngestError(path, f"metadata file of {size} bytes, more than the {MAX_SIDECAR_BYTES} allowed")
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise IngestError(path, f"cannot read metadata: {exc}") from exc
@@ -267,18 +283,12 @@ def decode_audio(source: Path, target: Path) -> float:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     stream = ffmpeg.input(str(source)).output(str(partial), vn=None, ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le", f="wav")
-    try:
-        stream.run(
-            cmd=ffmpeg_binary(),
-            capture_stdout=True,
-            capture_stderr=True,
-            overwrite_output=True,
-            quiet=True,
-        )
-    except ffmpeg.Error as exc:
+    command = stream.compile(cmd=ffmpeg_binary(), overwrite_output=True)
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, preexec_fn=dies_with_parent())
+    if result.returncode != 0:
         partial.unlink(missing_ok=True)
-        lines = [ln for ln in exc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-        raise IngestError(source, f"audio cannot be decoded: {lines[-1] if lines else exc}") from exc
+        lines = [ln for ln in result.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        raise IngestError(source, f"audio cannot be decoded: {lines[-1] if lines else result.returncode}")
     with wave.open(str(partial), "rb") as wav:
         duration = wav.getnframes() / wav.getframerate()
     partial.replace(target)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import av
 
-from . import outputs
+from . import outputs, workspace
 from .ingest import ffmpeg_binary
 from .models import Recording, from_jsonable, to_jsonable
 from .package_format import PublishError
+from .processes import dies_with_parent
 from .settings import PublishSettings
 from .storage import atomic_write_text
 from .timefmt import dutch_date
@@ -43,7 +44,10 @@ def _run_ffmpeg(args: Sequence[str], source: Path, background: bool = False) -> 
     """Run ffmpeg; `background` runs it at the lowest CPU priority (`nice -n 19`), on idle cores only."""
     nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
     result = subprocess.run(
-        [*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True
+        [*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=dies_with_parent(),
     )
     if result.returncode != 0:
         lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
@@ -197,7 +201,7 @@ def prepare_media_ahead(recording: Recording, output_dir: Path, settings: Publis
     Returns the folder (reused when already made), or None when the published package's media can be
     reused. The folder is written under a temporary name and renamed, so it is complete or absent.
     """
-    if _reusable_media(output_dir / recording.slug, recording, settings) is not None:
+    if _reusable_media(workspace.session_site_dir(output_dir, recording.slug), recording, settings) is not None:
         return None
     target = Path(recording.audio_path).parent / f"media-{settings.fingerprint()}"
     if _reusable_media(target, recording, settings) is not None:

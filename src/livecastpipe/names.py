@@ -3,12 +3,35 @@ call each speaker, and what the editors' tools show them."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 from .models import SpeakerInfo
 
 UNNAMED_SPEAKER = "Spreker {number}"
 """An unnamed speaker, numbered from 1 in speaker-id order (the ids are given in speaking order)."""
+MAX_NAME_LENGTH = 80
+"""The longest speaker name an editor may give (it precedes caption lines)."""
+
+
+def check_speaker_name(name: str) -> str:
+    """The name an editor gives a speaker, stripped; ValueError saying why when it is not one plain line
+    of at most MAX_NAME_LENGTH characters without `-->` (it goes into caption files)."""
+    if any(c in name for c in "\n\r\u2028\u2029\x85"):
+        problem = "holds a line break"
+    elif any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") and c != "\t" for c in name):
+        problem = "holds a control character"
+    elif "-->" in name:
+        problem = "holds '-->', which ends a caption's timing"
+    elif len(name.strip()) > MAX_NAME_LENGTH:
+        problem = f"is {len(name.strip())} characters long, more than {MAX_NAME_LENGTH}"
+    elif not name.strip():
+        problem = "is empty"
+    else:
+        return " ".join(name.split())
+    raise ValueError(
+        f"speaker name {name[:40]!r} {problem}; a name is one line of at most {MAX_NAME_LENGTH} characters"
+    )
 
 
 def _clean(name: str | None) -> str:

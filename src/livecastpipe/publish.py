@@ -1,9 +1,10 @@
 """Publish: assemble a session's self-contained replay package and swap it in atomically.
 
-The package (`output/<slug>/`) holds the accessible page, web-playable media, caption and chapter
-tracks, downloads, metadata and a `session.json` manifest with every file's SHA-256 and provenance.
-It is rendered into a temporary folder beside the target and exchanged with the old one in one
-rename, so a viewer never sees half a package and a failed run leaves the old one untouched.
+The package (`output/site/<slug>/`) holds the accessible page, web-playable media, caption and chapter
+tracks, downloads, metadata and a `session.json` manifest with every public file's SHA-256 and
+provenance; its private side (editors' files, stored stage data, reports) goes to the workspace (see
+`workspace.py`). Both are rendered into temporary folders and exchanged with the old ones in one
+rename each, so a viewer never sees half a package and a failed run leaves the old one untouched.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import pyphen
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from . import outputs
+from . import outputs, workspace
 from .chapters import chapters_json, chapters_vtt
+from .escaping import json_in_html, markup_text
 from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
 from .models import (
@@ -265,6 +267,7 @@ def template_environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=markup_text,
     )
     env.filters["player_time"] = player_time
     env.filters["fragment_time"] = fragment_time
@@ -284,12 +287,6 @@ def human_size(size: int) -> str:
             return f"{text.replace('.', ',')} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
-
-
-def json_ld(data: Any) -> Markup:
-    """JSON for a `<script type="application/ld+json">` block, safe against `</script>` in the text."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def session_url_builder(slug: str, settings: PublishSettings) -> Callable[[str], str]:
@@ -469,7 +466,7 @@ def render_session_page(
             speakers=speaker_list(package, editorial),
             paragraphs=paragraphs,
             downloads=outputs.downloads(package.language, sizes),
-            json_ld=json_ld(session_json_ld(package, editorial, media, paragraphs, settings)),
+            json_ld=json_in_html(session_json_ld(package, editorial, media, paragraphs, settings)),
             description=editorial.summary or rec.metadata.description or rec.title,
             page_url=url("") if settings.base_url else None,
             poster_url=url(media.poster),
@@ -507,15 +504,20 @@ def swap_in(staged: Path, target: Path, editor_snapshot: Mapping[str, str] | Non
     shutil.rmtree(old)
 
 
-def _check_registered(staged: Path, package: SessionPackage) -> None:
-    """Refuse a package holding a file the output registry does not know (every format is registered)."""
-    unknown = [
+def _check_registered(staged: Path, package: SessionPackage, visibility: outputs.Visibility) -> None:
+    """Refuse a package holding a file the output registry does not know (every format is registered), or
+    one on the wrong side (a private file in the public folder)."""
+    wrong = [
         path
         for p in sorted(staged.rglob("*"))
-        if p.is_file() and outputs.session_file(path := str(p.relative_to(staged))) is None
+        if p.is_file()
+        and (
+            (found := outputs.session_file(path := str(p.relative_to(staged)))) is None
+            or found[0].visibility != visibility
+        )
     ]
-    if unknown:
-        raise PublishError(package.recording.slug, f"files not in the output registry: {', '.join(unknown)}")
+    if wrong:
+        raise PublishError(package.recording.slug, f"files not registered as {visibility}: {', '.join(wrong)}")
 
 
 def write_static_assets(folder: Path, assets: Sequence[outputs.OutputFile]) -> None:
@@ -550,11 +552,14 @@ def package_data_json(package: SessionPackage) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def load_session_package(folder: Path) -> SessionPackage:
+def load_session_package(output_dir: Path, slug: str) -> SessionPackage:
     """Read back what a published package was made from, so it can be re-rendered without the models."""
+    folder = workspace.session_site_dir(output_dir, slug)
     try:
-        data = json.loads((folder / outputs.PACKAGE_DATA.name()).read_text(encoding="utf-8"))
-        data["transcript"] = json.loads((folder / outputs.TRANSCRIPT_JSON.name()).read_text(encoding="utf-8"))
+        data_path = workspace.session_dir_for(output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
+        data = json.loads(data_path.read_text(encoding="utf-8"))
+        transcript_path = workspace.session_dir_for(output_dir, slug, outputs.TRANSCRIPT_JSON)
+        data["transcript"] = json.loads((transcript_path / outputs.TRANSCRIPT_JSON.name()).read_text(encoding="utf-8"))
         # Packages published before the chapter tracks were publishing's alone held them as stage files.
         data["stage_files"] = {k: v for k, v in data["stage_files"].items() if k not in PUBLISHED_BY_PUBLISH}
         return from_jsonable(SessionPackage, data)
@@ -573,14 +578,14 @@ def with_confirmed_speakers(package: SessionPackage, edited: Mapping[str, Speake
     return replace(package, speakers=speakers)
 
 
-def _carry_editor_files(package: SessionPackage, target: Path, staged: Path) -> dict[str, str]:
+def _carry_editor_files(package: SessionPackage, site: Path, target: Path, staged: Path) -> dict[str, str]:
     """Copy the editors' files into the staged package; return their SHA-256 as found (the snapshot).
 
     A stage's version of an editor's file (the speakers stage's merged `speakers.yaml`) is written only
     when the folder has none, or when nobody edited it since the last publish.
     """
     try:
-        last = json.loads((target / outputs.MANIFEST.name()).read_text(encoding="utf-8")).get("editor_files", {})
+        last = json.loads((site / outputs.MANIFEST.name()).read_text(encoding="utf-8")).get("editor_files", {})
     except (OSError, ValueError, AttributeError):
         last = {}
     snapshot: dict[str, str] = {}
@@ -649,25 +654,33 @@ def publish_session(
     publish_unreviewed: bool = False,
     prepared_media: Path | None = None,
 ) -> Path:
-    """Render a session's package into a temporary folder beside its target, then swap it in atomically.
+    """Render a session's package into temporary folders, then swap them in atomically: its public files
+    into the site (`site/<slug>/`), its private ones into the workspace (`private/sessions/<slug>/`),
+    each file on the side its output registry entry says.
 
-    The editors' files in the session folder are inputs: `review.json` decides which generated texts
+    The editors' files in the private folder are inputs: `review.json` decides which generated texts
     are shown (`publish_unreviewed` shows drafts, labelled), and both are carried over untouched. Media
-    from `prepared_media` (see `prepare_media_ahead`) are used when they fit.
+    from `prepared_media` (see `prepare_media_ahead`) are used when they fit. Returns the public folder.
     """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    target = output_dir / package.recording.slug
-    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.publish-", dir=output_dir))
+    slug = package.recording.slug
+    target = workspace.session_site_dir(output_dir, slug)
+    private_target = workspace.session_private_dir(output_dir, slug)
+    staging = workspace.staging_dir(output_dir)
+    staging.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{slug}.publish-", dir=staging))
+    staged, staged_private = work / workspace.SITE, work / workspace.PRIVATE
+    staged.mkdir()
+    staged_private.mkdir()
     try:
         package = with_sidecar_hash(package)
-        snapshot = _carry_editor_files(package, target, staged)
+        snapshot = _carry_editor_files(package, target, private_target, staged_private)
         try:
-            review = read_review(staged)
-            package = with_confirmed_speakers(package, read_speakers_yaml(staged / outputs.SPEAKERS.name()))
+            review = read_review(staged_private)
+            package = with_confirmed_speakers(package, read_speakers_yaml(staged_private / outputs.SPEAKERS.name()))
         except ReviewError as exc:
-            raise PublishError(target / outputs.REVIEW.name(), str(exc).split(": ", 1)[-1]) from exc
+            raise PublishError(private_target / outputs.REVIEW.name(), str(exc).split(": ", 1)[-1]) from exc
         except SpeakerFileError as exc:
-            raise PublishError(target / outputs.SPEAKERS.name(), str(exc).split(": ", 1)[-1]) from exc
+            raise PublishError(private_target / outputs.SPEAKERS.name(), str(exc).split(": ", 1)[-1]) from exc
         editorial = editorial_content(package, review, publish_unreviewed)
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
         names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
@@ -676,7 +689,7 @@ def publish_session(
         for name, text in files.items():
             if name in EDITOR_FILES:
                 continue
-            (staged / name).write_text(text, encoding="utf-8")
+            (_side(package, name, staged, staged_private) / name).write_text(text, encoding="utf-8")
         copy_accessibility_files(package, staged, target)
         write_static_assets(staged, (outputs.PLAYER_CSS, outputs.PLAYER_JS))
         sizes = {p.name: p.stat().st_size for p in staged.iterdir() if p.is_file()}
@@ -686,7 +699,8 @@ def publish_session(
         embed = staged / outputs.EMBED_PAGE.name()
         embed.write_text(render_embed_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
         (staged / outputs.OEMBED.name()).write_text(oembed_json(package, settings), encoding="utf-8")
-        _check_registered(staged, package)
+        _check_registered(staged, package, "public")
+        _check_registered(staged_private, package, "private")
         manifest = {
             "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},
             "captions": {"reviewed": editorial.captions_reviewed},
@@ -697,9 +711,11 @@ def publish_session(
             "files": [
                 {"path": str(p.relative_to(staged)), "sha256": sha256_file(p), "bytes": p.stat().st_size}
                 for p in sorted(staged.rglob("*"))
-                if p.is_file() and p.name not in EDITOR_FILES
+                if p.is_file()
             ],
-            "editor_files": {n: sha256_file(staged / n) for n in EDITOR_FILES if (staged / n).is_file()},
+            "editor_files": {
+                n: sha256_file(staged_private / n) for n in EDITOR_FILES if (staged_private / n).is_file()
+            },
             "provenance": {
                 "transcribe": {
                     "model": package.transcript.model,
@@ -714,24 +730,37 @@ def publish_session(
         }
         atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
         staged.chmod(0o755)
-        swap_in(staged, target, snapshot)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+        staged_private.chmod(0o700)
+        # The private side first: it holds what the public side is re-rendered from.
+        private_target.parent.mkdir(parents=True, exist_ok=True)
+        swap_in(staged_private, private_target, snapshot)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        swap_in(staged, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return target
 
 
-def republish(folder: Path, settings: PublishSettings, publish_unreviewed: bool = False) -> Path:
+def _side(package: SessionPackage, name: str, public: Path, private: Path) -> Path:
+    """The staged folder a session file goes to, by its visibility in the output registry."""
+    found = outputs.session_file(name)
+    if found is None:
+        raise PublishError(package.recording.slug, f"file not in the output registry: {name}")
+    return public if found[0].visibility == "public" else private
+
+
+def republish(output_dir: Path, slug: str, settings: PublishSettings, publish_unreviewed: bool = False) -> Path:
     """Re-render one published session from its stored data (new templates, editors' changes)."""
-    return publish_session(load_session_package(folder), folder.parent, settings, publish_unreviewed)
+    return publish_session(load_session_package(output_dir, slug), output_dir, settings, publish_unreviewed)
 
 
 def published_sessions(output_dir: Path) -> list[Path]:
-    """Session folders in the output folder (those with a manifest), by name; hidden folders skipped."""
-    if not output_dir.is_dir():
+    """Public session folders of the site (those with a manifest), by name; hidden folders skipped."""
+    site = workspace.site_dir(output_dir)
+    if not site.is_dir():
         return []
     return sorted(
         p
-        for p in output_dir.iterdir()
+        for p in site.iterdir()
         if p.is_dir() and not p.name.startswith(".") and (p / outputs.MANIFEST.name()).is_file()
     )

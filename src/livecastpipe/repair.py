@@ -166,12 +166,12 @@ def better_words(original: Sequence[Word], candidate: Sequence[Word]) -> bool:
 
 
 def collapse_loops(segment: Segment) -> Segment:
-    """The segment with each loop said once: the last resort when no decoding is free of it."""
-    texts = [w.text for w in segment.words]
-    drop: set[int] = set()
-    for start, end, size in loop_runs(texts):
-        drop.update(range(start + size, end))
-    words = tuple(w for i, w in enumerate(segment.words) if i not in drop)
+    """The segment with each loop said once: the last resort when no decoding is free of it. Repeated
+    until no loop is left, since joining what stood around a loop can make a new one."""
+    words = segment.words
+    while runs := loop_runs([w.text for w in words]):
+        drop = {i for start, end, size in runs for i in range(start + size, end)}
+        words = tuple(w for i, w in enumerate(words) if i not in drop)
     return replace(segment, words=words, text=" ".join(w.text for w in words))
 
 

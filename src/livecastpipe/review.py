@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,8 +19,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from . import outputs
+from . import outputs, workspace
 from .models import SpeakerInfo, from_json, to_json
+from .names import check_speaker_name
 from .storage import atomic_write_text
 from .summaries import (
     SessionSummary,
@@ -55,9 +56,12 @@ def chapter_title_key(number: int) -> str:
     return f"chapter/{number:02d}/title"
 
 
+SPEAKER_NAME_PREFIX = "speaker/"
+
+
 def speaker_name_key(speaker_id: str) -> str:
     """Review key of the name of a speaker (`SPEAKER_00`, …)."""
-    return f"speaker/{speaker_id}/name"
+    return f"{SPEAKER_NAME_PREFIX}{speaker_id}/name"
 
 
 class ReviewError(ValueError):
@@ -281,7 +285,22 @@ def approve(review: SessionReview, key: str, reviewer: str, text: str | None = N
     text = text.strip()
     if not text:
         raise ReviewError(f"{review.slug}: '{key}' cannot be approved with an empty text; reject it instead")
+    if key.startswith(SPEAKER_NAME_PREFIX):
+        try:
+            text = check_speaker_name(text)
+        except ValueError as exc:
+            raise ReviewError(f"{review.slug}: '{key}': {exc}") from exc
     return _decide(review, key, reviewer, "approved", text)
+
+
+def approve_speaker_names(review: SessionReview, names: Mapping[str, str], reviewer: str) -> SessionReview:
+    """The review with these speaker names (id → name) approved, where it asks about them: a name given
+    in `speakers.yaml` is the editor's latest decision, and an older approval must not hide it."""
+    for speaker_id, name in names.items():
+        key = speaker_name_key(speaker_id)
+        if any(i.key == key and i.current for i in review.items):
+            review = approve(review, key, reviewer, name)
+    return review
 
 
 def reject(review: SessionReview, key: str, reviewer: str) -> SessionReview:
@@ -394,9 +413,10 @@ def _same_content(a: SessionReview, b: SessionReview) -> bool:
 
 
 def find_reviews(output_dir: Path) -> list[tuple[Path, SessionReview | ReviewError]]:
-    """Every session folder under output_dir with a review file, and its review (or why it is unreadable)."""
+    """Every session's private folder with a review file, and its review (or why it is unreadable)."""
     found: list[tuple[Path, SessionReview | ReviewError]] = []
-    for path in sorted(output_dir.glob(f"*/{outputs.REVIEW.name()}")):
+    sessions = workspace.session_private_dir(output_dir, "_").parent
+    for path in sorted(sessions.glob(f"*/{outputs.REVIEW.name()}")):
         try:
             review = read_review(path.parent)
         except ReviewError as exc:

@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from . import outputs, workspace
 from .cli_support import (
     ConfigOption,
     OutputOption,
@@ -45,12 +46,12 @@ CHOICES = {"a": "approve", "r": "reject", "e": "edit", "s": "skip", "q": "quit"}
 
 
 def _session_folder(session: str, output_dir: Path) -> Path:
-    """A session given as its output folder or as its slug under the output folder."""
-    given = Path(session)
-    for folder in (given, output_dir / session):
-        if (folder / "review.json").is_file():
+    """A session given as its private folder or as its slug."""
+    private = workspace.session_private_dir(output_dir, session)
+    for folder in (Path(session), private):
+        if (folder / outputs.REVIEW.name()).is_file():
             return folder
-    raise ReviewError(f"{session}: no review.json there or in {output_dir / session} (run the pipeline first)")
+    raise ReviewError(f"{session}: no review.json there or in {private} (run the pipeline first)")
 
 
 def _edit_in_editor(text: str) -> str | None:
@@ -97,7 +98,7 @@ def _speaker_names(review: SessionReview) -> dict[str, str]:
     return editor_speaker_names(proposed, approved_speaker_names(review, (s.id for s in proposed)))
 
 
-def _review_session(folder: Path, reviewer: str, show_all: bool) -> None:
+def _review_session(folder: Path, page: Path, reviewer: str, show_all: bool) -> None:
     review = read_review(folder)
     if review is None:
         raise ReviewError(f"{folder / 'review.json'}: missing")
@@ -108,7 +109,7 @@ def _review_session(folder: Path, reviewer: str, show_all: bool) -> None:
     for number, key in enumerate(keys, 1):
         review = read_review(folder) or review
         item = review.item(key)
-        _show(item, f"[{number}/{len(keys)}]", _speaker_names(review), folder / "index.html")
+        _show(item, f"[{number}/{len(keys)}]", _speaker_names(review), page)
         answer = typer.prompt("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit", default="s").strip().lower()[:1]
         action = CHOICES.get(answer, "skip")
         if action == "quit":
@@ -193,7 +194,9 @@ def review_command(
         raise typer.Exit(2)
     name = reviewer or os.environ.get("LIVECAST_REVIEWER") or getpass.getuser()
     try:
-        _review_session(_session_folder(session, settings.output_dir), name, show_all)
+        folder = _session_folder(session, settings.output_dir)
+        page = workspace.session_site_dir(settings.output_dir, folder.name) / outputs.SESSION_PAGE.name()
+        _review_session(folder, page, name, show_all)
     except ReviewError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc

@@ -1,25 +1,54 @@
-"""A local preview server for the output folder, with the HTTP Range requests browsers need to seek in media."""
+"""A local preview server for the public site of an output folder: HTTP Range requests (browsers need them
+to seek in media), no folder listings, nothing outside the site, security headers."""
 
 from __future__ import annotations
 
 import http.server
 import os
+import posixpath
+import urllib.parse
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import outputs
+from . import outputs, workspace
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors {frame_ancestors}"
+)
+"""The pages' own policy (their meta tag), plus who may embed them, which only a header can say."""
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
-class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with HTTP Range support, which browsers need to seek in audio and video."""
+def registry_media_types() -> dict[str, str]:
+    """File extension → media type, from the output registry (the types publishing writes)."""
+    types: dict[str, str] = {}
+    for entry in outputs.OUTPUTS:
+        suffix = Path(entry.pattern).suffix
+        if entry.visibility == "public" and suffix and entry.media_type != "application/octet-stream":
+            # `application/json+chapters` names the format; it is served as the JSON it is
+            types.setdefault(suffix, entry.media_type.removesuffix("+chapters"))
+    return types
+
+
+class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files of the site with HTTP Range support; 404 for folders without a page, hidden names and
+    anything (a symbolic link included) that leads outside the site."""
 
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
-        ".vtt": "text/vtt",
-        ".srt": "application/x-subrip",
-        ".m4a": "audio/mp4",
+        ".wasm": "application/wasm",
+        ".pf_meta": "application/octet-stream",
+        **registry_media_types(),
     }
+    frame_ancestors = "'self'"
 
     def guess_type(self, path: str | os.PathLike[str]) -> str:
         """The media type the output registry gives the file (`chapters.json`: application/json+chapters),
@@ -34,9 +63,32 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         if os.environ.get("LIVECAST_SERVE_LOG"):
             super().log_message(format, *args)
 
+    def translate_path(self, path: str) -> str:
+        """The file a URL path names, or "" when it leaves the site (dot names, links out of it)."""
+        parts = urllib.parse.unquote(path.split("?", 1)[0].split("#", 1)[0], errors="strict").split("/")
+        if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts if p):
+            return ""
+        root = Path(self.directory).resolve()
+        target = (root / posixpath.normpath("/" + "/".join(parts)).lstrip("/")).resolve()
+        if target != root and not target.is_relative_to(root):
+            return ""
+        return str(target) + ("/" if path.split("?", 1)[0].endswith("/") else "")
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        """Folders are never listed."""
+        self.send_error(404, "File not found")
+        return None
+
     def send_head(self) -> Any:
+        try:
+            translated = self.translate_path(self.path)
+        except UnicodeDecodeError:
+            translated = ""
+        if not translated:
+            self.send_error(404, "File not found")
+            return None
         range_header = self.headers.get("Range")
-        path = Path(self.translate_path(self.path))
+        path = Path(translated)
         if not range_header or not path.is_file() or not range_header.startswith("bytes="):
             return super().send_head()
         size = path.stat().st_size
@@ -66,8 +118,11 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Accept-Ranges", "bytes")
-        if self.path.split("?", 1)[0].split("#", 1)[0].endswith("/" + outputs.EMBED_PAGE.name()):
-            self.send_header("Content-Security-Policy", "frame-ancestors *")  # other websites may frame the player
+        embedded = self.path.split("?", 1)[0].split("#", 1)[0].endswith("/" + outputs.EMBED_PAGE.name())
+        frame_ancestors = "*" if embedded else self.frame_ancestors  # other websites may frame the player
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=frame_ancestors))
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def copyfile(self, source: Any, outputfile: Any) -> None:
@@ -84,7 +139,14 @@ class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         self._remaining = None
 
 
-def preview_server(output_dir: Path, port: int = 8000, host: str = "127.0.0.1") -> http.server.ThreadingHTTPServer:
-    """An HTTP server for the output folder on localhost (port 0 picks a free one); call serve_forever()."""
-    handler = partial(RangeRequestHandler, directory=str(output_dir))
+def preview_server(
+    output_dir: Path, port: int = 8000, host: str = "127.0.0.1", frame_ancestors: str = "'self'"
+) -> http.server.ThreadingHTTPServer:
+    """An HTTP server for the public site of an output folder (port 0 picks a free one); call serve_forever().
+
+    `frame_ancestors` is the CSP source list of the sites that may embed the pages (`'self'`, `'none'`,
+    or origins).
+    """
+    handler_class = type("SiteHandler", (SiteRequestHandler,), {"frame_ancestors": frame_ancestors})
+    handler = partial(handler_class, directory=str(workspace.site_dir(output_dir)))
     return http.server.ThreadingHTTPServer((host, port), handler)

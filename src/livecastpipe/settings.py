@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from .workspace import default_cache_dir
 
 CONFIG_FILE_NAME = "livecast.toml"
 ENV_PREFIX = "LIVECAST_"
@@ -218,8 +220,9 @@ class SummariesSettings(BaseModel):
     """Base URL of the chat endpoint (`http://127.0.0.1:8080/v1`); or `LIVECAST_SUMMARIES_URL`."""
     generative_model: str | None = None
     """Model name sent to the endpoint; or `LIVECAST_SUMMARIES_MODEL`."""
-    generative_api_key: str | None = None
-    """Bearer key for the endpoint; better kept in `LIVECAST_SUMMARIES_API_KEY` than in a file."""
+    generative_api_key: SecretStr | None = None
+    """Bearer key for the endpoint; better kept in `LIVECAST_SUMMARIES_API_KEY` than in a file. A secret:
+    every dump, log and file shows `**********` in its place."""
     generative_timeout_s: float = Field(default=120.0, gt=0)
 
     def fingerprint(self) -> str:
@@ -282,7 +285,11 @@ class Settings(BaseModel):
 
     output_dir: Path = Path("output")
     cache_dir: Path | None = None
-    """Where decoded audio and stage results are kept; `<output_dir>/.cache` when unset."""
+    """Where decoded audio and stage results are kept; `<output_dir>/private/cache` when unset."""
+    replace_recordings: bool = False
+    """A recording under the file name of a published session's, with other content, replaces it in that
+    session (`livecast run --replace`): its editors' work kept, their approvals marked stale. Off: such a
+    recording fails, saying so."""
     max_concurrent_sessions: int = Field(default=1, ge=1)
     """How many sessions run at once: threads sharing one model, or workers of a local Dask cluster."""
     diarize_beside_transcription: bool = False
@@ -305,7 +312,7 @@ class Settings(BaseModel):
 
     @property
     def resolved_cache_dir(self) -> Path:
-        return self.cache_dir if self.cache_dir is not None else self.output_dir / ".cache"
+        return self.cache_dir if self.cache_dir is not None else default_cache_dir(self.output_dir)
 
 
 class SettingsError(ValueError):

@@ -30,6 +30,7 @@ from .models import (
     Word,
     to_json,
 )
+from .names import check_speaker_name
 from .settings import SpeakerSettings
 from .voices import SpeakerFileError, VoiceLibrary, update_voice_library
 
@@ -254,7 +255,7 @@ def rename_speaker(
     updated = dict(speakers)
     updated[speaker_id] = replace(
         info,
-        name=name if name is not None else info.name,
+        name=check_speaker_name(name) if name is not None else info.name,
         role=role or info.role,
         confidence=1.0,
         name_source="editor",
@@ -310,16 +311,24 @@ def identify_speakers(
     settings: SpeakerSettings,
 ) -> SpeakerStage:
     """The whole naming step of a session: read the editor's `speakers.yaml` and the voice library,
-    attribute words, propose names, then remember this session's voices in the library."""
+    attribute words and propose names. The library is not changed (see `remember_voices`)."""
     existing = read_speakers_yaml(session_folder / outputs.SPEAKERS.name())
     library = VoiceLibrary.load(library_path)
-    stage = name_speakers(
+    return name_speakers(
         transcript, diarization, metadata, existing, library, session_folder.name, settings.library_threshold
     )
-    update_voice_library(
-        library_path, session_folder.name, stage.speakers, diarization.centroids, settings.library_threshold
-    )
-    return stage
+
+
+def remember_voices(
+    library_path: Path,
+    session_id: str,
+    speakers: Mapping[str, SpeakerInfo],
+    diarization: Diarization,
+    settings: SpeakerSettings,
+) -> None:
+    """Remember a session's voices in the library: once the session is published, so a failed session
+    leaves the shared library as it was."""
+    update_voice_library(library_path, session_id, speakers, diarization.centroids, settings.library_threshold)
 
 
 def diarization_json(diarization: Diarization) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from . import outputs
+from . import outputs, workspace
 from .cli_support import (
     ConfigOption,
     OutputOption,
@@ -23,6 +23,7 @@ from .cli_support import (
 )
 from .diarization.rttm import read_rttm
 from .models import Diarization, SpeakerInfo, from_json
+from .review import ReviewError, approve_speaker_names, read_review, write_review
 from .speakers import (
     read_speakers_yaml,
     rename_speaker,
@@ -97,6 +98,22 @@ def _table(speakers: dict[str, SpeakerInfo], times: dict[str, float], title: str
     return table
 
 
+def _apply_to_review(folder: Path, speakers: dict[str, SpeakerInfo], before: dict[str, SpeakerInfo]) -> None:
+    """Approve the names given now in the session's review too, so the latest decision is the one shown."""
+    try:
+        review = read_review(folder)
+    except ReviewError as exc:
+        raise fail(str(exc)) from exc
+    if review is None:
+        return
+    given = {
+        sid: info.name for sid, info in speakers.items() if info.confirmed and info.name and (info != before.get(sid))
+    }
+    updated = approve_speaker_names(review, given, "livecast speakers")
+    if updated != review:
+        write_review(folder, updated)
+
+
 def speakers_command(
     session: Annotated[str, typer.Argument(help="Session folder name in the output folder, or its path.")],
     rename: Annotated[
@@ -119,14 +136,15 @@ def speakers_command(
     """List a session's speakers (a table on stderr, or `--json` on stdout); with options, rename, set roles
     or confirm names and remember the voices."""
     settings = command_settings(output, config)
-    folder = Path(session) if Path(session).is_dir() else settings.output_dir / session
+    folder = Path(session) if Path(session).is_dir() else workspace.session_private_dir(settings.output_dir, session)
     path = folder / outputs.SPEAKERS.name()
     if not path.is_file():
         raise fail(f"{path}: no speakers file (run `livecast run` on the recording first)")
     try:
         speakers = read_speakers_yaml(path)
+        before = dict(speakers)
         changed = False
-        listed_roles = _listed_roles(folder)
+        listed_roles = _listed_roles(workspace.session_site_dir(settings.output_dir, folder.name))
         for speaker_id, name in _pairs(rename or [], "--rename"):
             speakers = rename_speaker(speakers, speaker_id, name=name or None, role=listed_roles.get(name))
             changed = True
@@ -143,12 +161,13 @@ def speakers_command(
         raise fail(f"{path}: {exc.args[0]}", 2) from exc
     if changed:
         atomic_write_text(path, speakers_yaml(speakers))
+        _apply_to_review(folder, speakers, before)
         diarization_path = folder / outputs.DIARIZATION.name()
         if diarization_path.is_file():
             diarization = from_json(Diarization, diarization_path.read_text(encoding="utf-8"))
             try:
                 update_voice_library(
-                    settings.output_dir / outputs.VOICE_LIBRARY.name(),
+                    workspace.site_file(settings.output_dir, outputs.VOICE_LIBRARY),
                     folder.name,
                     speakers,
                     diarization.centroids,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import hashlib
 import os
 import tempfile
@@ -24,7 +25,10 @@ def _umask() -> int:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write data to a temporary file beside path, fsync it, then rename it over path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # named after the file being written, not its temporary name
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -32,6 +36,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc  # a full disk's write names no file
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -66,3 +73,16 @@ def exchange_directories(a: Path, b: Path) -> bool:
         return False
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return result == 0
+
+
+def error_line(exc: BaseException) -> str:
+    """`<path>: <problem>` for a file system error (`/out/site: Read-only file system`), else the
+    error's own message, which names its file."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        problem = exc.strerror or str(exc)
+        if exc.errno == errno.ENOSPC:
+            problem += " (the disk is full: free space, then run the command again)"
+        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            problem += " (the folder cannot be written: check its permissions or mount)"
+        return f"{exc.filename}: {problem}"
+    return str(exc) or type(exc).__name__

@@ -29,6 +29,7 @@ from .dutch import (
     NAME_PARTICLES,
     PREPOSITIONS,
 )
+from .escaping import srt_text, vtt_cue_text, vtt_voice_name
 from .models import Transcript, Word
 from .names import public_speaker_names
 from .settings import SubtitleProfile, SubtitleSettings
@@ -538,23 +539,19 @@ def srt_labels(names: Mapping[str, str], style: str) -> dict[str, str]:
 # --- files -------------------------------------------------------------------------------------------
 
 
-def _vtt_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _vtt_lines(cue: Cue, names: Mapping[str, str] | None) -> list[str]:
     if names is None:
-        return [_vtt_escape(line.text) for line in cue.lines]
+        return [vtt_cue_text(line.text) for line in cue.lines]
     if cue.dialogue:
-        return [_voice_span([_vtt_escape(line.text)], line.speaker, names) for line in cue.lines]
-    return _voice_span([_vtt_escape(line.text) for line in cue.lines], cue.lines[0].speaker, names).split("\n")
+        return [_voice_span([vtt_cue_text(line.text)], line.speaker, names) for line in cue.lines]
+    return _voice_span([vtt_cue_text(line.text) for line in cue.lines], cue.lines[0].speaker, names).split("\n")
 
 
 def _voice_span(lines: list[str], speaker: str | None, names: Mapping[str, str]) -> str:
     text = "\n".join(lines)
     if speaker is None or speaker not in names:
         return text
-    return f"<v {_vtt_escape(names[speaker])}>{text}</v>"
+    return f"<v {vtt_voice_name(names[speaker])}>{text}</v>"
 
 
 def render_webvtt(cues: Sequence[Cue], names: Mapping[str, str] | None = None) -> str:
@@ -567,7 +564,9 @@ def render_webvtt(cues: Sequence[Cue], names: Mapping[str, str] | None = None) -
 
 def render_srt(cues: Sequence[Cue]) -> str:
     """An SRT file of the cues (text as shown, names only where the cues carry labels)."""
-    captions = [webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), cue.text) for cue in cues]
+    captions = [
+        webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), srt_text(cue.text)) for cue in cues
+    ]
     buffer = io.StringIO()
     webvtt.WebVTT(captions=captions).write(buffer, format="srt")
     return buffer.getvalue().rstrip("\n") + "\n"

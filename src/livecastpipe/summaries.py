@@ -518,7 +518,8 @@ def endpoint_config(
     env = os.environ if environ is None else environ
     base = settings.generative_url or env.get("LIVECAST_SUMMARIES_URL")
     model = settings.generative_model or env.get("LIVECAST_SUMMARIES_MODEL")
-    key = settings.generative_api_key or env.get("LIVECAST_SUMMARIES_API_KEY")
+    secret = settings.generative_api_key
+    key = (secret.get_secret_value() if secret else None) or env.get("LIVECAST_SUMMARIES_API_KEY")
     if not base or not model:
         raise GenerativeError("no endpoint configured (summaries.generative_url and generative_model)")
     url = base.rstrip("/")

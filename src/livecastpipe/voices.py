@@ -55,7 +55,7 @@ class VoiceMatch:
 
 
 class VoiceLibrary:
-    """Voices of a collection, kept in a plain JSON file beside the sessions (`output/voices.json`)."""
+    """Voices of a collection, kept in a plain JSON file in the private workspace (`output/private/voices.json`)."""
 
     def __init__(self, voices: Iterable[Voice] = ()) -> None:
         self.voices: list[Voice] = list(voices)

@@ -1,0 +1,172 @@
+"""Clean after faults: leftovers of dead runs are removed (never a live run's), and Prefect's temporary
+server dies with the process that started it, even after `kill -9`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from livecastpipe import workspace
+
+HOLD_LOCK = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "a+b")
+fcntl.flock(handle, fcntl.LOCK_SH)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def _leftovers(output: Path) -> list[Path]:
+    cache = workspace.default_cache_dir(output)
+    made = [
+        workspace.private_dir(output) / ".sessie.publish-a1b2",
+        workspace.private_dir(output) / ".pagefind-c3d4",
+        cache / "abc" / ".media-0123456789abcdef-e5f6",
+        workspace.session_site_dir(output, "sessie") / ".index.html.x7y8.tmp",
+    ]
+    for path in made:
+        if path.suffix == ".tmp":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("half")
+        else:
+            (path / "deel").mkdir(parents=True)
+    return made
+
+
+def test_leftovers_of_dead_runs_go_never_a_live_runs(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    made = _leftovers(output)
+    kept = [
+        workspace.session_private_dir(output, "sessie") / "review.json",
+        workspace.session_site_dir(output, "sessie") / "index.html",
+        workspace.default_cache_dir(output) / "abc" / "media-0123456789abcdef" / "audio.m4a",
+    ]
+    for path in kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("blijft")
+    lock = workspace.private_dir(output) / workspace.LOCK_FILE
+    live = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert live.stdout is not None and live.stdout.readline().strip() == "held"
+        with workspace.run_lock(output, workspace.default_cache_dir(output)) as removed:
+            assert removed == []  # another run lives: its staging folders may be in use
+        assert all(p.exists() for p in made)
+    finally:
+        live.send_signal(signal.SIGKILL)
+        live.wait()
+    with workspace.run_lock(output, workspace.default_cache_dir(output)) as removed:
+        assert sorted(removed) == sorted(made)
+    assert not any(p.exists() for p in made)
+    assert all(p.read_text() == "blijft" for p in kept)
+
+
+@pytest.mark.slow
+def test_the_temporary_prefect_server_dies_with_its_parent_after_kill_9(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from livecastpipe.flows.server import TemporaryServer\n"
+            "import time\n"
+            "server = TemporaryServer()\n"
+            "print(server.process.pid, flush=True)\n"
+            "server.wait_until_ready()\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(120)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")},
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "ready"
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.1)
+    assert not _alive(child), "Prefect's temporary server outlived the run that started it"
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _unshare_available() -> bool:
+    return subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _unshare_available(), reason="needs `unshare -rm` (a private mount namespace) for tmpfs")
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_read_only_and_full_output_folders_end_in_one_clear_line(fault: str, tmp_path: Path) -> None:
+    """A real small tmpfs, mounted read-only or filled up, in a private mount namespace: every command
+    that writes says which path and what is wrong, in one line, exit status 1, no traceback."""
+    out = tmp_path / "out"
+    out.mkdir()
+    setup = (
+        "import sys; from pathlib import Path; from livecastpipe import workspace; "
+        "from livecastpipe.models import SpeakerInfo; from livecastpipe.speakers import speakers_yaml; "
+        "out = Path(sys.argv[1]); folder = workspace.session_private_dir(out, 'sessie'); "
+        "folder.mkdir(parents=True); workspace.site_dir(out).mkdir(); "
+        "(folder / 'speakers.yaml').write_text(speakers_yaml("
+        "{'SPEAKER_01': SpeakerInfo('SPEAKER_01', 'Piet', 'speaker')}))"
+    )
+    break_it = f"mount -o remount,ro {out}" if fault == "read-only" else f"cat /dev/zero > {out}/vol 2>/dev/null; true"
+    commands = {
+        "speakers": "speakers sessie --rename SPEAKER_01=Pieter",
+        "publish": "publish",
+        "review": "review --list",
+    }
+    script = [f"mount -t tmpfs -o size=256k tmpfs {out}", f'{sys.executable} -c "{setup}" {out}', break_it]
+    for name, arguments in commands.items():
+        script.append(f"echo '== {name}'; {sys.executable} -m livecastpipe {arguments} --output {out}; echo \"rc=$?\"")
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "\n".join(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    sections = dict(part.split("\n", 1) for part in (result.stdout + result.stderr).split("== ")[1:])
+    print(result.stdout, result.stderr)
+    expected = "Read-only file system" if fault == "read-only" else "No space left on device"
+    assert "Traceback" not in result.stderr
+    for name in ("speakers", "publish"):
+        assert "rc=1" in sections[name], (name, result.stdout, result.stderr)
+    assert "rc=0" in sections["review"]  # reading still works
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert errors and all(line.startswith(f"error: {out}") for line in errors), errors
+    assert expected in result.stderr
+
+
+def test_an_unwritable_output_folder_is_one_line_and_a_traceback_only_with_v() -> None:
+    unwritable = "/proc/livecast-output"  # /proc takes no new folders, not even from root
+    for command in (["publish"], ["speakers", "sessie"], ["serve"]):
+        quiet = subprocess.run(
+            [sys.executable, "-m", "livecastpipe", *command, "--output", unwritable], capture_output=True, text=True
+        )
+        assert quiet.returncode == 1, (command, quiet.stderr)
+        lines = quiet.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {unwritable}"), (command, quiet.stderr)
+    loud = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "-v", "publish", "--output", unwritable], capture_output=True, text=True
+    )
+    assert (
+        loud.returncode == 1
+        and "Traceback" in loud.stderr
+        and loud.stderr.strip().splitlines()[-1].startswith("error: ")
+    )

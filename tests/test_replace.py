@@ -1,0 +1,49 @@
+"""A recording replaced under the same file name is reported, and `--replace` keeps its session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from livecastpipe import workspace
+from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+from livecastpipe.settings import Settings
+from livecastpipe.storage import sha256_file
+
+from .conftest import SAMPLE, run_ffmpeg
+
+
+@pytest.mark.slow
+def test_a_replaced_recording_is_reported_and_replace_keeps_the_session(prefect_harness, tmp_path: Path) -> None:
+    from livecastpipe.flows.pipeline import process_folder
+
+    media = tmp_path / "media"
+    media.mkdir()
+    talk = media / "lezing.mp4"
+    run_ffmpeg("-i", str(SAMPLE), "-t", "8", "-c", "copy", str(talk))
+    settings = Settings(output_dir=tmp_path / "out")
+    (first,) = process_folder([str(media)], settings)
+    assert first.status == "done", first.error
+    private = workspace.session_private_dir(settings.output_dir, first.slug)
+    review = read_review(private)
+    write_review(private, approve(review, SESSION_SUMMARY_KEY, "Redactie", "Een goedgekeurde samenvatting."))
+
+    run_ffmpeg("-ss", "8", "-i", str(SAMPLE), "-t", "8", "-c:v", "libx264", "-c:a", "aac", str(talk))  # other content
+    (refused,) = process_folder([str(media)], settings)
+    assert refused.status == "failed"
+    assert "lezing.mp4" in refused.error and first.slug in refused.error and "--replace" in refused.error
+    assert workspace.session_slugs(settings.output_dir) == [first.slug]  # no second session
+
+    (replaced,) = process_folder([str(media)], settings.model_copy(update={"replace_recordings": True}))
+    assert replaced.status == "done", replaced.error
+    assert replaced.slug == first.slug and any("replaces the recording" in w for w in replaced.warnings)
+    assert workspace.session_slugs(settings.output_dir) == [first.slug]
+    item = read_review(private).item(SESSION_SUMMARY_KEY)
+    assert item.decision is not None and item.decision.text == "Een goedgekeurde samenvatting."  # kept
+    assert item.stale  # made from the old recording: to be looked at again
+    manifest = json.loads((workspace.session_site_dir(settings.output_dir, first.slug) / "session.json").read_text())
+    assert manifest["recording"]["sha256"] == sha256_file(talk)
+    feed = (workspace.site_dir(settings.output_dir) / "feed.xml").read_text()
+    assert feed.count("<item>") == 1
