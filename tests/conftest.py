@@ -44,3 +44,17 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def transcribed_and_repaired(recording, settings):  # type: ignore[no-untyped-def]
+    """The transcript the flow makes of a recording, by the library alone: transcription with the
+    session's names and terms, then the repair stage over the diarization's speech regions."""
+    from livecastpipe.diarization import find_speech
+    from livecastpipe.repair import check_transcript
+    from livecastpipe.terms import decoding_terms
+    from livecastpipe.transcribe import transcribe_file
+
+    wav = Path(recording.audio_path)
+    local = transcribe_file(wav, settings.transcribe, decoding_terms(recording.metadata))
+    speech = find_speech(wav, settings.speakers)
+    return check_transcript(local, wav, speech, settings.transcribe, recording.metadata)[0]

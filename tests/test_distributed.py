@@ -194,7 +194,8 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
     from livecastpipe.ingest import ingest
     from livecastpipe.models import Transcript, from_json
     from livecastpipe.settings import Settings, TranscribeSettings
-    from livecastpipe.transcribe import transcribe_file
+
+    from .conftest import transcribed_and_repaired
 
     long_session = repeated_sample(tmp_path / "media", 2)  # 2:14: two blocks
     with (
@@ -222,9 +223,7 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
     transcript = from_json(Transcript, (Path(result.output_dir) / "transcript.json").read_text())
     recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
     timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
-    assert timed_words(transcript) == timed_words(
-        transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary)
-    )
+    assert timed_words(transcript) == timed_words(transcribed_and_repaired(recording, settings))
 
 
 def _models_loaded_here() -> int:

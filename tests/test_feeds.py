@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from livecastpipe.catalogue import podcast_guid
+from livecastpipe.workspace import site_dir
 
 from .publish_fixtures import (  # noqa: F401 (fixtures)
     SETTINGS,
@@ -40,7 +41,7 @@ def feeds_of(site: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_every_feed_parses_and_has_what_directories_ask_for(published_site: Path) -> None:  # noqa: F811
-    feeds = feeds_of(published_site)
+    feeds = feeds_of(site_dir(published_site))
     assert [p.name for p in feeds[2:]] == ["middagprogramma.xml", "voorbeeld-video.xml", "voorbeeld.xml"]
     guids = set()
     for path in feeds:
@@ -52,7 +53,7 @@ def test_every_feed_parses_and_has_what_directories_ask_for(published_site: Path
         assert channel.publisher_detail.email == "redactie@example.org"  # itunes:owner
         root = ET.fromstring(path.read_bytes()).find("channel")
         guid = root.findtext("podcast:guid", namespaces=NS)
-        feed_url = SETTINGS.base_url + str(path.relative_to(published_site))
+        feed_url = SETTINGS.base_url + str(path.relative_to(site_dir(published_site)))
         assert uuid.UUID(guid).version == 5 and guid == podcast_guid(feed_url)
         guids.add(guid)
         assert root.find("atom:link", {"atom": "http://www.w3.org/2005/Atom"}).get("href") == feed_url
@@ -68,13 +69,13 @@ def test_every_feed_parses_and_has_what_directories_ask_for(published_site: Path
                 enclosure.type == ("video/mp4" if "video" in path.name else "audio/mp4") and int(enclosure.length) > 0
             )
     assert len(guids) == len(feeds)  # every feed its own identity
-    with Image.open(published_site / "cover.jpg") as cover:
+    with Image.open(site_dir(published_site) / "cover.jpg") as cover:
         assert cover.size == (1400, 1400) and cover.format == "JPEG"
 
 
 @pytest.mark.slow
 def test_items_carry_people_with_roles_transcripts_and_chapters(published_site: Path) -> None:  # noqa: F811
-    channel = ET.fromstring((published_site / "feed.xml").read_bytes()).find("channel")
+    channel = ET.fromstring((site_dir(published_site) / "feed.xml").read_bytes()).find("channel")
     sample = next(i for i in channel.findall("item") if SAMPLE_SLUG in i.findtext("link"))
     people = [(p.text, p.get("role")) for p in sample.findall("podcast:person", NS)]
     assert people == [("Anne de Vries", "host"), ("Pieter Bakker", "guest")]  # moderator host, speaker guest
@@ -82,6 +83,6 @@ def test_items_carry_people_with_roles_transcripts_and_chapters(published_site: 
     assert {"text/vtt", "application/x-subrip"} <= set(transcripts)
     assert transcripts["text/vtt"].get("rel") == "captions" and transcripts["text/vtt"].get("language") == "nl"
     assert sample.find("podcast:chapters", NS).get("type") == "application/json+chapters"
-    video = ET.fromstring((published_site / "feed-video.xml").read_bytes()).find("channel")
+    video = ET.fromstring((site_dir(published_site) / "feed-video.xml").read_bytes()).find("channel")
     assert [i.findtext("title")[:6] for i in video.findall("item")] == ["Coöper"]  # the audio-only one is left out
     assert video.findtext("podcast:medium", namespaces=NS) == "video"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from livecastpipe import workspace
 from livecastpipe.flows.pipeline import (
     add_progress_reporter,
     process_folder,
@@ -67,7 +68,9 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     assert f"transcribe-block/{folder.name}/0" in task_names
     assert manifest["recording"]["decoder"].startswith("imageio-ffmpeg ")
     # The repair stage ran: its report is kept for the editors, the words to check are flagged.
-    report = json.loads((folder / "transcript-report.json").read_text())
+    report = json.loads(
+        (workspace.session_private_dir(settings.output_dir, folder.name) / "transcript-report.json").read_text()
+    )
     assert {"repairs", "uncaptioned", "corrections", "flagged"} <= set(report)
     assert repeated_words([w.text for w in transcript.words]) == 0
     assert any(w.flags for w in transcript.words)

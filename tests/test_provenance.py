@@ -13,6 +13,7 @@ import pytest
 
 from livecastpipe.bundled_model import MODEL_FILES
 from livecastpipe.provenance import wheel_file_sha256
+from livecastpipe.workspace import site_dir
 
 from .conftest import SAMPLE_SIDECAR
 from .publish_fixtures import (  # noqa: F401 (fixtures)
@@ -37,7 +38,7 @@ def test_a_wheel_files_record_hash_is_its_sha256() -> None:
 
 @pytest.mark.slow
 def test_manifest_names_versions_weights_and_the_sidecar(published_site: Path) -> None:  # noqa: F811
-    provenance = json.loads((published_site / SAMPLE_SLUG / "session.json").read_text())["provenance"]
+    provenance = json.loads((site_dir(published_site) / SAMPLE_SLUG / "session.json").read_text())["provenance"]
     versions = provenance["versions"]
     assert {name: versions.get(name) for name in NAMED_IN_THE_ISSUE} == {n: version(n) for n in NAMED_IN_THE_ISSUE}
     assert versions["ffmpeg"] and provenance["publish"]["versions"]["ffmpeg"] == versions["ffmpeg"]

@@ -412,8 +412,9 @@ def test_captions_say_they_are_unchecked_until_an_editor_approves_them(sample_se
 
     package = sample_package(sample_session)
     output = tmp_path / "output"
-    folder = output / package.recording.slug
-    review_as_editor(package, folder)  # summary and a name approved, the captions not
+    folder = workspace.session_site_dir(output, package.recording.slug)
+    private = workspace.session_private_dir(output, package.recording.slug)
+    review_as_editor(package, private)  # summary and a name approved, the captions not
 
     def tracks() -> dict[str, str]:
         tags = parse_page(folder / "index.html").tags
@@ -425,7 +426,7 @@ def test_captions_say_they_are_unchecked_until_an_editor_approves_them(sample_se
     assert not any("geluiden" in label for label in tracks().values())  # no cue describes a sound
     assert json.loads((folder / "session.json").read_text())["captions"] == {"reviewed": False}
 
-    write_review(folder, approve(read_review(folder), CAPTIONS_KEY, "Redactie"))
+    write_review(private, approve(read_review(private), CAPTIONS_KEY, "Redactie"))
     publish_session(package, output, SETTINGS)
     assert CAPTIONS_UNREVIEWED_LABEL not in (folder / "index.html").read_text()
     assert tracks() == {"track-captions": "Nederlands, met sprekers", "track-subtitles": "Nederlands"}

@@ -21,6 +21,8 @@ from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings, TranscribeSettings
 from tests.conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 
+from .conftest import transcribed_and_repaired
+
 pytestmark = pytest.mark.slow
 
 
@@ -151,9 +153,7 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
     transcript = from_json(Transcript, (Path(second[0].output_dir) / "transcript.json").read_text())
     recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
     timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
-    assert timed_words(transcript) == timed_words(
-        transcribe.transcribe_file(Path(recording.audio_path), settings.transcribe, recording.metadata.glossary)
-    )
+    assert timed_words(transcript) == timed_words(transcribed_and_repaired(recording, settings))
 
 
 def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_pa
 
 def _logged(log: str, task: str) -> bool:
     """Whether Prefect logged the end of a task run of this name."""
-    return any(f"Task run '{task}-" in line and "Finished" in line for line in log.splitlines())
+    return any(f"Task run '{task}/" in line and "Finished" in line for line in log.splitlines())
 
 
 def _wait_for(condition, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:

@@ -23,6 +23,7 @@ from livecastpipe.publish import published_sessions, republish
 from livecastpipe.server import preview_server
 from livecastpipe.settings import PublishSettings
 from livecastpipe.urls import site_url
+from livecastpipe.workspace import site_dir
 
 from .publish_fixtures import (  # noqa: F401 (fixtures)
     SETTINGS,
@@ -54,7 +55,7 @@ def relative_site(published_site: Path, tmp_path_factory: pytest.TempPathFactory
     shutil.copytree(published_site, output, symlinks=True)
     settings = PublishSettings()
     for folder in published_sessions(output):
-        republish(folder, settings)
+        republish(output, folder.name, settings)
     publish_catalogue(output, settings)
     return output
 
@@ -159,8 +160,8 @@ def test_every_json_ld_and_opengraph_url_resolves_from_the_session_page(site: tu
 
 @pytest.mark.slow
 def test_clips_end_within_the_recording_and_the_upload_date_has_a_time_zone(published_site: Path) -> None:  # noqa: F811
-    manifest = json.loads((published_site / SAMPLE_SLUG / "session.json").read_text())
-    (ld,) = [json.loads(b) for b in parse_page(published_site / SAMPLE_SLUG / "index.html").json_ld]
+    manifest = json.loads((site_dir(published_site) / SAMPLE_SLUG / "session.json").read_text())
+    (ld,) = [json.loads(b) for b in parse_page(site_dir(published_site) / SAMPLE_SLUG / "index.html").json_ld]
     duration = manifest["recording"]["media"]["duration"]
     assert all(0 <= c["startOffset"] < c["endOffset"] <= duration for c in ld["hasPart"])
     upload = dt.datetime.fromisoformat(ld["uploadDate"])

@@ -551,7 +551,8 @@ def test_flow_names_speakers_and_a_rerun_applies_an_editors_confirmation(prefect
     assert all(w.speaker in speakers for w in transcript.words)
     # proposed, not yet confirmed: outputs say "Spreker N" until an editor confirms the name
     assert "<v Spreker 1>" in (folder / "captions.nl.vtt").read_text()
-    assert "Anne de Vries" not in (folder / "captions.nl.vtt").read_text()
+    assert "<v Anne de Vries>" not in (folder / "captions.nl.vtt").read_text()  # her name, said, may be heard
+    assert "ANNE DE VRIES:" not in (folder / "captions.nl.srt").read_text()
     chapters = json.loads((folder / "chapters.json").read_text())["chapters"]
     assert chapters[0]["startTime"] == 0 and chapters[0]["title"].startswith("Spreker 1")
 

@@ -13,6 +13,7 @@ import pytest
 
 from livecastpipe.models import Segment, Transcript, Word
 from livecastpipe.transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
+from livecastpipe.workspace import site_dir
 
 from .publish_fixtures import (  # noqa: F401 (fixtures)
     hostile_audio_recording,
@@ -84,7 +85,7 @@ def test_tsv_is_whispers_milliseconds_with_tabs_kept_out_of_the_text() -> None:
 
 @pytest.mark.slow
 def test_published_transcript_formats_read_back_and_are_offered(published_site: Path) -> None:  # noqa: F811
-    folder = published_site / SAMPLE_SLUG
+    folder = site_dir(published_site) / SAMPLE_SLUG
     stored = json.loads((folder / "transcript.json").read_text())
     duration = stored["duration"]
     spoken = [w["text"].strip() for s in stored["segments"] for w in s["words"] if w["text"].strip()]
@@ -108,7 +109,7 @@ def test_published_transcript_formats_read_back_and_are_offered(published_site: 
     downloads = {a["href"] for t, a in parse_page(folder / "index.html").tags if t == "a" and a.get("href")}
     assert {"transcript.podcast.json", "transcript.whisperx.json", "transcript.tsv"} <= downloads
     ns = {"podcast": "https://podcastindex.org/namespace/1.0"}
-    channel = ET.fromstring((published_site / "feed.xml").read_bytes()).find("channel")
+    channel = ET.fromstring((site_dir(published_site) / "feed.xml").read_bytes()).find("channel")
     item = next(i for i in channel.findall("item") if SAMPLE_SLUG in i.findtext("link"))
     transcript_urls = [
         t.get("url") for t in item.findall("podcast:transcript", ns) if t.get("type") == "application/json"
