@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -293,3 +294,36 @@ def test_slow_endpoint_times_out_and_falls_back(chat_server) -> None:
         release.set()
     assert summary.backend == "extractive"
     assert "Timeout" in summary.warnings[0]
+
+
+def test_a_trickling_endpoint_is_given_up_after_the_timeout_for_the_whole_request() -> None:
+    """An endpoint sending one byte at a time never lets a read time out; the request as a whole must."""
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            for byte in _completion('{"samenvatting": "' + "x" * 100 + '"}')[1]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        transcript = panel_transcript()
+        started = time.monotonic()
+        summary = summarize_session(
+            transcript, panel_chapters(transcript), _generative(f"http://127.0.0.1:{server.server_address[1]}/v1", 1.0)
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert summary.backend == "extractive" and "within 1 s" in summary.warnings[0]
+    assert elapsed < 8, f"held for {elapsed:.1f} s"  # the trickle alone would take over 20 s

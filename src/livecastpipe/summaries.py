@@ -13,6 +13,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -528,6 +529,20 @@ def endpoint_config(
     return url, model, key
 
 
+def _post_within(url: str, payload: Any, headers: Mapping[str, str], seconds: float) -> Any:
+    """POST and read the whole JSON answer within `seconds`: httpx's timeout bounds each read, so an
+    endpoint trickling a byte at a time would otherwise hold the run for as long as it likes."""
+    deadline = time.monotonic() + seconds
+    with httpx.stream("POST", url, json=payload, headers=dict(headers), timeout=seconds) as response:
+        response.raise_for_status()
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout(f"no whole answer within {seconds:g} s", request=response.request)
+    return json.loads(body)
+
+
 def generative_summary(
     summary: SessionSummary,
     settings: SummariesSettings,
@@ -544,9 +559,7 @@ def generative_summary(
     payload = {"model": model, "temperature": 0, "messages": generative_prompt(summary, title, names)}
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        response = httpx.post(url, json=payload, headers=headers, timeout=settings.generative_timeout_s)
-        response.raise_for_status()
-        content = response.json()["choices"][0]["message"]["content"]
+        content = _post_within(url, payload, headers, settings.generative_timeout_s)["choices"][0]["message"]["content"]
     except httpx.HTTPStatusError as exc:
         raise GenerativeError(f"{url} answered HTTP {exc.response.status_code}") from exc
     except httpx.HTTPError as exc:
