@@ -100,7 +100,7 @@
     }
     return null;
   }
-  var TRACK_NAMES = { captions: "Ondertiteling met sprekers en geluiden", subtitles: "Ondertiteling zonder sprekers", off: "Ondertiteling uit" };
+  var TRACK_NAMES = { captions: "Ondertiteling met sprekers", subtitles: "Ondertiteling zonder sprekers", off: "Ondertiteling uit" };
   function setTrack(choice, spoken) {
     if (!trackSelect) { return; }
     if (!trackSelect.querySelector('option[value="' + choice + '"]')) { choice = trackSelect.options[0].value; }
