@@ -252,7 +252,9 @@ def main() -> None:
             row["ratio_median"] = median([p.wall_s / b.wall_s for p, b in zip(pipe, bare)])
             if references:  # the last runs' words against the joined reference texts
                 reference = " ".join(references[a] for a in concatenated_sources(sources, minutes))
-                piped = next((work / "run-out").glob("*/transcript.json"))
+                from livecastpipe.workspace import site_dir
+
+                piped = next(site_dir(work / "run-out").glob("*/transcript.json"))
                 piped_text = " ".join(s["text"] for s in json.loads(piped.read_text())["segments"])
                 bare_text = " ".join(json.loads((work / "bare.json").read_text()).values())
                 row["wer"] = {

@@ -37,8 +37,10 @@ def _env(work: Path) -> dict[str, str]:
 
 
 def pipeline_texts(output: Path) -> dict[str, str]:
+    from livecastpipe.workspace import site_dir
+
     texts = {}
-    for manifest in output.glob("*/session.json"):
+    for manifest in site_dir(output).glob("*/session.json"):
         source = json.loads(manifest.read_text())["recording"]["source"]
         transcript = json.loads((manifest.parent / "transcript.json").read_text())
         texts[str(Path(source).resolve())] = " ".join(s["text"] for s in transcript["segments"])
