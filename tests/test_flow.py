@@ -163,7 +163,8 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     done = subprocess.run(
         [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")]
-        + ["--json", "--output-format", "tsv", "--output-format", "vtt", "--device", "cpu", "--compute-type", "int8"],
+        + ["--json", "--output-format", "tsv", "--output-format", "srt", "--device", "cpu", "--compute-type", "int8"]
+        + ["--no-diarize"],
         capture_output=True,
         text=True,
         env=env,
@@ -178,7 +179,17 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     assert "done" in done.stderr and "failed" in done.stderr  # the summary table, beside the progress bars
     records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
     assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
-    files = records[sample_copy.name]["files"]
-    assert Path(files["tsv"]).name == "transcript.tsv" and Path(files["vtt"]).name == "captions.nl.vtt"
-    assert all(Path(path).is_file() for path in files.values())
-    assert (tmp_path / "out" / "site" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()
+    # --output-format: the formats chosen, plus what the page needs (its WebVTT tracks, transcript.json)
+    files = {f: [Path(p).name for p in paths] for f, paths in records[sample_copy.name]["files"].items()}
+    assert files == {
+        "vtt": ["captions.nl.vtt", "subtitles.nl.vtt"],
+        "srt": ["captions.nl.srt", "subtitles.nl.srt"],
+        "json": ["transcript.json"],
+        "tsv": ["transcript.tsv"],
+    }
+    slug = "cooperatieven-maken-de-stad-voorbeeldsessie"
+    folder = tmp_path / "out" / "site" / slug
+    assert not (folder / "transcript.txt").exists() and not (folder / "transcript.whisperx.json").exists()
+    # --no-diarize: one speaker, though the sidecar names two
+    speakers = yaml.safe_load((tmp_path / "out" / "private" / "sessions" / slug / "speakers.yaml").read_text())
+    assert list(speakers["speakers"]) == ["SPEAKER_00"]

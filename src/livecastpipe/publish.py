@@ -691,6 +691,7 @@ def publish_session(
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
         names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
         files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names), names)
+        files = {name: text for name, text in files.items() if outputs.written(name, settings.formats)}
         files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
         for name, text in files.items():
             if name in EDITOR_FILES:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from .outputs import ALL_FORMATS, OUTPUT_FORMATS
 from .workspace import default_cache_dir
 
 CONFIG_FILE_NAME = "livecast.toml"
@@ -190,6 +191,20 @@ class PublishSettings(BaseModel):
     owner_name: str | None = None
     """The feeds' `itunes:owner` (the site title when unset); directories mail `owner_email` to verify it."""
     owner_email: str | None = None
+    formats: tuple[str, ...] = (ALL_FORMATS,)
+    """The transcript and subtitle formats written into each package (`--output-format`): vtt, srt, txt, json,
+    tsv, whisperx, podcast, or all. The player's WebVTT tracks and transcript.json are always written; the
+    page's downloads and the feeds list what was written."""
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = (*OUTPUT_FORMATS, ALL_FORMATS)
+        if not value:
+            raise ValueError(f"choose at least one format ({', '.join(known)})")
+        if unknown := [f for f in value if f not in known]:
+            raise ValueError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        return value
 
     @field_validator("time_zone")
     @classmethod
