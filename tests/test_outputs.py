@@ -62,6 +62,10 @@ def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Pat
     assert catalogue["tracks"] == ["captions.en.vtt", "subtitles.en.srt", "transcript.podcast.json"]
     assert catalogue["language"] == "en" and '<html lang="en">' in page
     assert '"inLanguage": "en"' in page and 'property="og:locale" content="en_GB"' in page
+    # The site speaks Dutch: the tracks are named by the session's language in Dutch.
+    assert re.search(r'srclang="en" label="Engels, met sprekers \(automatisch, niet gecontroleerd\)"', page)
+    assert re.search(r'srclang="en" label="Engels \(automatisch, niet gecontroleerd\)"', page)
+    assert "Nederlands," not in page and 'label="Nederlands' not in page
 
 
 def test_the_formats_chosen_are_written_and_only_what_is_written_is_offered(

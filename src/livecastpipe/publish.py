@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 
 from . import outputs, workspace
 from .chapters import chapters_json, chapters_vtt
+from .dutch import language_name
 from .escaping import json_in_html, markup_text
 from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
@@ -177,13 +178,14 @@ SOUND_CUE_LINE = re.compile(r"^\s*[\[(][^\])]+[\])]\s*$", re.MULTILINE)
 """A caption line that describes a sound: "[applaus]", "(gelach)"."""
 
 
-def caption_track_labels(captions_vtt: str | None, reviewed: bool) -> tuple[str, str]:
-    """The labels of the captions and subtitles tracks: "geluiden" only when a cue describes a sound, and
-    "automatisch, niet gecontroleerd" until an editor approved the captions."""
-    captions = "Nederlands, met sprekers" + (
+def caption_track_labels(captions_vtt: str | None, reviewed: bool, language: str) -> tuple[str, str]:
+    """The labels of the captions and subtitles tracks: the transcript's language by its Dutch name,
+    "geluiden" only when a cue describes a sound, and "automatisch, niet gecontroleerd" until an editor
+    approved the captions."""
+    subtitles = language_name(language)
+    captions = f"{subtitles}, met sprekers" + (
         " en geluiden" if captions_vtt and SOUND_CUE_LINE.search(captions_vtt) else ""
     )
-    subtitles = "Nederlands"
     if not reviewed:
         captions, subtitles = (f"{label} (automatisch, niet gecontroleerd)" for label in (captions, subtitles))
     return captions, subtitles
@@ -413,7 +415,7 @@ def player_context(
         "lang": package.language,
         "captions_notice": None if editorial.captions_reviewed else CAPTIONS_UNREVIEWED_LABEL,
         "track_labels": caption_track_labels(
-            files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed
+            files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed, package.language
         ),
     }
 
