@@ -32,7 +32,7 @@ from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.diarization import engine_for, one_speaker
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
-from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options
+from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
 from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, title_slug
 from livecastpipe.media import prepare_media_ahead
@@ -525,11 +525,21 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
     for source in sources:
         state = installed_process_session(source, settings, dict(taken), return_state=True)
         outcome = state.result(raise_on_failure=False)
+        timed_out = timed_out_stage(state.state_details.flow_run_id)
         if isinstance(outcome, SessionResult):
             results.append(outcome)
             taken.update(existing_slugs(settings.output_dir))
         else:
-            message = str(outcome) if isinstance(outcome, IngestError) else f"{source}: {error_line(outcome)}"
+            if isinstance(outcome, TimeoutError) and timed_out:
+                stage, seconds = timed_out
+                message = (
+                    f"{source}: the {stage} stage ran past its time limit of {seconds:g} s "
+                    f"([stages] timeout_s.{stage} in the settings)"
+                )
+            elif isinstance(outcome, IngestError):
+                message = str(outcome)
+            else:
+                message = f"{source}: {error_line(outcome)}"
             logger.error(message)
             results.append(SessionResult(source=source, status="failed", error=message))
     return results

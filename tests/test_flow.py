@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from livecastpipe.flows.pipeline import (
 )
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.repair import repeated_words
-from livecastpipe.settings import Settings, SpeakerSettings, TranscribeSettings
+from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, TranscribeSettings
 
 pytestmark = pytest.mark.slow
 
@@ -139,6 +140,44 @@ def test_without_diarization_no_engine_runs_and_the_package_is_one_speakers(
     listed = {f["path"] for f in manifest["files"]}
     assert {"index.html", "captions.nl.srt", "transcript.tsv", "video.mp4"} <= listed
     assert all((folder / path).is_file() for path in listed)
+
+
+def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
+    prefect_harness, sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[stages] timeout_s`: a recording whose ingest hangs (a stalled network share) is stopped by the
+    stage's time limit and fails with one line naming the stage and the limit; the batch's other session
+    is published."""
+    from livecastpipe.flows import pipeline
+
+    stalled = sample_copy.with_name("traag.mp4")
+    stalled.write_bytes(sample_copy.read_bytes())
+    real_ingest = pipeline.ingest
+
+    def ingest_stalling_on_one(source: Path, cache_dir: Path, taken: dict[str, str]):  # type: ignore[no-untyped-def]
+        if source.name == stalled.name:
+            waited = 0.0
+            while waited < 300:  # short sleeps: Prefect stops a task in a worker thread between them
+                time.sleep(0.05)
+                waited += 0.05
+        return real_ingest(source, cache_dir, taken)
+
+    monkeypatch.setattr(pipeline, "ingest", ingest_stalling_on_one)
+    settings = Settings(
+        output_dir=tmp_path / "out",
+        max_concurrent_sessions=2,
+        stages=StageRunSettings(timeout_s={"ingest": 10}, retry_delay_s=0),
+    )
+
+    results, _ = _run([sample_copy.parent], settings)
+
+    by_name = {Path(r.source).name: r for r in results}
+    assert by_name[sample_copy.name].status == "done"
+    assert (Path(by_name[sample_copy.name].output_dir) / "index.html").is_file()
+    assert by_name[stalled.name].status == "failed"
+    assert by_name[stalled.name].error == (
+        f"{stalled}: the ingest stage ran past its time limit of 10 s ([stages] timeout_s.ingest in the settings)"
+    )
 
 
 def test_failed_rerun_keeps_the_good_output(prefect_harness, sample_copy: Path, tmp_path: Path) -> None:
