@@ -66,6 +66,10 @@ def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Pat
     assert re.search(r'srclang="en" label="Engels, met sprekers \(automatisch, niet gecontroleerd\)"', page)
     assert re.search(r'srclang="en" label="Engels \(automatisch, niet gecontroleerd\)"', page)
     assert "Nederlands," not in page and 'label="Nederlands' not in page
+    # The catalogue's search (in Dutch) finds it: one search index for the site, not one per language.
+    publish_catalogue(tmp_path / "output", SETTINGS)
+    entry = json.loads((folder.parent / "pagefind" / "pagefind-entry.json").read_text())
+    assert list(entry["languages"]) == ["nl"] and entry["languages"]["nl"]["page_count"] == 1
 
 
 def test_the_formats_chosen_are_written_and_only_what_is_written_is_offered(
