@@ -20,7 +20,7 @@ from ..vad import senko_speech_in_file
 from .engine import DiarizationEngine, SpeakerCount, engine_for
 from .turns import smooth_turns, speaking_order
 
-__all__ = ["NO_DIARIZATION", "diarize", "engine_for", "find_speech", "one_speaker"]
+__all__ = ["diarize", "engine_for", "find_speech", "one_speaker"]
 
 
 def find_speech(wav_path: Path, settings: SpeakerSettings) -> tuple[tuple[float, float], ...]:
