@@ -109,7 +109,7 @@ def test_the_stated_count_is_used_and_a_larger_panel_is_reported(panel) -> None:
 
 
 def test_the_runs_speaker_counts_apply_where_the_metadata_states_none(panel) -> None:
-    """`--num-speakers 2` (and `--no-diarize`: one speaker) set the count; a sidecar's own count wins."""
+    """`--num-speakers 2` (or 1: one speaker) set the count; a sidecar's own count wins."""
     _, audio, _, _ = panel
     told_two = diarize(audio, SessionMetadata(), SpeakerSettings(num_speakers=2))
     assert told_two.speaker_count_source == "settings" and len(told_two.speaker_ids) == 2
