@@ -27,8 +27,8 @@ class OutputFile:
     """Stable identifier, also how templates refer to the file (`out.captions_vtt`)."""
     pattern: str
     stage: str
-    """The stage whose module writes it: ingest, media, repair, speakers, chapters, subtitles, review, publish,
-    catalogue."""
+    """The stage whose module writes it: ingest, media, repair, speakers, chapters, subtitles, review, edits,
+    publish, catalogue."""
     media_type: str
     visibility: Visibility
     scope: Scope = "session"
@@ -160,6 +160,12 @@ DIARIZATION = OutputFile("diarization", "diarization.json", "speakers", "applica
 PACKAGE_DATA = OutputFile("package_data", "package.json", "publish", "application/json", "private")
 REVIEW = OutputFile("review", "review.json", "review", "application/json", "private")
 SPEAKERS = OutputFile("speakers", "speakers.yaml", "speakers", "application/yaml", "private")
+EDITS = OutputFile("edits", "edits.json", "edits", "application/json", "private")
+"""The editor's corrections of the transcript, speakers and chapter starts, with who and when (`edits`)."""
+MACHINE_TRANSCRIPT = OutputFile(
+    "machine_transcript", "machine-transcript.json", "publish", "application/json", "private"
+)
+"""The pipeline's own transcript, kept as made: what edits are reconciled with and reverted to."""
 
 # Site files.
 CATALOGUE_PAGE = OutputFile("catalogue_page", "index.html", "catalogue", "text/html", "public", scope="site")
@@ -195,13 +201,14 @@ OUTPUTS: tuple[OutputFile, ...] = (
     PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
     DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
     CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
-    TRANSCRIPT_REPORT, SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
+    TRANSCRIPT_REPORT, SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
+    MACHINE_TRANSCRIPT,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
 
-EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS)
+EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS, EDITS)
 """The editors' own files in a session folder: inputs to publishing, never overwritten by it."""
 
 
