@@ -10,6 +10,7 @@ rename each, so a viewer never sees half a package and a failed run leaves the o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import math
@@ -653,7 +654,7 @@ def edited_package(
     cue_search = outputs.CUE_SEARCH.name()
     if rendered.transcript != machine:
         base = last_cue_search or stage_files.get(cue_search)
-        stage_files.update(subtitle_files(rendered.transcript, names, subtitle_settings, base))
+        stage_files.update(_subtitle_files(rendered.transcript, names, subtitle_settings, base))
     elif cue_search not in stage_files and last_cue_search:
         stage_files[cue_search] = last_cue_search
     if edits is not None and edits.chapter_starts:
@@ -674,6 +675,24 @@ def _last_cue_search(private_folder: Path) -> str | None:
         return (private_folder / outputs.CUE_SEARCH.name()).read_text(encoding="utf-8")
     except OSError:
         return None
+
+
+_MADE: dict[str, dict[str, str]] = {}
+"""The subtitle files made last, by what they were made from (a preview, then the publish of the same edits)."""
+
+
+def _subtitle_files(
+    transcript: Transcript, names: dict[str, str], settings: SubtitleSettings, last_cue_search: str | None
+) -> dict[str, str]:
+    """`subtitles.subtitle_files`, made once for the same words, names and settings in this process."""
+    words = [(w.text, w.start, w.end, w.speaker) for w in transcript.words]
+    made_from = json.dumps([words, sorted(names.items()), settings.model_dump(mode="json"), transcript.language])
+    key = hashlib.sha256(made_from.encode()).hexdigest()
+    if key not in _MADE:
+        if len(_MADE) >= 2:
+            _MADE.clear()
+        _MADE[key] = subtitle_files(transcript, names, settings, last_cue_search)
+    return dict(_MADE[key])
 
 
 def _editor_inputs(
