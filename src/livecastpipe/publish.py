@@ -29,6 +29,7 @@ from typing import Any
 import pyphen
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
+from pydantic import TypeAdapter
 
 from . import outputs, workspace
 from .chapters import chapters_json, chapters_vtt, youtube_chapters
@@ -665,7 +666,7 @@ def edited_package(
     rendered = replace(rendered, stage_files=stage_files)
     files = package_text_files(rendered, editorial, transcript_paragraphs(rendered.transcript, names), names)
     files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
-    files[outputs.MACHINE_TRANSCRIPT.name()] = to_json(machine)
+    files[outputs.MACHINE_TRANSCRIPT.name()] = _TRANSCRIPT.dump_json(machine).decode() + "\n"  # compact: private
     return RenderInputs(rendered, editorial, names, files)
 
 
@@ -677,6 +678,7 @@ def _last_cue_search(private_folder: Path) -> str | None:
         return None
 
 
+_TRANSCRIPT = TypeAdapter(Transcript)
 _MADE: dict[str, dict[str, str]] = {}
 """The subtitle files made last, by what they were made from (a preview, then the publish of the same edits)."""
 
