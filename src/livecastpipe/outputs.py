@@ -27,8 +27,8 @@ class OutputFile:
     """Stable identifier, also how templates refer to the file (`out.captions_vtt`)."""
     pattern: str
     stage: str
-    """The stage whose module writes it: ingest, media, repair, speakers, chapters, subtitles, review, publish,
-    catalogue."""
+    """The stage whose module writes it: ingest, media, repair, speakers, chapters, subtitles, review, edits,
+    publish, catalogue."""
     media_type: str
     visibility: Visibility
     scope: Scope = "session"
@@ -177,11 +177,20 @@ MANIFEST = OutputFile("manifest", "session.json", "publish", "application/json",
 TRANSCRIPT_REPORT = OutputFile("transcript_report", "transcript-report.json", "repair", "application/json", "private")
 """What the repair stage repaired, corrected, flagged, and what speech stays uncaptioned (`repair`)."""
 SUBTITLE_REPORT = OutputFile("subtitle_report", "subtitle-report.json", "subtitles", "application/json", "private")
+CUE_SEARCH = OutputFile("cue_search", "cue-search.json", "subtitles", "application/json", "private")
+"""The cue searches behind the captions and subtitles, kept so that corrected words are searched again
+only around the corrections (`subtitles.search_cues`)."""
 SPEAKER_TURNS = OutputFile("speaker_turns", "speakers.rttm", "speakers", "text/plain", "private")
 DIARIZATION = OutputFile("diarization", "diarization.json", "speakers", "application/json", "private")
 PACKAGE_DATA = OutputFile("package_data", "package.json", "publish", "application/json", "private")
 REVIEW = OutputFile("review", "review.json", "review", "application/json", "private")
 SPEAKERS = OutputFile("speakers", "speakers.yaml", "speakers", "application/yaml", "private")
+EDITS = OutputFile("edits", "edits.json", "edits", "application/json", "private")
+"""The editor's corrections of the transcript, speakers and chapter starts, with who and when (`edits`)."""
+MACHINE_TRANSCRIPT = OutputFile(
+    "machine_transcript", "machine-transcript.json", "publish", "application/json", "private"
+)
+"""The pipeline's own transcript, kept as made: what edits are reconciled with and reverted to."""
 
 # Site files.
 CATALOGUE_PAGE = OutputFile("catalogue_page", "index.html", "catalogue", "text/html", "public", scope="site")
@@ -217,7 +226,8 @@ OUTPUTS: tuple[OutputFile, ...] = (
     PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
     DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
     CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
-    TRANSCRIPT_REPORT, SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS,
+    TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
+    MACHINE_TRANSCRIPT,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip
@@ -232,7 +242,7 @@ ALWAYS_WRITTEN: tuple[OutputFile, ...] = (CAPTIONS_VTT, SUBTITLES_VTT, TRANSCRIP
 """Written whatever the formats chosen: the player's two caption tracks, and the transcript that
 republishing (`livecast publish`) and the editors' tools read back."""
 
-EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS)
+EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS, EDITS)
 """The editors' own files in a session folder: inputs to publishing, never overwritten by it."""
 
 

@@ -1,0 +1,975 @@
+"""The editor's corrections of one session: the transcript's words, who speaks, where chapters start.
+
+Edits are the editor's work, kept apart from generated data in the private session folder
+(`edits.json`, an editor file every publish and rerun carries over untouched). Every operation is pure:
+it checks the version the change was based on (two tabs, no lost update), and returns the new state with
+the change recorded (who, when, what it replaced, for undo). Publishing renders from `edited_transcript`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+
+from . import outputs, workspace
+from .models import Chapter, Segment, Transcript, Word, from_json
+from .storage import atomic_write_bytes
+
+INAUDIBLE = "[onverstaanbaar]"
+"""What a stretch marked inaudible reads as, in the transcript and the captions."""
+MAX_TEXT_CHARS = 10_000
+"""The longest text one segment may be given."""
+EDITED_FLAG = "edited"
+"""The flag of a word an editor typed (its times interpolated)."""
+INAUDIBLE_FLAG = "inaudible"
+ADDED_SPEAKER = "SPEAKER_E"
+"""Speakers an editor adds are SPEAKER_E1, SPEAKER_E2, …"""
+RERUN = "rerun"
+"""The history's action for a rerun of the pipeline that changed the machine transcript (not undoable)."""
+
+
+class EditError(ValueError):
+    """An edit that cannot be made (unknown segment, speaker or chapter; empty, too long or control
+    characters in the text); the message is one clear line, nothing was changed."""
+
+
+class EditConflict(Exception):
+    """A change based on an older version than the current one (another tab changed it meanwhile)."""
+
+    def __init__(self, message: str, current: SessionEdits) -> None:
+        super().__init__(message)
+        self.current = current
+        """The latest state, so the caller can show the latest text."""
+
+
+@dataclass(frozen=True)
+class EditedSegment:
+    """One segment of the edited transcript, with the machine segments it came from."""
+
+    id: str
+    """"s1".."sN" for machine segments (1-based; "s1.2", "s1.3", … for the second, third speaker of machine
+    segment 1: each editing unit has one speaker); "e1", "e2", … for segments a split made (never reused)."""
+    start: float
+    end: float
+    speaker: str | None
+    words: tuple[Word, ...]
+    """Changed words are flagged "edited"; the others keep the machine's times, probability and flags."""
+    origin: tuple[str, ...]
+    """The machine segment ids it was made from."""
+    origin_hash: str
+    """Hash of those machine segments (text and times) when it was made: a rerun that changed them shows."""
+    inaudible: bool = False
+    """Marked "[onverstaanbaar]" (all or part of it)."""
+    stale: bool = False
+    """Its machine origin changed in a rerun; the editor must resolve it."""
+    machine: bool = True
+    """Exactly as the machine made it (text, speaker, bounds): follows the machine transcript on a rerun."""
+    checked: bool = False
+    """An editor saved its text: its words are no longer offered as flagged for checking."""
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def edited(self) -> bool:
+        """Differs from the machine's segment (text, speaker, split or merge)."""
+        return not self.machine
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a session's edits: who made it and when, and the segments it replaced (for undo)."""
+
+    version: int
+    """The version this change produced."""
+    editor: str
+    at: str
+    """ISO 8601, UTC."""
+    action: str
+    """text, speaker, split, merge, inaudible, revert, replace-all, merge-speakers, add-speaker,
+    chapter-start, resolve-stale, undo, redo."""
+    before: tuple[EditedSegment, ...]
+    after: tuple[EditedSegment, ...]
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionEdits:
+    """A session's edited transcript and the history of changes that made it."""
+
+    slug: str
+    version: int
+    """+1 with every change (undo and redo included); 0 = nothing edited."""
+    machine_hash: str
+    """Hash of the machine transcript `segments` were reconciled with."""
+    segments: tuple[EditedSegment, ...]
+    """The whole current transcript, in time order."""
+    history: tuple[Change, ...] = ()
+    """Every change, oldest first."""
+    redo: tuple[Change, ...] = ()
+    """Undone changes, most recently undone last."""
+    added_speakers: tuple[str, ...] = ()
+    """Speaker ids made by `add_speaker` ("SPEAKER_E1", …)."""
+    chapter_starts: dict[str, float] = field(default_factory=dict)
+    """Chapter number (1-based, as a string) → where the editor made it start, in seconds."""
+
+    def segment(self, segment_id: str) -> EditedSegment:
+        """The segment with this id; EditError when there is none."""
+        for seg in self.segments:
+            if seg.id == segment_id:
+                return seg
+        raise EditError(f"unknown segment '{_shown(segment_id)}' in session '{self.slug}'")
+
+    @property
+    def stale(self) -> list[EditedSegment]:
+        """The segments a rerun changed under an edit, for the editor to resolve."""
+        return [s for s in self.segments if s.stale]
+
+    @property
+    def speakers(self) -> list[str]:
+        """The speaker ids segments can be given to: those speaking in it and those added, sorted."""
+        found = {s.speaker for s in self.segments if s.speaker} | {w.speaker for s in self.segments for w in s.words}
+        return sorted({sid for sid in found if sid} | set(self.added_speakers))
+
+
+# --- hashes and small helpers ---------------------------------------------------------------------
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def segment_hash(segment: Segment) -> str:
+    """Short hash of a machine segment's text, times and speakers: what a rerun must leave alone for an
+    edit to hold."""
+    words = [(w.text, w.start, w.end, w.speaker) for w in segment.words]
+    return _digest([segment.text, segment.start, segment.end, segment.speaker, words])[:16]
+
+
+_HASHED: dict[int, tuple[Transcript, str]] = {}
+"""The hashes of the last machine transcripts hashed (by identity; the transcript is held, so its id stays its)."""
+
+
+def transcript_hash(machine: Transcript) -> str:
+    """Hash of a whole machine transcript (its segments' text, times and speakers)."""
+    found = _HASHED.get(id(machine))
+    if found is not None and found[0] is machine:
+        return found[1]
+    digest = _digest([segment_hash(s) for s in machine.segments])
+    if len(_HASHED) >= 8:
+        _HASHED.clear()
+    _HASHED[id(machine)] = (machine, digest)
+    return digest
+
+
+def _machine_ids(machine: Transcript) -> dict[str, Segment]:
+    return {f"s{i}": seg for i, seg in enumerate(machine.segments, start=1)}
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A piece of user input fit for a one-line message."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _number(n: int) -> str:
+    """A count as Dutch readers write it: 10 000."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _words_of(segment: Segment) -> tuple[Word, ...]:
+    """A machine segment's words; a segment without word times gets its text's words spread over it."""
+    if segment.words or not segment.text.strip():
+        return segment.words
+    return _spread(segment.text.split(), segment.start, segment.end, segment.speaker, flags=())
+
+
+def _from_machine(segment_id: str, segment: Segment) -> list[EditedSegment]:
+    """A machine segment as editing units: one per run of words of one speaker ("s1", "s1.2", …), so a
+    unit's speaker is the speaker of all its words."""
+    words = _words_of(segment)
+    runs: list[list[Word]] = []
+    for word in words:
+        if runs and (word.speaker or segment.speaker) == (runs[-1][0].speaker or segment.speaker):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    digest = segment_hash(segment)
+    if len(runs) <= 1:
+        return [EditedSegment(segment_id, segment.start, segment.end, segment.speaker, words, (segment_id,), digest)]
+    return [
+        EditedSegment(
+            id=segment_id if n == 1 else f"{segment_id}.{n}",
+            start=segment.start if n == 1 else run[0].start,
+            end=segment.end if n == len(runs) else run[-1].end,
+            speaker=run[0].speaker or segment.speaker,
+            words=tuple(run),
+            origin=(segment_id,),
+            origin_hash=digest,
+        )
+        for n, run in enumerate(runs, start=1)
+    ]
+
+
+def _machine_units(machine: Transcript) -> list[EditedSegment]:
+    return [unit for sid, seg in _machine_ids(machine).items() for unit in _from_machine(sid, seg)]
+
+
+def start_edits(slug: str, machine: Transcript) -> SessionEdits:
+    """Version 0 of a session's edits: the machine transcript's segments, nothing changed."""
+    return SessionEdits(
+        slug=slug,
+        version=0,
+        machine_hash=transcript_hash(machine),
+        segments=tuple(_machine_units(machine)),
+    )
+
+
+# --- retiming -------------------------------------------------------------------------------------
+
+
+def _spread(
+    tokens: Sequence[str],
+    low: float,
+    high: float,
+    speaker: str | None,
+    flags: tuple[str, ...] = (EDITED_FLAG,),
+) -> tuple[Word, ...]:
+    """Words for `tokens` sharing `low`..`high` in proportion to their length (rounded to milliseconds,
+    never outside the span)."""
+    high = max(high, low)
+    weights = [len(t) + 1 for t in tokens]
+    total = sum(weights)
+    bounds = [low]
+    running = 0
+    for weight in weights:
+        running += weight
+        bounds.append(low + (high - low) * running / total)
+    at = [max(low, min(high, round(b, 3))) for b in bounds]
+    return tuple(Word(at[k], at[k + 1], token, 1.0 if flags else 0.0, speaker, flags) for k, token in enumerate(tokens))
+
+
+def retime_words(old: Sequence[Word], new_text: str, start: float, end: float) -> tuple[Word, ...]:
+    """The words of `new_text` with times: unchanged words keep theirs (and probability, flags, speaker);
+    changed and new words get times interpolated from the words they replace, within `start`..`end`.
+
+    The words are matched with difflib over word tokens; a pure insertion gets the gap between its
+    neighbours. Times never go back and stay inside the segment (given the old words do).
+    """
+    tokens = new_text.split()
+    old = list(old)
+    opcodes = SequenceMatcher(None, [w.text.strip() for w in old], tokens, autojunk=False).get_opcodes()
+    kept_starts = [old[i1].start for tag, i1, _, _, _ in opcodes if tag == "equal"]
+    words: list[Word] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            words.extend(old[i1:i2])
+            kept_starts.pop(0)
+            continue
+        if tag == "delete":
+            continue
+        if tag == "replace":
+            low, high, speaker = old[i1].start, old[i2 - 1].end, old[i1].speaker
+        else:  # insert between old[i1 - 1] and old[i1]
+            low = old[i1 - 1].end if i1 > 0 else start
+            high = old[i1].start if i1 < len(old) else end
+            neighbour = old[i1 - 1] if i1 > 0 else (old[i1] if old else None)
+            speaker = neighbour.speaker if neighbour else None
+        floor = max(start, words[-1].end if words else start)
+        ceiling = min(end, kept_starts[0] if kept_starts else end)
+        low = min(max(low, floor), ceiling)
+        words.extend(_spread(tokens[j1:j2], low, min(max(high, low), ceiling), speaker))
+    return tuple(words)
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_text(text: Any, what: str = "text") -> str:
+    """Text an editor typed, on one line (line breaks and tabs as spaces); EditError when it is not a
+    string, empty, too long or holds control characters."""
+    if not isinstance(text, str):
+        raise EditError(f"the {what} must be a string")
+    if len(text) > MAX_TEXT_CHARS:
+        raise EditError(f"the {what} is too long: {_number(len(text))} characters, at most {_number(MAX_TEXT_CHARS)}")
+    flat = re.sub(r"[\r\n\t]+", " ", text)
+    if _CONTROL.search(flat):
+        raise EditError(f"the {what} holds control characters")
+    flat = " ".join(flat.split())
+    if not flat:
+        raise EditError(f"the {what} is empty: mark the stretch inaudible or merge the segment instead")
+    return flat
+
+
+def _check_version(edits: SessionEdits, base_version: int) -> None:
+    if base_version != edits.version:
+        raise EditConflict(
+            f"session '{edits.slug}' was changed meanwhile (version {edits.version}, this change was based on "
+            f"version {base_version}): reload to see the latest text",
+            edits,
+        )
+
+
+def _check_speaker(edits: SessionEdits, speaker: Any) -> str:
+    if not isinstance(speaker, str) or speaker not in edits.speakers:
+        known = ", ".join(edits.speakers) or "none"
+        raise EditError(f"unknown speaker '{_shown(str(speaker))}' (known: {known})")
+    return speaker
+
+
+def _check_word(segment: EditedSegment, index: Any, what: str, low: int, high: int) -> int:
+    if not isinstance(index, int) or isinstance(index, bool) or not low <= index <= high:
+        raise EditError(f"{what} {_shown(str(index))} is not between {low} and {high} in segment '{segment.id}'")
+    return index
+
+
+def _editor(editor: str) -> str:
+    return _shown(editor, 100) or "editor"
+
+
+# --- recording changes ----------------------------------------------------------------------------
+
+
+def _replaced(
+    segments: Sequence[EditedSegment], before: Sequence[EditedSegment], after: Sequence[EditedSegment]
+) -> tuple[EditedSegment, ...]:
+    """`segments` with `before` (by id) taken out and `after` put in, in time order."""
+    gone = {s.id for s in before}
+    kept = [s for s in segments if s.id not in gone]
+    return tuple(sorted([*kept, *after], key=lambda s: (s.start, s.end)))
+
+
+def _commit(
+    edits: SessionEdits,
+    action: str,
+    editor: str,
+    before: Sequence[EditedSegment],
+    after: Sequence[EditedSegment],
+    detail: dict[str, Any] | None = None,
+    **fields: Any,
+) -> SessionEdits:
+    """The edits with one change made: segments `before` replaced by `after`, recorded in the history."""
+    version = edits.version + 1
+    change = Change(version, _editor(editor), _now(), action, tuple(before), tuple(after), detail or {})
+    return replace(
+        edits,
+        version=version,
+        segments=_replaced(edits.segments, before, after),
+        history=(*edits.history, change),
+        redo=(),
+        **fields,
+    )
+
+
+def _fresh_id(edits: SessionEdits, taken: Sequence[str] = ()) -> str:
+    """A segment id never used in this session ("e1", "e2", …)."""
+    seen = [s.id for s in edits.segments] + [s.id for c in (*edits.history, *edits.redo) for s in (*c.before, *c.after)]
+    numbers = [int(i[1:]) for i in (*seen, *taken) if i[:1] == "e" and i[1:].isdigit()]
+    return f"e{max(numbers, default=0) + 1}"
+
+
+def _edited(segment: EditedSegment, words: Sequence[Word], **fields: Any) -> EditedSegment:
+    """The segment with new words (its bounds kept around them), no longer the machine's."""
+    words = tuple(words)
+    start = min([segment.start, *(w.start for w in words[:1])])
+    end = max([segment.end, *(w.end for w in words[-1:])])
+    inaudible = any(w.text == INAUDIBLE for w in words)
+    return replace(segment, words=words, start=start, end=end, machine=False, inaudible=inaudible, **fields)
+
+
+def _origin_pairs(segment: EditedSegment) -> dict[str, str]:
+    """Machine segment id → its hash when the segment was made from it."""
+    return dict(zip(segment.origin, segment.origin_hash.split(",")))
+
+
+def _split(segment: EditedSegment, index: int, tail_id: str) -> tuple[EditedSegment, EditedSegment]:
+    head_words, tail_words = segment.words[:index], segment.words[index:]
+    head = replace(segment, words=head_words, end=head_words[-1].end, machine=False)
+    tail = replace(segment, id=tail_id, words=tail_words, start=tail_words[0].start, machine=False)
+    return (
+        replace(head, inaudible=any(w.text == INAUDIBLE for w in head_words)),
+        replace(tail, inaudible=any(w.text == INAUDIBLE for w in tail_words)),
+    )
+
+
+# --- operations -----------------------------------------------------------------------------------
+
+
+def set_text(edits: SessionEdits, segment_id: str, text: str, *, base_version: int, editor: str) -> SessionEdits:
+    """Correct one segment's text; its words are retimed with `retime_words`."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    text = clean_text(text)
+    if text == segment.text and segment.checked:
+        return edits
+    if text == segment.text:
+        changed = replace(segment, checked=True)
+    else:
+        changed = _edited(segment, retime_words(segment.words, text, segment.start, segment.end), checked=True)
+    return _commit(edits, "text", editor, [segment], [changed], {"segment": segment_id})
+
+
+def set_speaker(
+    edits: SessionEdits, segment_id: str, speaker: str, *, from_word: int = 0, base_version: int, editor: str
+) -> SessionEdits:
+    """Give a segment to another speaker; `from_word` > 0 splits it there and moves only the tail."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    speaker = _check_speaker(edits, speaker)
+    from_word = _check_word(segment, from_word, "word", 0, max(len(segment.words) - 1, 0))
+    tail_words = segment.words[from_word:]
+    if segment.speaker == speaker and all(w.speaker == speaker for w in tail_words) and from_word == 0:
+        return edits  # already so: nothing to record
+    if from_word == 0:
+        head, tail = None, segment
+    else:
+        head, tail = _split(segment, from_word, _fresh_id(edits))
+    moved = replace(tail, speaker=speaker, words=tuple(replace(w, speaker=speaker) for w in tail.words), machine=False)
+    after = [moved] if head is None else [head, moved]
+    detail = {"segment": segment_id, "speaker": speaker, "from_word": from_word}
+    return _commit(edits, "speaker", editor, [segment], after, detail)
+
+
+def split_segment(
+    edits: SessionEdits, segment_id: str, word_index: int, *, base_version: int, editor: str
+) -> SessionEdits:
+    """Split a segment before word `word_index` (the tail gets a fresh "e" id)."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    if len(segment.words) < 2:
+        raise EditError(f"segment '{segment_id}' has fewer than two words: nothing to split")
+    word_index = _check_word(segment, word_index, "word", 1, len(segment.words) - 1)
+    after = _split(segment, word_index, _fresh_id(edits))
+    return _commit(edits, "split", editor, [segment], after, {"segment": segment_id, "word": word_index})
+
+
+def merge_segments(
+    edits: SessionEdits,
+    segment_id: str,
+    direction: Literal["previous", "next"],
+    *,
+    base_version: int,
+    editor: str,
+) -> SessionEdits:
+    """Merge a segment with the previous or next one of the same speaker (the merged one keeps the first
+    one's id)."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    if direction not in ("previous", "next"):
+        raise EditError(f"merge direction must be 'previous' or 'next', not '{_shown(str(direction))}'")
+    at = edits.segments.index(segment) + (-1 if direction == "previous" else 1)
+    if not 0 <= at < len(edits.segments):
+        raise EditError(f"segment '{segment_id}' has no {direction} segment to merge with")
+    first, second = sorted((segment, edits.segments[at]), key=edits.segments.index)
+    if first.speaker != second.speaker:
+        raise EditError(
+            f"segments '{first.id}' and '{second.id}' have different speakers: give them one speaker before merging"
+        )
+    merged = replace(
+        first,
+        start=min(first.start, second.start),
+        end=max(first.end, second.end),
+        words=first.words + second.words,
+        origin=tuple({**_origin_pairs(first), **_origin_pairs(second)}),
+        origin_hash=",".join({**_origin_pairs(first), **_origin_pairs(second)}.values()),
+        inaudible=first.inaudible or second.inaudible,
+        stale=first.stale or second.stale,
+        machine=False,
+        checked=first.checked and second.checked,
+    )
+    detail = {"segment": segment_id, "direction": direction, "with": edits.segments[at].id}
+    return _commit(edits, "merge", editor, [first, second], [merged], detail)
+
+
+def mark_inaudible(
+    edits: SessionEdits,
+    segment_id: str,
+    *,
+    from_word: int = 0,
+    to_word: int | None = None,
+    base_version: int,
+    editor: str,
+) -> SessionEdits:
+    """Replace words `from_word`..`to_word` (exclusive; None = to the end) by "[onverstaanbaar]"."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    if not segment.words:
+        raise EditError(f"segment '{segment_id}' has no words to mark inaudible")
+    count = len(segment.words)
+    from_word = _check_word(segment, from_word, "from_word", 0, count - 1)
+    to_word = _check_word(segment, count if to_word is None else to_word, "to_word", from_word + 1, count)
+    stretch = segment.words[from_word:to_word]
+    mark = Word(stretch[0].start, stretch[-1].end, INAUDIBLE, 1.0, stretch[0].speaker, (EDITED_FLAG, INAUDIBLE_FLAG))
+    changed = _edited(segment, (*segment.words[:from_word], mark, *segment.words[to_word:]))
+    detail = {"segment": segment_id, "from_word": from_word, "to_word": to_word}
+    return _commit(edits, "inaudible", editor, [segment], [changed], detail)
+
+
+def revert_segment(
+    edits: SessionEdits, segment_id: str, machine: Transcript, *, base_version: int, editor: str
+) -> SessionEdits:
+    """Put a segment back to the machine's text, speaker and times (the machine segments it came from);
+    a segment made by a split goes, as its words are back in the machine segment it was split from."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    by_id = _machine_ids(machine)
+    others = [s for s in edits.segments if s.id != segment_id]
+    present = {s.id for s in others if s.machine}
+    units = [u for o in segment.origin if o in by_id for u in _from_machine(o, by_id[o])]
+    restored = [u for u in units if u.id not in present]
+    # the rest of a split or merge that shares those machine segments goes too
+    shared = [s for s in others if not s.machine and set(s.origin) & {r.id for r in restored}]
+    if not restored and segment.machine:
+        return edits
+    return _commit(edits, "revert", editor, [segment, *shared], restored, {"segment": segment_id})
+
+
+def _pattern(find: str, whole_word: bool, case_sensitive: bool) -> re.Pattern[str]:
+    find = clean_text(find, "text to find")
+    body = re.escape(find)
+    if whole_word:
+        body = rf"(?<!\w){body}(?!\w)"
+    return re.compile(body, 0 if case_sensitive else re.IGNORECASE)
+
+
+def replace_preview(
+    edits: SessionEdits, find: str, replacement: str, *, whole_word: bool = True, case_sensitive: bool = False
+) -> list[tuple[str, str, str]]:
+    """(segment id, text before, text after) for every segment `replace_all` would change."""
+    pattern = _pattern(find, whole_word, case_sensitive)
+    if not isinstance(replacement, str) or len(replacement) > MAX_TEXT_CHARS:
+        raise EditError("the replacement must be a string of at most 10 000 characters")
+    replacement = clean_text(replacement, "replacement") if replacement.strip() else ""
+    found = []
+    for segment in edits.segments:
+        after = " ".join(pattern.sub(lambda _: replacement, segment.text).split())
+        if after != segment.text:
+            found.append((segment.id, segment.text, after))
+    return found
+
+
+def replace_all(
+    edits: SessionEdits,
+    find: str,
+    replacement: str,
+    *,
+    whole_word: bool = True,
+    case_sensitive: bool = False,
+    base_version: int,
+    editor: str,
+) -> SessionEdits:
+    """Replace `find` by `replacement` in every segment, as one change (undone at once)."""
+    _check_version(edits, base_version)
+    found = replace_preview(edits, find, replacement, whole_word=whole_word, case_sensitive=case_sensitive)
+    if not found:
+        raise EditError(f"'{_shown(find)}' is not in the transcript")
+    emptied = [sid for sid, _, after in found if not after]
+    if emptied:
+        raise EditError(f"replacing would empty segment(s) {', '.join(emptied)}: mark them inaudible instead")
+    before = [edits.segment(sid) for sid, _, _ in found]
+    after = [_edited(s, retime_words(s.words, text, s.start, s.end)) for s, (_, _, text) in zip(before, found)]
+    detail = {"find": find, "replace": replacement, "segments": [s.id for s in before]}
+    return _commit(edits, "replace-all", editor, before, after, detail)
+
+
+def merge_speakers(edits: SessionEdits, source: str, target: str, *, base_version: int, editor: str) -> SessionEdits:
+    """Give everything `source` says to `target`."""
+    _check_version(edits, base_version)
+    source, target = _check_speaker(edits, source), _check_speaker(edits, target)
+    if source == target:
+        raise EditError(f"cannot merge speaker '{source}' with itself")
+    before = [s for s in edits.segments if s.speaker == source or any(w.speaker == source for w in s.words)]
+    after = [
+        replace(
+            s,
+            speaker=target if s.speaker == source else s.speaker,
+            words=tuple(replace(w, speaker=target) if w.speaker == source else w for w in s.words),
+            machine=False,
+        )
+        for s in before
+    ]
+    return _commit(edits, "merge-speakers", editor, before, after, {"source": source, "target": target})
+
+
+def add_speaker(edits: SessionEdits, *, base_version: int, editor: str) -> tuple[SessionEdits, str]:
+    """A new speaker id ("SPEAKER_E1", …) segments can be given to; returns the edits and the id."""
+    _check_version(edits, base_version)
+    used = [*edits.added_speakers, *(str(c.detail.get("speaker", "")) for c in (*edits.history, *edits.redo))]
+    numbers = [
+        int(u[len(ADDED_SPEAKER) :]) for u in used if u.startswith(ADDED_SPEAKER) and u[len(ADDED_SPEAKER) :].isdigit()
+    ]
+    speaker = f"{ADDED_SPEAKER}{max(numbers, default=0) + 1}"
+    changed = _commit(
+        edits, "add-speaker", editor, [], [], {"speaker": speaker}, added_speakers=(*edits.added_speakers, speaker)
+    )
+    return changed, speaker
+
+
+def set_chapter_start(
+    edits: SessionEdits,
+    chapter_number: int,
+    start: float,
+    *,
+    base_version: int,
+    editor: str,
+    chapters: Sequence[Chapter] | None = None,
+) -> SessionEdits:
+    """Make chapter `chapter_number` (1-based) start at `start` seconds; given the session's `chapters`,
+    the number must be one of them and the start must stay after the chapter before and before the next."""
+    _check_version(edits, base_version)
+    if not isinstance(chapter_number, int) or isinstance(chapter_number, bool) or chapter_number < 1:
+        raise EditError(f"unknown chapter {_shown(str(chapter_number))}")
+    if not isinstance(start, (int, float)) or isinstance(start, bool) or not math.isfinite(start) or start < 0:
+        raise EditError(f"a chapter start must be a number of seconds, not '{_shown(str(start))}'")
+    last = max((s.end for s in edits.segments), default=0.0)
+    if start > last:
+        raise EditError(f"chapter start {start:g} s is after the end of the transcript ({last:g} s)")
+    if chapters is not None:
+        if chapter_number > len(chapters):
+            raise EditError(f"unknown chapter {chapter_number} (the session has {len(chapters)})")
+        starts = [c.start for c in with_chapter_starts(chapters, edits.chapter_starts)]
+        low = starts[chapter_number - 2] if chapter_number > 1 else 0.0
+        high = starts[chapter_number] if chapter_number < len(starts) else math.inf
+        if not (low < start < high or (chapter_number == 1 and start == 0.0 < high)):
+            raise EditError(f"chapter {chapter_number} must start between {low:g} s and {high:g} s")
+    key = str(chapter_number)
+    detail = {"chapter": key, "before": edits.chapter_starts.get(key), "after": float(start)}
+    return _commit(
+        edits, "chapter-start", editor, [], [], detail, chapter_starts={**edits.chapter_starts, key: float(start)}
+    )
+
+
+def with_chapter_starts(chapters: Sequence[Chapter], starts: Mapping[str, float]) -> tuple[Chapter, ...]:
+    """The chapters with the editor's starts; each chapter before a moved start ends there."""
+    moved = [replace(c, start=starts.get(str(n), c.start)) for n, c in enumerate(chapters, start=1)]
+    return tuple(
+        replace(c, end=moved[i + 1].start) if i + 1 < len(moved) and str(i + 2) in starts else c
+        for i, c in enumerate(moved)
+    )
+
+
+# --- undo and redo --------------------------------------------------------------------------------
+
+
+def _undoable(edits: SessionEdits) -> list[Change]:
+    """The changes undo takes back, last first: every change not undone yet (a redo counts as the change)."""
+    stack: list[Change] = []
+    for change in edits.history:
+        if change.action == "undo":
+            if stack:
+                stack.pop()
+        elif change.action != RERUN:
+            stack.append(change)
+    return stack
+
+
+def _apply(edits: SessionEdits, change: Change, backwards: bool) -> dict[str, Any]:
+    """The fields of the edits with `change` undone (backwards) or made again; EditError when a rerun
+    changed what it touched since."""
+    remove, add = (change.after, change.before) if backwards else (change.before, change.after)
+    current = {s.id: s for s in edits.segments}
+    for seg in remove:
+        now = current.get(seg.id)
+        if now is None or replace(now, stale=False) != replace(seg, stale=False):
+            raise EditError(
+                f"change {change.version} can no longer be {'undone' if backwards else 'redone'}: segment '{seg.id}' changed since"
+            )
+    fields: dict[str, Any] = {"segments": _replaced(edits.segments, remove, add)}
+    action = str(change.detail.get("action", change.action))
+    if action == "add-speaker":
+        speaker = str(change.detail["speaker"])
+        others = tuple(s for s in edits.added_speakers if s != speaker)
+        fields["added_speakers"] = others if backwards else (*others, speaker)
+    if action == "chapter-start":
+        key, value = str(change.detail["chapter"]), change.detail["before" if backwards else "after"]
+        starts = {k: v for k, v in edits.chapter_starts.items() if k != key}
+        fields["chapter_starts"] = starts if value is None else {**starts, key: float(value)}
+    return fields
+
+
+def undo(edits: SessionEdits, *, base_version: int, editor: str) -> SessionEdits:
+    """Undo the last change not undone yet (it can be redone)."""
+    _check_version(edits, base_version)
+    stack = _undoable(edits)
+    if not stack:
+        raise EditError("nothing to undo")
+    change = stack[-1]
+    fields = _apply(edits, change, backwards=True)
+    version = edits.version + 1
+    record = Change(version, _editor(editor), _now(), "undo", change.after, change.before, {"undid": change.version})
+    return replace(edits, version=version, history=(*edits.history, record), redo=(*edits.redo, change), **fields)
+
+
+def redo(edits: SessionEdits, *, base_version: int, editor: str) -> SessionEdits:
+    """Redo the change undone last."""
+    _check_version(edits, base_version)
+    if not edits.redo:
+        raise EditError("nothing to redo")
+    change = edits.redo[-1]
+    fields = _apply(edits, change, backwards=False)
+    version = edits.version + 1
+    detail = {**change.detail, "action": change.detail.get("action", change.action), "redid": change.version}
+    record = Change(version, _editor(editor), _now(), "redo", change.before, change.after, detail)
+    return replace(edits, version=version, history=(*edits.history, record), redo=edits.redo[:-1], **fields)
+
+
+# --- reruns ---------------------------------------------------------------------------------------
+
+
+def _overlap(a: EditedSegment | Segment, b: EditedSegment | Segment) -> float:
+    return min(a.end, b.end) - max(a.start, b.start)
+
+
+def _covers(segment: EditedSegment, unit: EditedSegment) -> bool:
+    """Whether an edited segment stands for a machine editing unit: it overlaps at least half of it."""
+    length, overlap = unit.end - unit.start, _overlap(segment, unit)
+    return overlap >= length / 2 and (overlap > 0 or (length <= 0 and segment.start <= unit.start <= segment.end))
+
+
+def _origin_hash(origin: Sequence[str], by_id: Mapping[str, Segment]) -> str:
+    return ",".join(segment_hash(by_id[o]) if o in by_id else "gone" for o in origin)
+
+
+def reconcile(edits: SessionEdits, machine: Transcript) -> SessionEdits:
+    """Bring the edits up to a (rerun's) machine transcript: unedited segments follow it, edited ones
+    whose origin is unchanged stay, edited ones whose origin changed are kept and marked stale (never
+    dropped; the machine's new text of their stretch waits behind them). Recorded as a "rerun" change
+    (not undoable) when anything changed."""
+    current_hash = transcript_hash(machine)
+    if current_hash == edits.machine_hash:
+        return edits
+    by_id = _machine_ids(machine)
+    kept: list[EditedSegment] = []
+    for segment in edits.segments:
+        unchanged = _origin_hash(segment.origin, by_id) == segment.origin_hash
+        if not segment.machine:
+            kept.append(replace(segment, stale=not unchanged))
+        elif unchanged:
+            kept.append(segment)
+    represented = {sid for s in kept if not s.stale for sid in s.origin}
+    stale = [s for s in kept if s.stale]
+    fresh = [
+        unit
+        for sid, seg in by_id.items()
+        if sid not in represented
+        for unit in _from_machine(sid, seg)
+        if not any(_covers(s, unit) for s in stale)
+    ]
+    taken = {s.id for s in fresh}
+    renamed: list[EditedSegment] = []
+    for s in kept:
+        if s.id in taken:  # an edit whose machine id now names another stretch
+            s = replace(s, id=_fresh_id(edits, [r.id for r in renamed]))
+        renamed.append(s)
+    segments = tuple(sorted([*fresh, *renamed], key=lambda s: (s.start, s.end)))
+    version = edits.version + 1
+    change = Change(version, "pipeline", _now(), RERUN, (), (), {"stale": [s.id for s in segments if s.stale]})
+    return replace(
+        edits,
+        version=version,
+        machine_hash=current_hash,
+        segments=segments,
+        history=(*edits.history, change),
+        redo=(),
+    )
+
+
+def resolve_stale(
+    edits: SessionEdits, segment_id: str, keep: bool, machine: Transcript, *, base_version: int, editor: str
+) -> SessionEdits:
+    """Settle a stale segment: keep the edit (it then stands for the machine segments it covers now), or
+    take the machine's text for its stretch."""
+    _check_version(edits, base_version)
+    segment = edits.segment(segment_id)
+    if not segment.stale:
+        raise EditError(f"segment '{segment_id}' is not stale: nothing to resolve")
+    by_id = _machine_ids(machine)
+    covered = [u for u in _machine_units(machine) if _covers(segment, u)]
+    detail = {"segment": segment_id, "keep": keep}
+    if keep:
+        origin = tuple(dict.fromkeys(u.origin[0] for u in covered))
+        kept = replace(segment, stale=False, origin=origin, origin_hash=_origin_hash(origin, by_id))
+        return _commit(edits, "resolve-stale", editor, [segment], [kept], detail)
+    present = {s.id for s in edits.segments if s.id != segment_id}
+    restored = [u for u in covered if u.id not in present]
+    return _commit(edits, "resolve-stale", editor, [segment], restored, detail)
+
+
+# --- what publishing and the workbench read -------------------------------------------------------
+
+
+def edited_transcript(machine: Transcript, edits: SessionEdits | None) -> Transcript:
+    """What publishing renders: the machine transcript (its provenance) with the edited segments; a
+    machine segment nobody edited any part of exactly as the machine made it."""
+    if edits is None:
+        return machine
+    edits = reconcile(edits, machine)
+    by_id = _machine_ids(machine)
+    units: dict[str, int] = {}
+    for s in edits.segments:
+        if s.machine:
+            units[s.origin[0]] = units.get(s.origin[0], 0) + 1
+    whole = {sid for sid, seg in by_id.items() if units.get(sid) == len(_from_machine(sid, seg))}
+    segments: list[Segment] = []
+    for s in edits.segments:
+        if s.machine and s.origin[0] in whole:
+            if s.id == s.origin[0]:
+                segments.append(by_id[s.id])
+        elif s.words:
+            segments.append(Segment(s.start, s.end, s.text, s.words, s.speaker))
+    return replace(machine, segments=tuple(segments))
+
+
+def flagged_words(edits: SessionEdits) -> list[tuple[str, int]]:
+    """(segment id, word index) of every word flagged for checking (uncertain, not in the dictionary,
+    corrected by the glossary) in segments no editor saved yet, in transcript order."""
+    return [
+        (s.id, i)
+        for s in edits.segments
+        if not s.checked
+        for i, w in enumerate(s.words)
+        if set(w.flags) - {EDITED_FLAG, INAUDIBLE_FLAG}
+    ]
+
+
+# --- storage --------------------------------------------------------------------------------------
+
+
+def edits_path(private_session_folder: Path) -> Path:
+    return private_session_folder / outputs.EDITS.name()
+
+
+_KNOWN: dict[Path, tuple[tuple[int, int, int], SessionEdits]] = {}
+"""Edits files read or written last, by path, with the file's inode, modification time and size: a file
+unchanged since is not parsed again (a save on a two-hour session stays quick)."""
+
+
+@cache
+def _edits_adapter() -> TypeAdapter[SessionEdits]:
+    return TypeAdapter(SessionEdits)
+
+
+def _file_key(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _remember(path: Path, edits: SessionEdits) -> None:
+    if len(_KNOWN) >= 16:
+        _KNOWN.clear()
+    _KNOWN[path] = (_file_key(path), edits)
+
+
+def read_edits(private_session_folder: Path) -> SessionEdits | None:
+    """The session's edits, or None when nobody edited it; EditError for a file that cannot be read."""
+    path = edits_path(private_session_folder)
+    try:
+        known = _KNOWN.get(path)
+        if known is not None and known[0] == _file_key(path):
+            return known[1]
+        edits = _edits_adapter().validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise EditError(f"{path}: cannot be read ({_shown(str(exc), 200)})") from exc
+    _remember(path, edits)
+    return edits
+
+
+def write_edits(private_session_folder: Path, edits: SessionEdits) -> None:
+    """Write the edits atomically (a reader sees the old file or the new one, never half); compact JSON, as
+    the file grows with the history and is written at every change."""
+    private_session_folder.mkdir(parents=True, exist_ok=True)
+    path = edits_path(private_session_folder)
+    atomic_write_bytes(path, _edits_adapter().dump_json(edits) + b"\n")
+    _remember(path, edits)
+
+
+@contextmanager
+def edits_lock(private_session_folder: Path) -> Iterator[None]:
+    """Hold the session's edits lock (beside its folder: publishing swaps the folder itself)."""
+    lock_path = private_session_folder.parent / f".{private_session_folder.name}.edits.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _output_dir(private_session_folder: Path) -> Path:
+    """The output folder of a session's private folder (`<output>/private/sessions/<slug>`)."""
+    return private_session_folder.parents[2]
+
+
+def current_edits(output_dir: Path, slug: str) -> SessionEdits:
+    """The session's edits as the workbench shows them: stored ones brought up to the machine transcript
+    (a rerun's stale marks included, not written), or version 0 when nobody edited it."""
+    machine = machine_transcript(output_dir, slug)
+    stored = read_edits(workspace.session_private_dir(output_dir, slug))
+    return start_edits(slug, machine) if stored is None else reconcile(stored, machine)
+
+
+def update_edits(private_session_folder: Path, change: Callable[[SessionEdits], SessionEdits]) -> SessionEdits:
+    """Apply `change` to the stored edits under a file lock (two tabs, two processes) and store the result.
+
+    Edits not stored yet start from the machine transcript; stored ones are first brought up to it (a
+    rerun), so a change based on the version before the rerun is a conflict. Nothing is written when
+    `change` raises.
+    """
+    slug = private_session_folder.name
+    with edits_lock(private_session_folder):
+        edits = current_edits(_output_dir(private_session_folder), slug)
+        changed = change(edits)
+        if changed != edits or changed.version != edits.version:
+            write_edits(private_session_folder, changed)
+        return changed
+
+
+_READ: dict[Path, tuple[tuple[int, int, int], Transcript]] = {}
+"""The machine transcript read last, by path, with the file's inode, modification time and size."""
+
+
+def machine_transcript(output_dir: Path, slug: str) -> Transcript:
+    """The pipeline's own transcript of the session, always kept privately (the public transcript.json
+    of packages published before it was kept)."""
+    for entry in (outputs.MACHINE_TRANSCRIPT, outputs.TRANSCRIPT_JSON):
+        path = workspace.session_dir_for(output_dir, slug, entry) / entry.name()
+        try:
+            stat = path.stat()
+            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = _READ.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            transcript = from_json(Transcript, path.read_text(encoding="utf-8"))
+            if len(_READ) >= 4:
+                _READ.clear()
+            _READ[path] = (key, transcript)
+            return transcript
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            raise EditError(f"{path}: cannot be read ({_shown(str(exc), 200)})") from exc
+    raise EditError(f"session '{_shown(slug)}' has no transcript in {output_dir}")
