@@ -555,3 +555,25 @@ def test_sample_words_with_alternating_speakers_get_voice_spans(sample_session) 
     assert {c.voice for c in captions} == {"Anne de Vries", "Pieter Bakker"}
     labels = ["ANNE DE VRIES: ", "PIETER BAKKER: "]
     assert [html.unescape(w) for c in captions for w in words_in_text(c.text, labels=labels)] == [w.text for w in words]
+
+
+@pytest.mark.slow
+def test_sample_speech_always_has_a_caption_on_screen(sample_session, sample: Path, tmp_path: Path) -> None:
+    from livecastpipe.diarization import find_speech
+    from livecastpipe.ingest import ingest
+    from livecastpipe.settings import SpeakerSettings
+
+    recording = ingest(sample, tmp_path / "cache")
+    speech = find_speech(Path(recording.audio_path), SpeakerSettings())
+    cues = vtt_spans((Path(sample_session.output_dir) / "captions.nl.vtt").read_text(encoding="utf-8"))
+    uncovered = []
+    for start, end in speech:
+        cursor = start
+        for cue_start, cue_end in cues:
+            if cue_end > cursor and cue_start < end:
+                uncovered.append(max(0.0, cue_start - cursor))
+                cursor = max(cursor, cue_end)
+        uncovered.append(max(0.0, end - cursor))
+    # the issue saw 20.4-30.1 s of continuous speech without a caption; pauses between sentences are bridged
+    assert max(uncovered) < 1.0, max(uncovered)
+    assert sum(uncovered) < 0.03 * sum(end - start for start, end in speech)  # 5 % before cues were held
