@@ -74,8 +74,9 @@ class SubtitleProfile(BaseModel):
     max_linger: float = Field(default=1.0, ge=0)
     """How long a cue may stay on screen after its last word ends (unless chained to the next cue)."""
     chain_gap: float = Field(default=1.5, ge=0)
-    """A pause shorter than this between two cues is bridged: the first stays on screen until `min_gap`
-    before the next (chaining, as subtitlers do within speech), within `max_duration`; 0 never chains."""
+    """A blank shorter than this between two cues (after `min_linger`) is closed: the first stays on screen
+    until `min_gap` before the next (chaining, as subtitlers do within speech), within `max_duration`, never
+    into the next speaker's speech; 0 never chains."""
     continuation: str = ""
     """Mark ending a cue whose sentence goes on, and starting the next one (e.g. `...`); none by default."""
     longer_line: Literal["bottom", "top"] = "bottom"

@@ -2,9 +2,10 @@
 
 Cues follow a named profile (`nl-default`: at most 2 lines of 42 characters, 17 characters per second,
 5/6 s to 7 s on screen, 80 ms between cues). A cue stays on screen 0.7 s after its last word where there is
-room, and across a pause under 1.5 s to the next cue (chaining), so speech is not left without a caption. Line and cue breaks fall at Dutch linguistic boundaries,
-a cue never mixes speakers (except a "- " dialogue cue), and every word is kept: a cue that cannot meet
-the profile without dropping words is flagged in the quality report instead.
+room, and a blank of less than 1.5 s before the next cue is closed (chaining), so a pause between sentences
+does not leave speech without a caption. Line and cue breaks fall at Dutch linguistic boundaries, a cue
+never mixes speakers (except a "- " dialogue cue), and every word is kept: a cue that cannot meet the
+profile without dropping words is flagged in the quality report instead.
 """
 
 from __future__ import annotations
@@ -286,7 +287,8 @@ class _CueBuilder:
 
     def estimated_end(self, a: int, b: int, chars: int, start: int) -> int:
         """End (ms) of the cue for words a..b-1 shown from `start`, as the cue search assumes it: long
-        enough to read, `min_linger` to `max_linger` after its last word, clear of the next cue's first word."""
+        enough to read, `min_linger` to `max_linger` after its last word, clear of the next cue's first
+        word."""
         last_end = self.s.ends[b - 1]
         limit = last_end + self.linger
         if b < self.n:
@@ -399,9 +401,10 @@ class _CueBuilder:
     # --- final cues -----------------------------------------------------------------------------
     def _end(self, b: int, chars: int, start: int, next_start: int | None) -> int:
         """When a cue of words ..b-1 shown from `start` ends: once read (and shown `min_duration`), from
-        `min_linger` to `max_linger` after its last word, never into the next speaker's speech, `min_gap` before the next cue.
-        A pause shorter than `chain_gap` before the next cue is bridged: the cue stays until `min_gap` before
-        it, when that keeps it within `max_duration` and out of the next speaker's speech."""
+        `min_linger` to `max_linger` after its last word, never into the next speaker's speech, `min_gap`
+        before the next cue. A blank shorter than `chain_gap` before the next cue is closed: the cue stays
+        until `min_gap` before it, when that keeps it within `max_duration` and out of the next speaker's
+        speech."""
         end = min(int(self._read_end(b, chars, start)), self._end_limit(b))
         if next_start is None:
             return end
