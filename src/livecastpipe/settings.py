@@ -69,8 +69,15 @@ class SubtitleProfile(BaseModel):
     max_duration: float = Field(default=7.0, gt=0)
     min_gap: float = Field(default=0.08, ge=0)
     """Seconds between consecutive cues (2 frames at 25 fps)."""
+    min_linger: float = Field(default=0.7, ge=0)
+    """How long a cue stays on screen after its last word ends, where the next cue leaves room (recognised
+    words end early, and the last word needs a moment to be read)."""
     max_linger: float = Field(default=1.0, ge=0)
-    """How long a cue may stay on screen after its last word ends."""
+    """How long a cue may stay on screen after its last word ends (unless chained to the next cue)."""
+    chain_gap: float = Field(default=1.5, ge=0)
+    """A blank shorter than this between two cues (after `min_linger`) is closed: the first stays on screen
+    until `min_gap` before the next (chaining, as subtitlers do within speech), within `max_duration`, never
+    into the next speaker's speech; 0 never chains."""
     continuation: str = ""
     """Mark ending a cue whose sentence goes on, and starting the next one (e.g. `...`); none by default."""
     longer_line: Literal["bottom", "top"] = "bottom"
