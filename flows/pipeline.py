@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -421,15 +420,7 @@ def process_session(
             )
         recording = replace(recording, slug=slug)
         notes = (f"replaces the recording of session '{slug}' (SHA-256 {old[:12]}…); approvals made before are stale",)
-    private = workspace.session_private_dir(settings.output_dir, recording.slug)
-    fresh = not private.exists() and not workspace.session_site_dir(settings.output_dir, recording.slug).exists()
-    try:
-        return _process_recording(source, recording, settings, notes)
-    except BaseException:
-        if fresh and not workspace.session_site_dir(settings.output_dir, recording.slug).exists():
-            # a new session that failed leaves no half-made folder (its review file) behind
-            shutil.rmtree(private, ignore_errors=True)
-        raise
+    return _process_recording(source, recording, settings, notes)
 
 
 def _process_recording(source: str, recording: Recording, settings: Settings, notes: tuple[str, ...]) -> SessionResult:
@@ -452,7 +443,7 @@ def _process_recording(source: str, recording: Recording, settings: Settings, no
         transcript,
         spoken.speakers,
         spoken.chapters,
-        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles)},
+        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles), **editorial.files},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
     folder = publish_task.with_options(**stage_options(settings, "publish"))(
