@@ -95,12 +95,14 @@ def review_task(
     summary: SessionSummary,
     speakers: list[SpeakerInfo],
     output_dir: str,
+    create: bool,
 ) -> SessionReview:
-    """Merge the generated texts into the session's `review.json`, keeping every editor decision; a session
-    without one gets it from publishing (`EditorialResult.files`), so a run that dies leaves none."""
+    """Merge the generated texts into the session's `review.json`, keeping every editor decision. A session
+    without one gets it from publishing (`EditorialResult.files`), so a run that dies leaves none, unless
+    `create` (the run is about to wait for an editor, who reviews that file)."""
     folder = workspace.session_private_dir(Path(output_dir), recording.slug)
     return update_review(
-        folder, recording.slug, recording.title, summary, split_sentences(transcript), speakers, create=False
+        folder, recording.slug, recording.title, summary, split_sentences(transcript), speakers, create=create
     )
 
 
@@ -214,7 +216,9 @@ def summarize_and_review(
         summary = outcome if isinstance(outcome, SessionSummary) else with_fallback_warning(summary, outcome)
     for warning in summary.warnings:
         logger.warning("%s: %s", recording.source, warning)
-    review = review_task(recording, quote(transcript), summary, list(speakers), str(settings.output_dir))
+    review = review_task(
+        recording, quote(transcript), summary, list(speakers), str(settings.output_dir), settings.review.wait_for_editor
+    )
     warnings = list(summary.warnings)
     if settings.review.wait_for_editor:
         review = wait_for_editor(folder, review, names, settings.review)
