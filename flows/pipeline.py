@@ -470,10 +470,11 @@ class PublishedRecording:
             what = f"not the recording published as session '{self.slug}' under this file name"
         else:
             what = f"another recording than {self.source}, published as session '{self.slug}' under the same name"
+        other = "another title in its sidecar" if recording.metadata.title else "another file name"
         return (
             f"{what} (SHA-256 {self.sha256[:12]}…, now {recording.sha256[:12]}…): run with --replace to replace it "
-            "in that session (its editors' work kept, their approvals marked stale), or give this one another "
-            "file name or title to add a new session"
+            f"in that session (its editors' work kept, their approvals marked stale), or give this one {other} to "
+            "add a new session"
         )
 
     def note(self) -> str:
