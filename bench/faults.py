@@ -7,7 +7,7 @@ folder, killed once, then run again). Every run starts its own temporary Prefect
 A kill point survives when the kill left no process of the run, no half-made session showed before the
 first publish (no private folder, nothing in `review --list`), and the rerun published the site an
 uninterrupted run publishes (time fields aside) with no staging left. Prints "kill points survived /
-tried" and writes bench/results/faults.json and .md. The CI test (tests/test_kill.py) runs 7 of them.
+tried" and writes bench/results/faults.json and .md. The CI test (tests/test_kill.py) runs 6 of them.
 """
 
 from __future__ import annotations

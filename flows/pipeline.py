@@ -548,7 +548,10 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
             logger.error(message)
             results.append(SessionResult(source=source, status="failed", error=message))
             continue
-        state = installed_process_session(source, settings, dict(taken), return_state=True)
+        # Eager commits store each stage's result as soon as it is done: inside this task's transaction
+        # they would wait for its end, and a killed run would lose them all (its rerun redoing every stage).
+        with transaction(commit_mode=CommitMode.EAGER):
+            state = installed_process_session(source, settings, dict(taken), return_state=True)
         outcome = state.result(raise_on_failure=False)
         if isinstance(outcome, SessionResult):
             results.append(outcome)

@@ -21,23 +21,29 @@ from typer.testing import CliRunner
 from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
 
-Marker = Callable[[Path, str], bool]
-"""True once the run reached the moment: given the output folder and the run's log so far (`run -v`)."""
+Marker = Callable[[Path, str, set[Path]], bool]
+"""True once the run reached the moment: given the output folder, the run's log so far (`run -v`) and
+what the output folder held when the run started."""
 
 
 def exists(pattern: str) -> Marker:
-    """Something the run made in the output folder."""
-    return lambda out, log: any(out.glob(pattern))
+    """Something the run made in the output folder (not a leftover of the run killed before it)."""
+    return lambda out, log, before: any(p not in before for p in out.glob(pattern))
 
 
 def finished(task: str) -> Marker:
     """A task of the run finished (its Prefect log line), e.g. `transcribe/`, `chapters-`."""
-    return lambda out, log: any(
+    return lambda out, log, before: any(
         f"Task run '{task}" in line and "Finished in state" in line for line in log.splitlines()
     )
 
 
-def started(out: Path, log: str) -> bool:
+def logged(text: str) -> Marker:
+    """The run's log says it."""
+    return lambda out, log, before: text in log
+
+
+def started(out: Path, log: str, before: set[Path]) -> bool:
     return True
 
 
@@ -58,14 +64,14 @@ PUBLISHING = KillPoint("publishing, staged", exists("private/.*.publish-*"), 0.0
 PUBLISHED = KillPoint("published, voices and catalogue next", exists("site/*/session.json"))
 CATALOGUE = KillPoint("search index", exists("private/.pagefind-*"))
 
-CI_POINTS = (TRANSCRIBING, BLOCK_STORED, DIARIZING, SUMMARIZING, PUBLISHING, PUBLISHED, CATALOGUE)
+CI_POINTS = (TRANSCRIBING, DIARIZING, SUMMARIZING, PUBLISHING, PUBLISHED, CATALOGUE)
 """The CI test's moments, each further into the run than the one before, so each rerun resumes later."""
 
 STAGE_POINTS: tuple[KillPoint, ...] = (
     KillPoint("start-up", started, 0.2),
     KillPoint("start-up, imports", started, 2.0),
     KillPoint("Prefect server starting", started, 4.0),
-    KillPoint("workspace made", exists("private")),
+    KillPoint("flow started, workspace locked", logged("for flow 'process-folder'")),
     DECODING,
     KillPoint("media being made", exists("private/cache/*/.media-*")),
     TRANSCRIBING,
@@ -104,6 +110,8 @@ class Sweep:
     after: dict[str, str] = field(default_factory=dict)
     """Per kill, the last task the run's log says finished before it (where the kill landed)."""
     final_exit: int | None = None
+    final_log: str = ""
+    """The log of the run to the end (for a failure's message)."""
 
 
 def session_processes(session: int) -> list[int]:
@@ -158,10 +166,11 @@ def kill_at(
     log = out.parent / f"{out.name}.log"
     for number, point in enumerate(points):
         shared = {"PREFECT_API_URL": api_url} if api_url and number > 0 else {}
+        before = set(out.rglob("*"))
         run = start_run(media, out, {**env, **shared}, log)
         began = time.monotonic()
         deadline = time.monotonic() + 300
-        while run.poll() is None and not point.marker(out, _text(log)) and time.monotonic() < deadline:
+        while run.poll() is None and not point.marker(out, _text(log), before) and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(point.delay)
         if run.poll() is not None:
@@ -180,9 +189,9 @@ def kill_at(
         for pid in session_processes(run.pid):
             os.kill(pid, signal.SIGKILL)
         sweep.problems.extend(f"{point.name}: {problem}" for problem in unpublished_leftovers(out))
-    sweep.final_exit = start_run(media, out, {**env, **({"PREFECT_API_URL": api_url} if api_url else {})}).wait(
-        timeout=900
-    )
+    final = start_run(media, out, {**env, **({"PREFECT_API_URL": api_url} if api_url else {})}, log)
+    sweep.final_exit = final.wait(timeout=900)
+    sweep.final_log = _text(log)
     return sweep
 
 
