@@ -106,7 +106,7 @@ class Sweep:
     problems: list[str] = field(default_factory=list)
     """What a kill left that it must not (a half-made session, a review listed before a publish)."""
     seconds: dict[str, float] = field(default_factory=dict)
-    """Per kill, seconds from the run's start to the kill."""
+    """Per point, seconds from the run's start to the kill (or to its end, when it finished first)."""
     after: dict[str, str] = field(default_factory=dict)
     """Per kill, the last task the run's log says finished before it (where the kill landed)."""
     final_exit: int | None = None
@@ -175,6 +175,7 @@ def kill_at(
         time.sleep(point.delay)
         if run.poll() is not None:
             sweep.finished_first.append(point.name)
+            sweep.seconds[point.name] = round(time.monotonic() - began, 1)
             continue
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
