@@ -21,14 +21,21 @@ from typer.testing import CliRunner
 from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
 
-Marker = Callable[[Path, str, set[Path]], bool]
+Marker = Callable[[Path, str, dict[Path, int]], bool]
 """True once the run reached the moment: given the output folder, the run's log so far (`run -v`) and
-what the output folder held when the run started."""
+what the output folder held when the run started (path → modification time)."""
 
 
 def exists(pattern: str) -> Marker:
-    """Something the run made in the output folder (not a leftover of the run killed before it)."""
-    return lambda out, log, before: any(p not in before for p in out.glob(pattern))
+    """Something the run made or rewrote in the output folder (not a leftover of the run killed before it)."""
+    return lambda out, log, before: any(before.get(p) != _mtime(p) for p in out.glob(pattern))
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
 
 
 def finished(task: str) -> Marker:
@@ -43,7 +50,7 @@ def logged(text: str) -> Marker:
     return lambda out, log, before: text in log
 
 
-def started(out: Path, log: str, before: set[Path]) -> bool:
+def started(out: Path, log: str, before: dict[Path, int]) -> bool:
     return True
 
 
@@ -166,7 +173,7 @@ def kill_at(
     log = out.parent / f"{out.name}.log"
     for number, point in enumerate(points):
         shared = {"PREFECT_API_URL": api_url} if api_url and number > 0 else {}
-        before = set(out.rglob("*"))
+        before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
         run = start_run(media, out, {**env, **shared}, log)
         began = time.monotonic()
         deadline = time.monotonic() + 300
