@@ -6,7 +6,7 @@ Called from `process_session`; the logic lives in `livecastpipe.summaries` and `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,10 +20,10 @@ from prefect.states import Running, State
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from livecastpipe import workspace
+from livecastpipe import outputs, workspace
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.runners import stage_options
-from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript
+from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript, to_json
 from livecastpipe.names import editor_speaker_names
 from livecastpipe.review import (
     SESSION_SUMMARY_KEY,
@@ -33,6 +33,7 @@ from livecastpipe.review import (
     approved_speaker_names,
     read_review,
     reject,
+    review_path,
     update_review,
     write_review,
 )
@@ -94,10 +95,15 @@ def review_task(
     summary: SessionSummary,
     speakers: list[SpeakerInfo],
     output_dir: str,
+    create: bool,
 ) -> SessionReview:
-    """Merge the generated texts into the session's `review.json`, keeping every editor decision."""
+    """Merge the generated texts into the session's `review.json`, keeping every editor decision. A session
+    without one gets it from publishing (`EditorialResult.files`), so a run that dies leaves none, unless
+    `create` (the run is about to wait for an editor, who reviews that file)."""
     folder = workspace.session_private_dir(Path(output_dir), recording.slug)
-    return update_review(folder, recording.slug, recording.title, summary, split_sentences(transcript), speakers)
+    return update_review(
+        folder, recording.slug, recording.title, summary, split_sentences(transcript), speakers, create=create
+    )
 
 
 class EditorApproval(RunInput):
@@ -175,6 +181,8 @@ class EditorialResult:
     review: SessionReview
     warnings: tuple[str, ...] = ()
     """Fallbacks of the generative backend, and a summary left in draft after waiting for an editor."""
+    files: dict[str, str] = field(default_factory=dict)
+    """`review.json` for a session that has none yet: publishing writes it with the package."""
 
 
 def summarize_and_review(
@@ -208,10 +216,13 @@ def summarize_and_review(
         summary = outcome if isinstance(outcome, SessionSummary) else with_fallback_warning(summary, outcome)
     for warning in summary.warnings:
         logger.warning("%s: %s", recording.source, warning)
-    review = review_task(recording, quote(transcript), summary, list(speakers), str(settings.output_dir))
+    review = review_task(
+        recording, quote(transcript), summary, list(speakers), str(settings.output_dir), settings.review.wait_for_editor
+    )
     warnings = list(summary.warnings)
     if settings.review.wait_for_editor:
         review = wait_for_editor(folder, review, names, settings.review)
         if any(i.key == SESSION_SUMMARY_KEY and i.awaits_review for i in review.items):
             warnings.append(f"no editor decision within {settings.review.wait_timeout_s} s; the summary stays draft")
-    return EditorialResult(summary=summary, review=review, warnings=tuple(warnings))
+    files = {} if review_path(folder).is_file() else {outputs.REVIEW.name(): to_json(review)}
+    return EditorialResult(summary=summary, review=review, warnings=tuple(warnings), files=files)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -416,25 +415,11 @@ def process_session(
     )
     notes: tuple[str, ...] = ()
     if (replaced := replaced_session(settings.output_dir, recording)) is not None:
-        slug, old = replaced
         if not settings.replace_recordings:
-            raise IngestError(
-                Path(source),
-                f"not the recording published as session '{slug}' under this file name (SHA-256 {old[:12]}…, "
-                f"now {recording.sha256[:12]}…): run with --replace to replace it in that session (its editors' "
-                "work kept, their approvals marked stale), or rename the file to add a new session",
-            )
-        recording = replace(recording, slug=slug)
-        notes = (f"replaces the recording of session '{slug}' (SHA-256 {old[:12]}…); approvals made before are stale",)
-    private = workspace.session_private_dir(settings.output_dir, recording.slug)
-    fresh = not private.exists() and not workspace.session_site_dir(settings.output_dir, recording.slug).exists()
-    try:
-        return _process_recording(source, recording, settings, notes)
-    except BaseException:
-        if fresh and not workspace.session_site_dir(settings.output_dir, recording.slug).exists():
-            # a new session that failed leaves no half-made folder (its review file) behind
-            shutil.rmtree(private, ignore_errors=True)
-        raise
+            raise IngestError(Path(source), replaced.refusal(recording))
+        recording = replace(recording, slug=replaced.slug)
+        notes = (replaced.note(),)
+    return _process_recording(source, recording, settings, notes)
 
 
 def _process_recording(source: str, recording: Recording, settings: Settings, notes: tuple[str, ...]) -> SessionResult:
@@ -457,7 +442,7 @@ def _process_recording(source: str, recording: Recording, settings: Settings, no
         transcript,
         spoken.speakers,
         spoken.chapters,
-        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles)},
+        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles), **editorial.files},
         provenance={"diarization": {"engine": diarization.engine, "speaker_count": diarization.speaker_count_source}},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
@@ -477,29 +462,64 @@ def _process_recording(source: str, recording: Recording, settings: Settings, no
     )
 
 
-def replaced_session(output_dir: Path, recording: Recording) -> tuple[str, str] | None:
-    """(slug, SHA-256) of the published session whose recording was this file (same path) with other
-    content, if any: a replaced recording is the archivist's call."""
-    for manifest in workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}"):
+@dataclass(frozen=True)
+class PublishedRecording:
+    """The recording a published session was made from, as its manifest records it."""
+
+    slug: str
+    source: str
+    sha256: str
+
+    def refusal(self, recording: Recording) -> str:
+        """Why `recording` is not processed without --replace (one line, naming both files)."""
+        if Path(self.source).resolve() == Path(recording.source).resolve():
+            what = f"not the recording published as session '{self.slug}' under this file name"
+        else:
+            what = f"another recording than {self.source}, published as session '{self.slug}' under the same name"
+        other = "another title in its sidecar" if recording.metadata.title else "another file name"
+        return (
+            f"{what} (SHA-256 {self.sha256[:12]}…, now {recording.sha256[:12]}…): run with --replace to replace it "
+            f"in that session (its editors' work kept, their approvals marked stale), or give this one {other} to "
+            "add a new session"
+        )
+
+    def note(self) -> str:
+        return (
+            f"replaces the recording of session '{self.slug}' ({self.source}, SHA-256 {self.sha256[:12]}…); "
+            "approvals made before are stale"
+        )
+
+
+def published_recordings(output_dir: Path) -> list[PublishedRecording]:
+    """The recording of every published session (those whose manifest can be read)."""
+    found = []
+    for manifest in sorted(workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}")):
         try:
             published = json.loads(manifest.read_text())["recording"]
-            source, sha = Path(published["source"]).resolve(), published["sha256"]
+            found.append(PublishedRecording(manifest.parent.name, str(published["source"]), str(published["sha256"])))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if source == Path(recording.source).resolve() and sha != recording.sha256:
-            return manifest.parent.name, sha
+    return found
+
+
+def replaced_session(output_dir: Path, recording: Recording) -> PublishedRecording | None:
+    """The published session this recording, with other content, would replace, if any: one made from the
+    same file, or one under the same name (its title's slug) from another file. A replaced recording is
+    the archivist's call. A recording already published (under its hash-suffixed slug) replaces none."""
+    published = published_recordings(output_dir)
+    if any(p.slug == recording.slug and p.sha256 == recording.sha256 for p in published):
+        return None
+    here = Path(recording.source).resolve()
+    name = title_slug(recording.metadata.title or here.stem)
+    for session in published:
+        if session.sha256 != recording.sha256 and (Path(session.source).resolve() == here or session.slug == name):
+            return session
     return None
 
 
 def existing_slugs(output_dir: Path) -> dict[str, str]:
     """Slugs already used in the output folder, mapped to the recording hash that owns each."""
-    taken: dict[str, str] = {}
-    for manifest in workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}"):
-        try:
-            taken[manifest.parent.name] = json.loads(manifest.read_text())["recording"]["sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return taken
+    return {p.slug: p.sha256 for p in published_recordings(output_dir)}
 
 
 def results_table(results: Sequence[SessionResult]) -> str:
@@ -515,7 +535,9 @@ def results_table(results: Sequence[SessionResult]) -> str:
 
 @task(name="process-sessions", cache_policy=NO_CACHE)
 def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: dict[str, str]) -> list[SessionResult]:
-    """Run `process_session` for recordings sharing an output name, one after another; failures become results."""
+    """Run `process_session` for recordings sharing an output name, one after another; failures become results.
+
+    Once one of them is done, the others fail, naming it: one run makes one session per name."""
     # Imported, not captured: a Dask worker then runs the installed flow, whose type hints resolve,
     # instead of a pickled copy of it.
     from livecastpipe.flows.pipeline import process_session as installed_process_session
@@ -524,7 +546,18 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
     taken = dict(taken_slugs)
     results: list[SessionResult] = []
     for source in sources:
-        state = installed_process_session(source, settings, dict(taken), return_state=True)
+        if (done := next((r for r in results if r.status == "done"), None)) is not None:
+            message = (
+                f"{source}: same session name '{done.slug}' as {done.source}, processed in this run: give one of "
+                "them another file name or title (a run makes one session per name)"
+            )
+            logger.error(message)
+            results.append(SessionResult(source=source, status="failed", error=message))
+            continue
+        # Eager commits store each stage's result as soon as it is done: inside this task's transaction
+        # they would wait for its end, and a killed run would lose them all (its rerun redoing every stage).
+        with transaction(commit_mode=CommitMode.EAGER):
+            state = installed_process_session(source, settings, dict(taken), return_state=True)
         outcome = state.result(raise_on_failure=False)
         timed_out = timed_out_stage(state.state_details.flow_run_id)
         if isinstance(outcome, SessionResult):

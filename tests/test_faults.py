@@ -40,31 +40,48 @@ def _leftovers(output: Path) -> list[Path]:
     return made
 
 
+def _first_publishes(output: Path) -> tuple[Path, Path]:
+    """Two first publishes killed between the private and the public swap: one before it, one after."""
+    half_made = workspace.session_private_dir(output, "nieuw")
+    swapped = workspace.session_private_dir(output, "net-gepubliceerd")
+    for folder in (half_made, swapped):
+        folder.mkdir(parents=True)
+        (folder / "review.json").write_text("{}")
+        (folder / workspace.UNPUBLISHED_MARK).touch()
+    (workspace.session_site_dir(output, swapped.name) / "session.json").parent.mkdir(parents=True)
+    (workspace.session_site_dir(output, swapped.name) / "session.json").write_text("{}")
+    return half_made, swapped
+
+
 def test_leftovers_of_dead_runs_go_never_a_live_runs(tmp_path: Path) -> None:
     output = tmp_path / "output"
     made = _leftovers(output)
+    half_made, swapped = _first_publishes(output)
     kept = [
         workspace.session_private_dir(output, "sessie") / "review.json",
         workspace.session_site_dir(output, "sessie") / "index.html",
         workspace.default_cache_dir(output) / "abc" / "media-0123456789abcdef" / "audio.m4a",
+        swapped / "review.json",
     ]
     for path in kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("blijft")
+    assert workspace.session_slugs(output) == ["net-gepubliceerd", "sessie"]  # a half-made one is no session
     lock = workspace.private_dir(output) / workspace.LOCK_FILE
     live = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         assert live.stdout is not None and live.stdout.readline().strip() == "held"
         with workspace.run_lock(output, workspace.default_cache_dir(output)) as removed:
             assert removed == []  # another run lives: its staging folders may be in use
-        assert all(p.exists() for p in made)
+        assert all(p.exists() for p in made) and half_made.is_dir()
     finally:
         live.send_signal(signal.SIGKILL)
         live.wait()
     with workspace.run_lock(output, workspace.default_cache_dir(output)) as removed:
-        assert sorted(removed) == sorted(made)
-    assert not any(p.exists() for p in made)
+        assert sorted(removed) == sorted([*made, half_made])
+    assert not any(p.exists() for p in made) and not half_made.exists()
     assert all(p.read_text() == "blijft" for p in kept)
+    assert not workspace.is_unpublished(swapped)  # published: it only loses its mark
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import wave
 from importlib.metadata import version
@@ -11,12 +12,14 @@ import pytest
 
 from livecastpipe.ingest import (
     IngestError,
+    decode_audio,
     ffmpeg_binary,
     find_recordings,
     ingest,
     read_metadata,
     session_slug,
 )
+from livecastpipe.storage import error_line
 
 from .conftest import run_ffmpeg
 
@@ -97,6 +100,18 @@ def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp4"
     path.touch()
     _expect_error(path, tmp_path, "empty")
+
+
+def test_a_full_disk_while_decoding_says_so(sample: Path, tmp_path: Path) -> None:
+    """ffmpeg writing the decoded audio onto a full disk (/dev/full) is the disk's fault, not the recording's."""
+    target = tmp_path / "cache" / "audio.wav"
+    target.parent.mkdir()
+    Path(f"{target}.partial").symlink_to("/dev/full")
+    with pytest.raises(OSError) as raised:
+        decode_audio(sample, target)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == f"{target}.partial"
+    assert "the disk is full" in error_line(raised.value)
+    assert not target.exists() and not Path(f"{target}.partial").is_symlink()
 
 
 def test_not_media(tmp_path: Path) -> None:

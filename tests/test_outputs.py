@@ -111,3 +111,30 @@ def test_the_formats_chosen_are_written_and_only_what_is_written_is_offered(
 def test_unknown_formats_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown format.*docx"):
         PublishSettings(formats=("srt", "docx"))
+
+
+def test_a_new_sessions_review_comes_with_its_first_publish_and_an_editors_stays(
+    tmp_path: Path,
+    hostile_audio_recording,  # noqa: F811
+) -> None:
+    """The pipeline hands a new session's `review.json` to publishing (nothing is written before it); after
+    the publish the private folder holds it and no `.unpublished` mark, and a later stage version never
+    replaces what an editor decided."""
+    from livecastpipe import workspace
+    from livecastpipe.models import to_json
+    from livecastpipe.review import SESSION_SUMMARY_KEY, ReviewItem, approve, merge_review, read_review, write_review
+
+    package = hostile_package(hostile_audio_recording)
+    slug = package.recording.slug
+    item = ReviewItem(SESSION_SUMMARY_KEY, "session_summary", "Samenvatting", "Een samenvatting.", "bron")
+    review = merge_review(None, [item], slug, package.recording.title)
+    package = replace(package, stage_files={**package.stage_files, "review.json": to_json(review)})
+    publish_session(package, tmp_path / "output", SETTINGS)
+    private = workspace.session_private_dir(tmp_path / "output", slug)
+    assert read_review(private) == review and not workspace.is_unpublished(private)
+    assert workspace.session_slugs(tmp_path / "output") == [slug]
+
+    write_review(private, approve(review, SESSION_SUMMARY_KEY, "Redactie", "Goedgekeurd."))
+    publish_session(package, tmp_path / "output", SETTINGS)
+    decision = read_review(private).item(SESSION_SUMMARY_KEY).decision
+    assert decision is not None and decision.text == "Goedgekeurd."

@@ -47,3 +47,51 @@ def test_a_replaced_recording_is_reported_and_replace_keeps_the_session(prefect_
     assert manifest["recording"]["sha256"] == sha256_file(talk)
     feed = (workspace.site_dir(settings.output_dir) / "feed.xml").read_text()
     assert feed.count("<item>") == 1
+
+
+@pytest.mark.slow
+def test_a_recording_under_a_published_name_from_another_folder_is_reported(prefect_harness, tmp_path: Path) -> None:
+    """Same file name (so the same session name) in another folder, other content: in one batch the second
+    fails naming the first; later it fails naming the published one, the batch's others still finish,
+    and `--replace` replaces it in that session."""
+    from livecastpipe.flows.pipeline import process_folder
+
+    first, second = tmp_path / "dag1", tmp_path / "dag2"
+    first.mkdir()
+    second.mkdir()
+    run_ffmpeg("-i", str(SAMPLE), "-t", "6", "-c", "copy", str(first / "lezing.mp4"))
+    run_ffmpeg("-ss", "8", "-i", str(SAMPLE), "-t", "6", "-c:v", "libx264", "-c:a", "aac", str(second / "lezing.mp4"))
+    settings = Settings(output_dir=tmp_path / "out")
+    done, refused = process_folder([str(first), str(second)], settings)
+    assert done.status == "done" and done.slug == "lezing", done.error
+    assert refused.status == "failed" and refused.error is not None
+    assert refused.error.startswith(f"{second / 'lezing.mp4'}: ") and str(first / "lezing.mp4") in refused.error
+    assert "\n" not in refused.error
+    private = workspace.session_private_dir(settings.output_dir, "lezing")
+    write_review(private, approve(read_review(private), SESSION_SUMMARY_KEY, "Redactie", "Goedgekeurd."))
+    site_before = {
+        p: p.read_bytes() for p in workspace.session_site_dir(settings.output_dir, "lezing").rglob("*") if p.is_file()
+    }
+
+    (second / "andere-lezing.mp4").write_bytes((first / "lezing.mp4").read_bytes())  # stages cached: quick
+    results = {Path(r.source).name: r for r in process_folder([str(second)], settings)}
+    refused, other = results["lezing.mp4"], results["andere-lezing.mp4"]
+    assert other.status == "done" and other.slug == "andere-lezing", other.error  # the batch's others finish
+    assert refused.status == "failed" and refused.error is not None
+    assert refused.error.startswith(f"{second / 'lezing.mp4'}: ") and str(first / "lezing.mp4") in refused.error
+    assert "--replace" in refused.error and "\n" not in refused.error
+    assert workspace.session_slugs(settings.output_dir) == ["andere-lezing", "lezing"]  # no third session
+    site_after = {
+        p: p.read_bytes() for p in workspace.session_site_dir(settings.output_dir, "lezing").rglob("*") if p.is_file()
+    }
+    assert site_after == site_before  # the published session untouched
+    assert read_review(private).item(SESSION_SUMMARY_KEY).decision is not None
+
+    (second / "andere-lezing.mp4").unlink()
+    (replaced,) = process_folder([str(second)], settings.model_copy(update={"replace_recordings": True}))
+    assert replaced.status == "done" and replaced.slug == "lezing", replaced.error
+    assert any("replaces the recording" in w and str(first / "lezing.mp4") in w for w in replaced.warnings)
+    item = read_review(private).item(SESSION_SUMMARY_KEY)
+    assert item.decision is not None and item.decision.text == "Goedgekeurd." and item.stale
+    manifest = json.loads((workspace.session_site_dir(settings.output_dir, "lezing") / "session.json").read_text())
+    assert manifest["recording"]["source"] == str(second / "lezing.mp4")

@@ -131,7 +131,10 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary; errors only.")] = False,
     replace_recordings: Annotated[
         bool,
-        typer.Option("--replace", help="A changed recording under a published file name replaces it in its session."),
+        typer.Option(
+            "--replace",
+            help="A recording with other content under a published session's file name or title replaces it there.",
+        ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:

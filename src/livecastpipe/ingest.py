@@ -7,6 +7,7 @@ WAV decoded here, so the (possibly huge) video is never held in memory.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import subprocess
 import wave
@@ -287,7 +288,11 @@ def decode_audio(source: Path, target: Path) -> float:
     result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, preexec_fn=dies_with_parent())
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
-        lines = [ln for ln in result.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+        text = result.stderr.decode("utf-8", "replace")
+        for code in (errno.ENOSPC, errno.EROFS):  # the cache cannot be written: not the recording's fault
+            if os.strerror(code) in text:
+                raise OSError(code, os.strerror(code), str(partial))
+        lines = [ln for ln in text.splitlines() if ln.strip()]
         raise IngestError(source, f"audio cannot be decoded: {lines[-1] if lines else result.returncode}")
     with wave.open(str(partial), "rb") as wav:
         duration = wav.getnframes() / wav.getframerate()

@@ -917,11 +917,16 @@ def publish_session(
         atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
         staged.chmod(0o755)
         staged_private.chmod(0o700)
+        first = not private_target.exists()
+        if first:  # until the public side is in too, a half-made session (see workspace.UNPUBLISHED_MARK)
+            (staged_private / workspace.UNPUBLISHED_MARK).touch()
         # The private side first: it holds what the public side is re-rendered from.
         private_target.parent.mkdir(parents=True, exist_ok=True)
         swap_in(staged_private, private_target, snapshot)
         target.parent.mkdir(parents=True, exist_ok=True)
         swap_in(staged, target)
+        if first:
+            (private_target / workspace.UNPUBLISHED_MARK).unlink()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target

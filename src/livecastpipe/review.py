@@ -395,16 +395,20 @@ def update_review(
     summary: SessionSummary,
     sentences: Sequence[TranscriptSentence],
     speakers: Sequence[SpeakerInfo] = (),
+    create: bool = True,
 ) -> SessionReview:
     """Merge freshly generated texts into the session's review file, keeping every editor decision.
 
+    With `create` off, a session without a review file gets its review returned, not written: the
+    pipeline has publishing write it with the package, so a session never published leaves no file.
     An unreadable review file is never overwritten: ReviewError names it.
     """
     previous = read_review(session_folder)
     merged = merge_review(previous, review_items(summary, sentences, speakers), slug, title)
     if previous is not None and _same_content(previous, merged):
         return previous
-    write_review(session_folder, merged)
+    if previous is not None or create:
+        write_review(session_folder, merged)
     return merged
 
 
@@ -413,10 +417,13 @@ def _same_content(a: SessionReview, b: SessionReview) -> bool:
 
 
 def find_reviews(output_dir: Path) -> list[tuple[Path, SessionReview | ReviewError]]:
-    """Every session's private folder with a review file, and its review (or why it is unreadable)."""
+    """Every session's private folder with a review file, and its review (or why it is unreadable); a
+    folder a first publish left half-made (`workspace.is_unpublished`) is not a session yet."""
     found: list[tuple[Path, SessionReview | ReviewError]] = []
     sessions = workspace.session_private_dir(output_dir, "_").parent
     for path in sorted(sessions.glob(f"*/{outputs.REVIEW.name()}")):
+        if workspace.is_unpublished(path.parent):
+            continue
         try:
             review = read_review(path.parent)
         except ReviewError as exc:

@@ -313,9 +313,9 @@ class Settings(BaseModel):
     cache_dir: Path | None = None
     """Where decoded audio and stage results are kept; `<output_dir>/private/cache` when unset."""
     replace_recordings: bool = False
-    """A recording under the file name of a published session's, with other content, replaces it in that
-    session (`livecast run --replace`): its editors' work kept, their approvals marked stale. Off: such a
-    recording fails, saying so."""
+    """A recording under the file name (or title) of a published session's, with other content, replaces
+    it in that session (`livecast run --replace`): its editors' work kept, their approvals marked stale.
+    Off: such a recording fails, naming the published one's file."""
     max_concurrent_sessions: int = Field(default=1, ge=1)
     """How many sessions run at once: threads sharing one model, or workers of a local Dask cluster."""
     diarize_beside_transcription: bool = False

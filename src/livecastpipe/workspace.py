@@ -31,6 +31,9 @@ STAGING_PATTERNS = (".*.publish-*", ".pagefind-*", ".feeds-*", ".media-*", "*.pa
 """The temporary folders and files runs make while writing (publish, search index, programme feeds,
 media made ahead, atomic writes, the feeds' cover): removed when the run that made them died."""
 LOCK_FILE = ".run.lock"
+UNPUBLISHED_MARK = ".unpublished"
+"""In a session's private folder from its first publish's private swap until its public swap: a folder
+still marked when no run lives is a half-made session, removed by the next run (`remove_leftovers`)."""
 
 
 def site_dir(output: Path) -> Path:
@@ -78,12 +81,34 @@ def session_dir_for(output: Path, slug: str, entry: outputs.OutputFile) -> Path:
 
 
 def session_slugs(output: Path) -> list[str]:
-    """Slugs of the sessions that have a public folder (with a manifest) or a private folder, sorted."""
+    """Slugs of the sessions that have a public folder (with a manifest) or a private folder (not one a
+    first publish left half-made), sorted."""
     names = {p.parent.name for p in site_dir(output).glob(f"*/{outputs.MANIFEST.name()}")}
     sessions = private_dir(output) / SESSIONS
     if sessions.is_dir():
-        names.update(p.name for p in sessions.iterdir() if p.is_dir() and not p.name.startswith("."))
+        names.update(
+            p.name for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".") and not is_unpublished(p)
+        )
     return sorted(names)
+
+
+def is_unpublished(private_folder: Path) -> bool:
+    """True for a session's private folder whose first publish has not finished (see UNPUBLISHED_MARK)."""
+    return (private_folder / UNPUBLISHED_MARK).is_file()
+
+
+def _remove_half_made_sessions(output: Path) -> list[Path]:
+    """Remove the private folders of sessions whose first publish died before the public swap; a folder
+    whose public side made it only loses its mark."""
+    removed: list[Path] = []
+    for mark in sorted((private_dir(output) / SESSIONS).glob(f"*/{UNPUBLISHED_MARK}")):
+        folder = mark.parent
+        if (session_site_dir(output, folder.name) / outputs.MANIFEST.name()).is_file():
+            mark.unlink()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _move_missing(source: Path, target: Path) -> bool:
@@ -143,9 +168,9 @@ def migrate_workspace(output: Path) -> list[str]:
 
 def remove_leftovers(output: Path, cache_dir: Path | None = None) -> list[Path]:
     """Remove the staging folders and temporary files of runs that died (STAGING_PATTERNS only, under the
-    private workspace, the site and the cache); return what was removed. Call it only while holding the
-    run lock alone (`run_lock`)."""
-    removed: list[Path] = []
+    private workspace, the site and the cache) and the sessions their first publish left half-made; return
+    what was removed. Call it only while holding the run lock alone (`run_lock`)."""
+    removed = _remove_half_made_sessions(output)
     roots = [private_dir(output), site_dir(output)] + ([cache_dir] if cache_dir is not None else [])
     for root in roots:
         if not root.is_dir():
