@@ -1,0 +1,359 @@
+"""The workbench's HTTP API (`livecast edit`) through Starlette's TestClient: the token and the same-origin
+check, conflicts between two tabs, undo, bad input, what is served, and publishing the edits."""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from livecastpipe import outputs, workspace
+from livecastpipe.edits import read_edits
+from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
+from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.review import CAPTIONS_KEY, update_review
+from livecastpipe.settings import Settings, SubtitleSettings
+from livecastpipe.subtitles import subtitle_files
+from livecastpipe.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences
+from livecastpipe.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
+
+from .publish_fixtures import SETTINGS, hostile_audio_recording  # noqa: F401 (fixtures)
+
+TOKEN = "test-token-0123456789"
+SLUG = "werkbank-proef"
+LINES = (
+    ("SPEAKER_00", 0.5, "Welkom bij de buurtcooperatie van Amsterdam Noord"),
+    ("SPEAKER_00", 4.5, "Vandaag praten we over wonen en werken"),
+    ("SPEAKER_01", 8.5, "Dank je wel Anne voor de uitnodiging"),
+    ("SPEAKER_01", 12.5, "Wij beginnen met de leden van de cooperatie"),
+)
+FLAGGED = "buurtcooperatie"
+
+
+def spoken(speaker: str, start: float, text: str) -> Segment:
+    """A segment whose words follow each other 0.4 s apart; the flagged word marked uncertain."""
+    words = tuple(
+        Word(
+            round(start + 0.4 * i, 2),
+            round(start + 0.4 * i + 0.35, 2),
+            token,
+            0.4 if token == FLAGGED else 0.95,
+            speaker,
+            ("low-confidence",) if token == FLAGGED else (),
+        )
+        for i, token in enumerate(text.split())
+    )
+    return Segment(words[0].start, words[-1].end, text, words, speaker)
+
+
+def small_package(recording: Recording) -> SessionPackage:
+    """Four segments of two speakers in two chapters, over the 20-second audio-only recording."""
+    transcript = Transcript("nl", 1.0, 20.0, tuple(spoken(*line) for line in LINES), "handmade-test-fixture")
+    speakers = (
+        SpeakerInfo("SPEAKER_00", "Anne de Vries", "moderator", 1.0, "editor", True),
+        SpeakerInfo("SPEAKER_01", "Pieter Bakker", "speaker", 0.7, "voice-library", False),
+    )
+    names = {"SPEAKER_00": "Anne de Vries"}
+    return SessionPackage(
+        recording=replace(recording, slug=SLUG, metadata=replace(recording.metadata, title="Werkbank proef")),
+        transcript=transcript,
+        speakers=speakers,
+        chapters=(
+            Chapter(0.5, 8.5, "Anne de Vries: welkom", "SPEAKER_00"),
+            Chapter(8.5, 20.0, "Pieter Bakker: de leden", "SPEAKER_01"),
+        ),
+        stage_files=subtitle_files(transcript, names, SubtitleSettings()),
+    )
+
+
+@pytest.fixture(scope="module")
+def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording) -> Path:  # noqa: F811
+    """An output folder with the small session published and its review file made (read-only: copy it)."""
+    output = tmp_path_factory.mktemp("workbench") / "output"
+    package = small_package(hostile_audio_recording)
+    sentences = split_sentences(package.transcript)
+    summary = SessionSummary(
+        sentences=(SummarySentence(0.5, 4.0, "SPEAKER_00", sentences[0].text),),
+        chapters=tuple(
+            ChapterSummary(
+                c.start, c.end, c.title, c.speaker, (SummarySentence(s.start, s.end, s.speaker, s.text),), "proef"
+            )
+            for c, s in zip(package.chapters, (sentences[0], sentences[-1]))
+        ),
+        keywords=("coöperatie", "wonen"),
+        source_hash="proef",
+        backend="extractive",
+    )
+    private = workspace.session_private_dir(output, SLUG)
+    update_review(private, SLUG, package.recording.title, summary, sentences, package.speakers)
+    publish_session(package, output, SETTINGS)
+    return output
+
+
+@pytest.fixture()
+def output(edit_site: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "output"
+    shutil.copytree(edit_site, copy, symlinks=True)
+    return copy
+
+
+def workbench_client(output: Path, **kwargs: object) -> TestClient:
+    settings = Settings(output_dir=output, publish=SETTINGS)
+    return TestClient(workbench_app(Workbench(settings, TOKEN, "Redactie")), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def client(output: Path) -> TestClient:
+    """A client that sends the token header, as scripts do."""
+    return workbench_client(output, headers={TOKEN_HEADER: TOKEN})
+
+
+def session(client: TestClient) -> dict:
+    response = client.get(f"/api/sessions/{SLUG}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def segment_text(client: TestClient, segment_id: str) -> str:
+    return next(s["text"] for s in session(client)["segments"] if s["id"] == segment_id)
+
+
+def edit(client: TestClient, segment_id: str, version: int, **fields: object):
+    return client.post(f"/api/sessions/{SLUG}/segments/{segment_id}", json={"version": version, **fields})
+
+
+def test_every_request_needs_the_token(output: Path) -> None:
+    anonymous = workbench_client(output)
+    for path in ("/", f"/sessions/{SLUG}/", "/api/sessions", f"/sessions/{SLUG}/audio.m4a", "/static/workbench.js"):
+        assert anonymous.get(path).status_code == 403, path
+        assert anonymous.get(path, headers={TOKEN_HEADER: "wrong"}).status_code == 403, path
+    assert anonymous.get("/api/sessions").json()["error"].startswith("this workbench needs its token")
+    assert anonymous.get("/api/sessions", headers={TOKEN_HEADER: TOKEN}).status_code == 200
+    assert anonymous.get("/api/sessions", params={"token": TOKEN}).status_code == 200
+
+
+def test_the_first_page_sets_a_cookie_and_drops_the_token_from_the_address(output: Path) -> None:
+    browser = workbench_client(output, follow_redirects=False)
+    first = browser.get(f"/sessions/{SLUG}/?token={TOKEN}", headers={"Accept": "text/html"})
+    assert first.status_code == 303 and first.headers["location"] == f"/sessions/{SLUG}/"
+    assert browser.cookies.get(cookie_name(None)) == TOKEN
+    page = browser.get(f"/sessions/{SLUG}/")
+    assert page.status_code == 200 and "Welkom bij de" in page.text
+    assert browser.get(f"/sessions/{SLUG}/audio.m4a").status_code == 200
+
+
+def test_changes_need_the_same_origin(output: Path) -> None:
+    browser = workbench_client(output, cookies={cookie_name(None): TOKEN})
+    body = {"version": 0, "text": "Welkom bij de buurtcoöperatie van Amsterdam-Noord"}
+    path = f"/api/sessions/{SLUG}/segments/s1"
+    for headers in ({}, {"Origin": "https://evil.example"}, {"Origin": "null"}, {"Referer": "https://evil.example/x"}):
+        refused = browser.post(path, json=body, headers=headers)
+        assert refused.status_code == 403, headers
+        assert "same origin" in refused.json()["error"]
+    assert read_edits(workspace.session_private_dir(output, SLUG)) is None, "a refused change was written"
+    assert browser.post(path, json=body, headers={"Origin": "http://testserver"}).status_code == 200
+
+
+def test_responses_carry_the_security_headers(client: TestClient) -> None:
+    for path in ("/", f"/sessions/{SLUG}/", "/api/sessions", "/static/workbench.css"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_only_the_sessions_public_files_are_served(client: TestClient, output: Path) -> None:
+    assert client.get(f"/sessions/{SLUG}/{outputs.CAPTIONS_VTT.name('nl')}").text.startswith("WEBVTT")
+    ranged = client.get(f"/sessions/{SLUG}/audio.m4a", headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and len(ranged.content) == 100
+    (workspace.session_site_dir(output, SLUG) / ".hidden").write_text("secret")
+    outside = [
+        "../../private/sessions/werkbank-proef/review.json",
+        "%2e%2e/%2e%2e/private/voices.json",
+        ".hidden",
+        "..%2f..%2fprivate%2fsessions%2fwerkbank-proef%2freview.json",
+        "review.json",
+        "assets",
+    ]
+    for path in outside:
+        assert client.get(f"/sessions/{SLUG}/{path}").status_code == 404, path
+    assert client.get("/sessions/..%2fprivate/").status_code == 404
+
+
+def test_a_session_shows_its_segments_words_flags_speakers_and_chapters(client: TestClient) -> None:
+    data = session(client)
+    assert data["version"] == 0
+    assert [s["id"] for s in data["segments"]] == ["s1", "s2", "s3", "s4"]
+    first = data["segments"][0]
+    assert first["text"] == LINES[0][2] and first["machine_text"] == LINES[0][2] and not first["edited"]
+    assert data["flagged"] == [{"segment": "s1", "word": 3}]
+    speakers = {s["id"]: s for s in data["speakers"]}
+    assert speakers["SPEAKER_00"]["name"] == "Anne de Vries"
+    assert speakers["SPEAKER_01"]["name"] is None and speakers["SPEAKER_01"]["proposed"] == "Pieter Bakker"
+    assert [c["start"] for c in data["chapters"]] == [0.5, 8.5]
+    assert {i["kind"] for i in data["review"]} >= {"session_summary", "keywords"}
+    assert data["captions_reviewed"] is False
+    assert [s["slug"] for s in client.get("/api/sessions").json()["sessions"]] == [SLUG]
+
+
+def test_a_corrected_word_keeps_the_times_of_the_others(client: TestClient) -> None:
+    before = session(client)["segments"][0]["words"]
+    changed = edit(client, "s1", 0, text="Welkom bij de buurtcoöperatie van Amsterdam Noord")
+    assert changed.status_code == 200, changed.text
+    result = changed.json()
+    assert result["version"] == 1 and [s["id"] for s in result["segments"]] == ["s1"]
+    after = result["segments"][0]["words"]
+    assert [w["text"] for w in after][3] == "buurtcoöperatie"
+    for i in (0, 1, 2, 4, 5, 6):
+        assert (after[i]["start"], after[i]["end"]) == (before[i]["start"], before[i]["end"])
+    assert result["segments"][0]["edited"] and result["segments"][0]["machine_text"] == LINES[0][2]
+
+
+def test_two_tabs_no_lost_update(client: TestClient) -> None:
+    assert edit(client, "s2", 0, text="Vandaag praten we over wonen én werken").status_code == 200
+    conflict = edit(client, "s2", 0, text="Vandaag praten we over het wonen")
+    assert conflict.status_code == 409
+    body = conflict.json()
+    assert body["version"] == 1 and "changed meanwhile" in body["error"]
+    assert body["segment"]["text"] == "Vandaag praten we over wonen én werken"
+    assert segment_text(client, "s2") == "Vandaag praten we over wonen én werken"
+
+
+def test_undo_and_redo(client: TestClient) -> None:
+    edit(client, "s3", 0, text="Dank je wel Anne voor de fijne uitnodiging")
+    undone = client.post(f"/api/sessions/{SLUG}/undo", json={"version": 1})
+    assert undone.status_code == 200 and undone.json()["redo"] is True
+    assert segment_text(client, "s3") == LINES[2][2]
+    assert client.post(f"/api/sessions/{SLUG}/redo", json={"version": 2}).status_code == 200
+    assert segment_text(client, "s3") == "Dank je wel Anne voor de fijne uitnodiging"
+
+
+def test_unknown_session_segment_and_speaker_are_404(client: TestClient) -> None:
+    assert client.get("/api/sessions/bestaat-niet").status_code == 404
+    missing = edit(client, "s99", 0, text="tekst")
+    assert missing.status_code == 404 and "s99" in missing.json()["error"]
+    assert client.put(f"/api/sessions/{SLUG}/speakers/SPEAKER_77", json={"name": "X"}).status_code == 404
+    assert client.post(f"/api/sessions/{SLUG}/chapters/9", json={"title": "X"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": ""},
+        {"text": "   "},
+        {"text": "woord " * 200_000},
+        {"text": 42},
+        {"text": "een \x00 nul"},
+        {},
+    ],
+    ids=["empty", "blank", "1 MB", "not text", "control character", "nothing"],
+)
+def test_bad_input_is_refused_and_nothing_is_lost(client: TestClient, output: Path, body: dict) -> None:
+    edit(client, "s4", 0, text="Wij beginnen met de leden van onze coöperatie")
+    stored = (workspace.session_private_dir(output, SLUG) / outputs.EDITS.name()).read_bytes()
+    refused = edit(client, "s4", 1, **body)
+    assert refused.status_code == 400
+    assert refused.json()["error"] and "\n" not in refused.json()["error"]
+    assert (workspace.session_private_dir(output, SLUG) / outputs.EDITS.name()).read_bytes() == stored
+    assert segment_text(client, "s4") == "Wij beginnen met de leden van onze coöperatie"
+
+
+def test_malformed_requests_are_400(client: TestClient) -> None:
+    path = f"/api/sessions/{SLUG}/segments/s1"
+    assert client.post(path, content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert client.post(path, json=[1, 2]).status_code == 400
+    assert client.post(path, json={"text": "zonder versie"}).status_code == 400
+    assert client.post(path + "/merge", json={"version": 0, "direction": "sideways"}).status_code == 400
+
+
+def test_split_merge_inaudible_and_revert(client: TestClient) -> None:
+    split = client.post(f"/api/sessions/{SLUG}/segments/s3/split?html=1", json={"version": 0, "word": 4})
+    assert split.status_code == 200, split.text
+    result = split.json()
+    new_id = next(i for i in result["order"] if i not in ("s1", "s2", "s3", "s4"))
+    assert result["order"] == ["s1", "s2", "s3", new_id, "s4"]
+    assert all('class="segment' in s["html"] for s in result["segments"])
+    merged = client.post(f"/api/sessions/{SLUG}/segments/{new_id}/merge", json={"version": 1, "direction": "previous"})
+    assert merged.status_code == 200 and new_id in merged.json()["removed"]
+    assert segment_text(client, "s3") == LINES[2][2]
+    marked = client.post(f"/api/sessions/{SLUG}/segments/s2/inaudible", json={"version": 2, "from_word": 4})
+    assert marked.status_code == 200
+    assert segment_text(client, "s2") == "Vandaag praten we over [onverstaanbaar]"
+    reverted = client.post(f"/api/sessions/{SLUG}/segments/s2/revert", json={"version": 3})
+    assert reverted.status_code == 200 and segment_text(client, "s2") == LINES[1][2]
+
+
+def test_find_and_replace_with_preview(client: TestClient) -> None:
+    body = {"find": "cooperatie", "replace": "coöperatie", "version": 0}
+    preview = client.post(f"/api/sessions/{SLUG}/replace", json={**body, "preview": True})
+    assert preview.status_code == 200
+    assert [m["segment"] for m in preview.json()["matches"]] == ["s4"]
+    assert preview.json()["matches"][0]["after"] == "Wij beginnen met de leden van de coöperatie"
+    assert session(client)["version"] == 0, "a preview changed the session"
+    done = client.post(f"/api/sessions/{SLUG}/replace", json={**body, "preview": False})
+    assert done.status_code == 200 and segment_text(client, "s4").endswith("de coöperatie")
+
+
+def test_speakers_moved_added_merged_and_named(client: TestClient, output: Path) -> None:
+    moved = edit(client, "s2", 0, speaker="SPEAKER_01", from_word=3)
+    assert moved.status_code == 200, moved.text
+    tail = next(s for s in moved.json()["segments"] if s["id"] != "s2")
+    assert tail["speaker"] == "SPEAKER_01" and tail["text"] == "over wonen en werken"
+    added = client.post(f"/api/sessions/{SLUG}/speakers", json={"version": 1})
+    assert added.status_code == 200
+    new = next(s["id"] for s in added.json()["speakers"] if s["added"])
+    named = client.put(f"/api/sessions/{SLUG}/speakers/{new}", json={"name": "Fatima El Amrani", "role": "audience"})
+    assert named.status_code == 200
+    assert next(s for s in named.json()["speakers"] if s["id"] == new)["label"] == "Fatima El Amrani"
+    yaml_text = (workspace.session_private_dir(output, SLUG) / outputs.SPEAKERS.name()).read_text(encoding="utf-8")
+    assert "Fatima El Amrani" in yaml_text and "audience" in yaml_text
+    assert edit(client, "s3", 2, speaker=new).status_code == 200
+    merged = client.post(
+        f"/api/sessions/{SLUG}/speakers/merge", json={"version": 3, "source": new, "target": "SPEAKER_01"}
+    )
+    assert merged.status_code == 200
+    assert next(s for s in session(client)["segments"] if s["id"] == "s3")["speaker"] == "SPEAKER_01"
+    bad = client.put(f"/api/sessions/{SLUG}/speakers/SPEAKER_01", json={"name": "Naam --> met pijl"})
+    assert bad.status_code == 400 and "-->" in bad.json()["error"]
+
+
+def test_chapters_and_review(client: TestClient) -> None:
+    moved = client.post(f"/api/sessions/{SLUG}/chapters/2", json={"version": 0, "start": 8.0, "title": "De leden"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["chapters"][1] == {
+        "number": 2,
+        "start": 8.0,
+        "end": 20.0,
+        "title": "De leden",
+        "state": "approved",
+    }
+    before_first = client.post(f"/api/sessions/{SLUG}/chapters/2", json={"version": 1, "start": 0.2})
+    assert before_first.status_code == 400
+    keywords = client.post(
+        f"/api/sessions/{SLUG}/review/session/keywords", json={"decision": "approve", "text": "wonen, werken"}
+    )
+    assert keywords.status_code == 200 and keywords.json()["item"]["text"] == "wonen, werken"
+    assert (
+        client.post(f"/api/sessions/{SLUG}/review/session/summary", json={"decision": "reject"}).json()["item"]["state"]
+        == "rejected"
+    )
+    assert (
+        client.post(f"/api/sessions/{SLUG}/review/session/summary", json={"decision": "reopen"}).json()["item"]["state"]
+        == "draft"
+    )
+    assert client.post(f"/api/sessions/{SLUG}/review/session/nothing", json={"decision": "approve"}).status_code == 404
+    assert client.post(f"/api/sessions/{SLUG}/review/session/keywords", json={"decision": "maybe"}).status_code == 400
+    captions = client.post(f"/api/sessions/{SLUG}/review/{CAPTIONS_KEY}", json={"decision": "approve"})
+    assert captions.json()["captions_reviewed"] is True
+
+
+def test_publish_waits_for_another_run(client: TestClient, output: Path) -> None:
+    lock = workspace.private_dir(output) / workspace.LOCK_FILE
+    with open(lock, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)  # what a live `livecast run` holds
+        busy = client.post(f"/api/sessions/{SLUG}/publish")
+    assert busy.status_code == 409 and "another livecast run" in busy.json()["error"]
