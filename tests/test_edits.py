@@ -3,6 +3,7 @@ lose an update, a rerun never drops an edit, bad input changes nothing (no model
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from dataclasses import replace
@@ -15,8 +16,12 @@ from hypothesis import strategies as st
 
 from livecastpipe import edits as ed
 from livecastpipe import outputs, workspace
+from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.edits import EditConflict, EditError
 from livecastpipe.models import Chapter, Segment, Transcript, Word, to_json
+from livecastpipe.publish import publish_session, render_preview, republish
+
+from .publish_fixtures import SETTINGS, review_as_editor, sample_package, sample_session  # noqa: F401 (fixture)
 
 EDITOR = "Redactie"
 
@@ -336,3 +341,116 @@ def test_an_unreadable_edits_file_is_a_clear_error(tmp_path: Path) -> None:
     (private / "edits.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(EditError, match="edits.json: cannot be read"):
         ed.read_edits(private)
+
+
+# --- publishing from edits ------------------------------------------------------------------------
+
+
+def cues(path: Path) -> list[tuple[str, str, str]]:
+    """(start, end, text) of every cue of a WebVTT or SRT file."""
+    blocks = path.read_text(encoding="utf-8").replace("\r\n", "\n").strip().split("\n\n")
+    found = []
+    for block in blocks:
+        lines = block.split("\n")
+        timing = next((i for i, line in enumerate(lines) if " --> " in line), None)
+        if timing is not None:
+            start, end = lines[timing].split(" --> ")
+            found.append((start, end.split(" ")[0], "\n".join(lines[timing + 1 :])))
+    return found
+
+
+def search_index_text(site: Path) -> str:
+    """The text Pagefind indexed (its fragments, decompressed)."""
+    return "".join(
+        gzip.decompress(p.read_bytes()).decode("utf-8", "replace") for p in (site / "pagefind" / "fragment").iterdir()
+    )
+
+
+CUE_FILES = ("captions.nl.vtt", "captions.nl.srt", "subtitles.nl.vtt", "subtitles.nl.srt")
+
+
+@pytest.mark.slow
+def test_published_corrections_reach_every_output_and_a_rerun_keeps_them(tmp_path: Path, sample_session) -> None:
+    """An editor corrects a word, a speaker and types markup; republishing (no model) shows the edits in
+    the captions, subtitles, transcripts, page and search index, with the other cues' timing unchanged;
+    a rerun whose transcript changed under an edit keeps it and marks it stale."""
+    output = tmp_path / "output"
+    package = sample_package(sample_session)
+    slug = package.recording.slug
+    private = workspace.session_private_dir(output, slug)
+    review_as_editor(package, private)  # names both speakers as the captions made by the fixture do
+    folder = publish_session(package, output, SETTINGS)
+    assert (private / "machine-transcript.json").is_file() and not (folder / "machine-transcript.json").exists()
+    before = {name: cues(folder / name) for name in CUE_FILES}
+
+    machine = package.transcript
+    word_at, text_at, speaker_at = len(machine.segments) // 2, 0, len(machine.segments) - 1
+    target = machine.segments[word_at]
+    tokens = [w.text for w in target.words]
+    middle = len(tokens) // 2
+    tokens[middle] = "Zwaluwstaart"
+    edits = ed.update_edits(
+        private, lambda e: ed.set_text(e, f"s{word_at + 1}", " ".join(tokens), base_version=0, editor=EDITOR)
+    )
+    marked = machine.segments[text_at].text + " <b>vet</b> --> pijl"
+    edits = ed.update_edits(private, lambda e: ed.set_text(e, f"s{text_at + 1}", marked, base_version=1, editor=EDITOR))
+    assert machine.segments[speaker_at].speaker == "SPEAKER_01"
+    edits = ed.update_edits(
+        private, lambda e: ed.set_speaker(e, f"s{speaker_at + 1}", "SPEAKER_00", base_version=2, editor=EDITOR)
+    )
+    preview = render_preview(output, slug, SETTINGS)
+    republish(output, slug, SETTINGS)
+    publish_catalogue(output, SETTINGS)
+
+    assert (folder / "index.html").read_text(encoding="utf-8") == preview  # the preview is what is published
+    assert ed.read_edits(private) == edits  # carried over untouched
+    corrected, appended_after = target.words[middle], machine.segments[text_at].words[-1]
+    touched = [
+        (corrected.start, target.end),  # a longer word may move the cue breaks after it in its segment
+        (appended_after.start, machine.segments[text_at].end),
+        (machine.segments[speaker_at].start, machine.segments[speaker_at].end),
+    ]
+    for name in CUE_FILES:
+        after = cues(folder / name)
+        holding = [c for c in after if "Zwaluwstaart" in c[2]]
+        assert len(holding) == 1, name
+        # cues away from the edited segments are exactly as before (times and text)
+        far = [c for c in before[name] if all(_seconds(c[1]) < a - 3 or _seconds(c[0]) > b + 3 for a, b in touched)]
+        assert far and set(far) <= set(after), name
+        assert "<b>" not in "".join(c[2] for c in after) and "-->" not in "".join(c[2] for c in after)
+    vtt = (folder / "captions.nl.vtt").read_text(encoding="utf-8")
+    assert "&lt;b&gt;vet&lt;/b&gt; --&gt; pijl" in vtt
+    last_word = machine.segments[speaker_at].words[0]
+    last_cue = next(
+        c for c in cues(folder / "captions.nl.vtt") if _seconds(c[0]) <= last_word.start + 0.01 <= _seconds(c[1])
+    )
+    assert "<v Anne de Vries>" in last_cue[2]
+    published = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+    assert "Zwaluwstaart" in published["segments"][word_at]["text"]
+    times = [(w["start"], w["end"]) for w in published["segments"][word_at]["words"]]
+    assert times == [(w.start, w.end) for w in target.words]  # every word keeps its time, the new one its word's
+    assert published["segments"][speaker_at]["speaker"] == "SPEAKER_00"
+    assert "Zwaluwstaart" in (folder / "transcript.txt").read_text(encoding="utf-8")
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert "Zwaluwstaart" in page and "&lt;b&gt;vet&lt;/b&gt;" in page and "<b>vet" not in page
+    assert "Zwaluwstaart" in search_index_text(workspace.site_dir(output))
+
+    # a rerun: the model now hears the corrected segment differently
+    rerun_machine = rerun(machine, word_at, " ".join(["anders"] * len(tokens)))
+    publish_session(replace(package, transcript=rerun_machine), output, SETTINGS)
+    stored = ed.read_edits(private)
+    assert stored is not None and [s.id for s in stored.stale] == [f"s{word_at + 1}"]
+    published = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
+    assert "Zwaluwstaart" in published["segments"][word_at]["text"]  # kept
+    assert "<b>vet</b>" in published["segments"][text_at]["text"]
+    assert "Zwaluwstaart" in (folder / "captions.nl.vtt").read_text(encoding="utf-8")
+    machine_kept = json.loads((private / "machine-transcript.json").read_text(encoding="utf-8"))
+    assert machine_kept["segments"][word_at]["text"].startswith("anders")
+    with pytest.raises(EditConflict) as caught:
+        ed.update_edits(private, lambda e: ed.set_text(e, "s1", "te laat", base_version=3, editor=EDITOR))
+    assert caught.value.current.version == stored.version
+
+
+def _seconds(timestamp: str) -> float:
+    h, m, s = timestamp.replace(",", ".").split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)

@@ -30,7 +30,17 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from . import outputs, workspace
-from .chapters import chapters_json, chapters_vtt
+from .chapters import chapters_json, chapters_vtt, youtube_chapters
+from .edits import (
+    INAUDIBLE,
+    EditError,
+    SessionEdits,
+    edited_transcript,
+    read_edits,
+    reconcile,
+    with_chapter_starts,
+    write_edits,
+)
 from .escaping import json_in_html, markup_text
 from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
@@ -60,9 +70,10 @@ from .review import (
     publishable_text,
     read_review,
 )
-from .settings import PublishSettings
+from .settings import PublishSettings, SubtitleSettings
 from .speakers import read_speakers_yaml
 from .storage import atomic_write_bytes, atomic_write_text, exchange_directories, sha256_file
+from .subtitles import subtitle_files
 from .timefmt import clock, dutch_date, dutch_duration, fragment_time, iso8601_duration, iso_datetime, player_time
 from .transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
 from .urls import site_url
@@ -178,10 +189,9 @@ SOUND_CUE_LINE = re.compile(r"^\s*[\[(][^\])]+[\])]\s*$", re.MULTILINE)
 
 def caption_track_labels(captions_vtt: str | None, reviewed: bool) -> tuple[str, str]:
     """The labels of the captions and subtitles tracks: "geluiden" only when a cue describes a sound, and
-    "automatisch, niet gecontroleerd" until an editor approved the captions."""
-    captions = "Nederlands, met sprekers" + (
-        " en geluiden" if captions_vtt and SOUND_CUE_LINE.search(captions_vtt) else ""
-    )
+    "automatisch, niet gecontroleerd" until an editor approved the captions ("[onverstaanbaar]" is no sound)."""
+    sounds = [m.group(0).strip() for m in SOUND_CUE_LINE.finditer(captions_vtt or "")]
+    captions = "Nederlands, met sprekers" + (" en geluiden" if any(s != INAUDIBLE for s in sounds) else "")
     subtitles = "Nederlands"
     if not reviewed:
         captions, subtitles = (f"{label} (automatisch, niet gecontroleerd)" for label in (captions, subtitles))
@@ -552,14 +562,25 @@ def package_data_json(package: SessionPackage) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
+def _machine_transcript_path(output_dir: Path, slug: str) -> Path:
+    """Where the pipeline's transcript of a session is kept: privately, or for packages published before
+    it was, the public transcript.json (then still the machine's)."""
+    private = (
+        workspace.session_dir_for(output_dir, slug, outputs.MACHINE_TRANSCRIPT) / outputs.MACHINE_TRANSCRIPT.name()
+    )
+    if private.is_file():
+        return private
+    return workspace.session_dir_for(output_dir, slug, outputs.TRANSCRIPT_JSON) / outputs.TRANSCRIPT_JSON.name()
+
+
 def load_session_package(output_dir: Path, slug: str) -> SessionPackage:
-    """Read back what a published package was made from, so it can be re-rendered without the models."""
+    """Read back what a published package was made from (the machine's transcript, not the edited one),
+    so it can be re-rendered without the models."""
     folder = workspace.session_site_dir(output_dir, slug)
     try:
         data_path = workspace.session_dir_for(output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
         data = json.loads(data_path.read_text(encoding="utf-8"))
-        transcript_path = workspace.session_dir_for(output_dir, slug, outputs.TRANSCRIPT_JSON)
-        data["transcript"] = json.loads((transcript_path / outputs.TRANSCRIPT_JSON.name()).read_text(encoding="utf-8"))
+        data["transcript"] = json.loads(_machine_transcript_path(output_dir, slug).read_text(encoding="utf-8"))
         # Packages published before the chapter tracks were publishing's alone held them as stage files.
         data["stage_files"] = {k: v for k, v in data["stage_files"].items() if k not in PUBLISHED_BY_PUBLISH}
         return from_jsonable(SessionPackage, data)
@@ -570,12 +591,116 @@ def load_session_package(output_dir: Path, slug: str) -> SessionPackage:
 
 
 def with_confirmed_speakers(package: SessionPackage, edited: Mapping[str, SpeakerInfo]) -> SessionPackage:
-    """The package with the entries an editor confirmed in `speakers.yaml` (names, roles) taking precedence."""
+    """The package with the entries an editor confirmed in `speakers.yaml` (names, roles) taking precedence;
+    a confirmed speaker the transcript has but the package lacks (one an editor added) joins them."""
     confirmed = {sid: info for sid, info in edited.items() if info.confirmed}
     if not confirmed:
         return package
     speakers = tuple(confirmed.get(s.id, s) for s in package.speakers)
-    return replace(package, speakers=speakers)
+    known, speaking = {s.id for s in speakers}, package.transcript.speaker_ids
+    added = tuple(info for sid, info in sorted(confirmed.items()) if sid not in known and sid in speaking)
+    return replace(package, speakers=speakers + added)
+
+
+# --- publishing from the editor's edits -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderInputs:
+    """What a session's package is rendered from once the editors' files are applied."""
+
+    package: SessionPackage
+    """With the edited transcript, the editor's chapter starts, and captions made from the edited words."""
+    editorial: EditorialContent
+    names: dict[str, str]
+    files: dict[str, str]
+    """Every text file of the package (public and private) but the pages, by name."""
+
+
+def subtitle_settings_of(package: SessionPackage) -> SubtitleSettings:
+    """The subtitle settings the pipeline made the package's captions with (kept in its provenance), else
+    the defaults: captions made again from edited words follow the same profile."""
+    stored = package.provenance.get("settings")
+    try:
+        return SubtitleSettings.model_validate(stored.get("subtitles", {}) if isinstance(stored, dict) else {})
+    except ValueError as exc:
+        raise PublishError(package.recording.slug, f"stored subtitle settings cannot be read: {exc}") from exc
+
+
+def edited_package(
+    package: SessionPackage,
+    edits: SessionEdits | None,
+    speakers_yaml: Mapping[str, SpeakerInfo],
+    review: SessionReview | None,
+    publish_unreviewed: bool,
+    subtitle_settings: SubtitleSettings,
+) -> RenderInputs:
+    """Apply the editor's edits to a package made by the pipeline: the edited transcript, chapter starts,
+    added speakers; captions and subtitles made again from the edited words (same profile) and the
+    YouTube chapter list from the moved starts. No model is loaded."""
+    machine = package.transcript
+    rendered = package
+    if edits is not None:
+        chapters = with_chapter_starts(package.chapters, edits.chapter_starts)
+        rendered = replace(package, transcript=edited_transcript(machine, edits), chapters=chapters)
+        rendered = with_confirmed_speakers(rendered, speakers_yaml)
+    editorial = editorial_content(rendered, review, publish_unreviewed)
+    names = public_speaker_names(rendered.speakers, editorial.speaker_names, rendered.transcript.speaker_ids)
+    stage_files = dict(rendered.stage_files)
+    if rendered.transcript != machine:
+        stage_files.update(subtitle_files(rendered.transcript, names, subtitle_settings))
+    if edits is not None and edits.chapter_starts:
+        youtube, _ = youtube_chapters(rendered.chapters, rendered.recording.media.duration)
+        stage_files.pop(outputs.YOUTUBE_CHAPTERS.name(), None)
+        if youtube is not None:
+            stage_files[outputs.YOUTUBE_CHAPTERS.name()] = youtube
+    rendered = replace(rendered, stage_files=stage_files)
+    files = package_text_files(rendered, editorial, transcript_paragraphs(rendered.transcript, names), names)
+    files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
+    files[outputs.MACHINE_TRANSCRIPT.name()] = to_json(machine)
+    return RenderInputs(rendered, editorial, names, files)
+
+
+def _editor_inputs(
+    package: SessionPackage, folder: Path, shown_as: Path
+) -> tuple[SessionPackage, SessionReview | None, dict[str, SpeakerInfo], SessionEdits | None]:
+    """The editors' files of a private session folder (review, speakers, edits), read; the package with
+    the speakers they confirmed. Errors name the file as `shown_as/<name>`."""
+    try:
+        review = read_review(folder)
+        speakers_yaml = read_speakers_yaml(folder / outputs.SPEAKERS.name())
+        edits = read_edits(folder)
+    except ReviewError as exc:
+        raise PublishError(shown_as / outputs.REVIEW.name(), str(exc).split(": ", 1)[-1]) from exc
+    except SpeakerFileError as exc:
+        raise PublishError(shown_as / outputs.SPEAKERS.name(), str(exc).split(": ", 1)[-1]) from exc
+    except EditError as exc:
+        raise PublishError(shown_as / outputs.EDITS.name(), str(exc).split(": ", 1)[-1]) from exc
+    if edits is not None and edits.slug != package.recording.slug:
+        raise PublishError(shown_as / outputs.EDITS.name(), f"holds the edits of session '{edits.slug}'")
+    return with_confirmed_speakers(package, speakers_yaml), review, speakers_yaml, edits
+
+
+def render_preview(output_dir: Path, slug: str, settings: PublishSettings, publish_unreviewed: bool = False) -> str:
+    """The session page (`index.html`) exactly as publishing would render it from the current edits and
+    review, writing nothing: its media and downloads are the published package's (URLs as `settings`
+    make them: with a `base_url`, absolute; else relative to the published page)."""
+    package = load_session_package(output_dir, slug)
+    private = workspace.session_private_dir(output_dir, slug)
+    package, review, speakers_yaml, edits = _editor_inputs(package, private, private)
+    if edits is not None:
+        edits = reconcile(edits, package.transcript)
+    inputs = edited_package(package, edits, speakers_yaml, review, publish_unreviewed, subtitle_settings_of(package))
+    site = workspace.session_site_dir(output_dir, slug)
+    try:
+        manifest = json.loads((site / outputs.MANIFEST.name()).read_text(encoding="utf-8"))
+        media = from_jsonable(MediaFiles, manifest["media"])
+        sizes = {f["path"]: int(f["bytes"]) for f in manifest["files"] if "/" not in f["path"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PublishError(site / outputs.MANIFEST.name(), f"cannot be read: {exc}") from exc
+    public = {n: t for n, t in inputs.files.items() if _visibility(n) == "public"}
+    sizes.update({n: len(t.encode("utf-8")) for n, t in public.items()})
+    return render_session_page(inputs.package, inputs.editorial, media, inputs.files, sizes, settings)
 
 
 def _carry_editor_files(package: SessionPackage, site: Path, target: Path, staged: Path) -> dict[str, str]:
@@ -653,14 +778,19 @@ def publish_session(
     settings: PublishSettings,
     publish_unreviewed: bool = False,
     prepared_media: Path | None = None,
+    subtitle_settings: SubtitleSettings | None = None,
 ) -> Path:
     """Render a session's package into temporary folders, then swap them in atomically: its public files
     into the site (`site/<slug>/`), its private ones into the workspace (`private/sessions/<slug>/`),
     each file on the side its output registry entry says.
 
-    The editors' files in the private folder are inputs: `review.json` decides which generated texts
-    are shown (`publish_unreviewed` shows drafts, labelled), and both are carried over untouched. Media
-    from `prepared_media` (see `prepare_media_ahead`) are used when they fit. Returns the public folder.
+    The editors' files in the private folder are inputs, carried over untouched: `review.json` decides
+    which generated texts are shown (`publish_unreviewed` shows drafts, labelled), `edits.json` holds the
+    editor's corrections: the package's transcript is the machine's (kept privately), the published one
+    the edited one (see `edited_package`; captions from edited words follow `subtitle_settings`, by default
+    those in the package's provenance). Edits a new machine transcript changed under are marked stale in
+    `edits.json`, never dropped. Media from `prepared_media` (see `prepare_media_ahead`) are used when they
+    fit. Returns the public folder.
     """
     slug = package.recording.slug
     target = workspace.session_site_dir(output_dir, slug)
@@ -674,18 +804,20 @@ def publish_session(
     try:
         package = with_sidecar_hash(package)
         snapshot = _carry_editor_files(package, target, private_target, staged_private)
-        try:
-            review = read_review(staged_private)
-            package = with_confirmed_speakers(package, read_speakers_yaml(staged_private / outputs.SPEAKERS.name()))
-        except ReviewError as exc:
-            raise PublishError(private_target / outputs.REVIEW.name(), str(exc).split(": ", 1)[-1]) from exc
-        except SpeakerFileError as exc:
-            raise PublishError(private_target / outputs.SPEAKERS.name(), str(exc).split(": ", 1)[-1]) from exc
-        editorial = editorial_content(package, review, publish_unreviewed)
+        package, review, speakers_yaml, edits = _editor_inputs(package, staged_private, private_target)
+        if edits is not None and (reconciled := reconcile(edits, package.transcript)) is not edits:
+            write_edits(staged_private, reconciled)  # a rerun changed the machine transcript: stale marks kept
+            edits = reconciled
+        inputs = edited_package(
+            package,
+            edits,
+            speakers_yaml,
+            review,
+            publish_unreviewed,
+            subtitle_settings or subtitle_settings_of(package),
+        )
+        package, editorial, files = inputs.package, inputs.editorial, inputs.files
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
-        names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
-        files = package_text_files(package, editorial, transcript_paragraphs(package.transcript, names), names)
-        files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
         for name, text in files.items():
             if name in EDITOR_FILES:
                 continue
@@ -741,12 +873,17 @@ def publish_session(
     return target
 
 
+def _visibility(name: str) -> outputs.Visibility | None:
+    found = outputs.session_file(name)
+    return found[0].visibility if found else None
+
+
 def _side(package: SessionPackage, name: str, public: Path, private: Path) -> Path:
     """The staged folder a session file goes to, by its visibility in the output registry."""
-    found = outputs.session_file(name)
-    if found is None:
+    visibility = _visibility(name)
+    if visibility is None:
         raise PublishError(package.recording.slug, f"file not in the output registry: {name}")
-    return public if found[0].visibility == "public" else private
+    return public if visibility == "public" else private
 
 
 def republish(output_dir: Path, slug: str, settings: PublishSettings, publish_unreviewed: bool = False) -> Path:
