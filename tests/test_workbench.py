@@ -4,8 +4,8 @@ check, conflicts between two tabs, undo, bad input, what is served, and publishi
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,85 +13,14 @@ from starlette.testclient import TestClient
 
 from livecastpipe import outputs, workspace
 from livecastpipe.edits import read_edits
-from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
-from livecastpipe.publish import SessionPackage, publish_session
-from livecastpipe.review import CAPTIONS_KEY, update_review
-from livecastpipe.settings import Settings, SubtitleSettings
-from livecastpipe.subtitles import subtitle_files
-from livecastpipe.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences
+from livecastpipe.review import CAPTIONS_KEY
+from livecastpipe.settings import Settings
 from livecastpipe.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
 
 from .publish_fixtures import SETTINGS, hostile_audio_recording  # noqa: F401 (fixtures)
+from .workbench_fixtures import LINES, SLUG, edit_site  # noqa: F401 (fixtures)
 
 TOKEN = "test-token-0123456789"
-SLUG = "werkbank-proef"
-LINES = (
-    ("SPEAKER_00", 0.5, "Welkom bij de buurtcooperatie van Amsterdam Noord"),
-    ("SPEAKER_00", 4.5, "Vandaag praten we over wonen en werken"),
-    ("SPEAKER_01", 8.5, "Dank je wel Anne voor de uitnodiging"),
-    ("SPEAKER_01", 12.5, "Wij beginnen met de leden van de cooperatie"),
-)
-FLAGGED = "buurtcooperatie"
-
-
-def spoken(speaker: str, start: float, text: str) -> Segment:
-    """A segment whose words follow each other 0.4 s apart; the flagged word marked uncertain."""
-    words = tuple(
-        Word(
-            round(start + 0.4 * i, 2),
-            round(start + 0.4 * i + 0.35, 2),
-            token,
-            0.4 if token == FLAGGED else 0.95,
-            speaker,
-            ("low-confidence",) if token == FLAGGED else (),
-        )
-        for i, token in enumerate(text.split())
-    )
-    return Segment(words[0].start, words[-1].end, text, words, speaker)
-
-
-def small_package(recording: Recording) -> SessionPackage:
-    """Four segments of two speakers in two chapters, over the 20-second audio-only recording."""
-    transcript = Transcript("nl", 1.0, 20.0, tuple(spoken(*line) for line in LINES), "handmade-test-fixture")
-    speakers = (
-        SpeakerInfo("SPEAKER_00", "Anne de Vries", "moderator", 1.0, "editor", True),
-        SpeakerInfo("SPEAKER_01", "Pieter Bakker", "speaker", 0.7, "voice-library", False),
-    )
-    names = {"SPEAKER_00": "Anne de Vries"}
-    return SessionPackage(
-        recording=replace(recording, slug=SLUG, metadata=replace(recording.metadata, title="Werkbank proef")),
-        transcript=transcript,
-        speakers=speakers,
-        chapters=(
-            Chapter(0.5, 8.5, "Anne de Vries: welkom", "SPEAKER_00"),
-            Chapter(8.5, 20.0, "Pieter Bakker: de leden", "SPEAKER_01"),
-        ),
-        stage_files=subtitle_files(transcript, names, SubtitleSettings()),
-    )
-
-
-@pytest.fixture(scope="module")
-def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording) -> Path:  # noqa: F811
-    """An output folder with the small session published and its review file made (read-only: copy it)."""
-    output = tmp_path_factory.mktemp("workbench") / "output"
-    package = small_package(hostile_audio_recording)
-    sentences = split_sentences(package.transcript)
-    summary = SessionSummary(
-        sentences=(SummarySentence(0.5, 4.0, "SPEAKER_00", sentences[0].text),),
-        chapters=tuple(
-            ChapterSummary(
-                c.start, c.end, c.title, c.speaker, (SummarySentence(s.start, s.end, s.speaker, s.text),), "proef"
-            )
-            for c, s in zip(package.chapters, (sentences[0], sentences[-1]))
-        ),
-        keywords=("coöperatie", "wonen"),
-        source_hash="proef",
-        backend="extractive",
-    )
-    private = workspace.session_private_dir(output, SLUG)
-    update_review(private, SLUG, package.recording.title, summary, sentences, package.speakers)
-    publish_session(package, output, SETTINGS)
-    return output
 
 
 @pytest.fixture()
@@ -349,6 +278,44 @@ def test_chapters_and_review(client: TestClient) -> None:
     assert client.post(f"/api/sessions/{SLUG}/review/session/keywords", json={"decision": "maybe"}).status_code == 400
     captions = client.post(f"/api/sessions/{SLUG}/review/{CAPTIONS_KEY}", json={"decision": "approve"})
     assert captions.json()["captions_reviewed"] is True
+
+
+HOSTILE = "<script>alert(1)</script> en --> pijl & <b>vet</b>"
+
+
+def test_markup_and_cue_arrows_stay_text_in_every_output(client: TestClient, output: Path) -> None:
+    assert edit(client, "s3", 0, text=HOSTILE).status_code == 200
+    page = client.get(f"/sessions/{SLUG}/").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>vet</b>" not in client.get(f"/sessions/{SLUG}/preview").text
+    assert client.post(f"/api/sessions/{SLUG}/publish").status_code == 200
+    site = workspace.session_site_dir(output, SLUG)
+    for name in (outputs.CAPTIONS_VTT.name("nl"), outputs.SUBTITLES_VTT.name("nl")):
+        cues = (site / name).read_text(encoding="utf-8").split("\n\n")[1:]
+        text_lines = [line for cue in cues for line in cue.splitlines()[1:]]
+        assert not any("-->" in line for line in text_lines), name
+        assert "<script>" not in (site / name).read_text(encoding="utf-8"), name
+    published = (site / outputs.SESSION_PAGE.name()).read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in published and "alert(1)" in published
+    transcript = json.loads((site / outputs.TRANSCRIPT_JSON.name()).read_text(encoding="utf-8"))
+    assert any("<script>alert(1)</script>" in s["text"] for s in transcript["segments"]), "JSON keeps the text as typed"
+
+
+def test_publish_round_trip(client: TestClient, output: Path) -> None:
+    before = session(client)["segments"][0]["words"]
+    assert edit(client, "s1", 0, text="Welkom bij de buurtcoöperatie van Amsterdam Noord").status_code == 200
+    assert client.post(f"/api/sessions/{SLUG}/review/{CAPTIONS_KEY}", json={"decision": "approve"}).status_code == 200
+    published = client.post(f"/api/sessions/{SLUG}/publish")
+    assert published.status_code == 200, published.text
+    assert published.json()["captions_reviewed"] is True
+    site = workspace.session_site_dir(output, SLUG)
+    transcript = json.loads((site / outputs.TRANSCRIPT_JSON.name()).read_text(encoding="utf-8"))
+    words = transcript["segments"][0]["words"]
+    assert [w["text"] for w in words][3] == "buurtcoöperatie"
+    assert [(w["start"], w["end"]) for w in words][4:] == [(w["start"], w["end"]) for w in before][4:]
+    assert "buurtcoöperatie" in (site / outputs.CAPTIONS_VTT.name("nl")).read_text(encoding="utf-8")
+    assert "buurtcoöperatie" in (site / outputs.SESSION_PAGE.name()).read_text(encoding="utf-8")
+    assert session(client)["segments"][0]["text"] == "Welkom bij de buurtcoöperatie van Amsterdam Noord"
 
 
 def test_publish_waits_for_another_run(client: TestClient, output: Path) -> None:

@@ -37,7 +37,7 @@ from .escaping import markup_text
 from .models import Chapter, Diarization, SpeakerInfo, Transcript, from_json, from_jsonable
 from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
-from .publish import ROLE_LABELS, published_sessions, republish
+from .publish import ROLE_LABELS, published_sessions, render_preview, republish
 from .review import (
     CAPTIONS_KEY,
     ReviewError,
@@ -403,12 +403,12 @@ class Workbench:
             raise ApiError(500, str(exc)) from exc
         return {**{s.id: s for s in stored}, **edited}
 
-    def view(self, slug: str) -> SessionView:
-        """Everything shown of a session: edits, speakers, chapters, review, media."""
+    def view(self, slug: str, edits: SessionEdits | None = None) -> SessionView:
+        """Everything shown of a session: edits (the stored ones unless given), speakers, chapters, review, media."""
         self.require_session(slug)
         data = self.package_data(slug)
         machine = self.machine(slug)
-        edits = self.current_edits(slug)
+        edits = edits if edits is not None else self.current_edits(slug)
         review = self.read_review(slug)
         infos = self.speaker_infos(slug)
         ids = edits.speakers
@@ -560,7 +560,7 @@ class Workbench:
             found = next((s for s in latest.segments if s.id == segment_id), None)
             segment = segment_json(found, texts) if found else None
             if segment is not None and found is not None and with_html:
-                segment["html"] = self.segment_html(self.view(slug), found, texts)
+                segment["html"] = self.segment_html(self.view(slug, latest), found, texts)
             raise ApiError(409, str(exc), version=latest.version, segment=segment) from exc
         except EditError as exc:
             raise ApiError(400, str(exc)) from exc
@@ -568,7 +568,7 @@ class Workbench:
 
     def changes(self, slug: str, before: SessionEdits, after: SessionEdits, with_html: bool) -> dict[str, Any]:
         """What a change did: the new version, the segments changed or made, those removed, the new order."""
-        view = self.view(slug)
+        view = self.view(slug, after)
         texts = machine_texts(view.machine)
         old = {s.id: s for s in before.segments}
         order = [s.id for s in after.segments]
@@ -691,12 +691,12 @@ class Workbench:
         }
 
     def preview(self, slug: str) -> str:
-        """The session page exactly as publishing would make it from the current edits."""
-        from .publish import render_preview  # type: ignore[attr-defined]  # lib's, arriving on s9-19lib
-
+        """The session page exactly as publishing would make it from the current edits; its links are
+        relative (no `base_url`), so the player plays the published media this server serves beside it."""
         self.require_session(slug)
+        local = self.settings.publish.model_copy(update={"base_url": None})
         try:
-            return render_preview(self.output_dir, slug, self.settings.publish, self.settings.review.publish_unreviewed)
+            return render_preview(self.output_dir, slug, local, self.settings.review.publish_unreviewed)
         except (PublishError, OSError) as exc:
             raise ApiError(500, error_line(exc)) from exc
 

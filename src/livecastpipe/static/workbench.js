@@ -240,6 +240,10 @@
     }
   }
 
+  function seekBy(seconds) {
+    player.currentTime = Math.min(Math.max(0, player.currentTime + seconds), player.duration || Infinity);
+  }
+
   function setRate(step) {
     const index = RATES.indexOf(player.playbackRate);
     const next = RATES[Math.min(RATES.length - 1, Math.max(0, (index < 0 ? 2 : index) + step))];
@@ -398,8 +402,8 @@
 
   const commands = {
     play: playPause,
-    back: () => play(player.currentTime - SKIP_S),
-    forward: () => play(player.currentTime + SKIP_S),
+    back: () => seekBy(-SKIP_S),
+    forward: () => seekBy(SKIP_S),
     slower: () => setRate(-1),
     faster: () => setRate(1),
     replay: () => {
