@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from typer.testing import CliRunner
 
 from livecastpipe import outputs, workspace
+from livecastpipe.cli import app
 from livecastpipe.edits import read_edits
 from livecastpipe.review import CAPTIONS_KEY
 from livecastpipe.settings import Settings
@@ -324,3 +333,54 @@ def test_publish_waits_for_another_run(client: TestClient, output: Path) -> None
         fcntl.flock(handle, fcntl.LOCK_SH)  # what a live `livecast run` holds
         busy = client.post(f"/api/sessions/{SLUG}/publish")
     assert busy.status_code == 409 and "another livecast run" in busy.json()["error"]
+
+
+def start_edit(output: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """`livecast edit` in a child process; it and the address it printed (with the token)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "livecastpipe", "edit", "--output", str(output), "--no-browser", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"http://\S+", line)
+        if found:
+            return process, found.group(0)
+    process.kill()
+    raise AssertionError(f"livecast edit printed no address: {process.communicate()}")
+
+
+def test_livecast_edit_prints_a_local_address_with_a_token(output: Path) -> None:
+    process, url = start_edit(output, SLUG)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        assert parts.hostname == "127.0.0.1" and parts.path == f"/sessions/{SLUG}/"
+        token = urllib.parse.parse_qs(parts.query)["token"][0]
+        assert len(token) >= 32
+        api = f"http://127.0.0.1:{parts.port}/api/sessions"
+        with urllib.request.urlopen(urllib.request.Request(api, headers={TOKEN_HEADER: token})) as response:
+            assert json.load(response)["sessions"][0]["slug"] == SLUG
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(api)
+        assert refused.value.code == 403
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=20)
+    assert "warning" not in errors
+
+
+def test_livecast_edit_warns_when_listening_beyond_this_machine(output: Path) -> None:
+    process, _ = start_edit(output, "--host", "0.0.0.0")
+    process.terminate()
+    _, errors = process.communicate(timeout=20)
+    assert "warning:" in errors and "other machines can reach it" in errors
+
+
+def test_livecast_edit_refuses_an_unknown_session(output: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["edit", "bestaat-niet", "--output", str(output), "--no-browser"])
+    assert result.exit_code == 1 and "bestaat-niet: not a published session" in result.output
+    empty = CliRunner().invoke(app, ["edit", "--output", str(tmp_path / "leeg"), "--no-browser"])
+    assert empty.exit_code == 1 and "no published sessions" in empty.output

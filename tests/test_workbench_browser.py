@@ -312,3 +312,22 @@ def test_a_second_tab_is_told_its_change_came_too_late(browser: Browser, small_w
     assert "Vandaag praten we over werken" in message, "the text typed in the second tab is lost"
     assert second.text_content("#seg-s2 .text") == "Vandaag praten we over wonen"
     context.close()
+
+
+def test_the_transcript_follows_playback_until_the_editor_scrolls_away(
+    page: Page, small_workbench: tuple[Path, str]
+) -> None:
+    _, url = small_workbench
+    page.set_viewport_size({"width": 1280, "height": 360})
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("#seg-s4 .play")  # the last segment, below the fold
+    page.wait_for_function("() => document.querySelector('#seg-s4 .w.current') !== null")
+    page.wait_for_function("() => window.scrollY > 0")
+    assert page.is_hidden("#follow")
+    page.evaluate("window.scrollTo(0, 0)")  # the editor scrolls away
+    page.wait_for_selector("#follow", state="visible")
+    page.keyboard.press("Alt+KeyG")
+    page.wait_for_selector("#follow", state="hidden")
+    assert page.evaluate("document.activeElement.closest('.segment').dataset.id") == "s4"

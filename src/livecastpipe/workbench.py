@@ -794,7 +794,7 @@ class Guard:
         async def send_secured(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _HEADER_NAMES]
-                message["headers"] = headers + [(k.encode(), v.encode()) for k, v in _headers(api).items()]
+                message["headers"] = headers + [(k.encode(), v.encode()) for k, v in SECURED.items()]
             await send(message)
 
         await self.app(scope, receive, send_secured)
@@ -826,23 +826,20 @@ class Guard:
         )
 
     def secured(self, response: Response) -> Response:
-        for name, value in _headers(True).items():
+        for name, value in SECURED.items():
             response.headers[name] = value
         return response
 
 
-def _headers(no_store: bool) -> dict[str, str]:
-    headers = {
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(frame_ancestors="'none'"),
-        **SECURITY_HEADERS,
-        "X-Frame-Options": "DENY",
-    }
-    if no_store:
-        headers["Cache-Control"] = "no-store"
-    return headers
-
-
-_HEADER_NAMES = {name.lower().encode() for name in _headers(True)}
+SECURED = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(frame_ancestors="'none'"),
+    **SECURITY_HEADERS,
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+"""The headers of every response: the pages' policy, framed by nobody, nothing kept in a cache (a page
+holds the token)."""
+_HEADER_NAMES = {name.lower().encode() for name in SECURED}
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -19,7 +19,7 @@
   let currentSegment = null;
   let pausedAt = null;
   let follow = true;
-  let autoScrollAt = 0;
+  let autoScrollTop = -1;
   let words = null;
   let currentWord = null;
   let queue = Promise.resolve();
@@ -225,7 +225,12 @@
   // --- playback ---------------------------------------------------------------------------------
 
   function play(at) {
-    if (typeof at === 'number') player.currentTime = Math.max(0, at);
+    if (typeof at === 'number') {
+      player.currentTime = Math.max(0, at);
+      follow = true;  // playing from a chosen moment: follow it from where the page is now
+      followButton.hidden = true;
+      autoScrollTop = window.scrollY;
+    }
     const started = player.play();
     if (started) started.catch(() => warn('De opname kan niet worden afgespeeld.'));
   }
@@ -293,9 +298,14 @@
     return active && active.classList.contains('text');
   }
 
+  function inView(node) {
+    const box = node.getBoundingClientRect();
+    return box.top >= innerHeight * 0.15 && box.bottom <= innerHeight * 0.85;
+  }
+
   function scrollToWord(word) {
-    autoScrollAt = Date.now();
     word.scrollIntoView({block: 'center'});
+    autoScrollTop = window.scrollY;  // an instant scroll: its position is known at once
   }
 
   function showCurrentWord() {
@@ -306,7 +316,7 @@
     currentWord = word;
     if (!word) return;
     word.classList.add('current');
-    if (follow && !player.paused && !typing()) scrollToWord(word);
+    if (follow && !player.paused && !typing() && !inView(word)) scrollToWord(word);
   }
 
   function backToCurrentWord() {
@@ -325,7 +335,7 @@
   }
 
   window.addEventListener('scroll', () => {
-    if (Date.now() - autoScrollAt < 400 || player.paused || !follow) return;
+    if (Math.abs(window.scrollY - autoScrollTop) < 2 || player.paused || !follow) return;
     follow = false;
     followButton.hidden = false;
   }, {passive: true});
@@ -360,7 +370,6 @@
     selection.removeAllRanges();
     selection.addRange(rangeOf(target));
     scrollToWord(target);
-    follow = false;
     const start = Number(target.dataset.start);
     say(`Nakijken: “${target.textContent}” om ${clock(start)} (${target.title.replace('Nakijken: ', '')}).`);
     play(start - 1);
