@@ -13,6 +13,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
 from livecastpipe.edits import read_edits
+from livecastpipe.models import Transcript, from_json, to_json
 from livecastpipe.review import CAPTIONS_KEY
 from livecastpipe.settings import Settings
 from livecastpipe.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
@@ -384,3 +386,27 @@ def test_livecast_edit_refuses_an_unknown_session(output: Path, tmp_path: Path) 
     assert result.exit_code == 1 and "bestaat-niet: not a published session" in result.output
     empty = CliRunner().invoke(app, ["edit", "--output", str(tmp_path / "leeg"), "--no-browser"])
     assert empty.exit_code == 1 and "no published sessions" in empty.output
+
+
+def test_an_edit_a_rerun_changed_under_is_kept_marked_stale_and_resolved(client: TestClient, output: Path) -> None:
+    assert edit(client, "s2", 0, text="Vandaag praten we over wonen en over werken").status_code == 200
+    path = workspace.session_private_dir(output, SLUG) / outputs.MACHINE_TRANSCRIPT.name()
+    machine = from_json(Transcript, path.read_text(encoding="utf-8"))
+    rerun = replace(machine.segments[1], text="Vandaag spreken we over wonen en werken")
+    rerun = replace(
+        rerun,
+        words=(replace(rerun.words[0], text="Vandaag"), replace(rerun.words[1], text="spreken"), *rerun.words[2:]),
+    )
+    path.write_text(to_json(replace(machine, segments=(machine.segments[0], rerun, *machine.segments[2:]))))
+    data = session(client)
+    assert len(data["stale"]) == 1, "the rerun's change under the edit is not shown"
+    stale = next(s for s in data["segments"] if s["id"] == data["stale"][0])
+    assert stale["text"] == "Vandaag praten we over wonen en over werken", "the edit was dropped"
+    page = client.get(f"/sessions/{SLUG}/").text
+    assert "verouderd" in page and "Mijn tekst houden" in page
+    resolved = client.post(
+        f"/api/sessions/{SLUG}/segments/{stale['id']}/resolve", json={"version": data["version"], "keep": False}
+    )
+    assert resolved.status_code == 200, resolved.text
+    after = session(client)
+    assert after["stale"] == [] and "Vandaag spreken we over wonen en werken" in [s["text"] for s in after["segments"]]

@@ -17,7 +17,7 @@ import mimetypes
 import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,6 @@ class SessionView:
     media: dict[str, Any]
     language: str
     known_names: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def captions_reviewed(self) -> bool:
@@ -450,7 +449,6 @@ class Workbench:
             media=manifest.get("media", {}),
             language=machine.language or outputs.DEFAULT_LANGUAGE,
             known_names=known,
-            labels={s.id: s.label for s in speakers},
         )
 
     def chapters(self, slug: str) -> list[Chapter]:
