@@ -134,6 +134,8 @@ def test_a_session_shows_its_segments_words_flags_speakers_and_chapters(client: 
     speakers = {s["id"]: s for s in data["speakers"]}
     assert speakers["SPEAKER_00"]["name"] == "Anne de Vries"
     assert speakers["SPEAKER_01"]["name"] is None and speakers["SPEAKER_01"]["proposed"] == "Pieter Bakker"
+    page = client.get(f"/sessions/{SLUG}/").text
+    assert '<option value="Pieter Bakker"></option>' in page and "Voorstel overnemen: Pieter Bakker" in page
     assert [c["start"] for c in data["chapters"]] == [0.5, 8.5]
     assert {i["kind"] for i in data["review"]} >= {"session_summary", "keywords"}
     assert data["captions_reviewed"] is False

@@ -228,7 +228,6 @@ class SessionView:
     review: SessionReview | None
     media: dict[str, Any]
     language: str
-    known_names: tuple[str, ...] = ()
 
     @property
     def captions_reviewed(self) -> bool:
@@ -427,14 +426,6 @@ class Workbench:
             for sid in ids
         )
         recording = data.get("recording", {})
-        panel = [p.get("name", "") for p in recording.get("metadata", {}).get("speakers", [])]
-        try:
-            library = VoiceLibrary.load(workspace.site_file(self.output_dir, outputs.VOICE_LIBRARY))
-            voices = [v.name for v in library.voices if v.name and v.confirmed]
-        except SpeakerFileError:
-            voices = []
-        proposals = [s.proposed for s in speakers if s.proposed]
-        known = tuple(sorted({n for n in [*panel, *voices, *proposals] if n}))
         manifest = json.loads(
             (workspace.session_site_dir(self.output_dir, slug) / outputs.MANIFEST.name()).read_text(encoding="utf-8")
         )
@@ -448,8 +439,19 @@ class Workbench:
             review=review,
             media=manifest.get("media", {}),
             language=machine.language or outputs.DEFAULT_LANGUAGE,
-            known_names=known,
         )
+
+    def known_names(self, slug: str, view: SessionView) -> list[str]:
+        """Names to propose for a speaker: the panel of the session's metadata, the voices an editor named
+        in the voice library, and the speakers stage's proposals."""
+        metadata = self.package_data(slug).get("recording", {}).get("metadata", {})
+        panel = [p.get("name", "") for p in metadata.get("speakers", [])]
+        try:
+            library = VoiceLibrary.load(workspace.site_file(self.output_dir, outputs.VOICE_LIBRARY))
+            voices = [v.name for v in library.voices if v.name and v.confirmed]
+        except SpeakerFileError:
+            voices = []
+        return sorted({n for n in [*panel, *voices, *(s.proposed for s in view.speakers)] if n})
 
     def chapters(self, slug: str) -> list[Chapter]:
         """The session's chapters as the chapters stage made them."""
@@ -501,6 +503,7 @@ class Workbench:
         captions = outputs.CAPTIONS_VTT.name(view.language)
         return self.templates.get_template("session.html.j2").render(
             view=view,
+            known_names=self.known_names(slug, view),
             captions=captions if site_file(self.output_dir, slug, captions) else None,
             texts=machine_texts(view.machine),
             roles=[(r, ROLE_LABELS.get(r, r)) for r in ROLES],
