@@ -454,3 +454,32 @@ def test_published_corrections_reach_every_output_and_a_rerun_keeps_them(tmp_pat
 def _seconds(timestamp: str) -> float:
     h, m, s = timestamp.replace(",", ".").split(":")
     return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_each_editing_unit_has_one_speaker_and_unedited_ones_publish_as_the_machine_made_them() -> None:
+    """A machine segment where the speaker changes is two units ("s1", "s1.2"); the published transcript
+    of unedited units is the machine's, and a rerun or a revert treats each unit on its own."""
+    welcome, answer = MACHINE.segments[0], MACHINE.segments[1]
+    mixed = Segment(0.0, answer.end, f"{welcome.text} {answer.text}", welcome.words + answer.words, "SPEAKER_00")
+    machine = replace(MACHINE, segments=(mixed, MACHINE.segments[2]))
+    edits = ed.start_edits("raad", machine)
+    assert [(s.id, s.speaker) for s in edits.segments] == [
+        ("s1", "SPEAKER_00"),
+        ("s1.2", "SPEAKER_01"),
+        ("s2", "SPEAKER_00"),
+    ]
+    assert all({w.speaker for w in s.words} == {s.speaker} for s in edits.segments)
+    assert ed.edited_transcript(machine, edits) == machine
+    edits = ed.set_text(edits, "s1.2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
+    published = ed.edited_transcript(machine, edits)
+    assert [s.text for s in published.segments] == [welcome.text, "dank u wel voorzitter", MACHINE.segments[2].text]
+    assert published.words[: len(welcome.words)] == list(welcome.words)
+    rerun_machine = rerun(machine, 0, " ".join(["anders"] * len(mixed.words)))
+    reconciled = ed.reconcile(edits, rerun_machine)
+    assert [(s.id, s.stale) for s in reconciled.segments] == [("s1", False), ("s1.2", True), ("s2", False)]
+    assert (
+        reconciled.segment("s1").text.startswith("anders")
+        and reconciled.segment("s1.2").text == "dank u wel voorzitter"
+    )
+    reverted = ed.revert_segment(edits, "s1.2", machine, base_version=1, editor=EDITOR)
+    assert reverted.segments == ed.start_edits("raad", machine).segments

@@ -326,6 +326,7 @@ def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
 def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decisions(
     prefect_harness, sample_copy: Path, tmp_path: Path
 ) -> None:
+    from livecastpipe.edits import SessionEdits, set_text, update_edits
     from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.review import (
         SESSION_SUMMARY_KEY,
@@ -348,11 +349,20 @@ def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decis
     review = approve(read_review(private), SESSION_SUMMARY_KEY, "Redactie", "Een gesprek over buurtcoöperaties.")
     write_review(private, review)
     edited_review = (private / "review.json").read_bytes()
+
+    def correct_first_word(edits: SessionEdits) -> SessionEdits:
+        text = " ".join(["Zwaluwstaart", *edits.segment("s1").text.split()[1:]])
+        return set_text(edits, "s1", text, base_version=0, editor="Redactie")
+
+    corrected = update_edits(private, correct_first_word)
+    edited_transcript = (private / "edits.json").read_bytes()
     (result,) = process_folder([str(sample_copy)], settings)
     assert result.status == "done", result.error
     assert "Een gesprek over buurtcoöperaties." in (folder / "index.html").read_text()
     assert read_review(private).item(SESSION_SUMMARY_KEY).decision.text == "Een gesprek over buurtcoöperaties."
     assert (private / "review.json").read_bytes() == edited_review
+    assert (private / "edits.json").read_bytes() == edited_transcript and not corrected.stale
+    assert "Zwaluwstaart" in (folder / "captions.nl.vtt").read_text()  # the rerun published the edit
 
 
 @pytest.mark.slow

@@ -18,12 +18,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import TypeAdapter
+
 from . import outputs, workspace
-from .models import Chapter, Segment, Transcript, Word, from_json, to_json
-from .storage import atomic_write_text
+from .models import Chapter, Segment, Transcript, Word, from_json
+from .storage import atomic_write_bytes
 
 INAUDIBLE = "[onverstaanbaar]"
 """What a stretch marked inaudible reads as, in the transcript and the captions."""
@@ -57,7 +60,8 @@ class EditedSegment:
     """One segment of the edited transcript, with the machine segments it came from."""
 
     id: str
-    """"s1".."sN" for machine segments (1-based); "e1", "e2", … for segments a split made (never reused)."""
+    """"s1".."sN" for machine segments (1-based; "s1.2", "s1.3", … for the second, third speaker of machine
+    segment 1: each editing unit has one speaker); "e1", "e2", … for segments a split made (never reused)."""
     start: float
     end: float
     speaker: str | None
@@ -150,13 +154,26 @@ def _digest(data: Any) -> str:
 
 
 def segment_hash(segment: Segment) -> str:
-    """Short hash of a machine segment's text and times: what a rerun must leave alone for an edit to hold."""
-    return _digest([segment.text, segment.start, segment.end, [(w.text, w.start, w.end) for w in segment.words]])[:16]
+    """Short hash of a machine segment's text, times and speakers: what a rerun must leave alone for an
+    edit to hold."""
+    words = [(w.text, w.start, w.end, w.speaker) for w in segment.words]
+    return _digest([segment.text, segment.start, segment.end, segment.speaker, words])[:16]
+
+
+_HASHED: dict[int, tuple[Transcript, str]] = {}
+"""The hashes of the last machine transcripts hashed (by identity; the transcript is held, so its id stays its)."""
 
 
 def transcript_hash(machine: Transcript) -> str:
     """Hash of a whole machine transcript (its segments' text, times and speakers)."""
-    return _digest([[segment_hash(s), s.speaker, [w.speaker for w in s.words]] for s in machine.segments])
+    found = _HASHED.get(id(machine))
+    if found is not None and found[0] is machine:
+        return found[1]
+    digest = _digest([segment_hash(s) for s in machine.segments])
+    if len(_HASHED) >= 8:
+        _HASHED.clear()
+    _HASHED[id(machine)] = (machine, digest)
+    return digest
 
 
 def _machine_ids(machine: Transcript) -> dict[str, Segment]:
@@ -185,16 +202,35 @@ def _words_of(segment: Segment) -> tuple[Word, ...]:
     return _spread(segment.text.split(), segment.start, segment.end, segment.speaker, flags=())
 
 
-def _from_machine(segment_id: str, segment: Segment) -> EditedSegment:
-    return EditedSegment(
-        id=segment_id,
-        start=segment.start,
-        end=segment.end,
-        speaker=segment.speaker,
-        words=_words_of(segment),
-        origin=(segment_id,),
-        origin_hash=segment_hash(segment),
-    )
+def _from_machine(segment_id: str, segment: Segment) -> list[EditedSegment]:
+    """A machine segment as editing units: one per run of words of one speaker ("s1", "s1.2", …), so a
+    unit's speaker is the speaker of all its words."""
+    words = _words_of(segment)
+    runs: list[list[Word]] = []
+    for word in words:
+        if runs and (word.speaker or segment.speaker) == (runs[-1][0].speaker or segment.speaker):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    digest = segment_hash(segment)
+    if len(runs) <= 1:
+        return [EditedSegment(segment_id, segment.start, segment.end, segment.speaker, words, (segment_id,), digest)]
+    return [
+        EditedSegment(
+            id=segment_id if n == 1 else f"{segment_id}.{n}",
+            start=segment.start if n == 1 else run[0].start,
+            end=segment.end if n == len(runs) else run[-1].end,
+            speaker=run[0].speaker or segment.speaker,
+            words=tuple(run),
+            origin=(segment_id,),
+            origin_hash=digest,
+        )
+        for n, run in enumerate(runs, start=1)
+    ]
+
+
+def _machine_units(machine: Transcript) -> list[EditedSegment]:
+    return [unit for sid, seg in _machine_ids(machine).items() for unit in _from_machine(sid, seg)]
 
 
 def start_edits(slug: str, machine: Transcript) -> SessionEdits:
@@ -203,7 +239,7 @@ def start_edits(slug: str, machine: Transcript) -> SessionEdits:
         slug=slug,
         version=0,
         machine_hash=transcript_hash(machine),
-        segments=tuple(_from_machine(sid, seg) for sid, seg in _machine_ids(machine).items()),
+        segments=tuple(_machine_units(machine)),
     )
 
 
@@ -362,6 +398,11 @@ def _edited(segment: EditedSegment, words: Sequence[Word], **fields: Any) -> Edi
     return replace(segment, words=words, start=start, end=end, machine=False, inaudible=inaudible, **fields)
 
 
+def _origin_pairs(segment: EditedSegment) -> dict[str, str]:
+    """Machine segment id → its hash when the segment was made from it."""
+    return dict(zip(segment.origin, segment.origin_hash.split(",")))
+
+
 def _split(segment: EditedSegment, index: int, tail_id: str) -> tuple[EditedSegment, EditedSegment]:
     head_words, tail_words = segment.words[:index], segment.words[index:]
     head = replace(segment, words=head_words, end=head_words[-1].end, machine=False)
@@ -442,8 +483,8 @@ def merge_segments(
         start=min(first.start, second.start),
         end=max(first.end, second.end),
         words=first.words + second.words,
-        origin=tuple(dict.fromkeys(first.origin + second.origin)),
-        origin_hash=",".join(h for h in (first.origin_hash, second.origin_hash) if h),
+        origin=tuple({**_origin_pairs(first), **_origin_pairs(second)}),
+        origin_hash=",".join({**_origin_pairs(first), **_origin_pairs(second)}.values()),
         inaudible=first.inaudible or second.inaudible,
         stale=first.stale or second.stale,
         machine=False,
@@ -487,7 +528,8 @@ def revert_segment(
     by_id = _machine_ids(machine)
     others = [s for s in edits.segments if s.id != segment_id]
     present = {s.id for s in others if s.machine}
-    restored = [_from_machine(o, by_id[o]) for o in segment.origin if o in by_id and o not in present]
+    units = [u for o in segment.origin if o in by_id for u in _from_machine(o, by_id[o])]
+    restored = [u for u in units if u.id not in present]
     # the rest of a split or merge that shares those machine segments goes too
     shared = [s for s in others if not s.machine and set(s.origin) & {r.id for r in restored}]
     if not restored and segment.machine:
@@ -691,12 +733,10 @@ def _overlap(a: EditedSegment | Segment, b: EditedSegment | Segment) -> float:
     return min(a.end, b.end) - max(a.start, b.start)
 
 
-def _covers(segment: EditedSegment, sid: str, machine_segment: Segment) -> bool:
-    """Whether an edited segment stands for a machine segment: one it came from that it still overlaps,
-    or any it overlaps for at least half of that segment's length."""
-    overlap = _overlap(segment, machine_segment)
-    length = machine_segment.end - machine_segment.start
-    return (sid in segment.origin and overlap >= 0) or (overlap > 0 and overlap >= length / 2)
+def _covers(segment: EditedSegment, unit: EditedSegment) -> bool:
+    """Whether an edited segment stands for a machine editing unit: it overlaps at least half of it."""
+    length, overlap = unit.end - unit.start, _overlap(segment, unit)
+    return overlap >= length / 2 and (overlap > 0 or (length <= 0 and segment.start <= unit.start <= segment.end))
 
 
 def _origin_hash(origin: Sequence[str], by_id: Mapping[str, Segment]) -> str:
@@ -706,28 +746,37 @@ def _origin_hash(origin: Sequence[str], by_id: Mapping[str, Segment]) -> str:
 def reconcile(edits: SessionEdits, machine: Transcript) -> SessionEdits:
     """Bring the edits up to a (rerun's) machine transcript: unedited segments follow it, edited ones
     whose origin is unchanged stay, edited ones whose origin changed are kept and marked stale (never
-    dropped). Recorded as a "rerun" change (not undoable) when anything changed."""
+    dropped; the machine's new text of their stretch waits behind them). Recorded as a "rerun" change
+    (not undoable) when anything changed."""
     current_hash = transcript_hash(machine)
     if current_hash == edits.machine_hash:
         return edits
     by_id = _machine_ids(machine)
-    edited = [replace(s, stale=_origin_hash(s.origin, by_id) != s.origin_hash) for s in edits.segments if not s.machine]
-    covered = {sid for s in edited if not s.stale for sid in s.origin}
+    kept: list[EditedSegment] = []
+    for segment in edits.segments:
+        unchanged = _origin_hash(segment.origin, by_id) == segment.origin_hash
+        if not segment.machine:
+            kept.append(replace(segment, stale=not unchanged))
+        elif unchanged:
+            kept.append(segment)
+    represented = {sid for s in kept if not s.stale for sid in s.origin}
+    stale = [s for s in kept if s.stale]
     fresh = [
-        _from_machine(sid, seg)
+        unit
         for sid, seg in by_id.items()
-        if sid not in covered and not any(s.stale and _covers(s, sid, seg) for s in edited)
+        if sid not in represented
+        for unit in _from_machine(sid, seg)
+        if not any(_covers(s, unit) for s in stale)
     ]
     taken = {s.id for s in fresh}
     renamed: list[EditedSegment] = []
-    for s in edited:
-        if s.id in taken:  # a stale edit whose machine id now names another stretch
+    for s in kept:
+        if s.id in taken:  # an edit whose machine id now names another stretch
             s = replace(s, id=_fresh_id(edits, [r.id for r in renamed]))
         renamed.append(s)
     segments = tuple(sorted([*fresh, *renamed], key=lambda s: (s.start, s.end)))
-    stale = [s.id for s in segments if s.stale]
     version = edits.version + 1
-    change = Change(version, "pipeline", _now(), RERUN, (), (), {"stale": stale})
+    change = Change(version, "pipeline", _now(), RERUN, (), (), {"stale": [s.id for s in segments if s.stale]})
     return replace(
         edits,
         version=version,
@@ -748,13 +797,14 @@ def resolve_stale(
     if not segment.stale:
         raise EditError(f"segment '{segment_id}' is not stale: nothing to resolve")
     by_id = _machine_ids(machine)
-    covered = tuple(sid for sid, seg in by_id.items() if _covers(segment, sid, seg))
+    covered = [u for u in _machine_units(machine) if _covers(segment, u)]
     detail = {"segment": segment_id, "keep": keep}
     if keep:
-        kept = replace(segment, stale=False, origin=covered, origin_hash=_origin_hash(covered, by_id))
+        origin = tuple(dict.fromkeys(u.origin[0] for u in covered))
+        kept = replace(segment, stale=False, origin=origin, origin_hash=_origin_hash(origin, by_id))
         return _commit(edits, "resolve-stale", editor, [segment], [kept], detail)
     present = {s.id for s in edits.segments if s.id != segment_id}
-    restored = [_from_machine(sid, by_id[sid]) for sid in covered if sid not in present]
+    restored = [u for u in covered if u.id not in present]
     return _commit(edits, "resolve-stale", editor, [segment], restored, detail)
 
 
@@ -762,18 +812,25 @@ def resolve_stale(
 
 
 def edited_transcript(machine: Transcript, edits: SessionEdits | None) -> Transcript:
-    """What publishing renders: the machine transcript (its provenance) with the edited segments; the
-    segments nobody edited exactly as the machine made them."""
+    """What publishing renders: the machine transcript (its provenance) with the edited segments; a
+    machine segment nobody edited any part of exactly as the machine made it."""
     if edits is None:
         return machine
     edits = reconcile(edits, machine)
     by_id = _machine_ids(machine)
-    segments = tuple(
-        by_id[s.id] if s.machine and s.id in by_id else Segment(s.start, s.end, s.text, s.words, s.speaker)
-        for s in edits.segments
-        if s.words or s.machine
-    )
-    return replace(machine, segments=segments)
+    units: dict[str, int] = {}
+    for s in edits.segments:
+        if s.machine:
+            units[s.origin[0]] = units.get(s.origin[0], 0) + 1
+    whole = {sid for sid, seg in by_id.items() if units.get(sid) == len(_from_machine(sid, seg))}
+    segments: list[Segment] = []
+    for s in edits.segments:
+        if s.machine and s.origin[0] in whole:
+            if s.id == s.origin[0]:
+                segments.append(by_id[s.id])
+        elif s.words:
+            segments.append(Segment(s.start, s.end, s.text, s.words, s.speaker))
+    return replace(machine, segments=tuple(segments))
 
 
 def flagged_words(edits: SessionEdits) -> list[tuple[str, int]]:
@@ -795,21 +852,50 @@ def edits_path(private_session_folder: Path) -> Path:
     return private_session_folder / outputs.EDITS.name()
 
 
+_KNOWN: dict[Path, tuple[tuple[int, int, int], SessionEdits]] = {}
+"""Edits files read or written last, by path, with the file's inode, modification time and size: a file
+unchanged since is not parsed again (a save on a two-hour session stays quick)."""
+
+
+@cache
+def _edits_adapter() -> TypeAdapter[SessionEdits]:
+    return TypeAdapter(SessionEdits)
+
+
+def _file_key(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _remember(path: Path, edits: SessionEdits) -> None:
+    if len(_KNOWN) >= 16:
+        _KNOWN.clear()
+    _KNOWN[path] = (_file_key(path), edits)
+
+
 def read_edits(private_session_folder: Path) -> SessionEdits | None:
     """The session's edits, or None when nobody edited it; EditError for a file that cannot be read."""
     path = edits_path(private_session_folder)
     try:
-        return from_json(SessionEdits, path.read_text(encoding="utf-8"))
+        known = _KNOWN.get(path)
+        if known is not None and known[0] == _file_key(path):
+            return known[1]
+        edits = _edits_adapter().validate_json(path.read_bytes())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise EditError(f"{path}: cannot be read ({_shown(str(exc), 200)})") from exc
+    _remember(path, edits)
+    return edits
 
 
 def write_edits(private_session_folder: Path, edits: SessionEdits) -> None:
-    """Write the edits atomically (a reader sees the old file or the new one, never half)."""
+    """Write the edits atomically (a reader sees the old file or the new one, never half); compact JSON, as
+    the file grows with the history and is written at every change."""
     private_session_folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(edits_path(private_session_folder), to_json(edits))
+    path = edits_path(private_session_folder)
+    atomic_write_bytes(path, _edits_adapter().dump_json(edits) + b"\n")
+    _remember(path, edits)
 
 
 @contextmanager
@@ -854,13 +940,26 @@ def update_edits(private_session_folder: Path, change: Callable[[SessionEdits], 
         return changed
 
 
+_READ: dict[Path, tuple[tuple[int, int, int], Transcript]] = {}
+"""The machine transcript read last, by path, with the file's inode, modification time and size."""
+
+
 def machine_transcript(output_dir: Path, slug: str) -> Transcript:
     """The pipeline's own transcript of the session, always kept privately (the public transcript.json
     of packages published before it was kept)."""
     for entry in (outputs.MACHINE_TRANSCRIPT, outputs.TRANSCRIPT_JSON):
         path = workspace.session_dir_for(output_dir, slug, entry) / entry.name()
         try:
-            return from_json(Transcript, path.read_text(encoding="utf-8"))
+            stat = path.stat()
+            key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            cached = _READ.get(path)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            transcript = from_json(Transcript, path.read_text(encoding="utf-8"))
+            if len(_READ) >= 4:
+                _READ.clear()
+            _READ[path] = (key, transcript)
+            return transcript
         except FileNotFoundError:
             continue
         except (OSError, ValueError) as exc:
