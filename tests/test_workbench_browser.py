@@ -185,7 +185,7 @@ def test_an_editor_corrects_publishes_and_the_site_follows(page: Page, workbench
     # Give another segment to the other speaker, with its select.
     moved = next(s for s in before["segments"] if s["id"] != segment_id and s["speaker"])
     other = next(s["id"] for s in before["speakers"] if s["id"] != moved["speaker"])
-    page.select_option(f"#seg-{moved['id']} select.speaker", other)
+    page.select_option(f'[id="seg-{moved["id"]}"] select.speaker', other)
     wait_for_status(page, "Het segment is nu van")
 
     page.click("#approve-captions")
