@@ -127,8 +127,8 @@ def wait_for_status(page: Page, text: str) -> None:
     assert page.text_content("#alert") == "", page.text_content("#alert")
 
 
-def api_session(page: Page, url: str) -> dict:
-    return page.evaluate(f"async () => (await fetch('{url}/api/sessions/{SAMPLE_SLUG}')).json()")
+def api_session(page: Page, url: str, slug: str = SAMPLE_SLUG) -> dict:
+    return page.evaluate(f"async () => (await fetch('{url}/api/sessions/{slug}')).json()")
 
 
 def search_index_text(output: Path) -> str:
@@ -334,3 +334,54 @@ def test_the_transcript_follows_playback_until_the_editor_scrolls_away(
     page.keyboard.press("Alt+KeyG")
     page.wait_for_selector("#follow", state="hidden")
     assert page.evaluate("document.activeElement.closest('.segment').dataset.id") == "s4"
+
+
+def test_speakers_chapters_and_texts_through_the_panels(page: Page, small_workbench: tuple[Path, str]) -> None:
+    output, url = small_workbench
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+
+    put_caret(page, "s2", len("Vandaag praten we "))  # the rest of the segment, from "over", to Pieter
+    page.keyboard.press("Alt+KeyP")
+    page.wait_for_selector("#speaker-dialog[open]")
+    assert "“over”" in page.text_content("#part-from-label")
+    page.select_option("#speaker-choice", "SPEAKER_01")
+    page.click("#speaker-form button[type=submit]")
+    wait_for_status(page, "De rest van het segment is nu van")
+    tail = segment_ids(page)[2]
+    assert page.text_content(f'[id="seg-{tail}"] .text') == "over wonen en werken"
+    assert page.eval_on_selector(f'[id="seg-{tail}"] select.speaker', "s => s.value") == "SPEAKER_01"
+
+    page.click("[data-open=speakers-dialog]")
+    pieter = page.locator("[data-speaker=SPEAKER_01]")
+    pieter.get_by_role("button", name="Voorstel overnemen: Pieter Bakker").click()
+    pieter.get_by_label("Rol").select_option("speaker")
+    pieter.get_by_role("button", name="Opslaan").click()
+    wait_for_status(page, "Spreker opgeslagen: Pieter Bakker")
+    assert "Pieter Bakker" in page.text_content("#seg-s3 select.speaker option[value=SPEAKER_01]")
+    page.click("#add-speaker")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('toegevoegd')")
+    page.click("[data-open=speakers-dialog]")
+    assert page.locator("[data-speaker=SPEAKER_E1]").count() == 1
+    page.keyboard.press("Escape")
+
+    page.click("[data-open=chapters-dialog]")
+    page.fill("#chapter-title-2", "De leden beslissen")
+    page.fill("#chapter-start-2", "0:08")
+    page.click("form.chapter[data-number='2'] button[type=submit]")
+    wait_for_status(page, "Hoofdstuk 2 opgeslagen")
+    page.keyboard.press("Escape")
+
+    page.click("[data-open=review-dialog]")
+    keywords = page.locator(".review > li[data-key='session/keywords']")
+    keywords.locator("textarea").fill("wonen, werken, coöperatie")
+    keywords.get_by_role("button", name="Goedkeuren").click()
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('goedgekeurd')")
+    assert keywords.locator(".state").text_content() == "Goedgekeurd"
+    page.keyboard.press("Escape")
+
+    data = api_session(page, url, SLUG)
+    assert next(c for c in data["chapters"] if c["number"] == 2) == {
+        "number": 2, "start": 8.0, "end": 20.0, "title": "De leden beslissen", "state": "approved"
+    }  # fmt: skip
+    assert next(i for i in data["review"] if i["key"] == "session/keywords")["text"] == "wonen, werken, coöperatie"
+    assert next(s for s in data["speakers"] if s["id"] == "SPEAKER_01")["name"] == "Pieter Bakker"

@@ -177,8 +177,15 @@ def template_environment() -> Environment:
     )
     env.filters["clock"] = clock
     env.filters["words_html"] = words_html
+    env.filters["clock_tenths"] = clock_tenths
     env.globals["machine_text"] = machine_text
     return env
+
+
+def clock_tenths(seconds: float) -> str:
+    """`m:ss.t` (tenths only when there are any): a chapter start as the editor reads and types it."""
+    whole, tenths = divmod(round(seconds * 10), 10)
+    return clock(whole) + (f".{tenths}" if tenths else "")
 
 
 def words_html(segment: EditedSegment) -> Markup:

@@ -653,7 +653,8 @@
     const start = form.elements.start;
     const original = {title: title.value, start: start.value};
     form.querySelector('.use-position').addEventListener('click', () => {
-      start.value = clock(player.currentTime);
+      const tenths = Math.round(player.currentTime * 10);
+      start.value = clock(Math.floor(tenths / 10)) + (tenths % 10 ? `.${tenths % 10}` : '');
     });
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -662,7 +663,7 @@
       if (start.value !== original.start) {
         const seconds = parseClock(start.value);
         if (seconds === null) {
-          warn('Schrijf de begintijd als m:ss of u:mm:ss.');
+          warn('Schrijf de begintijd als m:ss of u:mm:ss (met tienden: 1:05.5).');
           return;
         }
         data.start = seconds;
