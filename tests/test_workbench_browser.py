@@ -385,3 +385,17 @@ def test_speakers_chapters_and_texts_through_the_panels(page: Page, small_workbe
     }  # fmt: skip
     assert next(i for i in data["review"] if i["key"] == "session/keywords")["text"] == "wonen, werken, coöperatie"
     assert next(s for s in data["speakers"] if s["id"] == "SPEAKER_01")["name"] == "Pieter Bakker"
+
+
+def test_enter_on_an_unchanged_segment_confirms_its_flagged_words(
+    page: Page, small_workbench: tuple[Path, str]
+) -> None:
+    _, url = small_workbench
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    assert page.locator("#seg-s1 mark.flag").count() == 1
+    put_caret(page, "s1", 0)
+    page.keyboard.press("Enter")
+    wait_for_status(page, "Opgeslagen")
+    assert page.locator("#seg-s1 mark.flag").count() == 0 and page.text_content("#flag-count") == "0"
+    assert page.text_content("#seg-s1 .badge") == "nagekeken"
+    assert page.text_content("#seg-s1 .text") == LINES[0][2]

@@ -161,9 +161,11 @@
     return element.textContent.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
   }
 
-  function save(element) {
+  // Saves a segment's text when it changed; `confirm` (Enter) saves it unchanged too: its words are then
+  // checked, and no longer highlighted.
+  function save(element, confirm) {
     const text = textOf(element);
-    if (text === element.dataset.text) return Promise.resolve(true);
+    if (text === element.dataset.text && !(confirm && element.querySelector('mark.flag'))) return Promise.resolve(true);
     const before = element.dataset.text;
     element.dataset.text = text;
     const id = element.closest('.segment').dataset.id;
@@ -232,7 +234,12 @@
       autoScrollTop = window.scrollY;
     }
     const started = player.play();
-    if (started) started.catch(() => warn('De opname kan niet worden afgespeeld.'));
+    if (started) {
+      started.catch((error) => {
+        // A pause right after playing interrupts it (AbortError): that is no failure.
+        if (error.name !== 'AbortError') warn(`De opname kan niet worden afgespeeld (${error.message}).`);
+      });
+    }
   }
 
   function playPause() {
@@ -476,7 +483,7 @@
     if (event.key === 'Enter' && target.classList && target.classList.contains('text')) {
       if (!event.altKey && !event.ctrlKey && !event.metaKey) {
         event.preventDefault();
-        save(target);
+        save(target, true);
         return;
       }
     }
