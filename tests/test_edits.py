@@ -162,6 +162,8 @@ def test_split_merge_and_inaudible() -> None:
     assert edits.segment("s1").text == MACHINE.segments[0].text
     with pytest.raises(EditError, match="unknown segment 'e1'"):
         edits.segment("e1")
+    with pytest.raises(EditError, match="different speakers"):
+        ed.merge_segments(edits, "s2", "previous", base_version=2, editor=EDITOR)
     edits = ed.mark_inaudible(edits, "s2", from_word=1, to_word=3, base_version=2, editor=EDITOR)
     marked = edits.segment("s2")
     assert marked.text == "dank [onverstaanbaar] voorzitter ik heb een vraag" and marked.inaudible

@@ -13,7 +13,7 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livecastpipe import workspace
+from livecastpipe import subtitles, workspace
 from livecastpipe.models import Segment, Transcript, Word, from_json
 from livecastpipe.settings import (
     BUILTIN_SUBTITLE_PROFILES,
@@ -28,6 +28,7 @@ from livecastpipe.subtitles import (
     build_cues,
     mixes_speakers_unmarked,
     report_markdown,
+    search_cues,
     subtitle_files,
     words_in_text,
 )
@@ -514,3 +515,56 @@ def test_sample_words_with_alternating_speakers_get_voice_spans(sample_session) 
     assert {c.voice for c in captions} == {"Anne de Vries", "Pieter Bakker"}
     labels = ["ANNE DE VRIES: ", "PIETER BAKKER: "]
     assert [html.unescape(w) for c in captions for w in words_in_text(c.text, labels=labels)] == [w.text for w in words]
+
+
+# --- searching again after an editor's correction -------------------------------------------------
+
+
+def edited(words: list[Word], at: int, text: str, speaker: str | None = "keep") -> list[Word]:
+    """The stream with word `at` retyped (times kept), or given to another speaker."""
+    word = words[at]
+    changed = Word(word.start, word.end, text, 1.0, word.speaker if speaker == "keep" else speaker)
+    return [*words[:at], changed, *words[at + 1 :]]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    words=word_streams(),
+    edits=st.lists(st.tuples(st.integers(0, 69), st.sampled_from(TOKENS + ["Zwaluwstaart,"])), min_size=1, max_size=3),
+    labelled=st.booleans(),
+)
+def test_a_search_started_from_the_last_one_gives_the_full_searchs_cues(
+    words: list[Word], edits: list[tuple[int, str]], labelled: bool
+) -> None:
+    labels = {"A": "ANNE: ", "B": "BERT: "} if labelled else None
+    _, last = search_cues(words, NL_DEFAULT, labels)
+    for at, text in edits:
+        words = edited(words, at % len(words), text)
+    again, _ = search_cues(words, NL_DEFAULT, labels, previous=last)
+    assert again == build_cues(words, NL_DEFAULT, labels)
+
+
+def test_a_long_session_is_searched_again_only_around_a_correction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long panel of two speakers; in one sentence a word retyped, one moved to the other speaker, two
+    words added: the cues are the full search's, and the search looked at a small part of the words."""
+    words: list[Word] = []
+    at = 0.0
+    for turn in range(60):
+        said = spoken(
+            "Dat is een goede vraag over de wijk, en we gaan samen verder met de buurtcoöperatie.", "AB"[turn % 2], at
+        )
+        words += said
+        at = after(said, 0.6)
+    _, last = search_cues(words, NL_DEFAULT)
+    changed = edited(edited(words, 400, "Zwaluwstaart"), 404, "ja", speaker="A")
+    changed = changed[:410] + spoken("heel goed", changed[409].speaker, changed[409].end) + changed[410:]
+    changed = sorted(changed, key=lambda w: w.start)
+    searched: list[int] = []
+    relax = subtitles._CueBuilder._relax
+    monkeypatch.setattr(
+        subtitles._CueBuilder, "_relax", lambda self, a, *rest: (searched.append(a), relax(self, a, *rest))
+    )
+    again, _ = search_cues(changed, NL_DEFAULT, previous=last)
+    assert len(searched) < len(changed) / 2
+    monkeypatch.undo()
+    assert again == build_cues(changed, NL_DEFAULT)

@@ -438,6 +438,9 @@ def set_speaker(
     segment = edits.segment(segment_id)
     speaker = _check_speaker(edits, speaker)
     from_word = _check_word(segment, from_word, "word", 0, max(len(segment.words) - 1, 0))
+    tail_words = segment.words[from_word:]
+    if segment.speaker == speaker and all(w.speaker == speaker for w in tail_words) and from_word == 0:
+        return edits  # already so: nothing to record
     if from_word == 0:
         head, tail = None, segment
     else:
@@ -469,7 +472,8 @@ def merge_segments(
     base_version: int,
     editor: str,
 ) -> SessionEdits:
-    """Merge a segment with the previous or next one (the merged one keeps the first one's id and speaker)."""
+    """Merge a segment with the previous or next one of the same speaker (the merged one keeps the first
+    one's id)."""
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     if direction not in ("previous", "next"):
@@ -478,6 +482,10 @@ def merge_segments(
     if not 0 <= at < len(edits.segments):
         raise EditError(f"segment '{segment_id}' has no {direction} segment to merge with")
     first, second = sorted((segment, edits.segments[at]), key=edits.segments.index)
+    if first.speaker != second.speaker:
+        raise EditError(
+            f"segments '{first.id}' and '{second.id}' have different speakers: give them one speaker before merging"
+        )
     merged = replace(
         first,
         start=min(first.start, second.start),

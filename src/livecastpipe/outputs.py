@@ -155,6 +155,9 @@ MANIFEST = OutputFile("manifest", "session.json", "publish", "application/json",
 TRANSCRIPT_REPORT = OutputFile("transcript_report", "transcript-report.json", "repair", "application/json", "private")
 """What the repair stage repaired, corrected, flagged, and what speech stays uncaptioned (`repair`)."""
 SUBTITLE_REPORT = OutputFile("subtitle_report", "subtitle-report.json", "subtitles", "application/json", "private")
+CUE_SEARCH = OutputFile("cue_search", "cue-search.json", "subtitles", "application/json", "private")
+"""The cue searches behind the captions and subtitles, kept so that corrected words are searched again
+only around the corrections (`subtitles.search_cues`)."""
 SPEAKER_TURNS = OutputFile("speaker_turns", "speakers.rttm", "speakers", "text/plain", "private")
 DIARIZATION = OutputFile("diarization", "diarization.json", "speakers", "application/json", "private")
 PACKAGE_DATA = OutputFile("package_data", "package.json", "publish", "application/json", "private")
@@ -201,7 +204,7 @@ OUTPUTS: tuple[OutputFile, ...] = (
     PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
     DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
     CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
-    TRANSCRIPT_REPORT, SUBTITLE_REPORT, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
+    TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
     MACHINE_TRANSCRIPT,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
     DECODED_AUDIO, MEDIA_RECORD,

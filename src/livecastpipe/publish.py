@@ -10,6 +10,7 @@ rename each, so a viewer never sees half a package and a failed run leaves the o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import json
 import math
@@ -28,6 +29,7 @@ from typing import Any
 import pyphen
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
+from pydantic import TypeAdapter
 
 from . import outputs, workspace
 from .chapters import chapters_json, chapters_vtt, youtube_chapters
@@ -558,7 +560,8 @@ def package_data_json(package: SessionPackage) -> str:
     """The stored stage data (all but the transcript, kept in transcript.json) for re-rendering."""
     data = to_jsonable(package)
     data.pop("transcript")
-    data["stage_files"] = {k: v for k, v in data["stage_files"].items() if k not in EDITOR_FILES}
+    left_out = {*EDITOR_FILES, outputs.CUE_SEARCH.name()}  # the cue search is kept in its own file
+    data["stage_files"] = {k: v for k, v in data["stage_files"].items() if k not in left_out}
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -634,10 +637,12 @@ def edited_package(
     review: SessionReview | None,
     publish_unreviewed: bool,
     subtitle_settings: SubtitleSettings,
+    last_cue_search: str | None = None,
 ) -> RenderInputs:
     """Apply the editor's edits to a package made by the pipeline: the edited transcript, chapter starts,
-    added speakers; captions and subtitles made again from the edited words (same profile) and the
-    YouTube chapter list from the moved starts. No model is loaded."""
+    added speakers; captions and subtitles made again from the edited words (same profile; the cue search
+    starts from the last one, `last_cue_search`, so only the corrected stretches are searched again) and
+    the YouTube chapter list from the moved starts. No model is loaded."""
     machine = package.transcript
     rendered = package
     if edits is not None:
@@ -647,8 +652,12 @@ def edited_package(
     editorial = editorial_content(rendered, review, publish_unreviewed)
     names = public_speaker_names(rendered.speakers, editorial.speaker_names, rendered.transcript.speaker_ids)
     stage_files = dict(rendered.stage_files)
+    cue_search = outputs.CUE_SEARCH.name()
     if rendered.transcript != machine:
-        stage_files.update(subtitle_files(rendered.transcript, names, subtitle_settings))
+        base = last_cue_search or stage_files.get(cue_search)
+        stage_files.update(_subtitle_files(rendered.transcript, names, subtitle_settings, base))
+    elif cue_search not in stage_files and last_cue_search:
+        stage_files[cue_search] = last_cue_search
     if edits is not None and edits.chapter_starts:
         youtube, _ = youtube_chapters(rendered.chapters, rendered.recording.media.duration)
         stage_files.pop(outputs.YOUTUBE_CHAPTERS.name(), None)
@@ -657,8 +666,35 @@ def edited_package(
     rendered = replace(rendered, stage_files=stage_files)
     files = package_text_files(rendered, editorial, transcript_paragraphs(rendered.transcript, names), names)
     files[outputs.PACKAGE_DATA.name()] = package_data_json(package)
-    files[outputs.MACHINE_TRANSCRIPT.name()] = to_json(machine)
+    files[outputs.MACHINE_TRANSCRIPT.name()] = _TRANSCRIPT.dump_json(machine).decode() + "\n"  # compact: private
     return RenderInputs(rendered, editorial, names, files)
+
+
+def _last_cue_search(private_folder: Path) -> str | None:
+    """The cue searches of the last publish (where to start the next search from), if kept."""
+    try:
+        return (private_folder / outputs.CUE_SEARCH.name()).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+_TRANSCRIPT = TypeAdapter(Transcript)
+_MADE: dict[str, dict[str, str]] = {}
+"""The subtitle files made last, by what they were made from (a preview, then the publish of the same edits)."""
+
+
+def _subtitle_files(
+    transcript: Transcript, names: dict[str, str], settings: SubtitleSettings, last_cue_search: str | None
+) -> dict[str, str]:
+    """`subtitles.subtitle_files`, made once for the same words, names and settings in this process."""
+    words = [(w.text, w.start, w.end, w.speaker) for w in transcript.words]
+    made_from = json.dumps([words, sorted(names.items()), settings.model_dump(mode="json"), transcript.language])
+    key = hashlib.sha256(made_from.encode()).hexdigest()
+    if key not in _MADE:
+        if len(_MADE) >= 2:
+            _MADE.clear()
+        _MADE[key] = subtitle_files(transcript, names, settings, last_cue_search)
+    return dict(_MADE[key])
 
 
 def _editor_inputs(
@@ -690,7 +726,15 @@ def render_preview(output_dir: Path, slug: str, settings: PublishSettings, publi
     package, review, speakers_yaml, edits = _editor_inputs(package, private, private)
     if edits is not None:
         edits = reconcile(edits, package.transcript)
-    inputs = edited_package(package, edits, speakers_yaml, review, publish_unreviewed, subtitle_settings_of(package))
+    inputs = edited_package(
+        package,
+        edits,
+        speakers_yaml,
+        review,
+        publish_unreviewed,
+        subtitle_settings_of(package),
+        _last_cue_search(private),
+    )
     site = workspace.session_site_dir(output_dir, slug)
     try:
         manifest = json.loads((site / outputs.MANIFEST.name()).read_text(encoding="utf-8"))
@@ -815,6 +859,7 @@ def publish_session(
             review,
             publish_unreviewed,
             subtitle_settings or subtitle_settings_of(package),
+            _last_cue_search(private_target),
         )
         package, editorial, files = inputs.package, inputs.editorial, inputs.files
         media = prepare_media(package.recording, staged, target, settings, prepared_media)

@@ -8,11 +8,13 @@ the profile without dropping words is flagged in the quality report instead.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
 import math
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +32,7 @@ from .dutch import (
     PREPOSITIONS,
 )
 from .escaping import srt_text, vtt_cue_text, vtt_voice_name
-from .models import Transcript, Word
+from .models import Transcript, Word, from_jsonable, to_jsonable
 from .names import public_speaker_names
 from .settings import SubtitleProfile, SubtitleSettings
 from .timefmt import webvtt_timestamp
@@ -200,6 +202,18 @@ class _Layout:
     dialogue: bool = False
 
 
+@dataclass(frozen=True)
+class CueSearch:
+    """A cue search kept for the next one (`build_cues(..., previous=)`): its profile and labels' key, a
+    checksum per word, and per word position the search's value and choice (first word, dialogue split
+    or -1)."""
+
+    key: str
+    words: tuple[int, ...]
+    best: tuple[float, ...]
+    choice: tuple[tuple[int, int], ...]
+
+
 class _CueBuilder:
     """Chooses cue boundaries and line breaks by dynamic programming over the word stream."""
 
@@ -207,6 +221,9 @@ class _CueBuilder:
         self.s = stream
         self.p = profile
         self.labels = labels
+        self.key = hashlib.sha256(json.dumps([profile.model_dump(), sorted(labels.items())]).encode()).hexdigest()[:16]
+        """What the search's values depend on besides the words: a kept search is reused only under it."""
+        self.search: CueSearch | None = None
         self.n = len(stream.texts)
         self.gap = math.ceil(profile.min_gap * 1000)
         self.min_ms = math.ceil(profile.min_duration * 1000 - 1e-6)
@@ -368,30 +385,81 @@ class _CueBuilder:
                 e += 1
         return found
 
-    def build(self) -> list[tuple[int, int, _Layout]]:
-        """The cheapest cover of all words by consecutive cues (every word exactly once, in order)."""
-        best = [math.inf] * (self.n + 1)
-        choice: list[tuple[int, _Layout] | None] = [None] * (self.n + 1)
+    def _span_bound(self) -> int:
+        """The most words one candidate cue can hold (each word is at least one character and a space)."""
+        return self.max_chars * max(self.p.max_lines, 1) + self.max_chars + 8
+
+    def _relax(self, a: int, best: list[float], choice: list[Any]) -> None:
+        start = self.s.starts[a]
+        for b, layout, cost in self._candidates(a):
+            total = best[a] + cost + self.penalty(a, b, layout, start) + self._pause_cost(a, b) + self._end_cost(a, b)
+            if total < best[b]:
+                best[b] = total
+                choice[b] = (a, layout)
+
+    def build(self, previous: CueSearch | None = None) -> list[tuple[int, int, _Layout]]:
+        """The cheapest cover of all words by consecutive cues (every word exactly once, in order).
+
+        It is a shortest path over word positions. Given the search of a stream that differs only in a
+        stretch (`previous`, same profile and labels), the positions before the stretch keep their
+        values; the search runs from the stretch on until its values differ from the old ones by one
+        constant over more positions than a cue can span: from there on every choice is the old one,
+        so the result is the full search's. `self.search` keeps this search for the next time.
+        """
+        n = self.n
+        identity = [zlib.crc32(f"{t}\x1f{a}\x1f{b}\x1f{s}".encode()) for t, a, b, s in zip(*self._identity_parts())]
+        best = [math.inf] * (n + 1)
+        choice: list[Any] = [None] * (n + 1)
         best[0] = 0.0
-        for a in range(self.n):
-            if best[a] == math.inf:
-                continue
-            start = self.s.starts[a]
-            for b, layout, cost in self._candidates(a):
-                total = (
-                    best[a] + cost + self.penalty(a, b, layout, start) + self._pause_cost(a, b) + self._end_cost(a, b)
-                )
-                if total < best[b]:
-                    best[b] = total
-                    choice[b] = (a, layout)
+        first, span = 0, self._span_bound()
+        old = previous if previous is not None and previous.key == self.key and all(self.s.texts) else None
+        changed_end, offset = n, 0
+        if old is not None:
+            old_n, limit = len(old.words), min(n, len(old.words))
+            same_head = 0
+            while same_head < limit and identity[same_head] == old.words[same_head]:
+                same_head += 1
+            same_tail = 0
+            while same_tail < limit - same_head and identity[n - 1 - same_tail] == old.words[old_n - 1 - same_tail]:
+                same_tail += 1
+            for x in range(same_head):  # a position's value depends on the words up to it
+                best[x], choice[x] = old.best[x], tuple(old.choice[x])
+            first, changed_end, offset = max(0, same_head - span), n - same_tail, old_n - n
+        constant, run = 0.0, 0
+        for a in range(first, n):
+            if old is not None and a > changed_end:
+                difference = best[a] - old.best[a + offset]
+                if run and abs(difference - constant) <= 1e-9 * max(1.0, abs(best[a])):
+                    run += 1
+                else:
+                    constant, run = difference, 1
+                if run > span:  # converged: the old search's choices from here on
+                    for x in range(a + 1, n + 1):
+                        old_first, old_split = old.choice[x + offset]
+                        best[x] = old.best[x + offset] + constant
+                        choice[x] = (old_first - offset, old_split - offset if old_split >= 0 else -1)
+                    break
+            if best[a] != math.inf:
+                self._relax(a, best, choice)
+        stored = [(-1, -1)] + [
+            (c[0], c[1].lines[1][0] if c[1].dialogue else -1) if isinstance(c[1], _Layout) else tuple(c)
+            for c in choice[1:]
+        ]
+        self.search = CueSearch(self.key, tuple(identity), tuple(best), tuple(stored))
         cues: list[tuple[int, int, _Layout]] = []
-        b = self.n
+        b = n
         while b > 0:
             picked = choice[b]
             assert picked is not None
-            cues.append((picked[0], b, picked[1]))
-            b = picked[0]
+            a, how = picked
+            if not isinstance(how, _Layout):
+                how = self._dialogue_layout(a, how, b) if how >= 0 else self._plain_layout(a, b)
+            cues.append((a, b, how))
+            b = a
         return cues[::-1]
+
+    def _identity_parts(self) -> tuple[list[str], list[int], list[int], list[str | None]]:
+        return self.s.texts, self.s.starts, self.s.ends, self.s.speakers
 
     # --- final cues -----------------------------------------------------------------------------
     def _end(self, b: int, chars: int, start: int, next_start: int | None) -> int:
@@ -515,15 +583,31 @@ class _CueBuilder:
         return tuple(flags)
 
 
-def build_cues(words: Sequence[Word], profile: SubtitleProfile, labels: Mapping[str, str] | None = None) -> list[Cue]:
+def build_cues(
+    words: Sequence[Word],
+    profile: SubtitleProfile,
+    labels: Mapping[str, str] | None = None,
+    previous: CueSearch | None = None,
+) -> list[Cue]:
     """Cues for a word stream under a profile; `labels` (speaker id → e.g. "ANNE: ") mark speaker changes.
 
     Every word appears exactly once, in order. A cue holds one speaker, or two in a "- " dialogue cue.
     """
+    return search_cues(words, profile, labels, previous)[0]
+
+
+def search_cues(
+    words: Sequence[Word],
+    profile: SubtitleProfile,
+    labels: Mapping[str, str] | None = None,
+    previous: CueSearch | None = None,
+) -> tuple[list[Cue], CueSearch | None]:
+    """`build_cues`, and its search to pass as `previous` next time: a stream edited in a few places is
+    then searched again only around the edits (the same cues as a full search, much sooner)."""
     if not words:
-        return []
+        return [], None
     builder = _CueBuilder(_prepare(words), profile, labels or {})
-    return builder.finish(builder.build())
+    return builder.finish(builder.build(previous)), builder.search
 
 
 # --- speaker names -----------------------------------------------------------------------------------
@@ -694,20 +778,40 @@ def report_markdown(report: Mapping) -> str:
     return "\n".join(out) + "\n"
 
 
+CUE_SEARCHES = ("subtitles", "captions")
+"""The searches kept in `cue-search.json`: the subtitles' (no labels) and the captions' (labelled)."""
+
+
+def read_cue_searches(text: str | None) -> dict[str, CueSearch]:
+    """The searches kept in a `cue-search.json` (none when it is missing or unreadable: a full search)."""
+    try:
+        data = json.loads(text or "{}")
+        return {k: from_jsonable(CueSearch, data[k]) for k in CUE_SEARCHES if k in data}
+    except ValueError:
+        return {}
+
+
 def subtitle_files(
-    transcript: Transcript, speaker_names: Mapping[str, str], settings: SubtitleSettings
+    transcript: Transcript,
+    speaker_names: Mapping[str, str],
+    settings: SubtitleSettings,
+    previous: str | None = None,
 ) -> dict[str, str]:
     """The session's subtitle files (name → content) for publish: captions naming the speaker at each
-    change (WebVTT with voice spans, and SRT), subtitles without names (WebVTT and SRT), and the report.
+    change (WebVTT with voice spans, and SRT), subtitles without names (WebVTT and SRT), the report, and
+    the cue searches (`cue-search.json`, private): given the last one (`previous`, its content), a
+    transcript an editor corrected is searched again only around the corrections.
 
     Every cue file is parsed back with its library before it is returned.
     """
     words = transcript.words
     profile = settings.resolved_profile
     lang = transcript.language or outputs.DEFAULT_LANGUAGE
-    cues = build_cues(words, profile)
+    kept = read_cue_searches(previous)
+    cues, plain_search = search_cues(words, profile, previous=kept.get("subtitles"))
     names = public_speaker_names((), speaker_names, transcript.speaker_ids)
-    labelled = build_cues(words, profile, srt_labels(names, settings.srt_speaker_label))
+    labels = srt_labels(names, settings.srt_speaker_label)
+    labelled, labelled_search = search_cues(words, profile, labels, previous=kept.get("captions"))
     files = {
         # Browsers do not display voice names, so captions also show the name at each speaker change.
         outputs.CAPTIONS_VTT.name(lang): render_webvtt(labelled, names),
@@ -720,6 +824,8 @@ def subtitle_files(
     report = subtitle_report(cues, words, profile, settings.profile)
     report["captions_srt"] = {"cues": len(labelled), "flagged": sum(bool(c.flags) for c in labelled)}
     files[outputs.SUBTITLE_REPORT.name()] = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+    searches = {k: to_jsonable(v) for k, v in zip(CUE_SEARCHES, (plain_search, labelled_search)) if v is not None}
+    files[outputs.CUE_SEARCH.name()] = json.dumps(searches, separators=(",", ":")) + "\n"
     return files
 
 
