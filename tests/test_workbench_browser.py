@@ -151,6 +151,9 @@ def test_workbench_has_no_wcag_violations(page: Page, workbench: tuple[Path, str
         page.evaluate(f"document.getElementById('{dialog}').showModal()")
         assert axe_violations(page) == [], dialog
         page.evaluate(f"document.getElementById('{dialog}').close()")
+    page.goto(f"{url}/")  # the list of sessions
+    assert page.get_by_role("link", name=re.compile("Coöperatieven maken de stad")).count() == 1
+    assert axe_violations(page) == []
     page.goto(f"{url}/sessions/{SAMPLE_SLUG}/preview")  # the page as it would be published, playing here
     page.wait_for_function("() => document.getElementById('player').readyState >= 1")
     assert page.locator(".turn").count() > 0
