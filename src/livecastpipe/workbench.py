@@ -619,6 +619,25 @@ class Workbench:
             result["order"] = order
         return result
 
+    def replace_preview(
+        self, slug: str, find: str, replacement: str, whole_word: bool, case_sensitive: bool
+    ) -> dict[str, Any]:
+        """What find and replace would change, changing nothing: each segment's text before and after."""
+        self.require_session(slug)
+        current = self.current_edits(slug)
+        try:
+            found = ed.replace_preview(current, find, replacement, whole_word=whole_word, case_sensitive=case_sensitive)
+        except EditError as exc:
+            raise ApiError(400, str(exc)) from exc
+        starts = {s.id: s.start for s in current.segments}
+        return {
+            "version": current.version,
+            "matches": [
+                {"segment": sid, "start": starts.get(sid, 0.0), "before": before, "after": after}
+                for sid, before, after in found
+            ],
+        }
+
     # speakers, chapters, review --------------------------------------------------------------------
 
     def set_speaker_details(self, slug: str, speaker_id: str, name: str | None, role: str | None) -> dict[str, Any]:
@@ -885,13 +904,17 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _text(data: Mapping[str, Any], key: str, required: bool = True) -> str | None:
+def _text(data: Mapping[str, Any], key: str) -> str:
+    """The text field `key` of a request; ApiError 400 when it is missing or not text."""
     value = data.get(key)
-    if value is None and not required:
-        return None
     if not isinstance(value, str):
         raise ApiError(400, f"'{key}' must be text")
     return value
+
+
+def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    """The text field `key` of a request, or None when it is not given."""
+    return None if data.get(key) is None else _text(data, key)
 
 
 def _whole(data: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
@@ -984,8 +1007,8 @@ def workbench_app(workbench: Workbench) -> Starlette:
 
     def segment_change(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         segment = request.path_params["segment"]
-        text = _text(data, "text", required=False)
-        speaker = _text(data, "speaker", required=False)
+        text = _optional_text(data, "text")
+        speaker = _optional_text(data, "speaker")
         from_word = _whole(data, "from_word", 0) or 0
         if text is None and speaker is None:
             raise ApiError(400, "give 'text' or 'speaker' (or both)")
@@ -1032,17 +1055,8 @@ def workbench_app(workbench: Workbench) -> Starlette:
         machine = bench.machine(slug)
         return lambda e: ed.resolve_stale(e, segment, keep, machine, base_version=e.version, editor=bench.editor)
 
-    def replace_all(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
-        find, replacement = _text(data, "find"), _text(data, "replace")
-        assert find is not None and replacement is not None
-        whole, case = bool(data.get("whole_word", True)), bool(data.get("case_sensitive", False))
-        return lambda e: ed.replace_all(
-            e, find, replacement, whole_word=whole, case_sensitive=case, base_version=e.version, editor=bench.editor
-        )
-
     def merge_speakers(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         source, target = _text(data, "source"), _text(data, "target")
-        assert source is not None and target is not None
         return lambda e: ed.merge_speakers(e, source, target, base_version=e.version, editor=bench.editor)
 
     def add_speaker(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
@@ -1055,41 +1069,24 @@ def workbench_app(workbench: Workbench) -> Starlette:
         return lambda e: ed.redo(e, base_version=e.version, editor=bench.editor)
 
     async def replace_endpoint(request: Request) -> Any:
-        data = await _json_body(request)
-        if data.get("preview"):
-            slug = request.path_params["slug"]
-            find, replacement = _text(data, "find"), _text(data, "replace")
-            assert find is not None and replacement is not None
-            whole, case = bool(data.get("whole_word", True)), bool(data.get("case_sensitive", False))
-
-            def preview() -> dict[str, Any]:
-                bench.require_session(slug)
-                current = bench.current_edits(slug)
-                try:
-                    found = ed.replace_preview(current, find, replacement, whole_word=whole, case_sensitive=case)
-                except EditError as exc:
-                    raise ApiError(400, str(exc)) from exc
-                starts = {s.id: s.start for s in current.segments}
-                return {
-                    "version": current.version,
-                    "matches": [
-                        {"segment": sid, "start": starts.get(sid, 0.0), "before": before, "after": after}
-                        for sid, before, after in found
-                    ],
-                }
-
-            return await run_in_threadpool(preview)
-        return await replace_change(request, data)
-
-    async def replace_change(request: Request, data: dict[str, Any]) -> Any:
         slug = request.path_params["slug"]
-        operation = replace_all(request, data, slug)
+        data = await _json_body(request)
+        find, replacement = _text(data, "find"), _text(data, "replace")
+        whole, case = bool(data.get("whole_word", True)), bool(data.get("case_sensitive", False))
+        if data.get("preview"):
+            return await run_in_threadpool(bench.replace_preview, slug, find, replacement, whole, case)
+
+        def operation(e: SessionEdits) -> SessionEdits:
+            return ed.replace_all(
+                e, find, replacement, whole_word=whole, case_sensitive=case, base_version=e.version, editor=bench.editor
+            )
+
         with_html = request.query_params.get("html") == "1"
         return await run_in_threadpool(bench.change, slug, operation, data.get("version"), None, with_html)
 
     async def speaker_details(request: Request) -> Any:
         data = await _json_body(request)
-        name, role = _text(data, "name", required=False), _text(data, "role", required=False)
+        name, role = _optional_text(data, "name"), _optional_text(data, "role")
         if name is None and role is None:
             raise ApiError(400, "give 'name' or 'role' (or both)")
         return await run_in_threadpool(
@@ -1103,7 +1100,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
             number = int(request.path_params["number"])
         except ValueError as exc:
             raise ApiError(404, f"{slug}: no chapter '{request.path_params['number']}'") from exc
-        title, start = _text(data, "title", required=False), data.get("start")
+        title, start = _optional_text(data, "title"), data.get("start")
         if title is None and start is None:
             raise ApiError(400, "give 'title' or 'start' (or both)")
         if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float)) or start < 0):
@@ -1135,8 +1132,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
     async def review_decision(request: Request) -> Any:
         data = await _json_body(request)
         decision = _text(data, "decision")
-        assert decision is not None
-        text = _text(data, "text", required=False)
+        text = _optional_text(data, "text")
         return await run_in_threadpool(
             bench.decide, request.path_params["slug"], request.path_params["key"], decision, text
         )
