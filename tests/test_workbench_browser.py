@@ -188,8 +188,10 @@ def test_an_editor_corrects_publishes_and_the_site_follows(page: Page, workbench
     # Give another segment to the other speaker, with its select.
     moved = next(s for s in before["segments"] if s["id"] != segment_id and s["speaker"])
     other = next(s["id"] for s in before["speakers"] if s["id"] != moved["speaker"])
+    page.focus(f'[id="seg-{moved["id"]}"] select.speaker')
     page.select_option(f'[id="seg-{moved["id"]}"] select.speaker', other)
     wait_for_status(page, "Het segment is nu van")
+    assert page.evaluate("document.activeElement.matches('select.speaker')"), "the speaker list lost the focus"
 
     page.click("#approve-captions")
     wait_for_status(page, "De ondertiteling is goedgekeurd")

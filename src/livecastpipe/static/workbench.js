@@ -121,11 +121,15 @@
   }
 
   function apply(result) {
+    // The control that has the focus may be replaced: the same control of the new segment gets it back.
     const active = document.activeElement;
-    const focusedId = active && active.classList.contains('text') ? active.closest('.segment').dataset.id : null;
-    const offset = focusedId ? caretOffset(active) : null;
+    const segment = active && active.closest ? active.closest('.segment') : null;
+    const control = !segment ? null
+      : active.classList.contains('text') ? '.text'
+        : active.matches('select.speaker') ? 'select.speaker' : '.play';
+    const offset = control === '.text' ? caretOffset(active) : null;
     version = result.version;
-    const placed = result.segments.map((segment) => place(segment, result.order || null));
+    const placed = result.segments.map((changed) => place(changed, result.order || null));
     for (const id of result.removed || []) {
       const node = segmentNode(id);
       if (node) node.remove();
@@ -134,12 +138,12 @@
     if (result.speakers) refreshSpeakers(result.speakers);
     const count = document.getElementById('flag-count');
     if (count && typeof result.flagged === 'number') count.textContent = String(result.flagged);
-    if (focusedId && !document.activeElement.classList.contains('text')) {
-      const target = segmentNode(focusedId) || placed[0];
-      if (target) {
-        const text = target.querySelector('.text');
-        text.focus();
-        if (offset !== null && segmentNode(focusedId)) setCaret(text, offset);
+    if (segment && !active.isConnected) {
+      const target = segmentNode(segment.dataset.id) || placed[0];
+      const element = target ? target.querySelector(control) : null;
+      if (element) {
+        element.focus();
+        if (offset !== null && target.dataset.id === segment.dataset.id) setCaret(element, offset);
       }
     }
   }
