@@ -410,6 +410,8 @@ def test_track_labels_name_sounds_only_when_a_cue_describes_one_and_say_unchecke
     sounds = plain + "\n00:02.000 --> 00:03.000\n[applaus]\n"
     assert caption_track_labels(plain, reviewed=True) == ("Nederlands, met sprekers", "Nederlands")
     assert caption_track_labels(sounds, reviewed=True)[0] == "Nederlands, met sprekers en geluiden"
+    inaudible = plain + "\n00:02.000 --> 00:03.000\n[onverstaanbaar]\n"  # marked by an editor: not a sound
+    assert caption_track_labels(inaudible, reviewed=True)[0] == "Nederlands, met sprekers"
     unchecked = caption_track_labels(plain, reviewed=False)
     assert all("niet gecontroleerd" in label for label in unchecked)
 

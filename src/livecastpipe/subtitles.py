@@ -413,6 +413,8 @@ class _CueBuilder:
         best[0] = 0.0
         first, span = 0, self._span_bound()
         old = previous if previous is not None and previous.key == self.key and all(self.s.texts) else None
+        if old is not None and not len(old.best) == len(old.choice) == len(old.words) + 1:
+            old = None  # not a search this code kept: search it all
         changed_end, offset = n, 0
         if old is not None:
             old_n, limit = len(old.words), min(n, len(old.words))
@@ -452,6 +454,7 @@ class _CueBuilder:
             picked = choice[b]
             assert picked is not None
             a, how = picked
+            assert 0 <= a < b, "a cue search's choice points backwards"
             if not isinstance(how, _Layout):
                 how = self._dialogue_layout(a, how, b) if how >= 0 else self._plain_layout(a, b)
             cues.append((a, b, how))
