@@ -37,12 +37,17 @@
   }
 
   async function call(method, path, data) {
-    const response = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: {'Content-Type': 'application/json', 'X-Livecast-Token': token},
-      body: data === undefined ? undefined : JSON.stringify(data),
-    });
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        credentials: 'same-origin',
+        headers: {'Content-Type': 'application/json', 'X-Livecast-Token': token},
+        body: data === undefined ? undefined : JSON.stringify(data),
+      });
+    } catch (error) {
+      return {ok: false, status: 0, body: {error: 'de werkbank antwoordt niet (is `livecast edit` gestopt?)'}};
+    }
     let result = {};
     try {
       result = await response.json();
