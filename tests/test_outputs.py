@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from livecastpipe import outputs
+from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.package_format import PublishError
-from livecastpipe.publish import publish_session
+from livecastpipe.publish import publish_session, republish
 from livecastpipe.settings import PublishSettings, SubtitleSettings
 from livecastpipe.subtitles import subtitle_files
 
@@ -60,3 +62,52 @@ def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Pat
     assert catalogue["tracks"] == ["captions.en.vtt", "subtitles.en.srt", "transcript.podcast.json"]
     assert catalogue["language"] == "en" and '<html lang="en">' in page
     assert '"inLanguage": "en"' in page and 'property="og:locale" content="en_GB"' in page
+    # The site speaks Dutch: the tracks are named by the session's language in Dutch.
+    assert re.search(r'srclang="en" label="Engels, met sprekers \(automatisch, niet gecontroleerd\)"', page)
+    assert re.search(r'srclang="en" label="Engels \(automatisch, niet gecontroleerd\)"', page)
+    assert "Nederlands," not in page and 'label="Nederlands' not in page
+    # The catalogue's search (in Dutch) finds it: one search index for the site, not one per language.
+    publish_catalogue(tmp_path / "output", SETTINGS)
+    entry = json.loads((folder.parent / "pagefind" / "pagefind-entry.json").read_text())
+    assert list(entry["languages"]) == ["nl"] and entry["languages"]["nl"]["page_count"] == 1
+
+
+def test_the_formats_chosen_are_written_and_only_what_is_written_is_offered(
+    tmp_path: Path,
+    hostile_audio_recording,  # noqa: F811
+) -> None:
+    """`--output-format srt --output-format tsv` (`publish.formats`): those formats, plus what the page needs
+    (its WebVTT tracks, transcript.json); the downloads, the feed and the manifest list what was written, and
+    a later publish with every format brings the others back from the stored stage data."""
+    package = hostile_package(hostile_audio_recording)
+    output = tmp_path / "output"
+    chosen = PublishSettings(base_url="https://example.org/", formats=("srt", "tsv"))
+    folder = publish_session(package, output, chosen)
+    publish_catalogue(output, chosen)
+
+    written = {p.name for p in folder.iterdir() if p.is_file()}
+    assert {"captions.nl.srt", "subtitles.nl.srt", "transcript.tsv"} <= written
+    assert {"captions.nl.vtt", "subtitles.nl.vtt", "transcript.json"} <= written  # always: the page needs them
+    assert not {"transcript.txt", "transcript.whisperx.json", "transcript.podcast.json"} & written
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    offered = set(re.findall(r'<a href="([^"]+)" download>', page))
+    assert "transcript.tsv" in offered and "captions.nl.srt" in offered
+    assert offered <= written and "transcript.txt" not in offered
+    manifest = json.loads((folder / "session.json").read_text())
+    assert {f["path"] for f in manifest["files"]} == {
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != "session.json"
+    }
+    assert manifest["catalogue"]["tracks"] == ["captions.nl.vtt", "subtitles.nl.srt"]  # no podcast JSON
+    feed = ET.fromstring((folder.parent / "feed.xml").read_bytes())
+    urls = [t.get("url") for t in feed.iter("{https://podcastindex.org/namespace/1.0}transcript")]
+    assert [u.rsplit("/", 1)[1] for u in urls] == ["captions.nl.vtt", "subtitles.nl.srt"]
+
+    again = republish(output, folder.name, PublishSettings())
+    assert {"transcript.txt", "transcript.whisperx.json", "transcript.podcast.json"} <= {
+        p.name for p in again.iterdir()
+    }
+
+
+def test_unknown_formats_are_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown format.*docx"):
+        PublishSettings(formats=("srt", "docx"))

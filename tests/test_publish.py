@@ -408,11 +408,13 @@ def test_track_labels_name_sounds_only_when_a_cue_describes_one_and_say_unchecke
 
     plain = "WEBVTT\n\n00:00.000 --> 00:02.000\n<v Anne>Welkom allemaal.\n"
     sounds = plain + "\n00:02.000 --> 00:03.000\n[applaus]\n"
-    assert caption_track_labels(plain, reviewed=True) == ("Nederlands, met sprekers", "Nederlands")
-    assert caption_track_labels(sounds, reviewed=True)[0] == "Nederlands, met sprekers en geluiden"
+    assert caption_track_labels(plain, reviewed=True, language="nl") == ("Nederlands, met sprekers", "Nederlands")
+    assert caption_track_labels(sounds, reviewed=True, language="nl")[0] == "Nederlands, met sprekers en geluiden"
+    assert caption_track_labels(plain, reviewed=True, language="en") == ("Engels, met sprekers", "Engels")
+    assert caption_track_labels(plain, reviewed=True, language="xx")[1] == "xx"  # a code without a name: the code
     inaudible = plain + "\n00:02.000 --> 00:03.000\n[onverstaanbaar]\n"  # marked by an editor: not a sound
-    assert caption_track_labels(inaudible, reviewed=True)[0] == "Nederlands, met sprekers"
-    unchecked = caption_track_labels(plain, reviewed=False)
+    assert caption_track_labels(inaudible, reviewed=True, language="nl")[0] == "Nederlands, met sprekers"
+    unchecked = caption_track_labels(plain, reviewed=False, language="nl")
     assert all("niet gecontroleerd" in label for label in unchecked)
 
 

@@ -55,6 +55,15 @@ def test_a_word_or_phrase_said_four_times_in_a_row_is_a_loop() -> None:
     assert loop_runs("we gaan naar de markt we gaan naar de markt we gaan naar de markt".split()) == []
     assert repeated_words("ja ja ja, dat klopt".split()) == 0  # three times is speech, not a loop
     assert repeated_words("de buurt en de school en de stad".split()) == 0
+    # a sentence said over and over, as Whisper wrote it on a fillets conversation where it is said once
+    assert repeated_words(("Je zit in de weg. " + "Je bent een obstakel, geen pleest. " * 9).split()) == 48
+
+
+def test_a_sentence_loop_loses_to_a_less_sure_decoding_without_it() -> None:
+    loop = _segment("Je bent een obstakel, geen pleest. " * 9, probability=0.88)
+    heard = _segment("Je bent een opstakel, geen teweest. Kan je die stak niet naar mij toe duwen?", probability=0.73)
+    segments, repairs, _ = repair_segments([loop], None, lambda spans: [[heard] for _ in spans])
+    assert [s.text for s in segments] == [heard.text] and repairs[0].action == "re-decoded"
 
 
 @given(st.lists(st.sampled_from(["de", "buurt", "school", "en", "wij"]), max_size=30), st.integers(1, 4))

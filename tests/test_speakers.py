@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
-from livecastpipe.diarization import diarize, engine_for
+from livecastpipe.diarization import diarize, engine_for, find_speech
 from livecastpipe.diarization.campplus import SenkoEngine, embedding_windows, window_filterbanks
 from livecastpipe.diarization.clustering import MAX_CLUSTERED_WINDOWS, cluster_windows
 from livecastpipe.diarization.engine import ENGINES, SpeakerCount
@@ -109,7 +109,7 @@ def test_the_stated_count_is_used_and_a_larger_panel_is_reported(panel) -> None:
 
 
 def test_the_runs_speaker_counts_apply_where_the_metadata_states_none(panel) -> None:
-    """`--num-speakers 2` (and `--no-diarize`: one speaker) set the count; a sidecar's own count wins."""
+    """`--num-speakers 2` (or 1: one speaker) set the count; a sidecar's own count wins."""
     _, audio, _, _ = panel
     told_two = diarize(audio, SessionMetadata(), SpeakerSettings(num_speakers=2))
     assert told_two.speaker_count_source == "settings" and len(told_two.speaker_ids) == 2
@@ -347,6 +347,8 @@ def test_speech_regions_are_silero_vads_own(panel) -> None:
     recording, audio, _, _ = panel
     engine = engine_for(SpeakerSettings())
     assert engine.speech_in_file(Path(recording.audio_path)) == engine.speech(audio)  # read in pieces
+    without_engine = find_speech(Path(recording.audio_path), SpeakerSettings(diarize=False))  # --no-diarize
+    assert list(without_engine) == engine.speech(audio)
     for samples in (audio, audio[: 10 * RATE + 77]):  # the last window part-filled
         expected = get_speech_timestamps_sequence(
             samples,

@@ -192,6 +192,10 @@ def write_feeds(site: Path, feeds: Sequence[Feed], settings: PublishSettings) ->
         raise
 
 
+SITE_LANGUAGE = "nl"
+"""The language the site speaks (its labels, the catalogue page), whatever language a session is in."""
+
+
 def build_search_index(output_dir: Path) -> Path:
     """Index every session page with Pagefind into `output/site/pagefind/`, swapped in atomically."""
     site = workspace.site_dir(output_dir)
@@ -209,6 +213,10 @@ def build_search_index(output_dir: Path) -> Path:
                 f"[!.]*/{outputs.SESSION_PAGE.name()}",
                 "--output-path",
                 str(staged.resolve()),
+                # One index in the site's language: by each page's `lang` Pagefind would make one per
+                # language, and the catalogue would search only its own (an English session not found).
+                "--force-language",
+                SITE_LANGUAGE,
             ],
             capture_output=True,
             text=True,

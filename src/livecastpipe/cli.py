@@ -31,16 +31,6 @@ from .speakers_cli import speakers_command
 from .storage import error_line
 from .timefmt import minutes_and_seconds
 
-OUTPUT_FORMATS = {
-    "vtt": outputs.CAPTIONS_VTT,
-    "srt": outputs.CAPTIONS_SRT,
-    "txt": outputs.TRANSCRIPT_TXT,
-    "json": outputs.TRANSCRIPT_JSON,
-    "tsv": outputs.TRANSCRIPT_TSV,
-    "whisperx": outputs.WHISPERX_JSON,
-    "podcast": outputs.PODCAST_TRANSCRIPT,
-}
-"""`--output-format` names (whisper's, plus the other transcript formats) → the registered file."""
 app = typer.Typer(
     help="Turn Dutch conference recordings into accessible, subtitled replays.", pretty_exceptions_enable=False
 )
@@ -124,13 +114,19 @@ def run(
     min_speakers: Annotated[Optional[int], typer.Option(help="At least this many speakers (estimated count).")] = None,
     max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (estimated count).")] = None,
     no_diarize: Annotated[
-        bool, typer.Option("--no-diarize", help="One speaker throughout (as --num-speakers 1): no speaker changes.")
+        bool,
+        typer.Option(
+            "--no-diarize",
+            help="Skip the diarization (no speaker-embedding model, no time spent): one speaker throughout.",
+        ),
     ] = False,
     output_format: Annotated[
         Optional[list[str]],
         typer.Option(
-            help="Print where this format's file is (vtt, srt, txt, json, tsv, whisperx, podcast; repeatable; "
-            "in --json under 'files'); every format is always written."
+            help="Write only these transcript and subtitle formats: "
+            f"{', '.join(outputs.OUTPUT_FORMATS)} or {outputs.ALL_FORMATS} (the default; repeatable; "
+            "publish.formats). The player's WebVTT tracks and transcript.json are always written; the "
+            "page and the feeds offer what was written; --json lists the files under 'files'."
         ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
@@ -143,15 +139,18 @@ def run(
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed.
 
-    Progress and the summary table go to stderr; stdout holds only what was asked for (--json, --output-format).
+    Progress and the summary table go to stderr; stdout holds only what was asked for (--json).
     """
     _quiet_prefect(verbose)
-    unknown_formats = sorted(set(output_format or ()) - set(OUTPUT_FORMATS))
+    known_formats = (*outputs.OUTPUT_FORMATS, outputs.ALL_FORMATS)
+    unknown_formats = sorted(set(output_format or ()) - set(known_formats))
     if unknown_formats:
-        raise fail(f"--output-format: unknown {', '.join(unknown_formats)} (known: {', '.join(OUTPUT_FORMATS)})", 2)
+        raise fail(f"--output-format: unknown {', '.join(unknown_formats)} (known: {', '.join(known_formats)})", 2)
     overrides: dict[str, Any] = {}
     if output is not None:
         overrides["output_dir"] = output
+    if output_format:
+        overrides["publish"] = {"formats": output_format}
     transcribe = {
         key: value
         for key, value in {
@@ -168,7 +167,8 @@ def run(
     speakers = {
         key: value
         for key, value in {
-            "num_speakers": 1 if no_diarize else num_speakers,
+            "diarize": False if no_diarize else None,
+            "num_speakers": num_speakers,
             "min_speakers": min_speakers,
             "max_speakers": max_speakers,
         }.items()
@@ -220,18 +220,24 @@ def run(
             finally:
                 remove_progress_reporter(report)
 
-    def format_files(result: Any) -> dict[str, str]:
+    def format_files(result: Any) -> dict[str, list[str]]:
+        """Per transcript or subtitle format, the session's files of it that were written."""
+        if not result.output_dir:
+            return {}
         language = result.language or outputs.DEFAULT_LANGUAGE
-        folder = result.output_dir
-        return {f: str(Path(folder) / OUTPUT_FORMATS[f].name(language)) for f in output_format or ()} if folder else {}
+        found = {
+            output_format: [
+                str(path)
+                for entry in outputs.format_files(output_format)
+                if (path := Path(result.output_dir) / entry.name(language)).is_file()
+            ]
+            for output_format in outputs.OUTPUT_FORMATS
+        }
+        return {output_format: paths for output_format, paths in found.items() if paths}
 
     if json_output:
         records = [dataclasses.asdict(r) | {"files": format_files(r)} for r in results]
         print(json.dumps(records, ensure_ascii=False, indent=2))
-    else:
-        for result in results:
-            for path in format_files(result).values():
-                print(path)
     if not quiet:
         table = Table(title="livecast run")
         for column in ("session", "duration", "status"):

@@ -1,4 +1,5 @@
-"""Dutch word lists the stages decide by: where a subtitle line may break, what is no chapter, keyword or name."""
+"""Dutch word lists the stages decide by (where a subtitle line may break, what is no chapter, keyword or
+name), and the Dutch names of languages for the page's labels."""
 
 from __future__ import annotations
 
@@ -52,3 +53,19 @@ NOUN_DETERMINERS = frozenset(
     "de het een deze dit die dat onze ons mijn m'n je jouw zijn z'n haar hun uw elke ieder iedere geen welke".split()
 )
 """Words after which (or after which and an adjective) a word is used as a noun: a keyword must be."""
+
+LANGUAGE_NAMES = {
+    "nl": "Nederlands", "en": "Engels", "de": "Duits", "fr": "Frans", "es": "Spaans", "af": "Afrikaans",
+    "it": "Italiaans", "pt": "Portugees", "da": "Deens", "sv": "Zweeds", "no": "Noors", "fi": "Fins",
+    "pl": "Pools", "cs": "Tsjechisch", "hu": "Hongaars", "ro": "Roemeens", "el": "Grieks", "bg": "Bulgaars",
+    "uk": "Oekraïens", "ru": "Russisch", "tr": "Turks", "ar": "Arabisch", "he": "Hebreeuws", "fa": "Perzisch",
+    "hi": "Hindi", "ur": "Urdu", "zh": "Chinees", "ja": "Japans", "ko": "Koreaans", "id": "Indonesisch",
+    "so": "Somalisch", "lb": "Luxemburgs", "cy": "Welsh", "ca": "Catalaans", "eu": "Baskisch",
+}  # fmt: skip
+"""Names in Dutch of the languages a transcript may be in (ISO 639 codes, as Whisper gives them), for the
+page's labels: the site speaks Dutch whatever language the session is in."""
+
+
+def language_name(code: str) -> str:
+    """The Dutch name of a language code (`en` → "Engels", `en-GB` too); an unknown code as it is."""
+    return LANGUAGE_NAMES.get(code.split("-")[0].lower(), code)

@@ -174,6 +174,10 @@ class SpeakerTurn:
     speaker: str
 
 
+NO_DIARIZATION = "none"
+"""The engine a `Diarization` names when none ran (`speakers.diarize` off)."""
+
+
 @dataclass(frozen=True)
 class Diarization:
     """Who speaks when in one recording: turns, each speaker's voice centroid, and what to tell a reader."""
@@ -183,12 +187,14 @@ class Diarization:
     """Mean speaker embedding per speaker id, for matching voices across sessions."""
     engine: str
     speaker_count_source: str = "estimated"
-    """`metadata` when the panel size was given, `estimated` otherwise."""
+    """`metadata` when the panel size was given, `settings` when the run's settings gave it (or said not to
+    diarize), `estimated` otherwise."""
     notes: tuple[str, ...] = ()
 
     @property
     def speaker_ids(self) -> list[str]:
-        return sorted(self.centroids)
+        """Every speaker with a voice or a turn (one found without diarization has no voice)."""
+        return sorted(set(self.centroids) | {t.speaker for t in self.turns})
 
 
 @dataclass(frozen=True)

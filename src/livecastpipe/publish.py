@@ -33,6 +33,7 @@ from pydantic import TypeAdapter
 
 from . import outputs, workspace
 from .chapters import chapters_json, chapters_vtt, youtube_chapters
+from .dutch import language_name
 from .edits import (
     INAUDIBLE,
     EditError,
@@ -47,6 +48,7 @@ from .escaping import json_in_html, markup_text
 from .ingest import sidecar_file
 from .media import MediaFiles, prepare_media
 from .models import (
+    NO_DIARIZATION,
     Chapter,
     Recording,
     SpeakerInfo,
@@ -189,12 +191,13 @@ SOUND_CUE_LINE = re.compile(r"^\s*[\[(][^\])]+[\])]\s*$", re.MULTILINE)
 """A caption line that describes a sound: "[applaus]", "(gelach)"."""
 
 
-def caption_track_labels(captions_vtt: str | None, reviewed: bool) -> tuple[str, str]:
-    """The labels of the captions and subtitles tracks: "geluiden" only when a cue describes a sound, and
-    "automatisch, niet gecontroleerd" until an editor approved the captions ("[onverstaanbaar]" is no sound)."""
+def caption_track_labels(captions_vtt: str | None, reviewed: bool, language: str) -> tuple[str, str]:
+    """The labels of the captions and subtitles tracks: the transcript's language by its Dutch name,
+    "geluiden" only when a cue describes a sound ("[onverstaanbaar]" is none), and "automatisch, niet
+    gecontroleerd" until an editor approved the captions."""
     sounds = [m.group(0).strip() for m in SOUND_CUE_LINE.finditer(captions_vtt or "")]
-    captions = "Nederlands, met sprekers" + (" en geluiden" if any(s != INAUDIBLE for s in sounds) else "")
-    subtitles = "Nederlands"
+    subtitles = language_name(language)
+    captions = f"{subtitles}, met sprekers" + (" en geluiden" if any(s != INAUDIBLE for s in sounds) else "")
     if not reviewed:
         captions, subtitles = (f"{label} (automatisch, niet gecontroleerd)" for label in (captions, subtitles))
     return captions, subtitles
@@ -424,7 +427,7 @@ def player_context(
         "lang": package.language,
         "captions_notice": None if editorial.captions_reviewed else CAPTIONS_UNREVIEWED_LABEL,
         "track_labels": caption_track_labels(
-            files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed
+            files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed, package.language
         ),
     }
 
@@ -742,9 +745,9 @@ def render_preview(output_dir: Path, slug: str, settings: PublishSettings, publi
         sizes = {f["path"]: int(f["bytes"]) for f in manifest["files"] if "/" not in f["path"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PublishError(site / outputs.MANIFEST.name(), f"cannot be read: {exc}") from exc
-    public = {n: t for n, t in inputs.files.items() if _visibility(n) == "public"}
-    sizes.update({n: len(t.encode("utf-8")) for n, t in public.items()})
-    return render_session_page(inputs.package, inputs.editorial, media, inputs.files, sizes, settings)
+    files = {n: t for n, t in inputs.files.items() if outputs.written(n, settings.formats)}
+    sizes.update({n: len(t.encode("utf-8")) for n, t in files.items() if _visibility(n) == "public"})
+    return render_session_page(inputs.package, inputs.editorial, media, files, sizes, settings)
 
 
 def _carry_editor_files(package: SessionPackage, site: Path, target: Path, staged: Path) -> dict[str, str]:
@@ -765,6 +768,11 @@ def _carry_editor_files(package: SessionPackage, site: Path, target: Path, stage
         if name in package.stage_files and snapshot.get(name) in (None, last.get(name)):
             (staged / name).write_text(package.stage_files[name], encoding="utf-8")
     return snapshot
+
+
+def diarized(package: SessionPackage) -> bool:
+    """Whether a diarization made the package's speakers (packages from before this was recorded: yes)."""
+    return package.provenance.get("diarization", {}).get("engine") != NO_DIARIZATION
 
 
 def publish_versions() -> dict[str, str]:
@@ -863,6 +871,7 @@ def publish_session(
         )
         package, editorial, files = inputs.package, inputs.editorial, inputs.files
         media = prepare_media(package.recording, staged, target, settings, prepared_media)
+        files = {name: text for name, text in files.items() if outputs.written(name, settings.formats)}
         for name, text in files.items():
             if name in EDITOR_FILES:
                 continue
@@ -902,7 +911,7 @@ def publish_session(
                 **package.provenance,
                 "publish": {"settings": settings.model_dump(mode="json"), "versions": publish_versions()},
                 "versions": tool_versions(),
-                "models": model_weights(package.transcript.model),
+                "models": model_weights(package.transcript.model, diarized(package)),
             },
         }
         atomic_write_text(staged / outputs.MANIFEST.name(), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")

@@ -31,8 +31,9 @@ Span = tuple[float, float]
 
 LOOP_REPEATS = 4
 """A word or phrase said this many times in a row is a loop."""
-LOOP_MAX_WORDS = 4
-"""The longest phrase (in words) looked for as a looping unit."""
+LOOP_MAX_WORDS = 20
+"""The longest phrase (in words) looked for as a looping unit: a whole sentence said over and over is a loop
+too (Whisper repeats sentences as well as words, and a sentence loop is as sure of itself as the speech)."""
 COMPRESSION_RATIO_LIMIT = 2.4
 """faster-whisper's own limit: text that zlib compresses more than this repeats itself."""
 SPEECH_SHARE_MIN = 0.1

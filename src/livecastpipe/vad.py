@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,33 @@ def silero_sequence_session() -> Any:
     options.inter_op_num_threads = options.intra_op_num_threads = 1
     model = Path(spec.origin).parent / "data" / "silero_vad_16k_sequence.onnx"
     return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
+def senko_speech(session: Any, read: Callable[[int, int], np.ndarray], total: int) -> list[tuple[float, float]]:
+    """Speech regions (seconds) of `total` samples that `read(start, count)` gives: silero-vad's
+    `get_speech_timestamps_sequence` with senko's settings, run on `session` (`silero_sequence_session`)."""
+    step = SILERO_BLOCK_WINDOWS * VAD_WINDOW
+    padded_size = -(-total // VAD_WINDOW) * VAD_WINDOW  # the last window filled with zeros
+
+    def blocks() -> Iterator[np.ndarray]:
+        for start in range(0, total, step):
+            block = read(start, step)
+            yield np.pad(block, (0, min(step, padded_size - start) - block.size))
+
+    regions = speech_regions(silero_probabilities(session, blocks()), total, SENKO_VAD)
+    return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in regions]
+
+
+def senko_speech_in_file(wav_path: Path, session: Any = None) -> list[tuple[float, float]]:
+    """The same regions of a decoded WAV, read 16 s at a time so memory stays flat; without a session,
+    on one shared by this process (no diarization engine needed)."""
+    return senko_speech(
+        session or _shared_sequence_session(),
+        lambda start, count: load_audio(wav_path, start, count),
+        audio_frames(wav_path),
+    )
+
+
+@cache
+def _shared_sequence_session() -> Any:
+    return silero_sequence_session()

@@ -14,18 +14,29 @@ from pathlib import Path
 import numpy as np
 
 from ..ingest import SAMPLE_RATE
-from ..models import Diarization, SessionMetadata
+from ..models import NO_DIARIZATION, Diarization, SessionMetadata, SpeakerTurn
 from ..settings import SpeakerSettings
+from ..vad import senko_speech_in_file
 from .engine import DiarizationEngine, SpeakerCount, engine_for
 from .turns import smooth_turns, speaking_order
 
-__all__ = ["diarize", "engine_for", "find_speech"]
+__all__ = ["diarize", "engine_for", "find_speech", "one_speaker"]
 
 
 def find_speech(wav_path: Path, settings: SpeakerSettings) -> tuple[tuple[float, float], ...]:
     """Where someone speaks in a decoded WAV, as the diarization finds it (seconds). A pass of its own on
-    one core: the flow runs it beside transcription's voice activity pass, which uses one core too."""
+    one core: the flow runs it beside transcription's voice activity pass, which uses one core too.
+    Without diarization (`settings.diarize` off) the same regions come without loading the engine."""
+    if not settings.diarize:
+        return tuple(senko_speech_in_file(wav_path))
     return tuple(engine_for(settings).speech_in_file(wav_path))
+
+
+def one_speaker(duration: float) -> Diarization:
+    """The diarization of a run told not to diarize: one speaker, SPEAKER_00, from start to end (no voice,
+    so nothing for the voice library)."""
+    turns = (SpeakerTurn(0.0, round(duration, 3), "SPEAKER_00"),) if duration > 0 else ()
+    return Diarization(turns=turns, centroids={}, engine=NO_DIARIZATION, speaker_count_source="settings")
 
 
 def diarize(

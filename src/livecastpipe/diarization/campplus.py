@@ -6,22 +6,15 @@ import hashlib
 import importlib.util
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..ingest import SAMPLE_RATE, audio_frames, load_audio
+from ..ingest import SAMPLE_RATE
 from ..models import SpeakerTurn
-from ..vad import (
-    SENKO_VAD,
-    SILERO_BLOCK_WINDOWS,
-    VAD_WINDOW,
-    silero_probabilities,
-    silero_sequence_session,
-    speech_regions,
-)
+from ..vad import senko_speech, senko_speech_in_file, silero_sequence_session
 from .clustering import cluster_windows
 from .engine import EngineOutput, SpeakerCount
 
@@ -245,23 +238,11 @@ class SenkoEngine:
     def speech(self, samples: np.ndarray) -> list[tuple[float, float]]:
         """Speech regions (seconds) of 16 kHz float32 samples: silero-vad's `get_speech_timestamps_sequence`
         with senko's settings."""
-        return self._speech(lambda start, count: samples[start : start + count], samples.size)
+        return senko_speech(self._vad, lambda start, count: samples[start : start + count], samples.size)
 
     def speech_in_file(self, wav_path: Path) -> list[tuple[float, float]]:
         """The same regions of a decoded WAV, read 16 s at a time, so memory stays flat."""
-        return self._speech(lambda start, count: load_audio(wav_path, start, count), audio_frames(wav_path))
-
-    def _speech(self, read: Callable[[int, int], np.ndarray], total: int) -> list[tuple[float, float]]:
-        step = SILERO_BLOCK_WINDOWS * VAD_WINDOW
-        padded_size = -(-total // VAD_WINDOW) * VAD_WINDOW  # the last window filled with zeros
-
-        def blocks() -> Iterator[np.ndarray]:
-            for start in range(0, total, step):
-                block = read(start, step)
-                yield np.pad(block, (0, min(step, padded_size - start) - block.size))
-
-        regions = speech_regions(silero_probabilities(self._vad, blocks()), total, SENKO_VAD)
-        return [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in regions]
+        return senko_speech_in_file(wav_path, self._vad)
 
     def _embeddings(self, windows: list[np.ndarray]) -> np.ndarray:
         """CAM++ embeddings of the windows' filterbank features, several batches at a time."""
