@@ -24,6 +24,7 @@ from .cli_support import (
     err_console,
     fail,
 )
+from .edit_cli import edit_command
 from .review_cli import review_command
 from .settings import SettingsError, load_settings
 from .speakers_cli import speakers_command
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 app.command("review")(review_command)
 app.command("speakers")(speakers_command)
+app.command("edit")(edit_command)
 
 
 def _quiet_prefect(verbose: bool) -> None:
