@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 from . import outputs, workspace
 from .models import Chapter, Segment, Transcript, Word, from_json
 from .storage import atomic_write_bytes
+from .timefmt import clock, clock_tenths
 
 INAUDIBLE = "[onverstaanbaar]"
 """What a stretch marked inaudible reads as, in the transcript and the captions."""
@@ -43,7 +44,8 @@ RERUN = "rerun"
 
 class EditError(ValueError):
     """An edit that cannot be made (unknown segment, speaker or chapter; empty, too long or control
-    characters in the text); the message is one clear line, nothing was changed."""
+    characters in the text); nothing was changed. The message is one line in Dutch for the editor (the
+    workbench shows it), naming the segment, speaker or chapter and saying what to do instead."""
 
 
 class EditConflict(Exception):
@@ -132,7 +134,10 @@ class SessionEdits:
         for seg in self.segments:
             if seg.id == segment_id:
                 return seg
-        raise EditError(f"unknown segment '{_shown(segment_id)}' in session '{self.slug}'")
+        raise EditError(
+            f"segment '{_shown(segment_id)}' bestaat niet (meer) in sessie '{self.slug}': "
+            "laad de pagina opnieuw om de huidige tekst te zien"
+        )
 
     @property
     def stale(self) -> list[EditedSegment]:
@@ -184,6 +189,11 @@ def _shown(text: str, limit: int = 40) -> str:
     """A piece of user input fit for a one-line message."""
     flat = " ".join(str(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _named(segment: EditedSegment) -> str:
+    """A segment as the editor finds it in the workbench: by where it starts (and its id)."""
+    return f"het segment op {clock(segment.start)} ({segment.id})"
 
 
 def _number(n: int) -> str:
@@ -306,41 +316,55 @@ def retime_words(old: Sequence[Word], new_text: str, start: float, end: float) -
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def clean_text(text: Any, what: str = "text") -> str:
+def clean_text(
+    text: Any,
+    what: str = "de tekst",
+    when_empty: str = f"typ de tekst, of markeer het stuk als {INAUDIBLE}",
+) -> str:
     """Text an editor typed, on one line (line breaks and tabs as spaces); EditError when it is not a
-    string, empty, too long or holds control characters."""
+    string, empty, too long or holds control characters (`what` names the text in the message,
+    `when_empty` says what to do instead of giving empty text)."""
     if not isinstance(text, str):
-        raise EditError(f"the {what} must be a string")
+        raise EditError(f"{what} moet tekst zijn")
     if len(text) > MAX_TEXT_CHARS:
-        raise EditError(f"the {what} is too long: {_number(len(text))} characters, at most {_number(MAX_TEXT_CHARS)}")
+        raise EditError(
+            f"{what} is te lang: {_number(len(text))} tekens, hooguit {_number(MAX_TEXT_CHARS)}; "
+            "splits de tekst over meer segmenten"
+        )
     flat = re.sub(r"[\r\n\t]+", " ", text)
     if _CONTROL.search(flat):
-        raise EditError(f"the {what} holds control characters")
+        raise EditError(f"{what} bevat onzichtbare stuurtekens: typ de tekst opnieuw, of plak hem als platte tekst")
     flat = " ".join(flat.split())
     if not flat:
-        raise EditError(f"the {what} is empty: mark the stretch inaudible or merge the segment instead")
+        raise EditError(f"{what} is leeg: {when_empty}")
     return flat
 
 
 def _check_version(edits: SessionEdits, base_version: int) -> None:
     if base_version != edits.version:
         raise EditConflict(
-            f"session '{edits.slug}' was changed meanwhile (version {edits.version}, this change was based on "
-            f"version {base_version}): reload to see the latest text",
+            f"sessie '{edits.slug}' is intussen gewijzigd (nu versie {edits.version}; deze wijziging ging uit "
+            f"van versie {base_version}): laad de pagina opnieuw om de nieuwste tekst te zien",
             edits,
         )
 
 
 def _check_speaker(edits: SessionEdits, speaker: Any) -> str:
     if not isinstance(speaker, str) or speaker not in edits.speakers:
-        known = ", ".join(edits.speakers) or "none"
-        raise EditError(f"unknown speaker '{_shown(str(speaker))}' (known: {known})")
+        known = ", ".join(edits.speakers) or "geen"
+        raise EditError(
+            f"spreker '{_shown(str(speaker))}' komt niet voor in deze sessie: kies een van {known}, "
+            "of voeg een spreker toe"
+        )
     return speaker
 
 
 def _check_word(segment: EditedSegment, index: Any, what: str, low: int, high: int) -> int:
     if not isinstance(index, int) or isinstance(index, bool) or not low <= index <= high:
-        raise EditError(f"{what} {_shown(str(index))} is not between {low} and {high} in segment '{segment.id}'")
+        raise EditError(
+            f"{what} {_shown(str(index))} ligt niet tussen {low} en {high} in {_named(segment)}: "
+            "zet de cursor op een woord van dat segment"
+        )
     return index
 
 
@@ -420,7 +444,7 @@ def set_text(edits: SessionEdits, segment_id: str, text: str, *, base_version: i
     """Correct one segment's text; its words are retimed with `retime_words`."""
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
-    text = clean_text(text)
+    text = clean_text(text, f"de tekst van {_named(segment)}")
     if text == segment.text and segment.checked:
         return edits
     if text == segment.text:
@@ -437,7 +461,7 @@ def set_speaker(
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     speaker = _check_speaker(edits, speaker)
-    from_word = _check_word(segment, from_word, "word", 0, max(len(segment.words) - 1, 0))
+    from_word = _check_word(segment, from_word, "woord", 0, max(len(segment.words) - 1, 0))
     tail_words = segment.words[from_word:]
     if segment.speaker == speaker and all(w.speaker == speaker for w in tail_words) and from_word == 0:
         return edits  # already so: nothing to record
@@ -458,8 +482,8 @@ def split_segment(
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     if len(segment.words) < 2:
-        raise EditError(f"segment '{segment_id}' has fewer than two words: nothing to split")
-    word_index = _check_word(segment, word_index, "word", 1, len(segment.words) - 1)
+        raise EditError(f"{_named(segment)} heeft minder dan twee woorden: er valt niets te splitsen")
+    word_index = _check_word(segment, word_index, "woord", 1, len(segment.words) - 1)
     after = _split(segment, word_index, _fresh_id(edits))
     return _commit(edits, "split", editor, [segment], after, {"segment": segment_id, "word": word_index})
 
@@ -477,14 +501,19 @@ def merge_segments(
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     if direction not in ("previous", "next"):
-        raise EditError(f"merge direction must be 'previous' or 'next', not '{_shown(str(direction))}'")
+        raise EditError(
+            f"samenvoegen kan met het vorige ('previous') of het volgende ('next') segment, "
+            f"niet '{_shown(str(direction))}'"
+        )
     at = edits.segments.index(segment) + (-1 if direction == "previous" else 1)
     if not 0 <= at < len(edits.segments):
-        raise EditError(f"segment '{segment_id}' has no {direction} segment to merge with")
+        place, other = ("eerste", "vorig") if direction == "previous" else ("laatste", "volgend")
+        raise EditError(f"{_named(segment)} is het {place} segment: er is geen {other} segment om mee samen te voegen")
     first, second = sorted((segment, edits.segments[at]), key=edits.segments.index)
     if first.speaker != second.speaker:
         raise EditError(
-            f"segments '{first.id}' and '{second.id}' have different speakers: give them one speaker before merging"
+            f"{_named(first)} en {_named(second)} hebben verschillende sprekers ({first.speaker or 'geen'} en "
+            f"{second.speaker or 'geen'}): geef ze eerst dezelfde spreker en voeg ze dan samen"
         )
     merged = replace(
         first,
@@ -515,10 +544,10 @@ def mark_inaudible(
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     if not segment.words:
-        raise EditError(f"segment '{segment_id}' has no words to mark inaudible")
+        raise EditError(f"{_named(segment)} heeft geen woorden om als {INAUDIBLE} te markeren")
     count = len(segment.words)
-    from_word = _check_word(segment, from_word, "from_word", 0, count - 1)
-    to_word = _check_word(segment, count if to_word is None else to_word, "to_word", from_word + 1, count)
+    from_word = _check_word(segment, from_word, "beginwoord", 0, count - 1)
+    to_word = _check_word(segment, count if to_word is None else to_word, "eindwoord", from_word + 1, count)
     stretch = segment.words[from_word:to_word]
     mark = Word(stretch[0].start, stretch[-1].end, INAUDIBLE, 1.0, stretch[0].speaker, (EDITED_FLAG, INAUDIBLE_FLAG))
     changed = _edited(segment, (*segment.words[:from_word], mark, *segment.words[to_word:]))
@@ -546,7 +575,7 @@ def revert_segment(
 
 
 def _pattern(find: str, whole_word: bool, case_sensitive: bool) -> re.Pattern[str]:
-    find = clean_text(find, "text to find")
+    find = clean_text(find, "de zoektekst", "typ wat u wilt zoeken")
     body = re.escape(find)
     if whole_word:
         body = rf"(?<!\w){body}(?!\w)"
@@ -559,8 +588,8 @@ def replace_preview(
     """(segment id, text before, text after) for every segment `replace_all` would change."""
     pattern = _pattern(find, whole_word, case_sensitive)
     if not isinstance(replacement, str) or len(replacement) > MAX_TEXT_CHARS:
-        raise EditError("the replacement must be a string of at most 10 000 characters")
-    replacement = clean_text(replacement, "replacement") if replacement.strip() else ""
+        raise EditError(f"de vervangende tekst moet tekst van hooguit {_number(MAX_TEXT_CHARS)} tekens zijn")
+    replacement = clean_text(replacement, "de vervangende tekst") if replacement.strip() else ""
     found = []
     for segment in edits.segments:
         after = " ".join(pattern.sub(lambda _: replacement, segment.text).split())
@@ -583,10 +612,16 @@ def replace_all(
     _check_version(edits, base_version)
     found = replace_preview(edits, find, replacement, whole_word=whole_word, case_sensitive=case_sensitive)
     if not found:
-        raise EditError(f"'{_shown(find)}' is not in the transcript")
-    emptied = [sid for sid, _, after in found if not after]
+        raise EditError(
+            f"'{_shown(find)}' staat niet in de tekst: controleer de spelling, "
+            "of zet 'Alleen hele woorden' of 'Hoofdletters tellen mee' uit"
+        )
+    emptied = [edits.segment(sid) for sid, _, after in found if not after]
     if emptied:
-        raise EditError(f"replacing would empty segment(s) {', '.join(emptied)}: mark them inaudible instead")
+        raise EditError(
+            f"vervangen zou {', '.join(_named(s) for s in emptied)} leeg maken: "
+            f"markeer dat stuk als {INAUDIBLE}, of voeg het samen met een segment ernaast"
+        )
     before = [edits.segment(sid) for sid, _, _ in found]
     after = [_edited(s, retime_words(s.words, text, s.start, s.end)) for s, (_, _, text) in zip(before, found)]
     detail = {"find": find, "replace": replacement, "segments": [s.id for s in before]}
@@ -598,7 +633,9 @@ def merge_speakers(edits: SessionEdits, source: str, target: str, *, base_versio
     _check_version(edits, base_version)
     source, target = _check_speaker(edits, source), _check_speaker(edits, target)
     if source == target:
-        raise EditError(f"cannot merge speaker '{source}' with itself")
+        raise EditError(
+            f"spreker '{source}' kan niet met zichzelf worden samengevoegd: kies twee verschillende sprekers"
+        )
     before = [s for s in edits.segments if s.speaker == source or any(w.speaker == source for w in s.words)]
     after = [
         replace(
@@ -639,25 +676,38 @@ def set_chapter_start(
     the number must be one of them and the start must stay after the chapter before and before the next."""
     _check_version(edits, base_version)
     if not isinstance(chapter_number, int) or isinstance(chapter_number, bool) or chapter_number < 1:
-        raise EditError(f"unknown chapter {_shown(str(chapter_number))}")
+        raise EditError(f"hoofdstuk {_shown(str(chapter_number))} bestaat niet")
     if not isinstance(start, (int, float)) or isinstance(start, bool) or not math.isfinite(start) or start < 0:
-        raise EditError(f"a chapter start must be a number of seconds, not '{_shown(str(start))}'")
+        raise EditError(
+            f"het begin van hoofdstuk {chapter_number} moet een tijd in seconden zijn, niet '{_shown(str(start))}'"
+        )
     last = max((s.end for s in edits.segments), default=0.0)
     if start > last:
-        raise EditError(f"chapter start {start:g} s is after the end of the transcript ({last:g} s)")
+        raise EditError(
+            f"hoofdstuk {chapter_number} kan niet op {clock_tenths(start)} beginnen: de opname eindigt op "
+            f"{clock_tenths(last)}"
+        )
     if chapters is not None:
         if chapter_number > len(chapters):
-            raise EditError(f"unknown chapter {chapter_number} (the session has {len(chapters)})")
+            raise EditError(f"hoofdstuk {chapter_number} bestaat niet (de sessie heeft er {len(chapters)})")
         starts = [c.start for c in with_chapter_starts(chapters, edits.chapter_starts)]
         low = starts[chapter_number - 2] if chapter_number > 1 else 0.0
         high = starts[chapter_number] if chapter_number < len(starts) else math.inf
         if not (low < start < high or (chapter_number == 1 and start == 0.0 < high)):
-            raise EditError(f"chapter {chapter_number} must start between {low:g} s and {high:g} s")
+            raise EditError(_chapter_bounds(chapter_number, start, low, high))
     key = str(chapter_number)
     detail = {"chapter": key, "before": edits.chapter_starts.get(key), "after": float(start)}
     return _commit(
         edits, "chapter-start", editor, [], [], detail, chapter_starts={**edits.chapter_starts, key: float(start)}
     )
+
+
+def _chapter_bounds(number: int, start: float, low: float, high: float) -> str:
+    """Why chapter `number` cannot start at `start`: it must stay after the chapter before, before the next."""
+    after = f"na het begin van hoofdstuk {number - 1} ({clock_tenths(low)})" if number > 1 else ""
+    before = f"vóór het begin van hoofdstuk {number + 1} ({clock_tenths(high)})" if math.isfinite(high) else ""
+    where = " en ".join(part for part in (after, before) if part) or "binnen de opname"
+    return f"hoofdstuk {number} kan niet op {clock_tenths(start)} beginnen: het moet {where} beginnen"
 
 
 def with_chapter_starts(chapters: Sequence[Chapter], starts: Mapping[str, float]) -> tuple[Chapter, ...]:
@@ -692,8 +742,10 @@ def _apply(edits: SessionEdits, change: Change, backwards: bool) -> dict[str, An
     for seg in remove:
         now = current.get(seg.id)
         if now is None or replace(now, stale=False) != replace(seg, stale=False):
+            done = "ongedaan gemaakt" if backwards else "opnieuw gedaan"
             raise EditError(
-                f"change {change.version} can no longer be {'undone' if backwards else 'redone'}: segment '{seg.id}' changed since"
+                f"wijziging {change.version} kan niet meer worden {done}: {_named(seg)} is sindsdien veranderd "
+                "(door een nieuwe verwerking van de opname); pas de tekst zelf aan"
             )
     fields: dict[str, Any] = {"segments": _replaced(edits.segments, remove, add)}
     action = str(change.detail.get("action", change.action))
@@ -713,7 +765,7 @@ def undo(edits: SessionEdits, *, base_version: int, editor: str) -> SessionEdits
     _check_version(edits, base_version)
     stack = _undoable(edits)
     if not stack:
-        raise EditError("nothing to undo")
+        raise EditError("er is niets om ongedaan te maken")
     change = stack[-1]
     fields = _apply(edits, change, backwards=True)
     version = edits.version + 1
@@ -725,7 +777,7 @@ def redo(edits: SessionEdits, *, base_version: int, editor: str) -> SessionEdits
     """Redo the change undone last."""
     _check_version(edits, base_version)
     if not edits.redo:
-        raise EditError("nothing to redo")
+        raise EditError("er is niets om opnieuw te doen")
     change = edits.redo[-1]
     fields = _apply(edits, change, backwards=False)
     version = edits.version + 1
@@ -803,7 +855,7 @@ def resolve_stale(
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     if not segment.stale:
-        raise EditError(f"segment '{segment_id}' is not stale: nothing to resolve")
+        raise EditError(f"{_named(segment)} is niet verouderd: er valt niets te kiezen")
     by_id = _machine_ids(machine)
     covered = [u for u in _machine_units(machine) if _covers(segment, u)]
     detail = {"segment": segment_id, "keep": keep}

@@ -52,6 +52,12 @@ def clock(seconds: float, with_hours: bool = False) -> str:
     return f"{rest // 60}:{rest % 60:02d}"
 
 
+def clock_tenths(seconds: float) -> str:
+    """`m:ss.t` (tenths only when there are any): a chapter start as the editor reads and types it."""
+    whole, tenths = divmod(round(seconds * 10), 10)
+    return clock(whole) + (f".{tenths}" if tenths else "")
+
+
 def minutes_and_seconds(seconds: float, padded: bool = False) -> str:
     """`m:ss` with the minutes counting on past the hour (`75:03`), for tables; `padded` gives `mm:ss`."""
     minutes, secs = int(seconds // 60), int(seconds % 60)
