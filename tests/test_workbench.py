@@ -71,7 +71,7 @@ def test_every_request_needs_the_token(output: Path) -> None:
     for path in ("/", f"/sessions/{SLUG}/", "/api/sessions", f"/sessions/{SLUG}/audio.m4a", "/static/workbench.js"):
         assert anonymous.get(path).status_code == 403, path
         assert anonymous.get(path, headers={TOKEN_HEADER: "wrong"}).status_code == 403, path
-    assert anonymous.get("/api/sessions").json()["error"].startswith("this workbench needs its token")
+    assert anonymous.get("/api/sessions").json()["error"].startswith("deze werkbank vraagt om zijn token")
     assert anonymous.get("/api/sessions", headers={TOKEN_HEADER: TOKEN}).status_code == 200
     assert anonymous.get("/api/sessions", params={"token": TOKEN}).status_code == 200
 
@@ -160,7 +160,7 @@ def test_two_tabs_no_lost_update(client: TestClient) -> None:
     conflict = edit(client, "s2", 0, text="Vandaag praten we over het wonen")
     assert conflict.status_code == 409
     body = conflict.json()
-    assert body["version"] == 1 and "changed meanwhile" in body["error"]
+    assert body["version"] == 1 and "nu versie 1; uw wijziging ging uit van versie 0" in body["error"]
     assert body["segment"]["text"] == "Vandaag praten we over wonen én werken"
     assert segment_text(client, "s2") == "Vandaag praten we over wonen én werken"
 
@@ -180,6 +180,18 @@ def test_unknown_session_segment_and_speaker_are_404(client: TestClient) -> None
     assert missing.status_code == 404 and "s99" in missing.json()["error"]
     assert client.put(f"/api/sessions/{SLUG}/speakers/SPEAKER_77", json={"name": "X"}).status_code == 404
     assert client.post(f"/api/sessions/{SLUG}/chapters/9", json={"title": "X"}).status_code == 404
+
+
+def test_a_refusal_tells_the_editor_in_dutch_which_segment_and_what_to_do(client: TestClient) -> None:
+    refused = edit(client, "s4", 0, text="   ")
+    assert refused.status_code == 400
+    message = refused.json()["error"]
+    assert message.startswith("de tekst van het segment op ") and "(s4) is leeg: typ de tekst" in message
+    merged = client.post(f"/api/sessions/{SLUG}/segments/s1/merge", json={"version": 0, "direction": "previous"})
+    assert merged.status_code == 400
+    assert merged.json()["error"] == (
+        "het segment op 0:00 (s1) is het eerste segment: er is geen vorig segment om mee samen te voegen"
+    )
 
 
 @pytest.mark.parametrize(
@@ -336,7 +348,7 @@ def test_publish_waits_for_another_run(client: TestClient, output: Path) -> None
     with open(lock, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_SH)  # what a live `livecast run` holds
         busy = client.post(f"/api/sessions/{SLUG}/publish")
-    assert busy.status_code == 409 and "another livecast run" in busy.json()["error"]
+    assert busy.status_code == 409 and "een andere livecast-verwerking" in busy.json()["error"]
 
 
 def start_edit(output: Path, *args: str) -> tuple[subprocess.Popen[str], str]:

@@ -58,7 +58,7 @@ from .server import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from .settings import Settings
 from .speakers import ROLES, read_speakers_yaml, rename_speaker, speakers_yaml
 from .storage import atomic_write_text, error_line
-from .timefmt import clock
+from .timefmt import clock, clock_tenths
 from .voices import SpeakerFileError, VoiceLibrary, update_voice_library
 
 TOKEN_HEADER = "X-Livecast-Token"
@@ -180,12 +180,6 @@ def template_environment() -> Environment:
     env.filters["clock_tenths"] = clock_tenths
     env.globals["machine_text"] = machine_text
     return env
-
-
-def clock_tenths(seconds: float) -> str:
-    """`m:ss.t` (tenths only when there are any): a chapter start as the editor reads and types it."""
-    whole, tenths = divmod(round(seconds * 10), 10)
-    return clock(whole) + (f".{tenths}" if tenths else "")
 
 
 def words_html(segment: EditedSegment) -> Markup:
@@ -358,7 +352,9 @@ class Workbench:
             or slug.startswith(".")
             or not (workspace.session_site_dir(self.output_dir, slug) / outputs.MANIFEST.name()).is_file()
         ):
-            raise ApiError(404, f"{slug}: no published session of that name in {self.output_dir}")
+            raise ApiError(
+                404, f"sessie '{slug}' is niet gepubliceerd in {self.output_dir}: kies een sessie uit de lijst"
+            )
 
     def private_dir(self, slug: str) -> Path:
         return workspace.session_private_dir(self.output_dir, slug)
@@ -407,7 +403,7 @@ class Workbench:
         try:
             stored = ed.read_edits(self.private_dir(slug))
         except EditError as exc:
-            raise ApiError(500, str(exc)) from exc
+            raise ApiError(500, f"de correcties van sessie '{slug}' kunnen niet worden gelezen ({exc})") from exc
         return ed.start_edits(slug, machine) if stored is None else ed.reconcile(stored, machine)
 
     def read_review(self, slug: str) -> SessionReview | None:
@@ -569,12 +565,13 @@ class Workbench:
             before.append(current)
             if version != current.version:
                 raise EditConflict(
-                    f"{slug} was changed meanwhile (now version {current.version}; this change was made on "
-                    f"version {version})",
+                    f"nu versie {current.version}; uw wijziging ging uit van versie {version}",
                     current,
                 )
             if segment_id is not None and all(s.id != segment_id for s in current.segments):
-                raise ApiError(404, f"{slug}: no segment '{segment_id}'")
+                raise ApiError(
+                    404, f"segment '{segment_id}' bestaat niet (meer) in sessie '{slug}': laad de pagina opnieuw"
+                )
             return operation(current)
 
         try:
@@ -645,9 +642,9 @@ class Workbench:
         the voice library (so later sessions recognise the voice), as `livecast speakers` does."""
         view = self.view(slug)
         if speaker_id not in {s.id for s in view.speakers}:
-            raise ApiError(404, f"{slug}: no speaker '{speaker_id}'")
+            raise ApiError(404, f"spreker '{speaker_id}' komt niet voor in sessie '{slug}'")
         if role is not None and role not in ROLES:
-            raise ApiError(400, f"role '{role}' is not one of {', '.join(ROLES)}")
+            raise ApiError(400, f"rol '{role}' bestaat niet: kies uit {', '.join(ROLES)}")
         folder = self.private_dir(slug)
         with self._files_lock:
             speakers = self.speaker_infos(slug)
@@ -684,7 +681,9 @@ class Workbench:
         with self._files_lock:
             review = self.read_review(slug)
             if review is None:
-                raise ApiError(404, f"{slug}: no review file yet (run the pipeline on the recording)")
+                raise ApiError(
+                    404, f"sessie '{slug}' heeft nog niets om na te kijken: verwerk eerst de opname (livecast run)"
+                )
             try:
                 review.item(key)
             except ReviewError as exc:
@@ -697,7 +696,7 @@ class Workbench:
                 elif decision == "reopen":
                     review = reopen(review, key)
                 else:
-                    raise ApiError(400, f"decision '{decision}' is not one of approve, reject, reopen")
+                    raise ApiError(400, f"beslissing '{decision}' bestaat niet: kies approve, reject of reopen")
             except ReviewError as exc:
                 raise ApiError(400, str(exc)) from exc
             write_review(self.private_dir(slug), review)
@@ -710,11 +709,11 @@ class Workbench:
         PublishBusy when another run or publish is working in the output folder."""
         self.require_session(slug)
         if not self._publish_lock.acquire(blocking=False):
-            raise PublishBusy("a publish from this workbench is still running; wait for it to finish")
+            raise PublishBusy("deze werkbank is al aan het publiceren: wacht tot dat klaar is")
         try:
             if other_run_alive(self.output_dir):
                 raise PublishBusy(
-                    f"another livecast run or publish is working in {self.output_dir}; publish again when it has finished"
+                    f"een andere livecast-verwerking of -publicatie is bezig in {self.output_dir}: publiceer opnieuw als die klaar is"
                 )
             publish = self.settings.publish
             unreviewed = self.settings.review.publish_unreviewed
@@ -747,7 +746,10 @@ class Workbench:
 
 def _version(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, "'version' (the version the change was based on, a whole number) is required")
+        raise ApiError(
+            400,
+            "'version' (de versie waarop de wijziging is gebaseerd, een geheel getal) ontbreekt: laad de pagina opnieuw",
+        )
     return value
 
 
@@ -853,15 +855,17 @@ class Guard:
         if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
             return _error(
                 403,
-                "this workbench needs its token: open the address `livecast edit` printed "
-                f"(…?token=…), or send the header {TOKEN_HEADER}",
+                "deze werkbank vraagt om zijn token: open het adres dat `livecast edit` toonde "
+                f"(…?token=…), of stuur de header {TOKEN_HEADER}",
                 api,
             )
         if request.method in UNSAFE_METHODS and not same_origin(request):
-            return _error(403, "refused: a change must come from the workbench's own pages (same origin)", api)
+            return _error(
+                403, "geweigerd: een wijziging moet van de eigen pagina's van de werkbank komen (same origin)", api
+            )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return _error(413, f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MiB", api)
+            return _error(413, f"de aanvraag is groter dan {MAX_BODY_BYTES // (1024 * 1024)} MiB", api)
         return None
 
     def set_cookie(self, response: Response, request: Request) -> None:
@@ -892,15 +896,15 @@ async def _json_body(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+            raise ApiError(413, f"de aanvraag is groter dan {MAX_BODY_BYTES // (1024 * 1024)} MiB")
     if not body.strip():
         return {}
     try:
         data = json.loads(body)
     except ValueError as exc:
-        raise ApiError(400, f"the body is not JSON: {exc}") from exc
+        raise ApiError(400, f"de aanvraag is geen JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise ApiError(400, "the body must be a JSON object")
+        raise ApiError(400, "de aanvraag moet een JSON-object zijn")
     return data
 
 
@@ -908,7 +912,7 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     """The text field `key` of a request; ApiError 400 when it is missing or not text."""
     value = data.get(key)
     if not isinstance(value, str):
-        raise ApiError(400, f"'{key}' must be text")
+        raise ApiError(400, f"'{key}' moet tekst zijn")
     return value
 
 
@@ -922,7 +926,7 @@ def _whole(data: Mapping[str, Any], key: str, default: int | None = None) -> int
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ApiError(400, f"'{key}' must be a whole number of at least 0")
+        raise ApiError(400, f"'{key}' moet een geheel getal van 0 of meer zijn")
     return value
 
 
@@ -974,7 +978,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
         await run_in_threadpool(bench.require_session, slug)
         path = site_file(bench.output_dir, slug, request.path_params["path"])
         if path is None:
-            raise ApiError(404, f"{request.url.path}: not a file of the session")
+            raise ApiError(404, f"{request.url.path}: geen bestand van deze sessie")
         relative = path.relative_to(workspace.session_site_dir(bench.output_dir, slug).resolve()).as_posix()
         media_type = outputs.media_type(relative) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return FileResponse(path, media_type=media_type.removesuffix("+chapters").removesuffix("+oembed"))
@@ -982,7 +986,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
     async def static_file(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in ("workbench.js", "workbench.css"):
-            return _error(404, f"{request.url.path}: not found", api=False)
+            return _error(404, f"{request.url.path}: niet gevonden", api=False)
         text = resources.files("livecastpipe").joinpath("static", name).read_text(encoding="utf-8")
         return Response(text, media_type=STATIC_TYPES[Path(name).suffix] + "; charset=utf-8")
 
@@ -1011,7 +1015,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
         speaker = _optional_text(data, "speaker")
         from_word = _whole(data, "from_word", 0) or 0
         if text is None and speaker is None:
-            raise ApiError(400, "give 'text' or 'speaker' (or both)")
+            raise ApiError(400, "geef 'text' of 'speaker' (of allebei)")
 
         def operation(current: SessionEdits) -> SessionEdits:
             if text is not None:
@@ -1027,13 +1031,13 @@ def workbench_app(workbench: Workbench) -> Starlette:
     def split(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         segment, word = request.path_params["segment"], _whole(data, "word")
         if word is None:
-            raise ApiError(400, "'word' (where to split, a word index) is required")
+            raise ApiError(400, "'word' (het woordnummer waar het segment gesplitst wordt) ontbreekt")
         return lambda e: ed.split_segment(e, segment, word, base_version=e.version, editor=bench.editor)
 
     def merge(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         segment, direction = request.path_params["segment"], data.get("direction")
         if direction not in ("previous", "next"):
-            raise ApiError(400, "'direction' must be 'previous' or 'next'")
+            raise ApiError(400, "'direction' moet 'previous' (het vorige segment) of 'next' (het volgende) zijn")
         return lambda e: ed.merge_segments(e, segment, direction, base_version=e.version, editor=bench.editor)
 
     def inaudible(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
@@ -1051,7 +1055,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
     def resolve(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         segment, keep = request.path_params["segment"], data.get("keep")
         if not isinstance(keep, bool):
-            raise ApiError(400, "'keep' must be true (keep the edit) or false (take the machine's text)")
+            raise ApiError(400, "'keep' moet true (uw tekst houden) of false (de tekst van de machine nemen) zijn")
         machine = bench.machine(slug)
         return lambda e: ed.resolve_stale(e, segment, keep, machine, base_version=e.version, editor=bench.editor)
 
@@ -1088,7 +1092,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
         data = await _json_body(request)
         name, role = _optional_text(data, "name"), _optional_text(data, "role")
         if name is None and role is None:
-            raise ApiError(400, "give 'name' or 'role' (or both)")
+            raise ApiError(400, "geef 'name' of 'role' (of allebei)")
         return await run_in_threadpool(
             bench.set_speaker_details, request.path_params["slug"], request.path_params["speaker"], name, role
         )
@@ -1099,18 +1103,20 @@ def workbench_app(workbench: Workbench) -> Starlette:
         try:
             number = int(request.path_params["number"])
         except ValueError as exc:
-            raise ApiError(404, f"{slug}: no chapter '{request.path_params['number']}'") from exc
+            raise ApiError(404, f"hoofdstuk '{request.path_params['number']}' bestaat niet in sessie '{slug}'") from exc
         title, start = _optional_text(data, "title"), data.get("start")
         if title is None and start is None:
-            raise ApiError(400, "give 'title' or 'start' (or both)")
+            raise ApiError(400, "geef 'title' of 'start' (of allebei)")
         if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float)) or start < 0):
-            raise ApiError(400, "'start' must be a time in seconds, at least 0")
+            raise ApiError(400, "'start' moet een tijd in seconden zijn, 0 of meer")
 
         def apply() -> dict[str, Any]:
             view = bench.view(slug)
             chapters = bench.chapters(slug)
             if not 1 <= number <= len(view.chapters):
-                raise ApiError(404, f"{slug}: no chapter {number} (it has {len(view.chapters)})")
+                raise ApiError(
+                    404, f"hoofdstuk {number} bestaat niet in sessie '{slug}' (die heeft er {len(view.chapters)})"
+                )
             result: dict[str, Any] = {}
             if start is not None:
                 result = bench.change(
@@ -1122,7 +1128,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
                 )
             if title is not None:
                 if view.chapters[number - 1].key is None:
-                    raise ApiError(404, f"{slug}: chapter {number} has no title to review")
+                    raise ApiError(404, f"hoofdstuk {number} van sessie '{slug}' heeft geen titel om na te kijken")
                 result |= bench.decide(slug, chapter_title_key(number), "approve", title)
             result["chapters"] = [chapter_json(c) for c in bench.view(slug).chapters]
             return result
@@ -1170,10 +1176,10 @@ def workbench_app(workbench: Workbench) -> Starlette:
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _error(404, f"{request.url.path}: not found", api=request.url.path.startswith("/api/"))
+        return _error(404, f"{request.url.path}: niet gevonden", api=request.url.path.startswith("/api/"))
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _error(405, f"{request.method} {request.url.path}: method not allowed", api=True)
+        return _error(405, f"{request.method} {request.url.path}: methode niet toegestaan", api=True)
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
     app.add_middleware(Guard, token=bench.token)
