@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 from livecastpipe import outputs, workspace
 from livecastpipe.edit_cli import bind
@@ -28,7 +28,7 @@ from livecastpipe.terms import flag_words
 from livecastpipe.workbench import Workbench, workbench_app
 
 from .publish_fixtures import SETTINGS, hostile_audio_recording, published_site, sample_session  # noqa: F401
-from .test_publish_browser import AXE, CHROMIUM, CHROMIUM_ARGS, SAMPLE_SLUG, axe_violations
+from .test_publish_browser import AXE, SAMPLE_SLUG, axe_violations, browser  # noqa: F401 (browser: a fixture)
 from .workbench_fixtures import LINES, SLUG, edit_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -37,18 +37,6 @@ TOKEN = "browser-test-token"
 CORRECTION = "Wijkraadsvergadering"
 SCREENSHOT = Path(__file__).parent / "artifacts" / "workbench.png"
 """Copied by hand to docs/workbench.png (the README's picture) when the workbench's look changes."""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make test` (installs SYSTEM_TEST_PACKAGES)")
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `make test` (runs `npm ci` in tests/browser)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()

@@ -275,15 +275,21 @@ def soft_hyphens(text: str) -> Markup:
     return Markup(LONG_WORD.sub(lambda m: _DUTCH_HYPHENATION.inserted(m.group(0), hyphen="\u00ad"), str(escape(text))))
 
 
-def template_environment() -> Environment:
-    """Jinja2 environment over the templates shipped in the package; everything is autoescaped."""
-    env = Environment(
-        loader=PackageLoader("livecastpipe", "templates"),
+def jinja_environment(templates: str) -> Environment:
+    """Jinja2 over a template folder shipped in the package: everything autoescaped, every value made
+    safe text by `markup_text`."""
+    return Environment(
+        loader=PackageLoader("livecastpipe", templates),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=markup_text,
     )
+
+
+def template_environment() -> Environment:
+    """The published pages' Jinja2 environment, with their filters."""
+    env = jinja_environment("templates")
     env.filters["player_time"] = player_time
     env.filters["fragment_time"] = fragment_time
     env.filters["soft_hyphens"] = soft_hyphens

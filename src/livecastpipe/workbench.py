@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup, escape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -34,11 +34,11 @@ from . import edits as ed
 from . import outputs, workspace
 from .catalogue import publish_catalogue
 from .edits import EditConflict, EditedSegment, EditError, SessionEdits
-from .escaping import markup_text, plain_text
+from .escaping import plain_text
 from .models import Chapter, Diarization, SpeakerInfo, Transcript, from_json, from_jsonable
 from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
-from .publish import ROLE_LABELS, published_sessions, render_preview, republish
+from .publish import ROLE_LABELS, jinja_environment, published_sessions, render_preview, republish
 from .review import (
     CAPTIONS_KEY,
     ReviewError,
@@ -168,13 +168,7 @@ def site_file(output_dir: Path, slug: str, relative: str) -> Path | None:
 
 def template_environment() -> Environment:
     """Jinja2 over the workbench's templates; everything autoescaped."""
-    env = Environment(
-        loader=PackageLoader("livecastpipe", "templates/workbench"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        finalize=markup_text,
-    )
+    env = jinja_environment("templates/workbench")
     env.filters["clock"] = clock
     env.filters["words_html"] = words_html
     env.filters["clock_tenths"] = clock_tenths
