@@ -68,10 +68,20 @@ def _module_file(name: str, library: Path) -> Path | None:
     return None
 
 
-def _imported_modules(name: str, source: Path) -> Iterable[str]:
+def _imported_modules(name: str, source: Path) -> tuple[str, ...]:
     """The absolute names of the modules `source` (module `name`) imports, submodules of `from x import y` too."""
     package = name if source.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+    return _imports_in(package, source.read_text(encoding="utf-8"))
+
+
+@cache
+def _imports_in(package: str, text: str) -> tuple[str, ...]:
+    """The modules a source text in `package` imports; parsed once per process for every stage's fingerprint."""
+    return tuple(_import_names(package, text))
+
+
+def _import_names(package: str, text: str) -> Iterable[str]:
+    for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -33,7 +33,7 @@ from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
-from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, title_slug
+from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, sidecar_file, title_slug
 from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript
 from livecastpipe.publish import SessionPackage, publish_session
@@ -85,14 +85,15 @@ def _report(source: str, done: float, total: float) -> None:
         reporter(source, done, total)
 
 
-def load_models_in_background(settings: Settings) -> None:
+def load_models_in_background(settings: Settings, paths: Sequence[Path]) -> None:
     """Load the Whisper model, the diarization engine and the Dutch word list in a daemon thread, while
     this process waits for Prefect's server to start, on a core that would otherwise wait too.
 
     A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
     load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
+    Nothing is loaded for a rerun of sessions published unchanged: their stages come from the cache.
     """
-    if settings.task_runner != "threads":
+    if settings.task_runner != "threads" or published_unchanged(paths, settings.output_dir):
         return
 
     def load() -> None:
@@ -515,6 +516,32 @@ def replaced_session(output_dir: Path, recording: Recording) -> PublishedRecordi
         if session.sha256 != recording.sha256 and (Path(session.source).resolve() == here or session.slug == name):
             return session
     return None
+
+
+def published_unchanged(paths: Sequence[Path], output_dir: Path) -> bool:
+    """Whether every recording under `paths` is published from the same file, of the same size, and
+    neither it nor its metadata file changed since its manifest was written (no hashing: a guess, used
+    only to skip loading the models ahead)."""
+    try:
+        recordings = find_recordings(paths)
+    except IngestError:
+        return False
+    manifests = {
+        Path(p.source).resolve(): workspace.site_dir(output_dir) / p.slug / outputs.MANIFEST.name()
+        for p in published_recordings(output_dir)
+    }
+    for recording in recordings:
+        if (manifest := manifests.get(recording.resolve())) is None:
+            return False
+        try:
+            written = manifest.stat().st_mtime_ns
+            size = json.loads(manifest.read_text())["recording"]["media"]["size_bytes"]
+            inputs = [recording, *filter(None, [sidecar_file(recording)])]
+            if size != recording.stat().st_size or any(path.stat().st_mtime_ns > written for path in inputs):
+                return False
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+    return bool(recordings)
 
 
 def existing_slugs(output_dir: Path) -> dict[str, str]:

@@ -199,7 +199,7 @@ def run(
             remove_progress_reporter,
         )
 
-        load_models_in_background(settings)
+        load_models_in_background(settings, paths)
         prefect_ready()
         bars: dict[str, TaskID] = {}
         with Progress(
