@@ -17,7 +17,7 @@ from .conftest import SAMPLE, run_ffmpeg
 
 @pytest.mark.slow
 def test_a_replaced_recording_is_reported_and_replace_keeps_the_session(prefect_harness, tmp_path: Path) -> None:
-    from livecastpipe.flows.pipeline import process_folder
+    from livecastpipe.flows.pipeline import process_folder, published_unchanged
 
     media = tmp_path / "media"
     media.mkdir()
@@ -30,7 +30,10 @@ def test_a_replaced_recording_is_reported_and_replace_keeps_the_session(prefect_
     review = read_review(private)
     write_review(private, approve(review, SESSION_SUMMARY_KEY, "Redactie", "Een goedgekeurde samenvatting."))
 
+    assert published_unchanged([media], settings.output_dir)  # a rerun loads no model ahead
+
     run_ffmpeg("-ss", "8", "-i", str(SAMPLE), "-t", "8", "-c:v", "libx264", "-c:a", "aac", str(talk))  # other content
+    assert not published_unchanged([media], settings.output_dir)
     (refused,) = process_folder([str(media)], settings)
     assert refused.status == "failed"
     assert "lezing.mp4" in refused.error and first.slug in refused.error and "--replace" in refused.error
