@@ -86,6 +86,14 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 def page(context: BrowserContext) -> Iterator[Page]:
     """A page that records console errors (CSP violations included) and fails on uncaught exceptions."""
     page = context.new_page()
+    errors = recorded_errors(page)
+    yield page
+    assert errors == [], f"the page logged errors: {errors}"
+
+
+def recorded_errors(page: Page) -> list[str]:
+    """A list that fills with the page's console errors (CSP violations included), uncaught exceptions and
+    opened dialogs, for the test to assert empty."""
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -95,8 +103,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
     page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     page.on("dialog", lambda dialog: errors.append(f"dialog opened: {dialog.message}"))
-    yield page
-    assert errors == [], f"the page logged errors: {errors}"
+    return errors
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from livecastpipe import outputs, workspace
 from livecastpipe.edit_cli import bind
@@ -28,7 +28,7 @@ from livecastpipe.terms import flag_words
 from livecastpipe.workbench import Workbench, workbench_app
 
 from .publish_fixtures import SETTINGS, hostile_audio_recording, published_site, sample_session  # noqa: F401
-from .test_publish_browser import AXE, SAMPLE_SLUG, axe_violations, browser  # noqa: F401 (browser: a fixture)
+from .test_publish_browser import AXE, SAMPLE_SLUG, axe_violations, browser, recorded_errors  # noqa: F401 (browser: a fixture)
 from .workbench_fixtures import LINES, SLUG, edit_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -46,15 +46,7 @@ def page(browser: Browser) -> Iterator[Page]:
     context: BrowserContext = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
     context.add_init_script(path=str(AXE))
     page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on("dialog", lambda dialog: errors.append(f"dialog opened: {dialog.message}"))
+    errors = recorded_errors(page)
     yield page
     context.close()
     assert errors == [], f"the page logged errors: {errors}"
