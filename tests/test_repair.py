@@ -140,6 +140,17 @@ def test_names_and_terms_heard_wrong_are_corrected_and_recorded() -> None:
     assert sound_key("Vries") == sound_key("Fries") and sound_key("Bakker") == sound_key("Bakker.")
 
 
+def test_a_glossary_word_keeps_its_plural_ending_and_sentence_capital() -> None:
+    metadata = replace(METADATA, glossary=("coöperatie", "buurthuis", "ledenvergadering"))
+    transcript = _transcript(_segment("Nieuwe kooperaties, twee buurthuizen en de ledenvergaderingen. Kooperatie is"))
+    corrected, corrections = correct_terms(transcript, metadata)
+    assert corrected.text == "Nieuwe coöperaties, twee buurthuizen en de ledenvergaderingen. Coöperatie is"
+    assert [(c.original, c.corrected) for c in corrections] == [
+        ("kooperaties,", "coöperaties,"),
+        ("Kooperatie", "Coöperatie"),  # a sentence's first word keeps its capital
+    ]
+
+
 def test_words_to_check_are_flagged() -> None:
     sure = _segment("de buurtcoöperatie beheert zonnepanelen", probability=0.9)
     heard = _segment("Hoelorgen jullie Tartus", start=5.0)

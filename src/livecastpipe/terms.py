@@ -127,10 +127,13 @@ def _trailing_punctuation(text: str) -> str:
     return text[len(text.rstrip(".,;:!?…\"')")) :]
 
 
-def _replacement(words: Sequence[Word], term: Term) -> tuple[Word, ...]:
+def _replacement(words: Sequence[Word], term: Term, sentence_start: bool) -> tuple[Word, ...]:
     """The term's words in the place of `words`: word for word when the counts match, else spread evenly
-    over their time; the last keeps the original's closing punctuation."""
+    over their time; the last keeps the original's closing punctuation, and a sentence's first word its
+    capital."""
     parts = term.text.split()
+    if sentence_start:
+        parts[0] = parts[0][:1].upper() + parts[0][1:]
     start, end = words[0].start, words[-1].end
     probability = min(w.probability for w in words)
     if len(parts) == len(words):
@@ -153,18 +156,39 @@ def _score(window: Sequence[Word], term: Term) -> float | None:
     return None if heard.rstrip(".,;:!?…\"')") == term.text else 100.0
 
 
+INFLECTIONS = ("'s", "s", "en")
+"""Dutch plural and genitive endings: a glossary word heard with one keeps it ("kooperaties" →
+"coöperaties", not "coöperatie"). An -en form must be in the dictionary (its spelling often changes:
+"buurthuis" → "buurthuizen")."""
+
+
+def _inflected(window: Sequence[Word], term: Term) -> Term:
+    """The glossary term with the ending the last heard word has and the term lacks, else the term."""
+    word = window[-1].text
+    heard = word[: len(word) - len(_trailing_punctuation(word))].casefold()
+    if term.is_name:
+        return term
+    for ending in INFLECTIONS:
+        form = term.text + ending
+        if heard.endswith(ending) and not term.text.casefold().endswith(ending):
+            return Term(form, False) if ending != "en" or _is_dictionary_word(form) else term
+    return term
+
+
 def _match(words: Sequence[Word], index: int, terms: Sequence[Term]) -> tuple[int, Term, float] | None:
     """The term the words from `index` on are heard for, if any: (how many words, the term, similarity).
 
     One word more or fewer than the term has is allowed (Whisper splits and joins words), unless the
-    words without their first or last one are as close: those are matched on their own.
+    words without their first or last one are as close: those are matched on their own. A glossary word
+    heard with a plural or genitive ending is matched with that ending and written with it.
     """
-    for term in terms:
-        size = len(term.text.split())
+    for base in terms:
+        size = len(base.text.split())
         for count in (size, size + 1, size - 1):
             window = words[index : index + count]
             if count < 1 or len(window) < count:
                 continue
+            term = _inflected(window, base)
             score = _score(window, term)
             if score is None:
                 return None  # already right
@@ -194,7 +218,8 @@ def correct_segment(segment: Segment, terms: Sequence[Term]) -> tuple[Segment, l
             continue
         count, term, score = match
         window = words[index : index + count]
-        new = _replacement(window, term)
+        sentence_start = not out or out[-1].text.rstrip("\"')").endswith((".", "?", "!", "…"))
+        new = _replacement(window, term, sentence_start)
         original = " ".join(w.text for w in window)
         if original != " ".join(w.text for w in new):
             corrections.append(
