@@ -36,5 +36,5 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 system-test-deps:  ## Debian packages the browser tests need (chromium); uses sudo when not root
 	bash scripts/install-system-test-deps.sh $(SYSTEM_TEST_PACKAGES)
 
-sample:  ## regenerate the sample session in media/ (needs espeak-ng)
+sample:  ## regenerate the sample session in media/ (needs espeak-ng; fetches MBROLA voices from Debian)
 	$(BIN)/python scripts/make_sample.py media

@@ -40,6 +40,7 @@ from livecastpipe.settings import (
 )
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import extractive_summary, split_sentences
+from livecastpipe.terms import correct_terms, decoding_terms, flag_words
 from livecastpipe.timefmt import webvtt_timestamp
 from livecastpipe.transcribe import transcribe_file
 
@@ -52,7 +53,8 @@ SETTINGS = PublishSettings(base_url="https://replays.example.org/cooperatieven/"
 
 @dataclass(frozen=True)
 class SampleSession:
-    """The committed sample, ingested and transcribed by the real model (once per test run)."""
+    """The committed sample, ingested, transcribed by the real model and its names and terms corrected (once
+    per test run)."""
 
     recording: Recording
     transcript: Transcript
@@ -64,8 +66,10 @@ def sample_session(tmp_path_factory: pytest.TempPathFactory) -> SampleSession:
     shutil.copy(SAMPLE, folder / SAMPLE.name)
     shutil.copy(SAMPLE_SIDECAR, folder / SAMPLE_SIDECAR.name)
     recording = ingest(folder / SAMPLE.name, folder / "cache")
-    transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings(), recording.metadata.glossary)
-    return SampleSession(recording, transcript)
+    metadata = recording.metadata
+    heard = transcribe_file(Path(recording.audio_path), TranscribeSettings(), decoding_terms(metadata))
+    corrected, _ = correct_terms(heard, metadata)  # the session's own words spelled right, as the repair stage does
+    return SampleSession(recording, flag_words(corrected, metadata))
 
 
 def word_speakers(transcript: Transcript, turns: list[tuple[float, str]]) -> Transcript:

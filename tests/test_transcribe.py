@@ -53,9 +53,11 @@ def test_sample_gives_dutch_words_with_plausible_times(sample_transcript) -> Non
     recording, transcript, progress = sample_transcript
     assert transcript.language == "nl"
     text = transcript.text.lower()
-    for expected in ("buurtcoöperatie", "naam", "samen", "anne"):
+    for expected in ("naam", "samen", "anne"):
         assert expected in text, f"{expected!r} missing from: {text}"
-    assert "pieter" in text or "peter" in text  # the name is heard; spelling it right is the repair stage's
+    # the words are heard; spelling them right (a diaeresis, a name) is the repair stage's
+    assert "buurtcoöperatie" in text or "buurtcooperatie" in text, text
+    assert "pieter" in text or "peter" in text
     words = transcript.words
     naam = next(w for w in words if w.text.lower().strip(".,") == "naam")
     assert 2.0 < naam.start < 8.0  # "Mijn naam is Anne de Vries" is said about 4 s in
@@ -66,7 +68,7 @@ def test_sample_gives_dutch_words_with_plausible_times(sample_transcript) -> Non
     assert all(0.0 <= w.probability <= 1.0 for w in words)
     # Words joined by spaces read as the text (captions are made of words): "zo'n", not "zo 'n".
     assert all(" ".join(w.text for w in s.words) == s.text for s in transcript.segments)
-    assert words[-1].end > 50  # the last words come near the end of the 64 s session
+    assert words[-1].end > 50  # the last words come near the end of the 63 s session
     assert progress[-1] == pytest.approx(recording.media.duration, abs=0.5)
     assert transcript.versions["faster-whisper"] == "1.2.1"
     assert transcript.settings["language"] == "nl" and transcript.settings["compute_type"] == "int8"
@@ -174,9 +176,10 @@ def test_a_free_stream_is_announced_once_no_block_is_left_to_start(
 
 @pytest.mark.slow
 def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sample: Path, sample_twice: Path) -> None:
-    """The sample twice over, in blocks of one chunk transcribed two at a time (two streams of batch 4):
-    word for word and time for time what bare faster-whisper's batched pipeline (batch 8) gives for the
-    whole file."""
+    """The sample twice over, in blocks of one chunk transcribed two at a time (two streams): word for word
+    and time for time what bare faster-whisper's batched pipeline gives for the whole file in batches of
+    the same chunks (one); in batches of 8 the same words, some word times a frame or two apart (int8
+    arithmetic rounds differently in a batch of another size)."""
     glossary = ingest(sample, sample_twice.parent / "cache").metadata.glossary
     settings = TranscribeSettings(block_s=60, parallel_blocks=2)  # 30 s blocks: a cut after every chunk
     assert len(plan_transcription(sample_twice, settings).blocks) >= 4
@@ -185,21 +188,28 @@ def test_blocks_transcribed_in_parallel_give_bare_faster_whispers_transcript(sam
 
     blocked = transcribe_file(sample_twice, settings, glossary, progress.append, lambda: streams_freed.append(1))
 
-    bare, _ = BatchedInferencePipeline(load_model(settings)).transcribe(
-        str(sample_twice),
-        language="nl",
-        beam_size=5,
-        word_timestamps=True,
-        vad_filter=True,
-        batch_size=8,
-        hotwords=", ".join(glossary),
-    )
-    expected = [(s.text.strip(), [(w.text, w.start, w.end) for w in spoken_words(s.words)]) for s in bare]
-    assert [(s.text, [(w.text, w.start, w.end) for w in s.words]) for s in blocked.segments] == expected
+    def bare(batch_size: int) -> list[tuple[str, list[tuple[str, float, float]]]]:
+        segments, _ = BatchedInferencePipeline(load_model(settings)).transcribe(
+            str(sample_twice),
+            language="nl",
+            beam_size=5,
+            word_timestamps=True,
+            vad_filter=True,
+            batch_size=batch_size,
+            hotwords=", ".join(glossary),
+        )
+        return [(s.text.strip(), [(w.text, w.start, w.end) for w in spoken_words(s.words)]) for s in segments]
+
+    got = [(s.text, [(w.text, w.start, w.end) for w in s.words]) for s in blocked.segments]
+    assert got == bare(1)
+    batched = bare(8)
+    assert [text for text, _ in got] == [text for text, _ in batched]
+    times = [(a, b, c, d) for (_, ws), (_, vs) in zip(got, batched) for (_, a, b), (_, c, d) in zip(ws, vs)]
+    assert max(max(abs(a - c), abs(b - d)) for a, b, c, d in times) <= 0.1
     assert blocked.duration == pytest.approx(audio_frames(sample_twice) / SAMPLE_RATE, abs=0.001)
     assert progress == sorted(progress) and progress[-1] == pytest.approx(blocked.duration)
     assert blocked.words[-1].end > blocked.duration - 15  # both halves heard, to the end
-    assert sum(w.text.lower().strip(".,") == "buurtcoöperatie" for w in blocked.words) >= 2
+    assert sum(w.text.lower().strip(".,") in ("buurtcoöperatie", "buurtcooperatie") for w in blocked.words) >= 2
     assert streams_freed == [1]  # diarization was told once that a core is free
 
 
