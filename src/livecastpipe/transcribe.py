@@ -340,7 +340,8 @@ def transcribe_block(
         timeline, clip_timestamps=clips, batch_size=plan.batch_size, **_decoding_options(settings, glossary)
     )
     speech = [{"start": start, "end": end} for start, end in plan.regions]
-    progress = None if on_progress is None else (lambda seconds: on_progress(float(seconds) - start_s))
+    # a segment's last word may end past the block's span: progress stops at the span, never goes back
+    progress = None if on_progress is None else (lambda seconds: on_progress(min(float(seconds), end_s) - start_s))
     segments = _segments(restore_speech_timestamps(found, speech, SAMPLE_RATE), progress)
     del timeline
     _return_freed_memory()
@@ -435,7 +436,7 @@ def _blocks_in_threads(
         def progress(seconds: float) -> None:
             if on_progress is not None:
                 with progress_lock:
-                    done[index] = seconds
+                    done[index] = max(done[index], seconds)
                     on_progress(sum(done))
 
         return transcribe_block(wav_path, plan, index, settings, glossary, progress)
