@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import webvtt
 from hypothesis import given
@@ -60,6 +61,19 @@ def test_one_chapter_per_substantive_turn_with_name_and_keywords() -> None:
     pieter = result.chapters[1]
     assert pieter.title.startswith("Pieter Bakker — ")
     assert pieter.keywords and all(k.lower() in TOPICS["SPEAKER_01"] for k in pieter.keywords)
+
+
+def test_words_flagged_as_misheard_or_unsure_stay_out_of_chapter_titles() -> None:
+    transcript, turns = _spoken([(0, 60, "SPEAKER_01", " ".join(["Kwarpelsnoek", TOPICS["SPEAKER_01"]] * 6))])
+    heard = make_chapters(transcript, turns, NAMES, 60, ChapterSettings()).chapters[0]
+    assert any("kwarpelsnoek" in k.lower() for k in heard.keywords)  # a rare word ranks high
+    flagged = tuple(
+        replace(w, flags=("not-in-dictionary",)) if w.text == "Kwarpelsnoek" else w for w in transcript.words
+    )
+    segment = replace(transcript.segments[0], words=flagged)
+    checked = make_chapters(replace(transcript, segments=(segment,)), turns, NAMES, 60, ChapterSettings()).chapters[0]
+    assert checked.keywords and not any("kwarpelsnoek" in k.lower() for k in checked.keywords)
+    assert all(k.lower() in TOPICS["SPEAKER_01"] for k in checked.keywords)
 
 
 def test_interjections_and_short_turns_stay_in_the_surrounding_chapter() -> None:

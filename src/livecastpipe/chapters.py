@@ -22,6 +22,7 @@ from .dutch import INTERJECTIONS
 from .escaping import vtt_chapter_title
 from .models import Chapter, SpeakerTurn, Transcript, Word
 from .settings import ChapterSettings
+from .terms import LOW_CONFIDENCE_FLAG, UNKNOWN_WORD_FLAG
 from .timefmt import clock, webvtt_timestamp
 
 YOUTUBE_MIN_CHAPTERS = 3
@@ -121,10 +122,15 @@ def _split_long(start: float, end: float, words: Sequence[Word], maximum: float)
     return cuts
 
 
+UNSURE_FLAGS = frozenset({LOW_CONFIDENCE_FLAG, UNKNOWN_WORD_FLAG})
+"""Words flagged so are left out of chapter titles: a misheard word is rare, so YAKE would rank it high."""
+
+
 def _keywords(words: Sequence[Word], count: int) -> tuple[str, ...]:
-    """The chapter's most telling words or word pairs (YAKE, Dutch stop words)."""
-    text = " ".join(w.text.strip() for w in words)
-    if count == 0 or len(text.split()) < 3:
+    """The chapter's most telling words or word pairs (YAKE, Dutch stop words), from words the model was
+    sure of and a dictionary or the metadata knows (a left-out word breaks a pair, as a comma does)."""
+    text = " ".join("," if UNSURE_FLAGS & set(w.flags) else w.text.strip() for w in words)
+    if count == 0 or len(text.replace(",", " ").split()) < 3:
         return ()
     extractor = yake.KeywordExtractor(lan="nl", n=2, top=count, dedup_lim=0.7)
     return tuple(keyword for keyword, _score in extractor.extract_keywords(text))
