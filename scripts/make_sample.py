@@ -1,4 +1,4 @@
-"""Make the committed sample session in media/: a one-minute Dutch panel by two synthetic voices.
+"""Make the committed sample session in media/: a minute and a half of Dutch panel by two synthetic voices.
 
 The voices are MBROLA's Dutch diphone voices nl3 (female) and nl2 (male), spoken through espeak-ng:
 Whisper base hears them as Dutch (p about 0.9) and understands them well (WER about 0.2 against the
@@ -48,19 +48,27 @@ DIALOGUE = [
         "Anne de Vries",
         "Goedemiddag en welkom bij Coöperatieven maken de stad. Mijn naam is Anne de Vries, "
         "en ik ben vandaag uw gespreksleider. Naast mij zit Pieter Bakker van de buurtcoöperatie in Utrecht. "
+        "Vandaag praten we over wonen, energie en zorg in de buurt, en over wat bewoners samen kunnen doen. "
         "Pieter, wat doet jullie coöperatie precies?",
     ),
     (
         "Pieter Bakker",
         "Dank je wel, Anne. Onze buurtcoöperatie beheert samen met de bewoners een buurthuis "
         "en zonnepanelen op het dak van de school. Iedereen in de wijk kan lid worden. "
-        "De opbrengst gaat terug naar de buurt.",
+        "De opbrengst gaat terug naar de buurt. We zijn een paar jaar geleden begonnen met een kleine groep buren. "
+        "Nu doen er honderden mensen mee, jong en oud.",
     ),
     ("Anne de Vries", "Hoe zorgen jullie ervoor dat iedereen mee kan doen?"),
     (
         "Pieter Bakker",
         "We organiseren elke maand een ledenvergadering. Daar beslissen we samen over de plannen. "
         "Zo blijft de coöperatie echt van de bewoners.",
+    ),
+    ("Anne de Vries", "En wat doen jullie met de stroom van de zonnepanelen?"),
+    (
+        "Pieter Bakker",
+        "Die gaat eerst naar het buurthuis. Wat over is, verkopen we, "
+        "en van dat geld betalen we de activiteiten in de wijk.",
     ),
     ("Anne de Vries", "Wat is volgens jou het belangrijkste advies voor nieuwe coöperaties in de stad?"),
     ("Pieter Bakker", "Begin klein, zoek je buren op, en maak goede afspraken over geld en verantwoordelijkheid."),

@@ -16,9 +16,11 @@ from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.ingest import ingest
 from livecastpipe.models import (
     Chapter,
+    Diarization,
     Recording,
     Segment,
     SpeakerInfo,
+    SpeakerTurn,
     Transcript,
     Word,
 )
@@ -38,6 +40,7 @@ from livecastpipe.settings import (
     SummariesSettings,
     TranscribeSettings,
 )
+from livecastpipe.speakers import attribute_speakers
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import extractive_summary, split_sentences
 from livecastpipe.terms import correct_terms, decoding_terms, flag_words
@@ -72,40 +75,28 @@ def sample_session(tmp_path_factory: pytest.TempPathFactory) -> SampleSession:
     return SampleSession(recording, flag_words(corrected, metadata))
 
 
-def word_speakers(transcript: Transcript, turns: list[tuple[float, str]]) -> Transcript:
-    """The transcript with every word and segment attributed to the speaker whose turn it starts in."""
+TURN_PAUSE_S = 0.9
+"""The sample's turns are 1 s of silence apart (`scripts/make_sample.py`); pauses inside a turn, as its words'
+times show them, stay under 0.7 s."""
 
-    def speaker_at(t: float) -> str:
-        return [s for start, s in turns if start <= t + 0.01][-1]
 
-    segments = tuple(
-        Segment(
-            seg.start,
-            seg.end,
-            seg.text,
-            tuple(Word(w.start, w.end, w.text, w.probability, speaker_at(w.start)) for w in seg.words),
-            speaker_at(seg.start),
-        )
-        for seg in transcript.segments
-    )
-    return Transcript(
-        transcript.language,
-        transcript.language_probability,
-        transcript.duration,
-        segments,
-        transcript.model,
-        transcript.settings,
-        transcript.versions,
-        transcript.warnings,
+def sample_turns(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
+    """The sample's speaker turns: cut at its pauses between turns, the two speakers taking turns."""
+    words = transcript.words
+    cuts = [(a.end + b.start) / 2 for a, b in zip(words, words[1:]) if b.start - a.end >= TURN_PAUSE_S]
+    bounds = [0.0, *cuts, transcript.duration]
+    return tuple(
+        SpeakerTurn(start, end, ("SPEAKER_00", "SPEAKER_01")[i % 2])
+        for i, (start, end) in enumerate(zip(bounds, bounds[1:]))
     )
 
 
 def sample_package(sample: SampleSession) -> SessionPackage:
-    """The sample with speakers and chapters as the speaker and chapter stages give them, plus the
-    subtitles stage's files."""
-    segments = sample.transcript.segments
-    second_turn = segments[1].start if len(segments) > 1 else sample.transcript.duration / 2
-    transcript = word_speakers(sample.transcript, [(0.0, "SPEAKER_00"), (second_turn, "SPEAKER_01")])
+    """The sample with speakers (its script's turns, words attributed and segments split by the speakers
+    stage) and two chapters, plus the subtitles stage's files."""
+    turns = sample_turns(sample.transcript)
+    second_turn = turns[1].start
+    transcript = attribute_speakers(sample.transcript, Diarization(turns, {}, "script"))
     duration = sample.recording.media.duration
     names = {"SPEAKER_00": "Anne de Vries", "SPEAKER_01": "Pieter Bakker"}
     return SessionPackage(

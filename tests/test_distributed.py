@@ -197,7 +197,7 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
 
     from .conftest import transcribed_and_repaired
 
-    long_session = repeated_sample(tmp_path / "media", 2)  # 2:14: two blocks
+    long_session = repeated_sample(tmp_path / "media", 2)  # about 3 min: two blocks
     with (
         LocalCluster(
             n_workers=2,

@@ -331,8 +331,16 @@ def test_catalogue_search_finds_a_spoken_word_and_links_to_the_moment(page: Page
         "#transcript .turn",
         "ts => ts.map(t => [parseFloat(t.dataset.start), t.querySelector('.turn-text').textContent])",
     )
-    start, text = turns[-1]
-    word = max(re.findall(r"[^\W\d_]{5,}", text), key=len)
+    # the longest word said in one turn only (after the first), so the result can only link to that turn
+    start, word = max(
+        (
+            (start, word)
+            for start, text in turns[1:]
+            for word in re.findall(r"[^\W\d_]{5,}", text)
+            if sum(word.lower() in other.lower() for _, other in turns) == 1
+        ),
+        key=lambda found: len(found[1]),
+    )
     page.goto(site_url + "index.html")
     page.wait_for_selector("#zoeken:not([hidden])")
     page.fill("#zoekterm", word)

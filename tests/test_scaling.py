@@ -126,7 +126,7 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
 ) -> None:
     """Blocks are cached one by one: when one block's transcription dies, the rerun transcribes that block
     only, and the transcript is the one an uninterrupted run gives."""
-    long_session = repeated_sample(tmp_path / "media", 2)  # 2:14, two blocks on two streams
+    long_session = repeated_sample(tmp_path / "media", 2)  # about 3 min, two blocks on two streams
     settings = Settings(output_dir=tmp_path / "out", transcribe=TranscribeSettings(parallel_blocks=2))
     transcribed: list[int] = []
     broken = [True]
