@@ -258,6 +258,7 @@
       play(at !== null && Math.abs(player.currentTime - at) < 0.05 ? at - RESUME_BEFORE_S : undefined);
     } else {
       player.pause();
+      pausedAt = player.currentTime;  // now, not on the later pause event: a quick second press resumes from here
     }
   }
 
