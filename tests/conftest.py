@@ -16,6 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"
 SAMPLE_SIDECAR = REPO / "media" / "cooperatieven-sample.yaml"
 
+# Fixtures shared by several test modules, registered once here so that each expensive one (the sample
+# transcribed by the real model, the published site) is set up once per run, not once per importing module.
+pytest_plugins = ["tests.publish_fixtures", "tests.workbench_fixtures", "tests.browser_fixtures", "tests.chat_fixtures"]
+
 
 def run_ffmpeg(*args: str) -> None:
     """Run the same ffmpeg the pipeline uses, failing the test on error."""

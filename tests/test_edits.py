@@ -21,7 +21,7 @@ from livecastpipe.edits import EditConflict, EditError
 from livecastpipe.models import Chapter, Segment, Transcript, Word, to_json
 from livecastpipe.publish import publish_session, render_preview, republish
 
-from .publish_fixtures import SETTINGS, review_as_editor, sample_package, sample_session  # noqa: F401 (fixture)
+from .publish_fixtures import SETTINGS, review_as_editor, sample_package
 
 EDITOR = "Redactie"
 

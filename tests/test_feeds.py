@@ -14,12 +14,7 @@ from PIL import Image
 from livecastpipe.catalogue import podcast_guid
 from livecastpipe.workspace import site_dir
 
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    SETTINGS,
-    hostile_audio_recording,
-    published_site,
-    sample_session,
-)
+from .publish_fixtures import SETTINGS
 from .test_publish import SAMPLE_SLUG
 
 PODCAST = "https://podcastindex.org/namespace/1.0"
@@ -40,7 +35,7 @@ def feeds_of(site: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_every_feed_parses_and_has_what_directories_ask_for(published_site: Path) -> None:  # noqa: F811
+def test_every_feed_parses_and_has_what_directories_ask_for(published_site: Path) -> None:
     feeds = feeds_of(site_dir(published_site))
     assert [p.name for p in feeds[2:]] == ["middagprogramma.xml", "voorbeeld-video.xml", "voorbeeld.xml"]
     guids = set()
@@ -74,7 +69,7 @@ def test_every_feed_parses_and_has_what_directories_ask_for(published_site: Path
 
 
 @pytest.mark.slow
-def test_items_carry_people_with_roles_transcripts_and_chapters(published_site: Path) -> None:  # noqa: F811
+def test_items_carry_people_with_roles_transcripts_and_chapters(published_site: Path) -> None:
     channel = ET.fromstring((site_dir(published_site) / "feed.xml").read_bytes()).find("channel")
     sample = next(i for i in channel.findall("item") if SAMPLE_SLUG in i.findtext("link"))
     people = [(p.text, p.get("role")) for p in sample.findall("podcast:person", NS)]

@@ -17,7 +17,7 @@ from livecastpipe.publish import publish_session, republish
 from livecastpipe.settings import PublishSettings, SubtitleSettings
 from livecastpipe.subtitles import subtitle_files
 
-from .publish_fixtures import hostile_audio_recording, hostile_package  # noqa: F401 (fixture)
+from .publish_fixtures import hostile_package
 
 SETTINGS = PublishSettings()
 
@@ -40,7 +40,7 @@ def test_a_language_named_file_needs_its_language_and_is_recognised_by_it() -> N
     assert outputs.session_file("notes.md") is None
 
 
-def test_a_file_nobody_registered_is_not_published(tmp_path: Path, hostile_audio_recording) -> None:  # noqa: F811
+def test_a_file_nobody_registered_is_not_published(tmp_path: Path, hostile_audio_recording) -> None:
     package = hostile_package(hostile_audio_recording)
     package = replace(package, stage_files={**package.stage_files, "notes.md": "x"})
     with pytest.raises(PublishError, match="not in the output registry: notes.md"):
@@ -48,7 +48,7 @@ def test_a_file_nobody_registered_is_not_published(tmp_path: Path, hostile_audio
     assert [p for p in (tmp_path / "output").rglob("*") if not p.is_dir()] == []
 
 
-def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Path, hostile_audio_recording) -> None:  # noqa: F811
+def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Path, hostile_audio_recording) -> None:
     """An English session is named `captions.en.vtt` by its writer, and the page and manifest follow."""
     package = hostile_package(hostile_audio_recording)
     english = replace(package.transcript, language="en")
@@ -76,7 +76,7 @@ def test_files_tracks_and_downloads_follow_the_transcript_language(tmp_path: Pat
 
 def test_the_formats_chosen_are_written_and_only_what_is_written_is_offered(
     tmp_path: Path,
-    hostile_audio_recording,  # noqa: F811
+    hostile_audio_recording,
 ) -> None:
     """`--output-format srt --output-format tsv` (`publish.formats`): those formats, plus what the page needs
     (its WebVTT tracks, transcript.json); the downloads, the feed and the manifest list what was written, and
@@ -117,7 +117,7 @@ def test_unknown_formats_are_refused_by_name() -> None:
 
 def test_a_new_sessions_review_comes_with_its_first_publish_and_an_editors_stays(
     tmp_path: Path,
-    hostile_audio_recording,  # noqa: F811
+    hostile_audio_recording,
 ) -> None:
     """The pipeline hands a new session's `review.json` to publishing (nothing is written before it); after
     the publish the private folder holds it and no `.unpublished` mark, and a later stage version never

@@ -16,11 +16,6 @@ from livecastpipe.provenance import wheel_file_sha256
 from livecastpipe.workspace import site_dir
 
 from .conftest import SAMPLE_SIDECAR
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    hostile_audio_recording,
-    published_site,
-    sample_session,
-)
 from .test_publish import SAMPLE_SLUG
 
 NAMED_IN_THE_ISSUE = (
@@ -37,7 +32,7 @@ def test_a_wheel_files_record_hash_is_its_sha256() -> None:
 
 
 @pytest.mark.slow
-def test_manifest_names_versions_weights_and_the_sidecar(published_site: Path) -> None:  # noqa: F811
+def test_manifest_names_versions_weights_and_the_sidecar(published_site: Path) -> None:
     provenance = json.loads((site_dir(published_site) / SAMPLE_SLUG / "session.json").read_text())["provenance"]
     versions = provenance["versions"]
     assert {name: versions.get(name) for name in NAMED_IN_THE_ISSUE} == {n: version(n) for n in NAMED_IN_THE_ISSUE}

@@ -25,15 +25,7 @@ from livecastpipe.publish import SessionPackage, load_session_package, publish_s
 from livecastpipe.storage import sha256_file
 
 from .conftest import SAMPLE, run_ffmpeg
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    APPROVED_SUMMARY,
-    HOSTILE_SCRIPT,
-    SETTINGS,
-    hostile_audio_recording,
-    hostile_package,
-    published_site,
-    sample_session,
-)
+from .publish_fixtures import APPROVED_SUMMARY, HOSTILE_SCRIPT, SETTINGS, hostile_package
 
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
 

@@ -11,15 +11,12 @@ import http.server
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
-    ConsoleMessage,
     Page,
-    sync_playwright,
 )
 
 from livecastpipe.models import Recording
@@ -27,50 +24,12 @@ from livecastpipe.publish import publish_session
 from livecastpipe.server import preview_server
 from livecastpipe.timefmt import parse_player_time
 
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    DESCRIPTION_CUES,
-    HOSTILE_IMG,
-    HOSTILE_SCRIPT,
-    SETTINGS,
-    accessible_package,
-    accessible_recording,
-    hostile_audio_recording,
-    long_package,
-    published_site,
-    sample_session,
-    site_url,
-)
+from .browser_fixtures import ARTIFACTS, AXE, axe_violations, recorded_errors, screenshot
+from .publish_fixtures import DESCRIPTION_CUES, HOSTILE_IMG, HOSTILE_SCRIPT, SETTINGS, accessible_package, long_package
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run `make test` (installs SYSTEM_TEST_PACKAGES)")
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `make test` (runs `npm ci` in tests/browser)")
-    with sync_playwright() as playwright:
-        # Playwright gives every launch a fresh, temporary user-data-dir of its own.
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()
@@ -89,37 +48,6 @@ def page(context: BrowserContext) -> Iterator[Page]:
     errors = recorded_errors(page)
     yield page
     assert errors == [], f"the page logged errors: {errors}"
-
-
-def recorded_errors(page: Page) -> list[str]:
-    """A list that fills with the page's console errors (CSP violations included), uncaught exceptions and
-    opened dialogs, for the test to assert empty."""
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on("dialog", lambda dialog: errors.append(f"dialog opened: {dialog.message}"))
-    return errors
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def axe_violations(page: Page) -> list[dict]:
-    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
-    print(
-        f"axe {page.url}: {len(result['violations'])} violations, {len(result['passes'])} rules passed, "
-        f"{len(result['incomplete'])} to review by hand"
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
-    ]
 
 
 def open_session(page: Page, site_url: str, slug: str = SAMPLE_SLUG, fragment: str = "") -> None:

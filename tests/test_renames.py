@@ -27,8 +27,6 @@ from livecastpipe.review import (
 from livecastpipe.speakers import read_speakers_yaml, rename_speaker, speakers_yaml
 from livecastpipe.summaries import SessionSummary
 
-from .publish_fixtures import hostile_audio_recording, published_site, sample_session  # noqa: F401 (fixtures)
-
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
 BAD_NAMES = {
     "Anne\nvan Dijk": "line break",

@@ -11,7 +11,7 @@ import pytest
 from livecastpipe.settings import SettingsError, load_settings
 from livecastpipe.summaries import endpoint_config
 
-from .test_summaries import _completion, chat_server  # noqa: F401 (fixture)
+from .chat_fixtures import completion
 
 KEY = "sk-geplant-7f3a9c2e51d04b88"
 
@@ -50,9 +50,7 @@ def test_a_planted_key_is_in_no_produced_file(
     the site or the private workspace (cache included) holds it, nor any log line."""
     from livecastpipe.flows.pipeline import process_folder
 
-    server = chat_server(
-        lambda body: _completion('{"samenvatting": "Kort.", "hoofdstuktitels": [], "trefwoorden": []}')
-    )
+    server = chat_server(lambda body: completion('{"samenvatting": "Kort.", "hoofdstuktitels": [], "trefwoorden": []}'))
     settings = load_settings(_config(tmp_path, server.url), environ={})
     caplog.set_level(logging.DEBUG)
     (result,) = process_folder([str(sample_copy)], settings)

@@ -25,12 +25,7 @@ from livecastpipe.settings import PublishSettings
 from livecastpipe.urls import site_url
 from livecastpipe.workspace import site_dir
 
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    SETTINGS,
-    hostile_audio_recording,
-    published_site,
-    sample_session,
-)
+from .publish_fixtures import SETTINGS
 from .test_publish import SAMPLE_SLUG, _Collector, parse_page
 
 URL_ATTRIBUTES = ("url", "href")
@@ -49,7 +44,7 @@ def test_site_url_is_relative_to_the_referring_file_or_absolute_under_the_base()
 
 
 @pytest.fixture(scope="module")
-def relative_site(published_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
+def relative_site(published_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same site re-rendered without a public address (the default settings)."""
     output = tmp_path_factory.mktemp("relative-site") / "output"
     shutil.copytree(published_site, output, symlinks=True)
@@ -71,7 +66,7 @@ def served(folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", params=["relative", "absolute"])
-def site(request: pytest.FixtureRequest, published_site: Path, relative_site: Path) -> Iterator[tuple[str, str | None]]:  # noqa: F811
+def site(request: pytest.FixtureRequest, published_site: Path, relative_site: Path) -> Iterator[tuple[str, str | None]]:
     """(served root, base_url) of the site published without, then with, a public address."""
     if request.param == "relative":
         yield from ((root, None) for root in served(relative_site))
@@ -159,7 +154,7 @@ def test_every_json_ld_and_opengraph_url_resolves_from_the_session_page(site: tu
 
 
 @pytest.mark.slow
-def test_clips_end_within_the_recording_and_the_upload_date_has_a_time_zone(published_site: Path) -> None:  # noqa: F811
+def test_clips_end_within_the_recording_and_the_upload_date_has_a_time_zone(published_site: Path) -> None:
     manifest = json.loads((site_dir(published_site) / SAMPLE_SLUG / "session.json").read_text())
     (ld,) = [json.loads(b) for b in parse_page(site_dir(published_site) / SAMPLE_SLUG / "index.html").json_ld]
     duration = manifest["recording"]["media"]["duration"]

@@ -7,8 +7,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -24,6 +22,7 @@ from livecastpipe.summaries import (
     summarize_session,
 )
 
+from .chat_fixtures import completion
 from .panel_text import SPEAKER_NAMES, WORD_SECONDS, panel_chapters, panel_transcript
 
 
@@ -162,52 +161,6 @@ def test_keywords_are_topical_and_exclude_names_and_talk() -> None:
 # --- the generative backend against a real local server ----------------------------------------
 
 
-@dataclass
-class ChatServer:
-    """A real HTTP server on 127.0.0.1 answering chat completions with whatever `respond` says."""
-
-    respond: Callable[[dict], tuple[int, bytes]]
-    requests: list[tuple[dict, dict[str, str]]] = field(default_factory=list)
-    url: str = ""
-
-
-@pytest.fixture()
-def chat_server() -> Iterator[Callable[[Callable[[dict], tuple[int, bytes]]], ChatServer]]:
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(respond: Callable[[dict], tuple[int, bytes]]) -> ChatServer:
-        record = ChatServer(respond)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                record.requests.append((body, dict(self.headers)))
-                status, payload = record.respond(body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        record.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        return record
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def _completion(content: str) -> tuple[int, bytes]:
-    return 200, json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
-
-
 def _generative(url: str, timeout: float = 10.0) -> SummariesSettings:
     return SummariesSettings(
         backend="generative", generative_url=url, generative_model="test-model", generative_timeout_s=timeout
@@ -221,7 +174,7 @@ def test_generative_backend_adds_abstract_titles_and_keywords(chat_server) -> No
         "hoofdstuktitels": ["Energie van de buurt", "Samen wonen", "Wat de gemeente kan doen"],
         "trefwoorden": ["energiecoöperatie", "wooncoöperatie", "zonnepanelen", "betaalbaar wonen", "gemeente"],
     }
-    server = chat_server(lambda body: _completion("Hier is het resultaat:\n" + json.dumps(answer)))
+    server = chat_server(lambda body: completion("Hier is het resultaat:\n" + json.dumps(answer)))
     transcript = panel_transcript()
     extractive = summarize_session(
         transcript, panel_chapters(transcript), SummariesSettings(), speaker_names=SPEAKER_NAMES
@@ -253,8 +206,8 @@ def test_generative_backend_adds_abstract_titles_and_keywords(chat_server) -> No
     [
         (lambda body: (500, b'{"error": "model not loaded"}'), "HTTP 500"),
         (lambda body: (200, b"<html>proxy error</html>"), "not a chat completion"),
-        (lambda body: _completion("Sorry, ik kan hier geen samenvatting van maken."), "no JSON"),
-        (lambda body: _completion('{"samenvatting": "Te kort."}'), "unusable answer"),
+        (lambda body: completion("Sorry, ik kan hier geen samenvatting van maken."), "no JSON"),
+        (lambda body: completion('{"samenvatting": "Te kort."}'), "unusable answer"),
     ],
     ids=["server-error", "garbage", "prose", "too-short"],
 )
@@ -285,7 +238,7 @@ def test_slow_endpoint_times_out_and_falls_back(chat_server) -> None:
 
     def slow(body: dict) -> tuple[int, bytes]:
         release.wait(5)
-        return _completion("{}")
+        return completion("{}")
 
     server = chat_server(slow)
     try:
@@ -305,7 +258,7 @@ def test_a_trickling_endpoint_is_given_up_after_the_timeout_for_the_whole_reques
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            for byte in _completion('{"samenvatting": "' + "x" * 100 + '"}')[1]:
+            for byte in completion('{"samenvatting": "' + "x" * 100 + '"}')[1]:
                 self.wfile.write(bytes([byte]))
                 self.wfile.flush()
                 time.sleep(0.2)

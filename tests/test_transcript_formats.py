@@ -15,11 +15,6 @@ from livecastpipe.models import Segment, Transcript, Word
 from livecastpipe.transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
 from livecastpipe.workspace import site_dir
 
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    hostile_audio_recording,
-    published_site,
-    sample_session,
-)
 from .test_publish import SAMPLE_SLUG, parse_page
 
 NAMES = {"SPEAKER_00": "Anne de Vries", "SPEAKER_01": "Spreker 2"}
@@ -84,7 +79,7 @@ def test_tsv_is_whispers_milliseconds_with_tabs_kept_out_of_the_text() -> None:
 
 
 @pytest.mark.slow
-def test_published_transcript_formats_read_back_and_are_offered(published_site: Path) -> None:  # noqa: F811
+def test_published_transcript_formats_read_back_and_are_offered(published_site: Path) -> None:
     folder = site_dir(published_site) / SAMPLE_SLUG
     stored = json.loads((folder / "transcript.json").read_text())
     duration = stored["duration"]

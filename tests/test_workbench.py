@@ -28,8 +28,8 @@ from livecastpipe.review import CAPTIONS_KEY
 from livecastpipe.settings import Settings
 from livecastpipe.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
 
-from .publish_fixtures import SETTINGS, hostile_audio_recording  # noqa: F401 (fixtures)
-from .workbench_fixtures import LINES, SLUG, edit_site  # noqa: F401 (fixtures)
+from .publish_fixtures import SETTINGS
+from .workbench_fixtures import LINES, SLUG
 
 TOKEN = "test-token-0123456789"
 

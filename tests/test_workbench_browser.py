@@ -27,9 +27,10 @@ from livecastpipe.settings import Settings
 from livecastpipe.terms import flag_words
 from livecastpipe.workbench import Workbench, workbench_app
 
-from .publish_fixtures import SETTINGS, hostile_audio_recording, published_site, sample_session  # noqa: F401
-from .test_publish_browser import AXE, SAMPLE_SLUG, axe_violations, browser, recorded_errors  # noqa: F401 (browser: a fixture)
-from .workbench_fixtures import LINES, SLUG, edit_site  # noqa: F401 (fixtures)
+from .browser_fixtures import AXE, axe_violations, recorded_errors
+from .publish_fixtures import SETTINGS
+from .test_publish_browser import SAMPLE_SLUG
+from .workbench_fixtures import LINES, SLUG
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +81,7 @@ def serve(output: Path) -> Iterator[str]:
 
 
 @pytest.fixture()
-def workbench(published_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:  # noqa: F811
+def workbench(published_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """The workbench served by uvicorn on 127.0.0.1 over a copy of the published site, whose machine
     transcript has its words flagged by the repair stage's rule (`terms.flag_words`)."""
     output = tmp_path / "output"
@@ -201,7 +202,7 @@ def test_an_editor_corrects_publishes_and_the_site_follows(page: Page, workbench
 
 
 @pytest.fixture()
-def small_workbench(edit_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:  # noqa: F811
+def small_workbench(edit_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """The workbench over a copy of the small hand-made session (no model)."""
     output = tmp_path / "output"
     shutil.copytree(edit_site, output, symlinks=True)

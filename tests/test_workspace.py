@@ -17,12 +17,7 @@ from livecastpipe import outputs, workspace
 from livecastpipe.cli import app
 from livecastpipe.server import preview_server
 
-from .publish_fixtures import (  # noqa: F401 (fixtures)
-    APPROVED_SUMMARY,
-    hostile_audio_recording,
-    published_site,
-    sample_session,
-)
+from .publish_fixtures import APPROVED_SUMMARY
 
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
 PROBES_OUTSIDE = (

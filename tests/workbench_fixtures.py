@@ -16,7 +16,7 @@ from livecastpipe.settings import SubtitleSettings
 from livecastpipe.subtitles import subtitle_files
 from livecastpipe.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences
 
-from .publish_fixtures import SETTINGS, hostile_audio_recording  # noqa: F401 (fixtures)
+from .publish_fixtures import SETTINGS
 
 SLUG = "werkbank-proef"
 LINES = (
@@ -65,7 +65,7 @@ def small_package(recording: Recording) -> SessionPackage:
 
 
 @pytest.fixture(scope="module")
-def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording) -> Path:  # noqa: F811
+def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording) -> Path:
     """An output folder with the small session published and its review file made (read-only: copy it)."""
     output = tmp_path_factory.mktemp("workbench") / "output"
     package = small_package(hostile_audio_recording)
