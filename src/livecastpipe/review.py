@@ -433,8 +433,8 @@ def decide_on(
         current = item_version(item)
         if based_on is not None and current != based_on:
             raise StaleVersion(
-                f"{review.slug}: '{key}' changed since you read it ({_as_now(item)}); "
-                "your decision was not saved: look at the item again and decide on it as it is now",
+                f"{review.slug}: '{key}' changed since you read it ({_as_now(item)}): "
+                "look at the item again and decide on it as it is now",
                 current,
             )
         return decide(review)
