@@ -63,7 +63,8 @@ class ReviewPrompt:
         )
         self.printed = ""
         self._lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -92,7 +93,7 @@ class ReviewPrompt:
     def finish(self) -> tuple[int, str]:
         """Its exit status and everything it printed."""
         status = self.process.wait(timeout=60)
-        time.sleep(0.1)  # the reader thread takes the last output
+        self._reader.join(timeout=30)  # until it has read the last output
         return status, self.printed
 
 
