@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from livecastpipe import outputs, workspace
+from livecastpipe.editor_files import StaleVersion
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.runners import stage_options
 from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript, to_json
@@ -31,11 +33,12 @@ from livecastpipe.review import (
     SessionReview,
     approve,
     approved_speaker_names,
+    decide_on,
+    item_version,
     read_review,
     reject,
     review_path,
     update_review,
-    write_review,
 )
 from livecastpipe.settings import ReviewSettings, Settings, SummariesSettings
 from livecastpipe.summaries import (
@@ -160,15 +163,18 @@ def wait_for_editor(
         _resume_after_timeout()
         logger.warning("%s: no editor within %d s; the summary stays draft", review.slug, settings.wait_timeout_s)
         return review
-    latest = read_review(folder) or review
     reviewer = answer.reviewer.strip() or "Prefect UI"
     if answer.decision == "goedkeuren":
-        latest = approve(latest, SESSION_SUMMARY_KEY, reviewer, answer.summary)
+        decide = partial(approve, key=SESSION_SUMMARY_KEY, reviewer=reviewer, text=answer.summary)
     elif answer.decision == "afwijzen":
-        latest = reject(latest, SESSION_SUMMARY_KEY, reviewer)
+        decide = partial(reject, key=SESSION_SUMMARY_KEY, reviewer=reviewer)
     else:
-        return latest
-    write_review(folder, latest)
+        return read_review(folder) or review
+    try:  # a decision on the summary as the form showed it; one made meanwhile elsewhere is not overwritten
+        latest = decide_on(folder, SESSION_SUMMARY_KEY, item_version(item), decide)
+    except StaleVersion as exc:
+        logger.warning("%s: the Prefect UI's decision was not saved: %s", review.slug, exc)
+        return read_review(folder) or review
     logger.info("%s: summary %s by %s", review.slug, latest.item(SESSION_SUMMARY_KEY).state, reviewer)
     return latest
 

@@ -305,6 +305,35 @@ def test_chapters_and_review(client: TestClient) -> None:
     assert captions.json()["captions_reviewed"] is True
 
 
+def test_a_decision_or_a_name_based_on_an_older_version_is_refused(client: TestClient) -> None:
+    shown = session(client)
+    keywords = next(i for i in shown["review"] if i["key"] == "session/keywords")
+    url = f"/api/sessions/{SLUG}/review/session/keywords"
+    first = client.post(url, json={"decision": "approve", "text": "wonen, werken", "version": keywords["version"]})
+    assert first.status_code == 200, first.text
+    now = first.json()["item"]["version"]
+    assert now != keywords["version"]
+    late = client.post(url, json={"decision": "reject", "version": keywords["version"]})
+    assert late.status_code == 409
+    body = late.json()
+    assert body["version"] == now and body["item"]["state"] == "approved" and body["item"]["text"] == "wonen, werken"
+    assert (
+        f"is intussen gewijzigd (nu versie {now}; uw beslissing ging uit van versie {keywords['version']})"
+        in (body["error"])
+    )
+    assert next(i for i in session(client)["review"] if i["key"] == "session/keywords")["state"] == "approved"
+
+    pieter = next(s for s in shown["speakers"] if s["id"] == "SPEAKER_01")
+    speaker_url = f"/api/sessions/{SLUG}/speakers/SPEAKER_01"
+    named = client.put(speaker_url, json={"name": "Pieter Bakker", "version": pieter["version"]})
+    assert named.status_code == 200, named.text
+    renamed = client.put(speaker_url, json={"name": "Piet Bakker", "version": pieter["version"]})
+    assert renamed.status_code == 409
+    assert "spreker 'SPEAKER_01' is intussen gewijzigd" in renamed.json()["error"]
+    assert next(s for s in renamed.json()["speakers"] if s["id"] == "SPEAKER_01")["name"] == "Pieter Bakker"
+    assert next(s for s in session(client)["speakers"] if s["id"] == "SPEAKER_01")["name"] == "Pieter Bakker"
+
+
 HOSTILE = "<script>alert(1)</script> en --> pijl & <b>vet</b>"
 
 

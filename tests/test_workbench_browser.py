@@ -303,6 +303,32 @@ def test_a_second_tab_is_told_its_change_came_too_late(browser: Browser, small_w
     context.close()
 
 
+def test_a_second_tabs_decision_on_a_text_decided_meanwhile_is_refused(
+    browser: Browser, small_workbench: tuple[Path, str]
+) -> None:
+    _, url = small_workbench
+    context = browser.new_context()
+    first, second = context.new_page(), context.new_page()
+    for tab in (first, second):
+        tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+        tab.click("[data-open=review-dialog]")
+    first.locator(".review > li[data-key='session/keywords']").get_by_role("button", name="Afwijzen").click()
+    wait_for_status(first, "afgewezen")
+    keywords = second.locator(".review > li[data-key='session/keywords']")
+    keywords.get_by_role("button", name="Goedkeuren").click()
+    second.wait_for_function("() => document.getElementById('alert').textContent.length > 0")
+    message = second.text_content("#alert")
+    assert "Niet opgeslagen" in message and "is intussen gewijzigd" in message and "Nu: afgewezen" in message
+    assert keywords.locator(".state").text_content() == "Afgewezen"
+    assert next(i for i in api_session(second, url, SLUG)["review"] if i["key"] == "session/keywords")["state"] == (
+        "rejected"
+    )
+    keywords.get_by_role("button", name="Goedkeuren").click()  # seen now: the editor decides again
+    second.wait_for_function("() => document.getElementById('status').textContent.includes('goedgekeurd')")
+    assert keywords.locator(".state").text_content() == "Goedgekeurd"
+    context.close()
+
+
 def test_the_transcript_follows_playback_until_the_editor_scrolls_away(
     page: Page, small_workbench: tuple[Path, str]
 ) -> None:

@@ -9,13 +9,11 @@ the change recorded (who, when, what it replaced, for undo). Publishing renders 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import cache
@@ -25,6 +23,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from . import outputs, workspace
+from .editor_files import StaleVersion, locked_update
 from .models import Chapter, Segment, Transcript, Word, from_json
 from .storage import atomic_write_bytes
 from .timefmt import clock, clock_tenths
@@ -48,11 +47,11 @@ class EditError(ValueError):
     workbench shows it), naming the segment, speaker or chapter and saying what to do instead."""
 
 
-class EditConflict(Exception):
+class EditConflict(StaleVersion):
     """A change based on an older version than the current one (another tab changed it meanwhile)."""
 
     def __init__(self, message: str, current: SessionEdits) -> None:
-        super().__init__(message)
+        super().__init__(message, current.version)
         self.current = current
         """The latest state, so the caller can show the latest text."""
 
@@ -958,19 +957,6 @@ def write_edits(private_session_folder: Path, edits: SessionEdits) -> None:
     _remember(path, edits)
 
 
-@contextmanager
-def edits_lock(private_session_folder: Path) -> Iterator[None]:
-    """Hold the session's edits lock (beside its folder: publishing swaps the folder itself)."""
-    lock_path = private_session_folder.parent / f".{private_session_folder.name}.edits.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _output_dir(private_session_folder: Path) -> Path:
     """The output folder of a session's private folder (`<output>/private/sessions/<slug>`)."""
     return private_session_folder.parents[2]
@@ -985,19 +971,19 @@ def current_edits(output_dir: Path, slug: str) -> SessionEdits:
 
 
 def update_edits(private_session_folder: Path, change: Callable[[SessionEdits], SessionEdits]) -> SessionEdits:
-    """Apply `change` to the stored edits under a file lock (two tabs, two processes) and store the result.
+    """Apply `change` to the stored edits under the session's editor lock (two tabs, two processes; see
+    `editor_files`) and store the result.
 
     Edits not stored yet start from the machine transcript; stored ones are first brought up to it (a
     rerun), so a change based on the version before the rerun is a conflict. Nothing is written when
     `change` raises.
     """
-    slug = private_session_folder.name
-    with edits_lock(private_session_folder):
-        edits = current_edits(_output_dir(private_session_folder), slug)
-        changed = change(edits)
-        if changed != edits or changed.version != edits.version:
-            write_edits(private_session_folder, changed)
-        return changed
+    return locked_update(
+        edits_path(private_session_folder),
+        lambda _: current_edits(_output_dir(private_session_folder), private_session_folder.name),
+        change,
+        lambda _, changed: write_edits(private_session_folder, changed),
+    )
 
 
 _READ: dict[Path, tuple[tuple[int, int, int], Transcript]] = {}

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.metadata import version
@@ -34,6 +35,7 @@ from pydantic import TypeAdapter
 from . import outputs, workspace
 from .chapters import chapters_json, chapters_vtt, youtube_chapters
 from .dutch import language_name
+from .editor_files import session_editor_lock
 from .edits import (
     INAUDIBLE,
     EditError,
@@ -928,7 +930,10 @@ def publish_session(
             (staged_private / workspace.UNPUBLISHED_MARK).touch()
         # The private side first: it holds what the public side is re-rendered from.
         private_target.parent.mkdir(parents=True, exist_ok=True)
-        swap_in(staged_private, private_target, snapshot)
+        # Under the editors' lock, so no editor's write lands between swap_in's check and the swap (a
+        # session published for the first time has no editor yet, and gets no lock file before it exists).
+        with session_editor_lock(private_target) if not first else nullcontext():
+            swap_in(staged_private, private_target, snapshot)
         target.parent.mkdir(parents=True, exist_ok=True)
         swap_in(staged, target)
         if first:

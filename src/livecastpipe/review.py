@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from . import outputs, workspace
+from .editor_files import StaleVersion, editor_lock, locked_update, version_of
 from .models import SpeakerInfo, from_json, to_json
 from .names import check_speaker_name
 from .storage import atomic_write_text
@@ -384,8 +385,63 @@ def read_review(session_folder: Path) -> SessionReview | None:
 
 
 def write_review(session_folder: Path, review: SessionReview) -> None:
-    """Write the session's review file atomically."""
+    """Write the session's review file atomically; only under its lock (`change_review`, `decide_on`), so
+    no other writer's decision is overwritten."""
     atomic_write_text(review_path(session_folder), to_json(review))
+
+
+def change_review(
+    session_folder: Path, change: Callable[[SessionReview | None], SessionReview | None]
+) -> SessionReview | None:
+    """Read the session's review, apply `change` and write the result, under the session's editor lock
+    (`editor_files.locked_update`): a decision another writer made meanwhile is in what `change` gets."""
+
+    def write(_: Path, review: SessionReview | None) -> None:
+        if review is not None:
+            write_review(session_folder, review)
+
+    return locked_update(review_path(session_folder), lambda _: read_review(session_folder), change, write)
+
+
+def item_version(item: ReviewItem) -> str:
+    """The version of one review item (its generated text, decision and history): what an editor's
+    decision on it was based on."""
+    return version_of(item)
+
+
+def _as_now(item: ReviewItem) -> str:
+    """What an item is now, for the message refusing a decision made on an older version of it."""
+    if item.decision is not None:
+        return f"now {item.state} by {item.decision.reviewer} at {item.decision.at}"
+    if item.history:
+        return f"reopened: a draft again (last decided by {item.history[-1].reviewer})"
+    return "its generated text changed"
+
+
+def decide_on(
+    session_folder: Path, key: str, based_on: str | None, decide: Callable[[SessionReview], SessionReview]
+) -> SessionReview:
+    """Apply an editor's decision on item `key` to the stored review, under the session's editor lock,
+    when the item is still the version the editor saw (`based_on`, an `item_version`; None: as it is
+    now). Decisions on other items made meanwhile are kept; when this item changed, StaleVersion says
+    how, and nothing is written."""
+
+    def change(review: SessionReview | None) -> SessionReview:
+        if review is None:
+            raise ReviewError(f"{review_path(session_folder)}: missing")
+        item = review.item(key)
+        current = item_version(item)
+        if based_on is not None and current != based_on:
+            raise StaleVersion(
+                f"{review.slug}: '{key}' changed since you read it ({_as_now(item)}): "
+                "look at the item again and decide on it as it is now",
+                current,
+            )
+        return decide(review)
+
+    decided = change_review(session_folder, change)
+    assert decided is not None  # `change` returns a review or raises
+    return decided
 
 
 def update_review(
@@ -397,19 +453,24 @@ def update_review(
     speakers: Sequence[SpeakerInfo] = (),
     create: bool = True,
 ) -> SessionReview:
-    """Merge freshly generated texts into the session's review file, keeping every editor decision.
+    """Merge freshly generated texts into the session's review file, keeping every editor decision: read,
+    merged and written under the session's editor lock, so a decision made meanwhile is merged too.
 
     With `create` off, a session without a review file gets its review returned, not written: the
     pipeline has publishing write it with the package, so a session never published leaves no file.
     An unreadable review file is never overwritten: ReviewError names it.
     """
-    previous = read_review(session_folder)
-    merged = merge_review(previous, review_items(summary, sentences, speakers), slug, title)
-    if previous is not None and _same_content(previous, merged):
-        return previous
-    if previous is not None or create:
-        write_review(session_folder, merged)
-    return merged
+    fresh = review_items(summary, sentences, speakers)
+    if not create and not review_path(session_folder).is_file():  # a session not published yet: no lock left
+        return merge_review(None, fresh, slug, title)
+    with editor_lock(review_path(session_folder)):  # decisions made up to the write are merged, none lost
+        previous = read_review(session_folder)
+        merged = merge_review(previous, fresh, slug, title)
+        if previous is not None and _same_content(previous, merged):
+            return previous
+        if previous is not None or create:
+            write_review(session_folder, merged)
+        return merged
 
 
 def _same_content(a: SessionReview, b: SessionReview) -> bool:

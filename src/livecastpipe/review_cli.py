@@ -8,6 +8,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +24,7 @@ from .cli_support import (
     console,
     err_console,
 )
+from .editor_files import StaleVersion
 from .models import SpeakerInfo
 from .names import editor_speaker_names
 from .review import (
@@ -31,10 +33,11 @@ from .review import (
     SessionReview,
     approve,
     approved_speaker_names,
+    decide_on,
     find_reviews,
+    item_version,
     read_review,
     reject,
-    write_review,
 )
 from .timefmt import clock, minutes_and_seconds
 
@@ -98,37 +101,48 @@ def _speaker_names(review: SessionReview) -> dict[str, str]:
     return editor_speaker_names(proposed, approved_speaker_names(review, (s.id for s in proposed)))
 
 
-def _review_session(folder: Path, page: Path, reviewer: str, show_all: bool) -> None:
+def _review_session(folder: Path, page: Path, reviewer: str, show_all: bool) -> int:
+    """Ask about each item in turn; each answer is a decision on the item as shown (`decide_on`): kept
+    beside decisions the workbench made meanwhile on other items, refused when this item changed. Returns
+    the number of answers refused."""
     review = read_review(folder)
     if review is None:
         raise ReviewError(f"{folder / 'review.json'}: missing")
     keys = [i.key for i in review.items if i.current and (show_all or i.awaits_review)]
     if not keys:
         console.print(f"{review.title}: nothing awaits review (use --all to see every item)")
-        return
+        return 0
+    refused = 0
     for number, key in enumerate(keys, 1):
         review = read_review(folder) or review
         item = review.item(key)
+        shown = item_version(item)
         _show(item, f"[{number}/{len(keys)}]", _speaker_names(review), page)
         answer = typer.prompt("[a]pprove, [r]eject, [e]dit, [s]kip, [q]uit", default="s").strip().lower()[:1]
         action = CHOICES.get(answer, "skip")
         if action == "quit":
             break
         if action == "approve":
-            review = approve(review, key, reviewer)
+            decide = partial(approve, key=key, reviewer=reviewer)
         elif action == "reject":
-            review = reject(review, key, reviewer)
+            decide = partial(reject, key=key, reviewer=reviewer)
         elif action == "edit":
             current = item.decision.text if item.decision and item.decision.text else item.generated_text
             edited = _edit_in_editor(current)
             if edited is None:
                 console.print("edit cancelled (empty text); item unchanged")
                 continue
-            review = approve(review, key, reviewer, edited)
+            decide = partial(approve, key=key, reviewer=reviewer, text=edited)
         else:
             continue
-        write_review(folder, review)
+        try:
+            review = decide_on(folder, key, shown, decide)
+        except StaleVersion as exc:
+            err_console.print(f"[red]not saved:[/] {escape(str(exc))}")
+            refused += 1
+            continue
         console.print(f"→ {review.item(key).state}")
+    return refused
 
 
 def _list_awaiting(output_dir: Path, as_json: bool = False) -> int:
@@ -196,7 +210,10 @@ def review_command(
     try:
         folder = _session_folder(session, settings.output_dir)
         page = workspace.session_site_dir(settings.output_dir, folder.name) / outputs.SESSION_PAGE.name()
-        _review_session(folder, page, name, show_all)
+        refused = _review_session(folder, page, name, show_all)
     except ReviewError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
+    if refused:
+        err_console.print(f"[red]{refused} answer(s) not saved[/]: the items changed meanwhile (see above)")
+        raise typer.Exit(1)

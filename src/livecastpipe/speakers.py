@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -19,6 +19,7 @@ from . import outputs
 from .diarization.rttm import to_rttm
 from .diarization.turns import speaking_order
 from .dutch import INTRODUCED_NAME_PARTICLES, NON_NAME_WORDS
+from .editor_files import locked_update
 from .models import (
     Diarization,
     PanelSpeaker,
@@ -32,6 +33,7 @@ from .models import (
 )
 from .names import check_speaker_name
 from .settings import SpeakerSettings
+from .storage import atomic_write_text
 from .voices import SpeakerFileError, VoiceLibrary, update_voice_library
 
 ROLES = ("moderator", "speaker", "audience")
@@ -241,6 +243,14 @@ def read_speakers_yaml(path: Path) -> dict[str, SpeakerInfo]:
             confirmed=confirmed,
         )
     return speakers
+
+
+def change_speakers_file(
+    path: Path, change: Callable[[dict[str, SpeakerInfo]], dict[str, SpeakerInfo]]
+) -> dict[str, SpeakerInfo]:
+    """Read an editor's speakers file, apply `change` and write the result, under the session's editor
+    lock (`editor_files.locked_update`), so a name another writer gave meanwhile is kept."""
+    return locked_update(path, read_speakers_yaml, change, lambda p, s: atomic_write_text(p, speakers_yaml(s)))
 
 
 def rename_speaker(

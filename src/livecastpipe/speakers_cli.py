@@ -23,13 +23,12 @@ from .cli_support import (
 )
 from .diarization.rttm import read_rttm
 from .models import Diarization, SpeakerInfo, from_json
-from .review import ReviewError, approve_speaker_names, read_review, write_review
+from .review import ReviewError, approve_speaker_names, change_review
 from .speakers import (
+    change_speakers_file,
     read_speakers_yaml,
     rename_speaker,
-    speakers_yaml,
 )
-from .storage import atomic_write_text
 from .timefmt import minutes_and_seconds
 from .voices import SpeakerFileError, update_voice_library
 
@@ -99,19 +98,33 @@ def _table(speakers: dict[str, SpeakerInfo], times: dict[str, float], title: str
 
 
 def _apply_to_review(folder: Path, speakers: dict[str, SpeakerInfo], before: dict[str, SpeakerInfo]) -> None:
-    """Approve the names given now in the session's review too, so the latest decision is the one shown."""
-    try:
-        review = read_review(folder)
-    except ReviewError as exc:
-        raise fail(str(exc)) from exc
-    if review is None:
-        return
+    """Approve the names given now in the session's review too (under its lock: decisions made meanwhile
+    stay), so the latest decision is the one shown."""
     given = {
         sid: info.name for sid, info in speakers.items() if info.confirmed and info.name and (info != before.get(sid))
     }
-    updated = approve_speaker_names(review, given, "livecast speakers")
-    if updated != review:
-        write_review(folder, updated)
+    try:
+        change_review(folder, lambda review: review and approve_speaker_names(review, given, "livecast speakers"))
+    except ReviewError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _changed(
+    speakers: dict[str, SpeakerInfo],
+    renames: list[tuple[str, str]],
+    roles: list[tuple[str, str]],
+    confirm: list[str],
+    listed_roles: dict[str, str],
+) -> dict[str, SpeakerInfo]:
+    """The speakers with the command's renames, roles and confirmations applied, in that order."""
+    for speaker_id, name in renames:
+        speakers = rename_speaker(speakers, speaker_id, name=name or None, role=listed_roles.get(name))
+    for speaker_id, new_role in roles:
+        speakers = rename_speaker(speakers, speaker_id, role=new_role)
+    for speaker_id in confirm:
+        for target in list(speakers) if speaker_id == "all" else [speaker_id]:
+            speakers = rename_speaker(speakers, target)
+    return speakers
 
 
 def speakers_command(
@@ -140,28 +153,23 @@ def speakers_command(
     path = folder / outputs.SPEAKERS.name()
     if not path.is_file():
         raise fail(f"{path}: no speakers file (run `livecast run` on the recording first)")
-    try:
-        speakers = read_speakers_yaml(path)
-        before = dict(speakers)
-        changed = False
-        listed_roles = _listed_roles(workspace.session_site_dir(settings.output_dir, folder.name))
-        for speaker_id, name in _pairs(rename or [], "--rename"):
-            speakers = rename_speaker(speakers, speaker_id, name=name or None, role=listed_roles.get(name))
-            changed = True
-        for speaker_id, new_role in _pairs(role or [], "--role"):
-            speakers = rename_speaker(speakers, speaker_id, role=new_role)
-            changed = True
-        for speaker_id in confirm or []:
-            for target in list(speakers) if speaker_id == "all" else [speaker_id]:
-                speakers = rename_speaker(speakers, target)
-                changed = True
+    renames, roles = _pairs(rename or [], "--rename"), _pairs(role or [], "--role")
+    changed = bool(renames or roles or confirm)
+    listed_roles = _listed_roles(workspace.session_site_dir(settings.output_dir, folder.name))
+    read_before: list[dict[str, SpeakerInfo]] = []
+
+    def change(stored: dict[str, SpeakerInfo]) -> dict[str, SpeakerInfo]:
+        read_before.append(stored)
+        return _changed(stored, renames, roles, confirm or [], listed_roles)
+
+    try:  # read, changed and written under the session's editor lock: a name given meanwhile is kept
+        speakers = change_speakers_file(path, change) if changed else read_speakers_yaml(path)
     except SpeakerFileError as exc:
         raise fail(str(exc)) from exc
     except (KeyError, ValueError) as exc:
         raise fail(f"{path}: {exc.args[0]}", 2) from exc
     if changed:
-        atomic_write_text(path, speakers_yaml(speakers))
-        _apply_to_review(folder, speakers, before)
+        _apply_to_review(folder, speakers, read_before[-1])
         diarization_path = folder / outputs.DIARIZATION.name()
         if diarization_path.is_file():
             diarization = from_json(Diarization, diarization_path.read_text(encoding="utf-8"))

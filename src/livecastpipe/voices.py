@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
 from .diarization.clustering import unit_vector
+from .editor_files import editor_lock
 from .models import SpeakerInfo
 from .storage import atomic_write_text
 
@@ -185,8 +185,9 @@ def update_voice_library(
     centroids: Mapping[str, Sequence[float]],
     threshold: float,
 ) -> VoiceLibrary:
-    """Remember a session's voices in the library file, under a lock so parallel sessions do not clash."""
-    with FileLock(str(path) + ".lock"):
+    """Remember a session's voices in the library file, read and written under its editor lock
+    (`editor_files.editor_lock`), so parallel sessions and editors' confirmations do not clash."""
+    with editor_lock(path):
         library = VoiceLibrary.load(path)
         library.remember(session, speakers, centroids, threshold)
         atomic_write_text(path, library.to_json())

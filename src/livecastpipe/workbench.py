@@ -18,6 +18,7 @@ import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from starlette.routing import Route
 from . import edits as ed
 from . import outputs, workspace
 from .catalogue import publish_catalogue
+from .editor_files import StaleVersion, editor_lock, version_of
 from .edits import EditConflict, EditedSegment, EditError, SessionEdits
 from .escaping import plain_text
 from .models import Chapter, Diarization, SpeakerInfo, Transcript, from_json, from_jsonable
@@ -48,16 +50,18 @@ from .review import (
     approve_speaker_names,
     approved_speaker_names,
     captions_reviewed,
+    change_review,
     chapter_title_key,
+    decide_on,
+    item_version,
     read_review,
     reject,
     reopen,
-    write_review,
 )
 from .server import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from .settings import Settings
-from .speakers import ROLES, read_speakers_yaml, rename_speaker, speakers_yaml
-from .storage import atomic_write_text, error_line
+from .speakers import ROLES, change_speakers_file, read_speakers_yaml, rename_speaker
+from .storage import error_line
 from .timefmt import clock, clock_tenths
 from .voices import SpeakerFileError, VoiceLibrary, update_voice_library
 
@@ -213,6 +217,8 @@ class SpeakerView:
     proposed_source: str
     role: str
     added: bool
+    version: str
+    """The version of the speaker's entry (`editor_files.version_of`) a change of name or role is based on."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +300,7 @@ def review_item_json(item: ReviewItem) -> dict[str, Any]:
         "stale": item.stale,
         "text": item.decision.text if item.decision and item.decision.text else item.generated_text,
         "decided_by": item.decision.reviewer if item.decision else None,
+        "version": item_version(item),
         "sources": [{"start": s.start, "end": s.end, "speaker": s.speaker, "text": s.text} for s in item.sources],
     }
 
@@ -310,8 +317,6 @@ class Workbench:
         self.token = token
         self.editor = editor
         self.templates = template_environment()
-        self._files_lock = threading.Lock()
-        """Serialises this process's writes of review.json and speakers.yaml (edits.json has its own lock)."""
         self._publish_lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
 
@@ -436,6 +441,7 @@ class Workbench:
                 proposed_source=infos[sid].name_source if sid in infos else "none",
                 role=infos[sid].role if sid in infos else "speaker",
                 added=sid in edits.added_speakers,
+                version=version_of(infos.get(sid, SpeakerInfo(sid))),
             )
             for sid in ids
         )
@@ -525,6 +531,7 @@ class Workbench:
             editor=self.editor,
             captions_key=CAPTIONS_KEY,
             shortcuts=SHORTCUTS,
+            item_version=item_version,
         )
 
     def render_sessions(self) -> str:
@@ -631,29 +638,53 @@ class Workbench:
 
     # speakers, chapters, review --------------------------------------------------------------------
 
-    def set_speaker_details(self, slug: str, speaker_id: str, name: str | None, role: str | None) -> dict[str, Any]:
+    def set_speaker_details(
+        self, slug: str, speaker_id: str, name: str | None, role: str | None, based_on: str | None
+    ) -> dict[str, Any]:
         """Name a speaker and/or set their role: `speakers.yaml` (confirmed), the review's name item, and
-        the voice library (so later sessions recognise the voice), as `livecast speakers` does."""
+        the voice library (so later sessions recognise the voice), as `livecast speakers` does; under the
+        session's editor lock, refused (409) when the speaker changed since `based_on` (its version)."""
         view = self.view(slug)
         if speaker_id not in {s.id for s in view.speakers}:
             raise ApiError(404, f"spreker '{speaker_id}' komt niet voor in sessie '{slug}'")
         if role is not None and role not in ROLES:
             raise ApiError(400, f"rol '{role}' bestaat niet: kies uit {', '.join(ROLES)}")
         folder = self.private_dir(slug)
-        with self._files_lock:
-            speakers = self.speaker_infos(slug)
+        proposed = [from_jsonable(SpeakerInfo, s) for s in self.package_data(slug).get("speakers", [])]
+
+        def change(stored: dict[str, SpeakerInfo]) -> dict[str, SpeakerInfo]:
+            speakers = {**{s.id: s for s in proposed}, **stored}
+            current = version_of(speakers.get(speaker_id, SpeakerInfo(speaker_id)))
+            if based_on is not None and current != based_on:
+                raise StaleVersion(
+                    f"spreker '{speaker_id}' is intussen gewijzigd (nu versie {current}; uw wijziging ging uit van "
+                    f"versie {based_on}): laad de pagina opnieuw om de nieuwste naam en rol te zien",
+                    current,
+                )
             speakers.setdefault(speaker_id, SpeakerInfo(speaker_id))
             try:
-                speakers = rename_speaker(speakers, speaker_id, name=name or None, role=role)
+                return rename_speaker(speakers, speaker_id, name=name or None, role=role)
             except ValueError as exc:
                 raise ApiError(400, str(exc)) from exc
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(folder / outputs.SPEAKERS.name(), speakers_yaml(speakers))
-            review = self.read_review(slug)
-            if review is not None and name:
-                updated = approve_speaker_names(review, {speaker_id: speakers[speaker_id].name or name}, self.editor)
-                if updated != review:
-                    write_review(folder, updated)
+
+        path = folder / outputs.SPEAKERS.name()
+        with editor_lock(path):  # the name and its approval in the review in one step
+            try:
+                speakers = change_speakers_file(path, change)
+            except SpeakerFileError as exc:
+                raise ApiError(500, str(exc)) from exc
+            except StaleVersion as exc:
+                raise ApiError(
+                    409,
+                    str(exc),
+                    version=exc.current_version,
+                    speakers=[speaker_json(s) for s in self.view(slug).speakers],
+                ) from exc
+            given = {speaker_id: speakers[speaker_id].name or name} if name else {}
+            try:
+                change_review(folder, lambda review: review and approve_speaker_names(review, given, self.editor))
+            except ReviewError as exc:
+                raise ApiError(500, str(exc)) from exc
         diarization = folder / outputs.DIARIZATION.name()
         if diarization.is_file():
             centroids = from_json(Diarization, diarization.read_text(encoding="utf-8")).centroids
@@ -669,31 +700,37 @@ class Workbench:
                 raise ApiError(500, str(exc)) from exc
         return {"speakers": [speaker_json(s) for s in self.view(slug).speakers]}
 
-    def decide(self, slug: str, key: str, decision: str, text: str | None) -> dict[str, Any]:
-        """Approve (with the editor's text, if given), reject or reopen a review item."""
+    def decide(self, slug: str, key: str, decision: str, text: str | None, based_on: str | None) -> dict[str, Any]:
+        """Approve (with the editor's text, if given), reject or reopen a review item, under the session's
+        editor lock; refused (409, with the item as it is now) when it changed since `based_on` (its version)."""
         self.require_session(slug)
-        with self._files_lock:
-            review = self.read_review(slug)
-            if review is None:
-                raise ApiError(
-                    404, f"sessie '{slug}' heeft nog niets om na te kijken: verwerk eerst de opname (livecast run)"
-                )
-            try:
-                review.item(key)
-            except ReviewError as exc:
-                raise ApiError(404, str(exc)) from exc
-            try:
-                if decision == "approve":
-                    review = approve(review, key, self.editor, text)
-                elif decision == "reject":
-                    review = reject(review, key, self.editor)
-                elif decision == "reopen":
-                    review = reopen(review, key)
-                else:
-                    raise ApiError(400, f"beslissing '{decision}' bestaat niet: kies approve, reject of reopen")
-            except ReviewError as exc:
-                raise ApiError(400, str(exc)) from exc
-            write_review(self.private_dir(slug), review)
+        if decision == "approve":
+            decide = partial(approve, key=key, reviewer=self.editor, text=text)
+        elif decision == "reject":
+            decide = partial(reject, key=key, reviewer=self.editor)
+        elif decision == "reopen":
+            decide = partial(reopen, key=key)
+        else:
+            raise ApiError(400, f"beslissing '{decision}' bestaat niet: kies approve, reject of reopen")
+        if self.read_review(slug) is None:
+            raise ApiError(
+                404, f"sessie '{slug}' heeft nog niets om na te kijken: verwerk eerst de opname (livecast run)"
+            )
+        try:
+            review = decide_on(self.private_dir(slug), key, based_on, decide)
+        except StaleVersion as exc:
+            latest = self.read_review(slug)
+            item = review_item_json(latest.item(key)) if latest is not None else None
+            raise ApiError(
+                409,
+                f"'{key}' is intussen gewijzigd (nu versie {exc.current_version}; uw beslissing ging uit van versie "
+                f"{based_on}): bekijk de tekst opnieuw en beslis dan",
+                version=exc.current_version,
+                item=item,
+            ) from exc
+        except ReviewError as exc:
+            unknown = all(i.key != key for i in (self.read_review(slug) or SessionReview(slug, "", ())).items)
+            raise ApiError(404 if unknown else 400, str(exc)) from exc
         return {"item": review_item_json(review.item(key)), "captions_reviewed": captions_reviewed(review)}
 
     # publishing -----------------------------------------------------------------------------------
@@ -756,6 +793,7 @@ def speaker_json(speaker: SpeakerView) -> dict[str, Any]:
         "proposed_source": speaker.proposed_source,
         "role": speaker.role,
         "added": speaker.added,
+        "version": speaker.version,
     }
 
 
@@ -907,6 +945,15 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise ApiError(400, f"'{key}' moet tekst zijn")
+    return value
+
+
+def _item_version(data: Mapping[str, Any]) -> str | None:
+    """The version of a review item or speaker a change was based on (as the session JSON gives it), or
+    None when the request names none (the change then applies to the item as it is)."""
+    value = data.get("version")
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, "'version' moet de versie zijn die de sessie gaf (een tekst)")
     return value
 
 
@@ -1088,7 +1135,12 @@ def workbench_app(workbench: Workbench) -> Starlette:
         if name is None and role is None:
             raise ApiError(400, "geef 'name' of 'role' (of allebei)")
         return await run_in_threadpool(
-            bench.set_speaker_details, request.path_params["slug"], request.path_params["speaker"], name, role
+            bench.set_speaker_details,
+            request.path_params["slug"],
+            request.path_params["speaker"],
+            name,
+            role,
+            _item_version(data),
         )
 
     async def chapter(request: Request) -> Any:
@@ -1123,7 +1175,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
             if title is not None:
                 if view.chapters[number - 1].key is None:
                     raise ApiError(404, f"hoofdstuk {number} van sessie '{slug}' heeft geen titel om na te kijken")
-                result |= bench.decide(slug, chapter_title_key(number), "approve", title)
+                result |= bench.decide(slug, chapter_title_key(number), "approve", title, None)
             result["chapters"] = [chapter_json(c) for c in bench.view(slug).chapters]
             return result
 
@@ -1134,7 +1186,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
         decision = _text(data, "decision")
         text = _optional_text(data, "text")
         return await run_in_threadpool(
-            bench.decide, request.path_params["slug"], request.path_params["key"], decision, text
+            bench.decide, request.path_params["slug"], request.path_params["key"], decision, text, _item_version(data)
         )
 
     async def publish(request: Request) -> Any:

@@ -622,6 +622,14 @@
     });
   });
 
+  // Each speaker's entry carries the version its name and role were read at; a change sends it, so one
+  // made meanwhile elsewhere (another tab, `livecast speakers`) is not overwritten.
+  function speakerVersions(speakers) {
+    for (const speaker of speakers) {
+      const entry = document.querySelector(`.speakers [data-speaker="${CSS.escape(speaker.id)}"]`);
+      if (entry) entry.dataset.version = speaker.version;
+    }
+  }
   for (const form of document.querySelectorAll('form.speaker-details')) {
     const id = form.closest('[data-speaker]').dataset.speaker;
     const proposal = form.querySelector('.use-proposal');
@@ -630,9 +638,11 @@
     });
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
-      const data = {role: form.elements.role.value};
+      const entry = form.closest('[data-speaker]');
+      const data = {role: form.elements.role.value, version: entry.dataset.version};
       if (form.elements.name.value.trim()) data.name = form.elements.name.value.trim();
       const result = await enqueue(() => call('PUT', api(`speakers/${encodeURIComponent(id)}`), data));
+      if (result.body.speakers) speakerVersions(result.body.speakers);
       if (!result.ok) {
         warn(`Niet opgeslagen: ${result.body.error}`);
         return;
@@ -710,13 +720,19 @@
     for (const button of item.querySelectorAll('[data-decision]')) {
       button.addEventListener('click', async () => {
         const decision = button.dataset.decision;
-        const data = {decision};
+        const data = {decision, version: item.dataset.version};
         if (decision === 'approve') data.text = item.querySelector('textarea').value;
         const result = await enqueue(() => call('POST', api(`review/${item.dataset.key}`), data));
         if (!result.ok) {
-          warn(`Niet opgeslagen: ${result.body.error}`);
+          if (result.status === 409 && result.body.item) {  // decided elsewhere meanwhile: show it as it is now
+            item.dataset.version = result.body.item.version;
+            item.querySelector('.state').textContent = states[result.body.item.state];
+            warn(`Niet opgeslagen: ${result.body.error}. Nu: ${states[result.body.item.state].toLowerCase()}, ` +
+              `“${result.body.item.text}”.`);
+          } else warn(`Niet opgeslagen: ${result.body.error}`);
           return;
         }
+        item.dataset.version = result.body.item.version;
         item.querySelector('.state').textContent = states[result.body.item.state];
         say(`${item.querySelector('h3').textContent}: ${states[result.body.item.state].toLowerCase()}.`);
       });
