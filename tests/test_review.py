@@ -146,8 +146,8 @@ def test_an_editors_text_that_no_reader_could_see_or_read_is_refused(panel, key:
 def test_an_editors_text_is_kept_normalised(panel) -> None:
     review = approve(_fresh(panel), chapter_title_key(1), "Marleen", "Coo\u0308peratie\n en  stad")
     assert review.item(chapter_title_key(1)).decision.text == "Coöperatie en stad"  # NFC, one line
-    review = approve(review, SESSION_SUMMARY_KEY, "Marleen", "Eerste alinea.\r\n\r\nTweede  alinea.")
-    assert review.item(SESSION_SUMMARY_KEY).decision.text == "Eerste alinea.\nTweede alinea."
+    review = approve(review, SESSION_SUMMARY_KEY, "Marleen", "Eerste alinea.\r\n \r\n\r\nTweede  alinea.\nEn verder.\n")
+    assert review.item(SESSION_SUMMARY_KEY).decision.text == "Eerste alinea.\n\nTweede alinea.\nEn verder."
 
 
 def test_confirmed_speaker_names_arrive_approved(panel) -> None:

@@ -521,7 +521,10 @@ def test_a_loop_of_links_in_the_site_is_not_found(client: TestClient, output: Pa
     for path in ("lus", "heen", "heen/index.html", "lus/lus/audio.m4a"):
         response = client.get(f"/sessions/{SLUG}/{path}")
         assert response.status_code == 404, path
-    assert client.get("/api/sessions").json()["sessions"][0]["slug"] == SLUG
+    (workspace.site_dir(output) / "kringloop").symlink_to("kringloop")
+    assert client.get("/api/sessions/kringloop").status_code == 404
+    assert client.get("/sessions/kringloop/index.html").status_code == 404
+    assert [s["slug"] for s in client.get("/api/sessions").json()["sessions"]] == [SLUG]
 
 
 def test_an_unexpected_failure_is_one_json_line_and_the_traceback_goes_to_the_log(

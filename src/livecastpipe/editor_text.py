@@ -19,6 +19,8 @@ from typing import Any
 ALLOWED_WHITE_SPACE = "\t\n\r"
 """The control characters a text may hold: they are turned into spaces (or line breaks, where kept)."""
 _LINE_BREAKS = re.compile("\r\n?")
+_BLANK_LINES = re.compile("\n{3,}")
+"""More than one blank line: a text that keeps its lines keeps one between paragraphs."""
 _REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn")
 """Controls, format characters (bidi, zero-width, soft hyphen), lone surrogates, private use, unassigned."""
 
@@ -63,7 +65,7 @@ def _number(n: int) -> str:
 
 def checked_text(value: Any, field: TextField, what: str, when_empty: str) -> str:
     """`value` as the text an editor meant: NFC, white space tidied (one line unless the field keeps its
-    lines); TextRefused when it is not a string, holds a refused character, is longer than the field's
+    lines, and then at most one blank line between paragraphs); TextRefused when it is not a string, holds a refused character, is longer than the field's
     limit or is empty (`what` names the text in the message, `when_empty` says what to do instead)."""
     if not isinstance(value, str):
         raise TextRefused(f"{what} moet tekst zijn")
@@ -79,7 +81,7 @@ def checked_text(value: Any, field: TextField, what: str, when_empty: str) -> st
             f"({found}: een stuur-, richtings- of nulbreedteteken)"
         )
     lines = _LINE_BREAKS.sub("\n", text).split("\n") if field.keeps_lines else [text]
-    tidied = "\n".join(line for line in (" ".join(part.split()) for part in lines) if line)
+    tidied = _BLANK_LINES.sub("\n\n", "\n".join(" ".join(line.split()) for line in lines)).strip("\n")
     if not tidied:
         raise TextRefused(f"{what} is leeg: {when_empty}")
     return tidied
