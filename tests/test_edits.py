@@ -131,6 +131,11 @@ def test_a_stale_version_is_a_conflict_that_shows_the_latest_text() -> None:
         ),
         ("a" * 1_000_000, r"is te lang: 1\u202f000\u202f000 tekens, hooguit 10\u202f000"),
         ("bel\x07 mij", "bevat onzichtbare stuurtekens: typ de tekst opnieuw"),
+        ("links \u202eom", r"bevat onzichtbare stuurtekens: .*U\+202E"),
+        ("isolaat \u2066x\u2069", r"bevat onzichtbare stuurtekens: .*U\+2066"),
+        ("nul\u200bbreed", r"bevat onzichtbare stuurtekens: .*U\+200B"),
+        ("\ufeffbom", r"bevat onzichtbare stuurtekens: .*U\+FEFF"),
+        ("los \ud800 surrogaat", r"bevat onzichtbare stuurtekens: .*U\+D800"),
     ],
 )
 def test_bad_text_is_refused_with_a_clear_message(text: str, message: str) -> None:

@@ -126,6 +126,30 @@ def test_impossible_actions_are_refused(panel) -> None:
         reopen(review, SESSION_SUMMARY_KEY)
 
 
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        (chapter_title_key(1), "Titel " * 200_000, r"de titel is te lang: 1\u202f200\u202f000 tekens, hooguit 200"),
+        (chapter_title_key(1), "Bel\x07 Esc\x1b Nul\x00", r"de titel bevat onzichtbare stuurtekens: .*U\+0007"),
+        (SESSION_SUMMARY_KEY, "Zin. " * 1_001, r"de tekst is te lang: 5\u202f005 tekens, hooguit 5\u202f000"),
+        (KEYWORDS_KEY, "wonen, \u202ekrow", r"de tekst bevat onzichtbare stuurtekens: .*U\+202E"),
+        (chapter_summary_key(2), "zero\u200bwidth", r"U\+200B"),
+        (SESSION_SUMMARY_KEY, "los \udc00", r"U\+DC00"),
+    ],
+    ids=["1 MB title", "controls in a title", "long summary", "bidi override", "zero width", "lone surrogate"],
+)
+def test_an_editors_text_that_no_reader_could_see_or_read_is_refused(panel, key: str, text: str, message: str) -> None:
+    with pytest.raises(ReviewError, match=message):
+        approve(_fresh(panel), key, "Marleen", text)
+
+
+def test_an_editors_text_is_kept_normalised(panel) -> None:
+    review = approve(_fresh(panel), chapter_title_key(1), "Marleen", "Coo\u0308peratie\n en  stad")
+    assert review.item(chapter_title_key(1)).decision.text == "Coöperatie en stad"  # NFC, one line
+    review = approve(review, SESSION_SUMMARY_KEY, "Marleen", "Eerste alinea.\r\n \r\n\r\nTweede  alinea.\nEn verder.\n")
+    assert review.item(SESSION_SUMMARY_KEY).decision.text == "Eerste alinea.\n\nTweede alinea.\nEn verder."
+
+
 def test_confirmed_speaker_names_arrive_approved(panel) -> None:
     transcript, summary = panel
     speakers = (replace(SPEAKERS[1], name="Pieter Bakker", name_source="editor", confirmed=True),)

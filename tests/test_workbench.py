@@ -32,6 +32,8 @@ from .publish_fixtures import SETTINGS
 from .workbench_fixtures import LINES, SLUG
 
 TOKEN = "test-token-0123456789"
+ADDRESS = "http://127.0.0.1:8642"
+"""Where the test client says it sends its requests (the Host header the workbench checks)."""
 
 
 @pytest.fixture()
@@ -41,9 +43,11 @@ def output(edit_site: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def workbench_client(output: Path, **kwargs: object) -> TestClient:
+def workbench_client(output: Path, host: str = "127.0.0.1", **kwargs: object) -> TestClient:
+    """A test client of the workbench of `output` listening on `host` at port 8642."""
     settings = Settings(output_dir=output, publish=SETTINGS)
-    return TestClient(workbench_app(Workbench(settings, TOKEN, "Redactie")), **kwargs)  # type: ignore[arg-type]
+    app = workbench_app(Workbench(settings, TOKEN, "Redactie"), host, 8642)
+    return TestClient(app, **{"base_url": ADDRESS, **kwargs})  # type: ignore[arg-type]
 
 
 @pytest.fixture()
@@ -80,14 +84,14 @@ def test_the_first_page_sets_a_cookie_and_drops_the_token_from_the_address(outpu
     browser = workbench_client(output, follow_redirects=False)
     first = browser.get(f"/sessions/{SLUG}/?token={TOKEN}", headers={"Accept": "text/html"})
     assert first.status_code == 303 and first.headers["location"] == f"/sessions/{SLUG}/"
-    assert browser.cookies.get(cookie_name(None)) == TOKEN
+    assert browser.cookies.get(cookie_name(8642)) == TOKEN
     page = browser.get(f"/sessions/{SLUG}/")
     assert page.status_code == 200 and "Welkom bij de" in page.text
     assert browser.get(f"/sessions/{SLUG}/audio.m4a").status_code == 200
 
 
 def test_changes_need_the_same_origin(output: Path) -> None:
-    browser = workbench_client(output, cookies={cookie_name(None): TOKEN})
+    browser = workbench_client(output, cookies={cookie_name(8642): TOKEN})
     body = {"version": 0, "text": "Welkom bij de buurtcoöperatie van Amsterdam-Noord"}
     path = f"/api/sessions/{SLUG}/segments/s1"
     for headers in ({}, {"Origin": "https://evil.example"}, {"Origin": "null"}, {"Referer": "https://evil.example/x"}):
@@ -95,7 +99,7 @@ def test_changes_need_the_same_origin(output: Path) -> None:
         assert refused.status_code == 403, headers
         assert "same origin" in refused.json()["error"]
     assert read_edits(workspace.session_private_dir(output, SLUG)) is None, "a refused change was written"
-    assert browser.post(path, json=body, headers={"Origin": "http://testserver"}).status_code == 200
+    assert browser.post(path, json=body, headers={"Origin": ADDRESS}).status_code == 200
 
 
 def test_responses_carry_the_security_headers(client: TestClient) -> None:
@@ -453,3 +457,184 @@ def test_an_edit_a_rerun_changed_under_is_kept_marked_stale_and_resolved(client:
     assert resolved.status_code == 200, resolved.text
     after = session(client)
     assert after["stale"] == [] and "Vandaag spreken we over wonen en werken" in [s["text"] for s in after["segments"]]
+
+
+# --- the edges: hostile input, a full or read-only disk, other host names, loops of links ----------
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+HOSTILE_REQUESTS = {
+    "JSON nested 100 000 deep": ("segments/s1", b'{"version": 0, "text": ' + DEEP + b"}"),
+    "a chapter start of 1e308": ("chapters/2", b'{"version": 0, "start": 1e308}'),
+    "a lone surrogate in a text": ("segments/s1", b'{"version": 0, "text": "Welkom \\ud800"}'),
+    "a lone surrogate in a decision": ("review/session/summary", b'{"decision": "\\udfff"}'),
+    "a 1 MB chapter title": ("chapters/1", json.dumps({"title": "Titel " * 200_000}).encode()),
+    "a 1 MB review text": (
+        "review/session/summary",
+        json.dumps({"decision": "approve", "text": "Zin. " * 200_000}).encode(),
+    ),
+    "BEL, ESC and NUL in a chapter title": ("chapters/1", json.dumps({"title": "Bel\x07 Esc\x1b Nul\x00"}).encode()),
+    "U+202E in a segment": ("segments/s1", json.dumps({"version": 0, "text": "Welkom \u202ebij"}).encode()),
+    "U+2066 in a segment": ("segments/s1", json.dumps({"version": 0, "text": "Welkom \u2066bij\u2069"}).encode()),
+    "U+200B in a segment": ("segments/s1", json.dumps({"version": 0, "text": "Welkom\u200bbij"}).encode()),
+    "U+FEFF in a find and replace": (
+        "replace",
+        json.dumps({"version": 0, "find": "cooperatie", "replace": "\ufeffcoöperatie", "preview": False}).encode(),
+    ),
+    "U+202E in a review text": (
+        "review/session/keywords",
+        json.dumps({"decision": "approve", "text": "\u202ewonen"}).encode(),
+    ),
+    '"preview": "false"': (
+        "replace",
+        json.dumps({"version": 0, "find": "cooperatie", "replace": "coöperatie", "preview": "false"}).encode(),
+    ),
+    "a 16-digit version": ("segments/s1", b'{"version": 1000000000000000, "text": "Welkom"}'),
+}
+
+
+def editors_files(output: Path) -> dict[str, bytes | None]:
+    """The bytes of the session's editor files (None: not there)."""
+    private = workspace.session_private_dir(output, SLUG)
+    names = (outputs.EDITS.name(), outputs.REVIEW.name(), outputs.SPEAKERS.name())
+    return {name: (private / name).read_bytes() if (private / name).is_file() else None for name in names}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_REQUESTS))
+def test_hostile_input_is_a_json_400_and_changes_nothing(output: Path, case: str) -> None:
+    client = workbench_client(output, headers={TOKEN_HEADER: TOKEN}, raise_server_exceptions=False)
+    before = editors_files(output)
+    path, body = HOSTILE_REQUESTS[case]
+    refused = client.post(f"/api/sessions/{SLUG}/{path}", content=body, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400, refused.text[:300]
+    message = refused.json()["error"]
+    assert message and "\n" not in message and "Traceback" not in message
+    assert editors_files(output) == before
+    assert session(client)["version"] == 0
+
+
+def test_the_limits_and_the_booleans_leave_ordinary_input_alone(client: TestClient) -> None:
+    title = client.post(f"/api/sessions/{SLUG}/chapters/1", json={"title": "Coo\u0308peratie " + "x" * 180})
+    assert title.status_code == 200, title.text
+    assert title.json()["chapters"][0]["title"].startswith("Coöperatie x")  # NFC: one character
+    body = {"version": 0, "find": "cooperatie", "replace": "coöperatie", "preview": True, "whole_word": False}
+    assert [m["segment"] for m in client.post(f"/api/sessions/{SLUG}/replace", json=body).json()["matches"]] == [
+        "s1",
+        "s4",
+    ]
+
+
+def test_a_request_for_another_host_name_is_refused(output: Path) -> None:
+    """A page of another site whose name now points at 127.0.0.1 (DNS rebinding) sends its own name."""
+    for address in ("http://rebind.example:8642", "http://127.0.0.1.nip.io:8642", "http://127.0.0.1:9999"):
+        stranger = workbench_client(output, base_url=address, headers={TOKEN_HEADER: TOKEN})
+        refused = stranger.post(f"/api/sessions/{SLUG}/segments/s1", json={"version": 0, "text": "Overgenomen"})
+        assert refused.status_code == 421, address
+        assert "luistert niet naar de naam" in refused.json()["error"]
+        assert stranger.get(f"/sessions/{SLUG}/").status_code == 421
+    assert editors_files(output)[outputs.EDITS.name()] is None
+    for address in ("http://localhost:8642", "http://[::1]:8642"):
+        assert workbench_client(output, base_url=address, headers={TOKEN_HEADER: TOKEN}).get("/api/sessions").is_success
+    everywhere = {"host": "0.0.0.0", "headers": {TOKEN_HEADER: TOKEN}}
+    assert workbench_client(output, base_url="http://192.168.1.20:8642", **everywhere).get("/api/sessions").is_success
+    assert (
+        workbench_client(output, base_url="http://rebind.example:8642", **everywhere).get("/api/sessions").status_code
+        == 421
+    )
+
+
+def test_a_loop_of_links_in_the_site_is_not_found(client: TestClient, output: Path) -> None:
+    site = workspace.session_site_dir(output, SLUG)
+    (site / "lus").symlink_to("lus")
+    (site / "heen").symlink_to("terug")
+    (site / "terug").symlink_to("heen")
+    for path in ("lus", "heen", "heen/index.html", "lus/lus/audio.m4a"):
+        response = client.get(f"/sessions/{SLUG}/{path}")
+        assert response.status_code == 404, path
+    (workspace.site_dir(output) / "kringloop").symlink_to("kringloop")
+    assert client.get("/api/sessions/kringloop").status_code == 404
+    assert client.get("/sessions/kringloop/index.html").status_code == 404
+    assert [s["slug"] for s in client.get("/api/sessions").json()["sessions"]] == [SLUG]
+
+
+def test_an_unexpected_failure_is_one_json_line_and_the_traceback_goes_to_the_log(
+    output: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    package = workspace.session_dir_for(output, SLUG, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
+    package.write_text("{half a file", encoding="utf-8")
+    client = workbench_client(output, headers={TOKEN_HEADER: TOKEN}, raise_server_exceptions=False)
+    failed = client.get(f"/api/sessions/{SLUG}")
+    assert failed.status_code == 500 and failed.headers["content-type"] == "application/json"
+    message = failed.json()["error"]
+    assert message.startswith("onverwachte fout (JSONDecodeError)") and "\n" not in message
+    assert "frame-ancestors 'none'" in failed.headers["content-security-policy"]
+    logged = [r for r in caplog.records if r.name == "livecastpipe.workbench" and r.exc_info]
+    assert logged and f"GET /api/sessions/{SLUG} failed" in logged[0].getMessage()
+
+
+def _unshare_available() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(["unshare", "-rm", "true"]).returncode == 0
+
+
+WRITE_ON_A_BROKEN_DISK = """
+import json, sys
+from pathlib import Path
+from starlette.testclient import TestClient
+from livecastpipe.settings import Settings
+from livecastpipe.workbench import Workbench, workbench_app
+from tests.publish_fixtures import SETTINGS
+output, token, slug = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+app = workbench_app(Workbench(Settings(output_dir=output, publish=SETTINGS), token, "Redactie"))
+client = TestClient(app, base_url="http://127.0.0.1", headers={"X-Livecast-Token": token}, raise_server_exceptions=False)
+requests = {
+    "text": ("POST", f"/api/sessions/{slug}/segments/s1", {"version": 0, "text": "Welkom op de volle schijf"}),
+    "title": ("POST", f"/api/sessions/{slug}/chapters/1", {"title": "Een nieuwe titel"}),
+    "name": ("PUT", f"/api/sessions/{slug}/speakers/SPEAKER_01", {"name": "Pieter van Dam"}),
+    "publish": ("POST", f"/api/sessions/{slug}/publish", None),
+}
+for name, (method, path, body) in requests.items():
+    response = client.request(method, path, json=body)
+    print(json.dumps({"request": name, "status": response.status_code, "type": response.headers.get("content-type"), "body": response.text}))
+"""
+
+
+@pytest.mark.skipif(not _unshare_available(), reason="needs `unshare -rm` (a private mount namespace) for tmpfs")
+@pytest.mark.parametrize(
+    ("fault", "status", "says"),
+    [("full", 507, "de schijf is vol"), ("read-only", 503, "de map kan niet worden geschreven")],
+)
+def test_a_full_or_read_only_disk_is_a_json_error_saying_so(
+    output: Path, tmp_path: Path, fault: str, status: int, says: str
+) -> None:
+    """The session on a real small tmpfs in a private mount namespace, filled up or mounted read-only."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    copy = disk / "output"
+    break_it = (
+        f"mount -o remount,ro {disk}" if fault == "read-only" else f"cat /dev/zero > {disk}/vol 2>/dev/null || true"
+    )
+    script = [
+        f"mount -t tmpfs -o size=64m tmpfs {disk}",
+        f"cp -a {output} {copy}",
+        break_it,
+        f"cd {Path(__file__).parents[1]} && {sys.executable} -c '{WRITE_ON_A_BROKEN_DISK}' {copy} {TOKEN} {SLUG}",
+        f"cd {copy} && sha256sum $(find . -name edits.json -o -name review.json -o -name speakers.yaml | sort)",
+    ]
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-ec", "\n".join(script)], capture_output=True, text=True, timeout=300
+    )
+    print(result.stdout, result.stderr)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [a["request"] for a in answers] == ["text", "title", "name", "publish"], result.stdout
+    for answer in answers:
+        assert answer["status"] == status and answer["type"] == "application/json", answer
+        error = json.loads(answer["body"])["error"]
+        assert error.startswith(says) and "\n" not in error and str(copy) in error, answer
+    before = subprocess.run(
+        f"cd {output} && sha256sum $(find . -name edits.json -o -name review.json -o -name speakers.yaml | sort)",
+        shell=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    after = result.stdout[result.stdout.index("\n", result.stdout.rindex('"request"')) + 1 :]
+    assert after == before, "a refused write changed an editor's file"

@@ -64,11 +64,16 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     server.server_close()
 
 
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
-    """One raw GET: the path goes out exactly as given (no client-side normalisation of `..`)."""
+def fetch(
+    port: int, path: str, headers: dict[str, str] | None = None, host: str | None = None
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """One raw GET: the path goes out exactly as given (no client-side normalisation of `..`), with the
+    Host header `host` (default: 127.0.0.1 and the port)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.putrequest("GET", path, skip_host=False, skip_accept_encoding=True)
+        connection.putrequest("GET", path, skip_host=host is not None, skip_accept_encoding=True)
+        if host is not None:
+            connection.putheader("Host", host)
         for name, value in (headers or {}).items():
             connection.putheader(name, value)
         connection.endheaders()
@@ -103,6 +108,28 @@ def test_server_never_leaves_the_site_lists_folders_or_follows_links_out(served:
         status, _, body = fetch(port, probe)
         assert status in (400, 404), (probe, status)
         assert b"stemmen" not in body and b"root:" not in body and b"half" not in body, probe
+
+
+def test_server_answers_only_to_the_names_of_this_machine(served: tuple[Path, int]) -> None:
+    """A page of another site whose name now points at 127.0.0.1 (DNS rebinding) sends its own name."""
+    _, port = served
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        assert fetch(port, "/sessie/index.html", host=host)[0] == 200, host
+    for host in (f"rebind.example:{port}", f"127.0.0.1.nip.io:{port}", "127.0.0.1:1", ""):
+        status, _, body = fetch(port, "/sessie/index.html", host=host)
+        assert status == 421 and b"<h1>sessie</h1>" not in body, host
+
+
+def test_a_loop_of_links_in_the_site_is_not_found(served: tuple[Path, int], capfd: pytest.CaptureFixture[str]) -> None:
+    output, port = served
+    site = workspace.site_dir(output)
+    (site / "lus").symlink_to("lus")
+    (site / "sessie" / "heen").symlink_to("terug")
+    (site / "sessie" / "terug").symlink_to("heen")
+    for path in ("/lus", "/lus/", "/lus/index.html", "/sessie/heen", "/sessie/terug/captions.nl.vtt"):
+        assert fetch(port, path)[0] == 404, path
+    assert fetch(port, "/sessie/index.html")[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_server_sends_security_headers_and_registry_media_types(served: tuple[Path, int]) -> None:

@@ -72,7 +72,7 @@ def edit_command(
         sock = bind(host, 0)
         err_console.print(f"port {port} is in use; using {sock.getsockname()[1]}")
     token = secrets.token_urlsafe(32)
-    app = workbench_app(Workbench(settings, token, name))
+    app = workbench_app(Workbench(settings, token, name), host, sock.getsockname()[1])
     url = workbench_url(host, sock.getsockname()[1], token, session)
     if host not in LOCAL_HOSTS:
         err_console.print(

@@ -24,14 +24,13 @@ from pydantic import TypeAdapter
 
 from . import outputs, workspace
 from .editor_files import StaleVersion, locked_update
+from .editor_text import SEARCH_TEXT, SEGMENT_TEXT, TextField, TextRefused, checked_text
 from .models import Chapter, Segment, Transcript, Word, from_json
 from .storage import atomic_write_bytes
 from .timefmt import clock, clock_tenths
 
 INAUDIBLE = "[onverstaanbaar]"
 """What a stretch marked inaudible reads as, in the transcript and the captions."""
-MAX_TEXT_CHARS = 10_000
-"""The longest text one segment may be given."""
 EDITED_FLAG = "edited"
 """The flag of a word an editor typed (its times interpolated)."""
 INAUDIBLE_FLAG = "inaudible"
@@ -195,11 +194,6 @@ def _named(segment: EditedSegment) -> str:
     return f"het segment op {clock(segment.start)} ({segment.id})"
 
 
-def _number(n: int) -> str:
-    """A count as Dutch readers write it: 10 000."""
-    return f"{n:,}".replace(",", "\u202f")
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -312,31 +306,19 @@ def retime_words(old: Sequence[Word], new_text: str, start: float, end: float) -
 # --- checks ---------------------------------------------------------------------------------------
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def clean_text(
     text: Any,
     what: str = "de tekst",
     when_empty: str = f"typ de tekst, of markeer het stuk als {INAUDIBLE}",
+    field: TextField = SEGMENT_TEXT,
 ) -> str:
-    """Text an editor typed, on one line (line breaks and tabs as spaces); EditError when it is not a
-    string, empty, too long or holds control characters (`what` names the text in the message,
-    `when_empty` says what to do instead of giving empty text)."""
-    if not isinstance(text, str):
-        raise EditError(f"{what} moet tekst zijn")
-    if len(text) > MAX_TEXT_CHARS:
-        raise EditError(
-            f"{what} is te lang: {_number(len(text))} tekens, hooguit {_number(MAX_TEXT_CHARS)}; "
-            "splits de tekst over meer segmenten"
-        )
-    flat = re.sub(r"[\r\n\t]+", " ", text)
-    if _CONTROL.search(flat):
-        raise EditError(f"{what} bevat onzichtbare stuurtekens: typ de tekst opnieuw, of plak hem als platte tekst")
-    flat = " ".join(flat.split())
-    if not flat:
-        raise EditError(f"{what} is leeg: {when_empty}")
-    return flat
+    """Text an editor typed, on one line (see `editor_text.checked_text`); EditError when it is not a
+    string, empty, too long for its `field` or holds invisible characters (`what` names the text in the
+    message, `when_empty` says what to do instead of giving empty text)."""
+    try:
+        return checked_text(text, field, what, when_empty)
+    except TextRefused as exc:
+        raise EditError(str(exc)) from exc
 
 
 def _check_version(edits: SessionEdits, base_version: int) -> None:
@@ -574,7 +556,7 @@ def revert_segment(
 
 
 def _pattern(find: str, whole_word: bool, case_sensitive: bool) -> re.Pattern[str]:
-    find = clean_text(find, "de zoektekst", "typ wat u wilt zoeken")
+    find = clean_text(find, "de zoektekst", "typ wat u wilt zoeken", SEARCH_TEXT)
     body = re.escape(find)
     if whole_word:
         body = rf"(?<!\w){body}(?!\w)"
@@ -586,9 +568,9 @@ def replace_preview(
 ) -> list[tuple[str, str, str]]:
     """(segment id, text before, text after) for every segment `replace_all` would change."""
     pattern = _pattern(find, whole_word, case_sensitive)
-    if not isinstance(replacement, str) or len(replacement) > MAX_TEXT_CHARS:
-        raise EditError(f"de vervangende tekst moet tekst van hooguit {_number(MAX_TEXT_CHARS)} tekens zijn")
-    replacement = clean_text(replacement, "de vervangende tekst") if replacement.strip() else ""
+    if not isinstance(replacement, str):
+        raise EditError("de vervangende tekst moet tekst zijn")
+    replacement = clean_text(replacement, "de vervangende tekst", field=SEARCH_TEXT) if replacement.strip() else ""
     found = []
     for segment in edits.segments:
         after = " ".join(pattern.sub(lambda _: replacement, segment.text).split())
@@ -683,7 +665,7 @@ def set_chapter_start(
     last = max((s.end for s in edits.segments), default=0.0)
     if start > last:
         raise EditError(
-            f"hoofdstuk {chapter_number} kan niet op {clock_tenths(start)} beginnen: de opname eindigt op "
+            f"hoofdstuk {chapter_number} kan niet na het einde van de opname beginnen: die eindigt op "
             f"{clock_tenths(last)}"
         )
     if chapters is not None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from .editor_text import SPEAKER_NAME, refused_character
 from .models import SpeakerInfo
 
 UNNAMED_SPEAKER = "Spreker {number}"
 """An unnamed speaker, numbered from 1 in speaker-id order (the ids are given in speaking order)."""
-MAX_NAME_LENGTH = 80
+MAX_NAME_LENGTH = SPEAKER_NAME.limit
 """The longest speaker name an editor may give (it precedes caption lines)."""
 
 
@@ -19,8 +20,8 @@ def check_speaker_name(name: str) -> str:
     of at most MAX_NAME_LENGTH characters without `-->` (it goes into caption files)."""
     if any(c in name for c in "\n\r\u2028\u2029\x85"):
         problem = "holds a line break"
-    elif any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") and c != "\t" for c in name):
-        problem = "holds a control character"
+    elif refused_character(name):
+        problem = f"holds a control character ({refused_character(name)})"
     elif "-->" in name:
         problem = "holds '-->', which ends a caption's timing"
     elif len(name.strip()) > MAX_NAME_LENGTH:
@@ -28,7 +29,7 @@ def check_speaker_name(name: str) -> str:
     elif not name.strip():
         problem = "is empty"
     else:
-        return " ".join(name.split())
+        return unicodedata.normalize("NFC", " ".join(name.split()))
     raise ValueError(
         f"speaker name {name[:40]!r} {problem}; a name is one line of at most {MAX_NAME_LENGTH} characters"
     )

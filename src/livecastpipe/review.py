@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from . import outputs, workspace
 from .editor_files import StaleVersion, editor_lock, locked_update, version_of
+from .editor_text import CHAPTER_TITLE, REVIEW_TEXT, TextRefused, checked_text
 from .models import SpeakerInfo, from_json, to_json
 from .names import check_speaker_name
 from .storage import atomic_write_text
@@ -279,8 +280,15 @@ def _decide(
 
 
 def approve(review: SessionReview, key: str, reviewer: str, text: str | None = None) -> SessionReview:
-    """Approve an item: the editor's text when given (an edit), else the text shown now."""
+    """Approve an item: the editor's text when given (an edit, checked as `editor_text` says: a chapter
+    title one line of at most 200 characters, another text at most 5 000), else the text shown now."""
     item = review.item(key)
+    if text is not None and text.strip() and not key.startswith(SPEAKER_NAME_PREFIX):
+        field, what = (CHAPTER_TITLE, "de titel") if item.kind == "chapter_title" else (REVIEW_TEXT, "de tekst")
+        try:
+            text = checked_text(text, field, what, "keur de tekst van de machine goed, of wijs hem af")
+        except TextRefused as exc:
+            raise ReviewError(str(exc)) from exc
     if text is None:
         text = item.decision.text if item.decision and item.decision.text and not item.stale else item.generated_text
     text = text.strip()

@@ -4,8 +4,10 @@ to seek in media), no folder listings, nothing outside the site, security header
 from __future__ import annotations
 
 import http.server
+import ipaddress
 import os
 import posixpath
+import socket
 import urllib.parse
 from functools import partial
 from pathlib import Path
@@ -25,6 +27,36 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+WILDCARD_ADDRESSES = ("0.0.0.0", "::", "")
+
+
+def host_allowed(header: str | None, served_host: str, port: int | None) -> bool:
+    """Whether a request's Host header names this server: 127.0.0.1, localhost, [::1] or the address it
+    listens on, with its port (`port` None: any). Listening on every address (0.0.0.0), also any IP
+    address and this machine's name. A page of another site whose name was pointed at this machine (DNS
+    rebinding) sends its own name, which is refused."""
+    if not header:
+        return False
+    try:
+        parts = urllib.parse.urlsplit("//" + header)
+        hostname, given_port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if hostname is None or (port is not None and (given_port or 80) != port):
+        return False
+    served = served_host.strip("[]").lower()
+    if hostname in LOCAL_NAMES or hostname == served:
+        return True
+    if served not in WILDCARD_ADDRESSES:
+        return False
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return hostname == socket.gethostname().lower()
+    return True
 
 
 def registry_media_types() -> dict[str, str]:
@@ -55,7 +87,7 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         else the one its extension suggests."""
         try:
             relative = Path(path).resolve().relative_to(Path(self.directory).resolve()).as_posix()
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):
             return super().guess_type(path)
         return outputs.media_type(relative) or super().guess_type(path)
 
@@ -64,12 +96,16 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
     def translate_path(self, path: str) -> str:
-        """The file a URL path names, or "" when it leaves the site (dot names, links out of it)."""
+        """The file a URL path names, or "" when it leaves the site (dot names, links out of it) or runs
+        into a loop of links."""
         parts = urllib.parse.unquote(path.split("?", 1)[0].split("#", 1)[0], errors="strict").split("/")
         if any(p.startswith(".") or "\\" in p or "\0" in p for p in parts if p):
             return ""
         root = Path(self.directory).resolve()
-        target = (root / posixpath.normpath("/" + "/".join(parts)).lstrip("/")).resolve()
+        try:
+            target = (root / posixpath.normpath("/" + "/".join(parts)).lstrip("/")).resolve()
+        except (OSError, RuntimeError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+            return ""
         if target != root and not target.is_relative_to(root):
             return ""
         return str(target) + ("/" if path.split("?", 1)[0].endswith("/") else "")
@@ -80,6 +116,11 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         return None
 
     def send_head(self) -> Any:
+        address = self.server.server_address
+        assert isinstance(address, tuple)  # an IP socket's (host, port, …)
+        if not host_allowed(self.headers.get("Host"), str(address[0]), int(address[1])):
+            self.send_error(421, "Misdirected Request", "This server answers to the address livecast serve printed.")
+            return None
         try:
             translated = self.translate_path(self.path)
         except UnicodeDecodeError:

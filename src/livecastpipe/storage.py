@@ -12,6 +12,10 @@ from pathlib import Path
 from typing import Any
 
 _CHUNK = 1 << 20
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""The errors of a write that found no room: the disk is full (or the user's quota used up)."""
+UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+"""The errors of a write to a folder that cannot be written: read-only mount, permissions."""
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -80,9 +84,9 @@ def error_line(exc: BaseException) -> str:
     error's own message, which names its file."""
     if isinstance(exc, OSError) and exc.filename is not None:
         problem = exc.strerror or str(exc)
-        if exc.errno == errno.ENOSPC:
+        if exc.errno in DISK_FULL:
             problem += " (the disk is full: free space, then run the command again)"
-        elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        elif exc.errno in UNWRITABLE:
             problem += " (the folder cannot be written: check its permissions or mount)"
         return f"{exc.filename}: {problem}"
     return str(exc) or type(exc).__name__

@@ -13,7 +13,10 @@ from __future__ import annotations
 import fcntl
 import hmac
 import json
+import logging
+import math
 import mimetypes
+import re
 import threading
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
@@ -35,6 +38,7 @@ from . import edits as ed
 from . import outputs, workspace
 from .catalogue import publish_catalogue
 from .editor_files import StaleVersion, editor_lock, version_of
+from .editor_text import CHAPTER_TITLE, REVIEW_TEXT, SPEAKER_NAME, TextField, TextRefused, checked_text
 from .edits import EditConflict, EditedSegment, EditError, SessionEdits
 from .escaping import plain_text
 from .models import Chapter, Diarization, SpeakerInfo, Transcript, from_json, from_jsonable
@@ -58,10 +62,10 @@ from .review import (
     reject,
     reopen,
 )
-from .server import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
+from .server import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, host_allowed
 from .settings import Settings
 from .speakers import ROLES, change_speakers_file, read_speakers_yaml, rename_speaker
-from .storage import error_line
+from .storage import DISK_FULL, UNWRITABLE, error_line
 from .timefmt import clock, clock_tenths
 from .voices import SpeakerFileError, VoiceLibrary, update_voice_library
 
@@ -71,6 +75,12 @@ COOKIE_PREFIX = "livecast_workbench_"
 """Followed by the port: cookies are not told apart by port, two workbenches on one machine are."""
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """A request body larger than this is refused (413) before it is read whole."""
+MAX_JSON_DEPTH = 8
+"""How deep a request's JSON may nest (every request is one flat object; 100 000 deep is refused, 400)."""
+MAX_JSON_INT_DIGITS = 15
+"""The most digits of a whole number in a request (versions and word numbers have a few)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+LOG = logging.getLogger(__name__)
 REVIEWED_KINDS = ("session_summary", "keywords", "chapter_summary")
 """The generated texts the review panel shows (chapter titles, speaker names and the captions have their
 own places in the workbench)."""
@@ -159,12 +169,15 @@ def other_run_alive(output_dir: Path) -> bool:
 
 def site_file(output_dir: Path, slug: str, relative: str) -> Path | None:
     """The public file of a session a URL path names, or None when the path leaves the session's site
-    folder (dot names, `..`, links out of it) or names no file."""
+    folder (dot names, `..`, links out of it), runs into a loop of links or names no file."""
     parts = relative.split("/")
     if any(not p or p.startswith(".") or "\\" in p or "\0" in p for p in parts):
         return None
-    root = workspace.session_site_dir(output_dir, slug).resolve()
-    target = root.joinpath(*parts).resolve()
+    try:
+        root = workspace.session_site_dir(output_dir, slug).resolve()
+        target = root.joinpath(*parts).resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        return None
     if not target.is_relative_to(root) or not target.is_file():
         return None
     return target
@@ -752,7 +765,7 @@ class Workbench:
                 try:
                     folder = republish(self.output_dir, slug, publish, unreviewed)
                     publish_catalogue(self.output_dir, publish)
-                except (PublishError, OSError) as exc:
+                except PublishError as exc:
                     raise ApiError(500, error_line(exc)) from exc
         finally:
             self._publish_lock.release()
@@ -771,7 +784,7 @@ class Workbench:
         local = self.settings.publish.model_copy(update={"base_url": None})
         try:
             return render_preview(self.output_dir, slug, local, self.settings.review.publish_unreviewed)
-        except (PublishError, OSError) as exc:
+        except PublishError as exc:
             raise ApiError(500, error_line(exc)) from exc
 
 
@@ -844,12 +857,16 @@ def same_origin(request: Request) -> bool:
 
 
 class Guard:
-    """ASGI middleware: the token on every request, the same-origin check on state-changing ones, the
-    body size limit, and the security headers on every response."""
+    """ASGI middleware: the Host header, the token on every request, the same-origin check on
+    state-changing ones, the body size limit, the security headers on every response, and a one-line
+    500 (the traceback only in the server's log) for whatever else goes wrong."""
 
-    def __init__(self, app: Any, token: str) -> None:
+    def __init__(self, app: Any, token: str, host: str, port: int | None) -> None:
         self.app = app
         self.token = token
+        self.host = host
+        """The address the workbench listens on, and its port (None: any; what `host_allowed` accepts)."""
+        self.port = port
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -869,16 +886,35 @@ class Guard:
             await self.secured(response)(scope, receive, send)
             return
 
+        started = False
+
         async def send_secured(message: dict[str, Any]) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _HEADER_NAMES]
                 message["headers"] = headers + [(k.encode(), v.encode()) for k, v in SECURED.items()]
             await send(message)
 
-        await self.app(scope, receive, send_secured)
+        try:
+            await self.app(scope, receive, send_secured)
+        except Exception as exc:
+            LOG.exception("%s %s failed", request.method, request.url.path)
+            if started:
+                raise
+            said = " ".join(str(exc).split())[:300].encode("utf-8", "replace").decode("utf-8")
+            line = f"onverwachte fout ({type(exc).__name__}): {said}"
+            await self.secured(_error(500, line, api))(scope, receive, send)
 
     def refusal(self, request: Request, api: bool) -> Response | None:
         """The response refusing this request, or None when it may go on."""
+        if not host_allowed(request.headers.get("host"), self.host, self.port):
+            return _error(
+                421,
+                f"deze werkbank luistert niet naar de naam '{request.headers.get('host', '')[:100]}': "
+                "open het adres dat `livecast edit` toonde",
+                api,
+            )
         given = (
             request.headers.get(TOKEN_HEADER)
             or request.query_params.get(TOKEN_QUERY)
@@ -923,20 +959,61 @@ _HEADER_NAMES = {name.lower().encode() for name in SECURED}
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object; ApiError 400 for anything else, 413 for a body over the limit."""
+    """The request's JSON object (see `request_json`); ApiError 400 for anything else, 413 for a body over
+    the limit."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise ApiError(413, f"de aanvraag is groter dan {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+    return request_json(body)
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ApiError(400, f"de aanvraag bevat {name}: geef een gewoon getal")
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; ApiError 400 when it is too large for a float (1e400)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ApiError(400, f"het getal {text[:40]} is te groot")
+    return value
+
+
+def _bounded(text: str) -> int:
+    """A JSON whole number; ApiError 400 beyond MAX_JSON_INT_DIGITS digits (no version or word count is)."""
+    if len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise ApiError(400, f"een getal van {len(text.lstrip('-'))} cijfers is te groot")
+    return int(text)
+
+
+def request_json(body: bytes) -> dict[str, Any]:
+    """A request body as the JSON object it must be: UTF-8, nested at most MAX_JSON_DEPTH deep, every number
+    finite (no NaN, Infinity or 1e400), no lone surrogate (`"\\ud800"`) in a string or a name; ApiError 400
+    otherwise. An empty body is an empty object."""
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_bounded)
+    except RecursionError as exc:
+        raise ApiError(400, f"de aanvraag is te diep genest (hooguit {MAX_JSON_DEPTH} niveaus)") from exc
     except ValueError as exc:
         raise ApiError(400, f"de aanvraag is geen JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ApiError(400, "de aanvraag moet een JSON-object zijn")
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(400, f"de aanvraag is te diep genest (hooguit {MAX_JSON_DEPTH} niveaus)")
+        if isinstance(value, dict):
+            pending.extend((k, depth) for k in value)
+            pending.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            pending.extend((v, depth + 1) for v in value)
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            raise ApiError(400, "de aanvraag bevat een losse surrogaat (\\ud800–\\udfff): dat is geen tekst")
     return data
 
 
@@ -962,6 +1039,26 @@ def _optional_text(data: Mapping[str, Any], key: str) -> str | None:
     return None if data.get(key) is None else _text(data, key)
 
 
+def _editor_text(data: Mapping[str, Any], key: str, field: TextField, what: str, when_empty: str) -> str | None:
+    """The text field `key` as `editor_text.checked_text` keeps it, or None when not given; ApiError 400
+    when it is refused (nothing is changed before every field of a request is checked)."""
+    value = _optional_text(data, key)
+    if value is None:
+        return None
+    try:
+        return checked_text(value, field, what, when_empty)
+    except TextRefused as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+def _flag(data: Mapping[str, Any], key: str, default: bool) -> bool:
+    """The yes/no field `key` of a request; ApiError 400 unless it is JSON's true or false (`"false"` is text)."""
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ApiError(400, f"'{key}' moet true of false zijn (zonder aanhalingstekens)")
+    return value
+
+
 def _whole(data: Mapping[str, Any], key: str, default: int | None = None) -> int | None:
     value = data.get(key, default)
     if value is None:
@@ -971,15 +1068,36 @@ def _whole(data: Mapping[str, Any], key: str, default: int | None = None) -> int
     return value
 
 
+def storage_refusal(exc: OSError) -> ApiError:
+    """A file system error as the workbench answers it, in one Dutch line naming the file: 507 for a full
+    disk, 503 for a folder that cannot be written (read-only, permissions), else 500."""
+    where = exc.filename or "een bestand van de sessie"
+    if exc.errno in DISK_FULL:
+        return ApiError(
+            507, f"de schijf is vol: {where} kan niet worden geschreven; maak ruimte vrij en probeer opnieuw"
+        )
+    if exc.errno in UNWRITABLE:
+        return ApiError(
+            503,
+            f"de map kan niet worden geschreven: {where} ({exc.strerror}); controleer de rechten van de map "
+            "en of de schijf niet alleen-lezen is gekoppeld, en probeer opnieuw",
+        )
+    return ApiError(500, error_line(exc))
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _api(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
-    """A JSON endpoint: its result as JSON, an ApiError as {"error", …} with its status."""
+    """A JSON endpoint: its result as JSON, an ApiError as {"error", …} with its status, a file system
+    error as `storage_refusal` says."""
 
     async def endpoint(request: Request) -> Response:
         try:
             result = await handler(request)
+        except OSError as exc:
+            refusal = storage_refusal(exc)
+            return JSONResponse({"error": str(refusal)}, status_code=refusal.status)
         except ApiError as exc:
             return JSONResponse({"error": str(exc), **exc.extra}, status_code=exc.status)
         return JSONResponse(result)
@@ -991,14 +1109,18 @@ def _page(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
     async def endpoint(request: Request) -> Response:
         try:
             return await handler(request)
+        except OSError as exc:
+            refusal = storage_refusal(exc)
+            return _error(refusal.status, str(refusal), api=False)
         except ApiError as exc:
             return _error(exc.status, str(exc), api=False)
 
     return endpoint
 
 
-def workbench_app(workbench: Workbench) -> Starlette:
-    """The Starlette application of a workbench (serve it with uvicorn on 127.0.0.1)."""
+def workbench_app(workbench: Workbench, host: str = "127.0.0.1", port: int | None = None) -> Starlette:
+    """The Starlette application of a workbench, served with uvicorn on `host` at `port` (None: whatever
+    port; both for the Host header check, `host_allowed`)."""
     bench = workbench
 
     async def sessions_page(request: Request) -> Response:
@@ -1117,8 +1239,8 @@ def workbench_app(workbench: Workbench) -> Starlette:
         slug = request.path_params["slug"]
         data = await _json_body(request)
         find, replacement = _text(data, "find"), _text(data, "replace")
-        whole, case = bool(data.get("whole_word", True)), bool(data.get("case_sensitive", False))
-        if data.get("preview"):
+        whole, case = _flag(data, "whole_word", True), _flag(data, "case_sensitive", False)
+        if _flag(data, "preview", False):
             return await run_in_threadpool(bench.replace_preview, slug, find, replacement, whole, case)
 
         def operation(e: SessionEdits) -> SessionEdits:
@@ -1132,6 +1254,8 @@ def workbench_app(workbench: Workbench) -> Starlette:
     async def speaker_details(request: Request) -> Any:
         data = await _json_body(request)
         name, role = _optional_text(data, "name"), _optional_text(data, "role")
+        if name is not None and name.strip():
+            name = _editor_text(data, "name", SPEAKER_NAME, "de naam van de spreker", "geef een naam")
         if name is None and role is None:
             raise ApiError(400, "geef 'name' of 'role' (of allebei)")
         return await run_in_threadpool(
@@ -1150,7 +1274,8 @@ def workbench_app(workbench: Workbench) -> Starlette:
             number = int(request.path_params["number"])
         except ValueError as exc:
             raise ApiError(404, f"hoofdstuk '{request.path_params['number']}' bestaat niet in sessie '{slug}'") from exc
-        title, start = _optional_text(data, "title"), data.get("start")
+        title = _editor_text(data, "title", CHAPTER_TITLE, "de titel", "typ een titel")
+        start = data.get("start")
         if title is None and start is None:
             raise ApiError(400, "geef 'title' of 'start' (of allebei)")
         if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float)) or start < 0):
@@ -1184,9 +1309,11 @@ def workbench_app(workbench: Workbench) -> Starlette:
     async def review_decision(request: Request) -> Any:
         data = await _json_body(request)
         decision = _text(data, "decision")
-        text = _optional_text(data, "text")
+        key = request.path_params["key"]
+        field = CHAPTER_TITLE if key.endswith("/title") else REVIEW_TEXT
+        text = _editor_text(data, "text", field, "de tekst", "keur de tekst van de machine goed, of wijs hem af")
         return await run_in_threadpool(
-            bench.decide, request.path_params["slug"], request.path_params["key"], decision, text, _item_version(data)
+            bench.decide, request.path_params["slug"], key, decision, text, _item_version(data)
         )
 
     async def publish(request: Request) -> Any:
@@ -1228,7 +1355,7 @@ def workbench_app(workbench: Workbench) -> Starlette:
         return _error(405, f"{request.method} {request.url.path}: methode niet toegestaan", api=True)
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
-    app.add_middleware(Guard, token=bench.token)
+    app.add_middleware(Guard, token=bench.token, host=host, port=port)
     return app
 
 
