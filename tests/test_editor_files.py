@@ -47,7 +47,8 @@ def output(edit_site: Path, tmp_path: Path) -> Path:
 def client(output: Path) -> TestClient:
     """The workbench of the output folder, as a script talks to it (token header)."""
     settings = Settings(output_dir=output, publish=SETTINGS)
-    return TestClient(workbench_app(Workbench(settings, TOKEN, "Redactie")), headers={TOKEN_HEADER: TOKEN})
+    app = workbench_app(Workbench(settings, TOKEN, "Redactie"), "127.0.0.1", 8642)
+    return TestClient(app, base_url="http://127.0.0.1:8642", headers={TOKEN_HEADER: TOKEN})
 
 
 class ReviewPrompt:
