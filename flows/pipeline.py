@@ -492,12 +492,16 @@ class PublishedRecording:
 
 
 def published_recordings(output_dir: Path) -> list[PublishedRecording]:
-    """The recording of every published session (those whose manifest can be read)."""
+    """The recording of every published session (those whose manifest and stored data can be read): its
+    path from the session's private stored data, as the public manifest names only the file."""
     found = []
     for manifest in sorted(workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}")):
+        slug = manifest.parent.name
+        stored = workspace.session_dir_for(output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
         try:
-            published = json.loads(manifest.read_text())["recording"]
-            found.append(PublishedRecording(manifest.parent.name, str(published["source"]), str(published["sha256"])))
+            sha256 = json.loads(manifest.read_text())["recording"]["sha256"]
+            source = json.loads(stored.read_text())["recording"]["source"]
+            found.append(PublishedRecording(slug, str(source), str(sha256)))
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return found
