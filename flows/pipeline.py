@@ -27,7 +27,7 @@ from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
 from livecastpipe import outputs, workspace
-from livecastpipe.catalogue import publish_catalogue
+from livecastpipe.catalogue import SiteNotRebuilt, publish_catalogue
 from livecastpipe.diarization import engine_for, one_speaker
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
@@ -128,6 +128,8 @@ def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     """Retry transient failures only: bad input fails the same way every time."""
     try:
         state.result()
+    except SiteNotRebuilt as exc:  # a fault of the file system may pass; content that cannot be published won't
+        return not isinstance(exc.__cause__, ValueError)
     except (IngestError, ValueError):
         return False
     except Exception:
@@ -652,13 +654,35 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
                         SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group
                     )
         results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
+        site_error = None
         if any(r.status == "done" for r in results):
             catalogue = catalogue_task.with_options(**stage_options(settings, "catalogue"))(settings, return_state=True)
             if catalogue.is_failed():
-                logger.error("catalogue not rebuilt: %s", catalogue.result(raise_on_failure=False))
+                site_error = site_not_rebuilt(catalogue.result(raise_on_failure=False))
+                logger.error(str(site_error))
         create_markdown_artifact(
             key="livecast-run-summary",
-            markdown="# livecast run\n\n" + results_table(results),
+            markdown="# livecast run\n\n" + results_table(results) + (f"\n\n**{site_error}**" if site_error else ""),
             description="Sessions processed in this run",
         )
+    if site_error is not None:
+        raise SiteNotPublished(site_error, results)
     return results
+
+
+class SiteNotPublished(Exception):
+    """The run's sessions ended (see `results`), but the site around them was not rebuilt: the run failed,
+    with the one line of `SiteNotRebuilt`."""
+
+    def __init__(self, error: SiteNotRebuilt, results: list[SessionResult]) -> None:
+        super().__init__(str(error))
+        self.results = results
+
+
+def site_not_rebuilt(outcome: object) -> SiteNotRebuilt:
+    """The failed catalogue stage's outcome as one line naming the part of the site and the problem."""
+    if isinstance(outcome, SiteNotRebuilt):
+        return outcome
+    if isinstance(outcome, BaseException):
+        return SiteNotRebuilt("catalogue", outcome)
+    return SiteNotRebuilt("catalogue", RuntimeError(f"the catalogue stage ended {outcome}"))
