@@ -262,3 +262,24 @@ def test_publish_names_the_part_of_the_site_it_could_not_rebuild(
     assert line == f"error: podcast feeds not rebuilt: {workspace.site_dir(output) / 'feed.xml'}: Is a directory"
     assert "published" in result.stdout
 
+
+def test_an_unreachable_prefect_api_is_one_line(tmp_path: Path) -> None:
+    """`PREFECT_API_URL` naming a port nothing listens on: one line saying so and what to do, status 1, no
+    traceback, and no recording touched."""
+    recording = tmp_path / "lezing.wav"
+    run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(recording))
+    api = "http://127.0.0.1:9/api"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "run", str(recording), "--output", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "300"},
+    )
+    print(f"unreachable API reported after {time.monotonic() - started:.1f} s")
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: Prefect API at {api} unreachable: "), line
+    assert line.endswith("; unset PREFECT_API_URL to use the temporary local server"), line
+    assert not (tmp_path / "out" / "site").exists()

@@ -190,7 +190,7 @@ def run(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    from livecastpipe.flows.server import prefect_api
+    from livecastpipe.flows.server import PrefectApiUnreachable, prefect_api
 
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
         from livecastpipe.flows.pipeline import (
@@ -202,7 +202,10 @@ def run(
         )
 
         load_models_in_background(settings, paths)
-        prefect_ready()
+        try:
+            prefect_ready()
+        except PrefectApiUnreachable as exc:
+            raise fail(str(exc)) from exc
         bars: dict[str, TaskID] = {}
         with Progress(
             TextColumn("{task.description}"),
