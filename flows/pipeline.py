@@ -676,7 +676,12 @@ class SiteNotPublished(Exception):
 
     def __init__(self, error: SiteNotRebuilt, results: list[SessionResult]) -> None:
         super().__init__(str(error))
+        self.error = error
         self.results = results
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its error and results (Prefect keeps a failed run's exception)."""
+        return (type(self), (self.error, self.results))
 
 
 def site_not_rebuilt(outcome: object) -> SiteNotRebuilt:
@@ -684,5 +689,5 @@ def site_not_rebuilt(outcome: object) -> SiteNotRebuilt:
     if isinstance(outcome, SiteNotRebuilt):
         return outcome
     if isinstance(outcome, BaseException):
-        return SiteNotRebuilt("catalogue", outcome)
-    return SiteNotRebuilt("catalogue", RuntimeError(f"the catalogue stage ended {outcome}"))
+        return SiteNotRebuilt("catalogue", error_line(outcome))
+    return SiteNotRebuilt("catalogue", f"the catalogue stage ended {outcome}")

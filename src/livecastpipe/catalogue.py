@@ -238,9 +238,13 @@ class SiteNotRebuilt(PublishError):
     """A part of the site (the catalogue, its search index, the podcast feeds) could not be rebuilt; the
     message names the part, then the file and the problem, in one line."""
 
-    def __init__(self, part: str, cause: BaseException) -> None:
-        super().__init__(f"{part} not rebuilt", error_line(cause))
+    def __init__(self, part: str, problem: str) -> None:
+        super().__init__(f"{part} not rebuilt", problem)
         self.part = part
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its part and problem (Prefect keeps a failed run's exception)."""
+        return (type(self), (self.part, self.problem))
 
 
 @contextmanager
@@ -249,7 +253,7 @@ def rebuilding(part: str) -> Iterator[None]:
     try:
         yield
     except (PublishError, OSError) as exc:
-        raise SiteNotRebuilt(part, exc) from exc
+        raise SiteNotRebuilt(part, error_line(exc)) from exc
 
 
 def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
