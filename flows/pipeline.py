@@ -688,6 +688,4 @@ def site_not_rebuilt(outcome: object) -> SiteNotRebuilt:
     """The failed catalogue stage's outcome as one line naming the part of the site and the problem."""
     if isinstance(outcome, SiteNotRebuilt):
         return outcome
-    if isinstance(outcome, BaseException):
-        return SiteNotRebuilt("catalogue", error_line(outcome))
-    return SiteNotRebuilt("catalogue", f"the catalogue stage ended {outcome}")
+    return SiteNotRebuilt("catalogue", error_line(outcome) if isinstance(outcome, BaseException) else str(outcome))
