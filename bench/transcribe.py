@@ -37,11 +37,12 @@ def _env(work: Path) -> dict[str, str]:
 
 
 def pipeline_texts(output: Path) -> dict[str, str]:
-    from livecastpipe.workspace import site_dir
+    from livecastpipe.workspace import session_private_dir, site_dir
 
     texts = {}
     for manifest in site_dir(output).glob("*/session.json"):
-        source = json.loads(manifest.read_text())["recording"]["source"]
+        stored = session_private_dir(output, manifest.parent.name) / "package.json"  # the public manifest names no path
+        source = json.loads(stored.read_text())["recording"]["source"]
         transcript = json.loads((manifest.parent / "transcript.json").read_text())
         texts[str(Path(source).resolve())] = " ".join(s["text"] for s in transcript["segments"])
     return texts

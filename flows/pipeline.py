@@ -27,7 +27,7 @@ from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
 from livecastpipe import outputs, workspace
-from livecastpipe.catalogue import publish_catalogue
+from livecastpipe.catalogue import SiteNotRebuilt, publish_catalogue
 from livecastpipe.diarization import engine_for, one_speaker
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
@@ -128,6 +128,8 @@ def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:
     """Retry transient failures only: bad input fails the same way every time."""
     try:
         state.result()
+    except SiteNotRebuilt as exc:  # a fault of the file system may pass; content that cannot be published won't
+        return not isinstance(exc.__cause__, ValueError)
     except (IngestError, ValueError):
         return False
     except Exception:
@@ -492,12 +494,16 @@ class PublishedRecording:
 
 
 def published_recordings(output_dir: Path) -> list[PublishedRecording]:
-    """The recording of every published session (those whose manifest can be read)."""
+    """The recording of every published session (those whose manifest and stored data can be read): its
+    path from the session's private stored data, as the public manifest names only the file."""
     found = []
     for manifest in sorted(workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}")):
+        slug = manifest.parent.name
+        stored = workspace.session_dir_for(output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
         try:
-            published = json.loads(manifest.read_text())["recording"]
-            found.append(PublishedRecording(manifest.parent.name, str(published["source"]), str(published["sha256"])))
+            sha256 = json.loads(manifest.read_text())["recording"]["sha256"]
+            source = json.loads(stored.read_text())["recording"]["source"]
+            found.append(PublishedRecording(slug, str(source), str(sha256)))
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return found
@@ -648,13 +654,38 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
                         SessionResult(source=s, status="failed", error=f"{s}: {outcome}") for s in group
                     )
         results.extend(sorted(session_results, key=lambda r: sources.index(r.source)))
+        site_error = None
         if any(r.status == "done" for r in results):
             catalogue = catalogue_task.with_options(**stage_options(settings, "catalogue"))(settings, return_state=True)
             if catalogue.is_failed():
-                logger.error("catalogue not rebuilt: %s", catalogue.result(raise_on_failure=False))
+                site_error = site_not_rebuilt(catalogue.result(raise_on_failure=False))
+                logger.error(str(site_error))
         create_markdown_artifact(
             key="livecast-run-summary",
-            markdown="# livecast run\n\n" + results_table(results),
+            markdown="# livecast run\n\n" + results_table(results) + (f"\n\n**{site_error}**" if site_error else ""),
             description="Sessions processed in this run",
         )
+    if site_error is not None:
+        raise SiteNotPublished(site_error, results)
     return results
+
+
+class SiteNotPublished(Exception):
+    """The run's sessions ended (see `results`), but the site around them was not rebuilt: the run failed,
+    with the one line of `SiteNotRebuilt`."""
+
+    def __init__(self, error: SiteNotRebuilt, results: list[SessionResult]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.results = results
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its error and results (Prefect keeps a failed run's exception)."""
+        return (type(self), (self.error, self.results))
+
+
+def site_not_rebuilt(outcome: object) -> SiteNotRebuilt:
+    """The failed catalogue stage's outcome as one line naming the part of the site and the problem."""
+    if isinstance(outcome, SiteNotRebuilt):
+        return outcome
+    return SiteNotRebuilt("catalogue", error_line(outcome) if isinstance(outcome, BaseException) else str(outcome))

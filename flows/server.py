@@ -117,6 +117,30 @@ class TemporaryServer:
             self.process.wait()
 
 
+API_CHECK_TIMEOUT_S = 10.0
+"""How long a configured Prefect API may take to answer its health check before the run gives up."""
+
+
+class PrefectApiUnreachable(RuntimeError):
+    """The Prefect API the environment or profile names does not answer; the message is one line."""
+
+
+def check_api(api_url: str) -> None:
+    """Raise PrefectApiUnreachable unless the configured Prefect API answers its health check, asked once:
+    with the client's retries and timeouts a wrong address would cost a minute and a long traceback."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_REQUEST_TIMEOUT, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    with temporary_settings(updates={PREFECT_CLIENT_MAX_RETRIES: 0, PREFECT_API_REQUEST_TIMEOUT: API_CHECK_TIMEOUT_S}):
+        with get_client(sync_client=True) as client:
+            problem = client.api_healthcheck()
+    if problem is not None:
+        reason = (str(problem).strip().splitlines() or [type(problem).__name__])[0]
+        raise PrefectApiUnreachable(
+            f"Prefect API at {api_url} unreachable: {reason}; unset PREFECT_API_URL to use the temporary local server"
+        )
+
+
 _started_early: TemporaryServer | None = None
 
 
@@ -150,7 +174,8 @@ def prefect_api() -> Iterator[Callable[[], None]]:
     if server is None or settings.api.url or not settings.server.ephemeral.enabled:
         if server is not None:
             server.stop()
-        yield lambda: None
+        api_url = settings.api.url
+        yield (lambda: check_api(api_url)) if api_url else (lambda: None)
         return
     # Stopped at exit, as Prefect stops its own: after its log and event workers have sent what is left.
     atexit.register(server.stop)

@@ -3,7 +3,9 @@ server dies with the process that started it, even after `kill -9`."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +15,11 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
+from livecastpipe.models import Recording
+from livecastpipe.publish import publish_session
+
+from .conftest import SAMPLE, run_ffmpeg
+from .publish_fixtures import SETTINGS, hostile_audio_recording, hostile_package  # noqa: F401 (fixture)
 
 HOLD_LOCK = """
 import fcntl, sys, time
@@ -166,7 +173,9 @@ def test_read_only_and_full_output_folders_end_in_one_clear_line(fault: str, tmp
         assert "rc=1" in sections[name], (name, result.stdout, result.stderr)
     assert "rc=0" in sections["review"]  # reading still works
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]  # beside `review --list`'s
-    assert errors and all(line.startswith(f"error: {out}") for line in errors), result.stderr  # note on stderr
+    # note on stderr; each line names the file, after the part of the site not rebuilt (publish's catalogue)
+    named = re.compile(rf"error: (catalogue not rebuilt: )?{re.escape(str(out))}")
+    assert errors and all(named.match(line) for line in errors), result.stderr
     assert expected in result.stderr
 
 
@@ -187,3 +196,90 @@ def test_an_unwritable_output_folder_is_one_line_and_a_traceback_only_with_v() -
         and "Traceback" in loud.stderr
         and loud.stderr.strip().splitlines()[-1].startswith("error: ")
     )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _unshare_available(), reason="needs `unshare -rm` (a private mount namespace) for tmpfs")
+def test_a_disk_filling_up_after_the_sessions_published_fails_the_run_in_one_line(
+    prefect_harness, tmp_path: Path
+) -> None:
+    """The issue's run that said "done": the output folder a real small tmpfs, filled up by another writer
+    the moment the catalogue's search index is being built (the session is published by then). The run
+    exits 1 with one line naming the part of the site not rebuilt and the problem, and says no "done"."""
+    from prefect.settings import PREFECT_API_URL
+
+    media = tmp_path / "media"
+    media.mkdir()
+    run_ffmpeg("-i", str(SAMPLE), "-t", "8", "-vn", "-c:a", "aac", "-b:a", "48k", str(media / "lezing.m4a"))
+    out = tmp_path / "out"
+    out.mkdir()
+    config = tmp_path / "livecast.toml"  # the cache (decoded audio, stage results) on the real disk
+    config.write_text(f'cache_dir = "{tmp_path / "cache"}"\n[stages]\nretry_delay_s = 0\n', encoding="utf-8")
+    fill = f"until ls -d {out}/private/.pagefind-* >/dev/null 2>&1; do sleep 0.01; done; cat /dev/zero > {out}/vol"
+    run = f"{sys.executable} -m livecastpipe run {media} --output {out} --config {config} --no-diarize --quiet --json"
+    script = [
+        f"mount -t tmpfs -o size=8m tmpfs {out}",
+        f"( {fill} ) 2>/dev/null & filler=$!",
+        f'{run}; echo "rc=$?"',
+        "kill $filler 2>/dev/null; wait",
+        f"test -e {out}/site/index.html && echo 'catalogue made'; true",
+    ]
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "\n".join(script)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "COLUMNS": "300"},
+    )
+    print(result.stdout, result.stderr)
+    printed, after = result.stdout.rsplit("rc=", 1)
+    (session,) = json.loads(printed)
+    assert session["status"] == "done", session["error"]  # the session was published: only the site failed
+    assert after.startswith("1\n") and "catalogue made" not in after
+    (line,) = result.stderr.strip().splitlines()
+    assert re.fullmatch(r"error: (catalogue|search index|podcast feeds) not rebuilt: .+", line), line
+    assert "No space left on device" in line or "pagefind failed" in line, line
+    assert "done" not in result.stderr
+
+
+def test_publish_names_the_part_of_the_site_it_could_not_rebuild(
+    tmp_path: Path,
+    hostile_audio_recording: Recording,  # noqa: F811
+) -> None:
+    """`livecast publish` with the podcast feed's name taken by a folder: the session is re-rendered, then
+    one line names the feeds and the file, and the exit status is 1."""
+    output = tmp_path / "output"
+    publish_session(hostile_package(hostile_audio_recording), output, SETTINGS)
+    (workspace.site_dir(output) / "feed.xml").mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "publish", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"error: podcast feeds not rebuilt: {workspace.site_dir(output) / 'feed.xml'}: Is a directory"
+    assert "published" in result.stdout
+
+
+def test_an_unreachable_prefect_api_is_one_line(tmp_path: Path) -> None:
+    """`PREFECT_API_URL` naming a port nothing listens on: one line saying so and what to do, status 1, no
+    traceback, and no recording touched."""
+    recording = tmp_path / "lezing.wav"
+    run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(recording))
+    api = "http://127.0.0.1:9/api"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "run", str(recording), "--output", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "300"},
+    )
+    print(f"unreachable API reported after {time.monotonic() - started:.1f} s")
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: Prefect API at {api} unreachable: "), line
+    assert line.endswith("; unset PREFECT_API_URL to use the temporary local server"), line
+    assert not (tmp_path / "out" / "site").exists()

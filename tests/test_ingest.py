@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import random
 import wave
 from importlib.metadata import version
 from pathlib import Path
@@ -83,11 +84,14 @@ def test_identity_is_content_hash_and_slug_never_escapes(tmp_path: Path) -> None
 
 
 def _expect_error(path: Path, tmp_path: Path, words: str) -> None:
+    """Ingest refuses the recording with one line naming it and the problem, and leaves nothing in the
+    cache: no folder for its hash, no decoded or partly decoded audio."""
     with pytest.raises(IngestError) as caught:
         ingest(path, tmp_path / "cache")
     message = str(caught.value)
     assert message.startswith(str(path)) and words in message, message
     assert "\n" not in message
+    assert not list((tmp_path / "cache").glob("*")), "a rejected recording left its cache folder"
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -139,6 +143,16 @@ def test_truncated_file(tmp_path: Path, suffix: str, extra: tuple[str, ...], wor
     cut = tmp_path / f"cut{suffix}"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
     _expect_error(cut, tmp_path, words)
+
+
+def test_a_recording_whose_audio_cannot_be_decoded(tmp_path: Path) -> None:
+    """Its index is intact, so it probes as 20 s of AAC, but every audio frame is noise: ffmpeg gives up."""
+    garbled = _tone(tmp_path / "garbled.mp4", seconds=20, extra=("-c:a", "aac", "-movflags", "+faststart"))
+    data = bytearray(garbled.read_bytes())
+    frames = data.index(b"mdat") + 4
+    data[frames:] = random.Random(7).randbytes(len(data) - frames)
+    garbled.write_bytes(bytes(data))
+    _expect_error(garbled, tmp_path, "audio cannot be decoded")
 
 
 def test_silent_file(tmp_path: Path) -> None:

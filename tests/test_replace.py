@@ -97,4 +97,6 @@ def test_a_recording_under_a_published_name_from_another_folder_is_reported(pref
     item = read_review(private).item(SESSION_SUMMARY_KEY)
     assert item.decision is not None and item.decision.text == "Goedgekeurd." and item.stale
     manifest = json.loads((workspace.session_site_dir(settings.output_dir, "lezing") / "session.json").read_text())
-    assert manifest["recording"]["source"] == str(second / "lezing.mp4")
+    assert manifest["recording"]["file"] == "lezing.mp4"  # its path, on this machine, only in the private data
+    stored = json.loads((workspace.session_private_dir(settings.output_dir, "lezing") / "package.json").read_text())
+    assert stored["recording"]["source"] == str(second / "lezing.mp4")

@@ -62,3 +62,8 @@ def test_a_planted_key_is_in_no_produced_file(
     print(f"files searched for the planted key: {len(produced)}, holding it: {len(leaking)}")
     assert leaking == []
     assert KEY not in caplog.text
+    public = [p for p in produced if p.is_relative_to(tmp_path / "out" / "site")]
+    naming = [
+        str(p) for p in public if server.url.encode() in p.read_bytes() or str(tmp_path).encode() in p.read_bytes()
+    ]
+    assert public and naming == []  # nor does a public file name the endpoint or a folder of this machine

@@ -17,7 +17,8 @@ import sys
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,7 +32,7 @@ from .package_format import PublishError
 from .processes import dies_with_parent
 from .publish import published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
-from .storage import atomic_write_text
+from .storage import atomic_write_text, error_line
 from .timefmt import rfc822_date
 from .urls import site_url
 
@@ -233,17 +234,44 @@ def build_search_index(output_dir: Path) -> Path:
     return site / outputs.SEARCH_INDEX.name()
 
 
+class SiteNotRebuilt(PublishError):
+    """A part of the site (the catalogue, its search index, the podcast feeds) could not be rebuilt; the
+    message names the part, then the file and the problem, in one line."""
+
+    def __init__(self, part: str, problem: str) -> None:
+        super().__init__(f"{part} not rebuilt", problem)
+        self.part = part
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its part and problem (Prefect keeps a failed run's exception)."""
+        return (type(self), (self.part, self.problem))
+
+
+@contextmanager
+def rebuilding(part: str) -> Iterator[None]:
+    """Report a file system fault or unpublishable content while rebuilding `part` as SiteNotRebuilt."""
+    try:
+        yield
+    except (PublishError, OSError) as exc:
+        raise SiteNotRebuilt(part, error_line(exc)) from exc
+
+
 def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
-    """Rebuild the catalogue page, its search index and the podcast feed from the published packages."""
+    """Rebuild the catalogue page, its search index and the podcast feeds from the published packages;
+    SiteNotRebuilt names the part that failed."""
     site = workspace.site_dir(output_dir)
-    site.mkdir(parents=True, exist_ok=True)
-    entries = catalogue_entries(output_dir)
-    write_static_assets(site, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
+    with rebuilding("catalogue"):
+        site.mkdir(parents=True, exist_ok=True)
+        entries = catalogue_entries(output_dir)
+        write_static_assets(site, (outputs.CATALOGUE_CSS, outputs.CATALOGUE_JS))
     if entries:
-        build_search_index(output_dir)
+        with rebuilding("search index"):
+            build_search_index(output_dir)
     feeds = site_feeds(entries, settings)
-    write_feeds(site, feeds, settings)
-    atomic_write_text(
-        workspace.site_file(output_dir, outputs.CATALOGUE_PAGE), render_catalogue(entries, feeds, settings)
-    )
+    with rebuilding("podcast feeds"):
+        write_feeds(site, feeds, settings)
+    with rebuilding("catalogue"):
+        atomic_write_text(
+            workspace.site_file(output_dir, outputs.CATALOGUE_PAGE), render_catalogue(entries, feeds, settings)
+        )
     return workspace.site_file(output_dir, outputs.CATALOGUE_PAGE)

@@ -140,7 +140,8 @@ def run(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
 ) -> None:
-    """Process recordings with the Prefect flow; exit 1 when any session failed.
+    """Process recordings with the Prefect flow; exit 1 when any session failed or the site around them
+    (catalogue, search index, feeds) was not rebuilt.
 
     Progress and the summary table go to stderr; stdout holds only what was asked for (--json).
     """
@@ -189,10 +190,11 @@ def run(
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    from livecastpipe.flows.server import prefect_api
+    from livecastpipe.flows.server import PrefectApiUnreachable, prefect_api
 
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
         from livecastpipe.flows.pipeline import (
+            SiteNotPublished,
             add_progress_reporter,
             load_models_in_background,
             process_folder,
@@ -200,7 +202,10 @@ def run(
         )
 
         load_models_in_background(settings, paths)
-        prefect_ready()
+        try:
+            prefect_ready()
+        except PrefectApiUnreachable as exc:
+            raise fail(str(exc)) from exc
         bars: dict[str, TaskID] = {}
         with Progress(
             TextColumn("{task.description}"),
@@ -218,8 +223,11 @@ def run(
                 progress.update(bars[source], completed=done)
 
             add_progress_reporter(report)
+            site_error: str | None = None
             try:
                 results = process_folder([str(p) for p in paths], settings)
+            except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
+                results, site_error = exc.results, str(exc)
             finally:
                 remove_progress_reporter(report)
 
@@ -246,9 +254,10 @@ def run(
         for column in ("session", "duration", "status"):
             table.add_column(column)
         table.add_column("output", overflow="fold")
+        published = "[yellow]published, site not rebuilt[/]" if site_error else "[green]done[/]"
         for result in results:
             duration = minutes_and_seconds(result.duration) if result.duration else "–"
-            status = "[green]done[/]" if result.status == "done" else "[red]failed[/]"
+            status = published if result.status == "done" else "[red]failed[/]"
             table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
         err_console.print(table)
         for result in results:
@@ -257,7 +266,9 @@ def run(
     failures = [r for r in results if r.status != "done"]
     for failure in failures:
         err_console.print(f"[red]error:[/] {failure.error}", highlight=False, soft_wrap=True)
-    if failures or not results:
+    if site_error:
+        err_console.print(f"[red]error:[/] {site_error}", highlight=False, soft_wrap=True)
+    if failures or site_error or not results:
         if not results:
             err_console.print("[red]error:[/] no recordings found")
         raise typer.Exit(1)

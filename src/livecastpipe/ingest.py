@@ -6,9 +6,11 @@ WAV decoded here, so the (possibly huge) video is never held in memory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import os
+import shutil
 import subprocess
 import wave
 from collections.abc import Iterable, Mapping
@@ -300,6 +302,27 @@ def decode_audio(source: Path, target: Path) -> float:
     return duration
 
 
+def _decoded_and_checked(source: Path, info: MediaInfo, wav_path: Path) -> float:
+    """Seconds of audio decoded from `source` into `wav_path` (or found there from an earlier run); raise
+    IngestError when the recording holds nothing to transcribe or less than it promises."""
+    if wav_path.is_file():
+        with wave.open(str(wav_path), "rb") as wav:
+            decoded = wav.getnframes() / wav.getframerate()
+    else:
+        decoded = decode_audio(source, wav_path)
+    if decoded == 0.0:
+        raise IngestError(source, "audio stream holds no samples")
+    promised = info.audio.duration or info.duration
+    if promised and decoded + max(TRUNCATION_TOLERANCE_S, 0.02 * promised) < promised:
+        raise IngestError(
+            source,
+            f"truncated: the file promises {promised:.1f} s of audio, but only {decoded:.1f} s could be decoded",
+        )
+    if peak_dbfs(wav_path) < SILENCE_PEAK_DBFS:
+        raise IngestError(source, "the audio is silent (no sound above -60 dBFS)")
+    return decoded
+
+
 def audio_frames(wav_path: Path) -> int:
     """How many samples the decoded 16 kHz mono WAV holds."""
     with wave.open(str(wav_path), "rb") as wav:
@@ -367,22 +390,15 @@ def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None 
     info = probe(source)
     sha = sha256_file(source)
     wav_path = cache_dir / sha[:32] / outputs.DECODED_AUDIO.name()
-    if wav_path.is_file():
-        with wave.open(str(wav_path), "rb") as wav:
-            decoded = wav.getnframes() / wav.getframerate()
-    else:
-        decoded = decode_audio(source, wav_path)
-    if decoded == 0.0:
-        raise IngestError(source, "audio stream holds no samples")
-    promised = info.audio.duration or info.duration
-    if promised and decoded + max(TRUNCATION_TOLERANCE_S, 0.02 * promised) < promised:
-        wav_path.unlink(missing_ok=True)
-        raise IngestError(
-            source,
-            f"truncated: the file promises {promised:.1f} s of audio, but only {decoded:.1f} s could be decoded",
-        )
-    if peak_dbfs(wav_path) < SILENCE_PEAK_DBFS:
-        raise IngestError(source, "the audio is silent (no sound above -60 dBFS)")
+    try:
+        decoded = _decoded_and_checked(source, info, wav_path)
+    except IngestError:  # a rejected recording leaves nothing in the cache (a 10-hour WAV is 1.15 GB)
+        shutil.rmtree(wav_path.parent, ignore_errors=True)
+        raise
+    except BaseException:  # the disk's fault, or an interruption: a decoded WAV already there stays
+        with contextlib.suppress(OSError):
+            wav_path.parent.rmdir()
+        raise
     if not info.duration:
         info = MediaInfo(info.format_name, decoded, info.size_bytes, info.audio, info.video)
     slug = session_slug(metadata.title or source.stem, sha, taken_slugs or {})

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import subprocess
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, files, version
+from pathlib import Path
+from typing import Any
 
 from . import bundled_model
 from .ingest import ffmpeg_binary
@@ -101,3 +104,37 @@ def model_weights(whisper_model: str, diarized: bool = True) -> dict[str, dict[s
         if (installed := _installed(distribution)) and (digest := wheel_file_sha256(distribution, path)):
             weights[use] = {"distributions": {distribution: installed}, "files": {path: digest}}
     return weights
+
+
+MACHINE_SETTINGS = {
+    "": ("output_dir", "cache_dir", "dask_address"),
+    "summaries": ("generative_url", "generative_model", "generative_api_key"),
+}
+"""Settings that name this machine or its network (folders, the Dask scheduler, the chat endpoint and the
+model it serves): kept in the private `package.json`, left out of the public `session.json`. Whether a
+generative model wrote the summary stays public (`summaries.backend`)."""
+
+
+def public_model_name(model: str) -> str:
+    """How a public file names a transcription model: a local CTranslate2 folder by its own name (its
+    path says where it lies on this machine), a hub id (`Systran/faster-whisper-small`) or `bundled` as it is."""
+    path = Path(model)
+    return path.name if path.is_absolute() or path.is_dir() or model.startswith((".", "~")) else model
+
+
+def public_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A settings dump (`Settings.model_dump(mode="json")`) without what names this machine or its network:
+    what a public manifest may say about the settings that made a package."""
+    public = {key: value for key, value in settings.items() if key not in MACHINE_SETTINGS[""]}
+    for section, keys in MACHINE_SETTINGS.items():
+        if section and isinstance(public.get(section), Mapping):
+            public[section] = {k: v for k, v in public[section].items() if k not in keys}
+    if isinstance(public.get("transcribe"), Mapping):
+        public["transcribe"] = public_transcribe_settings(public["transcribe"])
+    return public
+
+
+def public_transcribe_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Transcription settings as a public file gives them: a local model folder by its name alone."""
+    model = settings.get("model")
+    return {**settings, "model": public_model_name(model)} if isinstance(model, str) else dict(settings)

@@ -61,7 +61,14 @@ from .models import (
 )
 from .names import given_speaker_names, public_speaker_names
 from .package_format import PublishError
-from .provenance import ffmpeg_version, model_weights, tool_versions
+from .provenance import (
+    ffmpeg_version,
+    model_weights,
+    public_model_name,
+    public_settings,
+    public_transcribe_settings,
+    tool_versions,
+)
 from .review import (
     CAPTIONS_UNREVIEWED_LABEL,
     KEYWORDS_KEY,
@@ -385,11 +392,21 @@ def package_text_files(
         files[outputs.CHAPTERS_VTT.name()] = chapters_vtt(editorial.chapters)
         files[outputs.CHAPTERS_JSON.name()] = chapters_json(editorial.chapters, package.recording.title)
     files[outputs.TRANSCRIPT_TXT.name()] = transcript_txt(paragraphs)
-    files[outputs.TRANSCRIPT_JSON.name()] = to_json(package.transcript)
+    files[outputs.TRANSCRIPT_JSON.name()] = to_json(public_transcript(package.transcript))
     files[outputs.PODCAST_TRANSCRIPT.name()] = podcast_transcript_json(package.transcript, names)
     files[outputs.WHISPERX_JSON.name()] = whisperx_json(package.transcript)
     files[outputs.TRANSCRIPT_TSV.name()] = whisper_tsv(package.transcript)
     return files
+
+
+def public_transcript(transcript: Transcript) -> Transcript:
+    """The transcript as the public `transcript.json` gives it: its model and settings without where a
+    local model folder lies on this machine."""
+    return replace(
+        transcript,
+        model=public_model_name(transcript.model),
+        settings=public_transcribe_settings(transcript.settings),
+    )
 
 
 EMBED_WIDTH, EMBED_HEIGHT = 640, 720
@@ -798,6 +815,16 @@ def with_sidecar_hash(package: SessionPackage) -> SessionPackage:
     return replace(package, provenance={**package.provenance, "sidecar": entry})
 
 
+def public_recording(recording: Recording) -> dict[str, Any]:
+    """The recording as the public manifest names it: by file name and SHA-256, its sign-language video and
+    descriptions by file name, never where they lie on this machine (the private `package.json` keeps that)."""
+    data = {k: v for k, v in to_jsonable(recording).items() if k not in ("source", "audio_path")}
+    for field_name in ("sign_language_video", "descriptions"):
+        if data["metadata"].get(field_name):
+            data["metadata"][field_name] = Path(data["metadata"][field_name]).name
+    return {"file": Path(recording.source).name, **data}
+
+
 def catalogue_entry(
     package: SessionPackage,
     editorial: EditorialContent,
@@ -896,7 +923,7 @@ def publish_session(
         _check_registered(staged, package, "public")
         _check_registered(staged_private, package, "private")
         manifest = {
-            "recording": {k: v for k, v in to_jsonable(package.recording).items() if k != "audio_path"},
+            "recording": public_recording(package.recording),
             "captions": {"reviewed": editorial.captions_reviewed},
             "livecastpipe": version("livecastpipe"),
             "published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -912,11 +939,16 @@ def publish_session(
             },
             "provenance": {
                 "transcribe": {
-                    "model": package.transcript.model,
-                    "settings": package.transcript.settings,
+                    "model": public_model_name(package.transcript.model),
+                    "settings": public_transcribe_settings(package.transcript.settings),
                     "versions": package.transcript.versions,
                 },
                 **package.provenance,
+                **(
+                    {"settings": public_settings(package.provenance["settings"])}
+                    if "settings" in package.provenance
+                    else {}
+                ),
                 "publish": {"settings": settings.model_dump(mode="json"), "versions": publish_versions()},
                 "versions": tool_versions(),
                 "models": model_weights(package.transcript.model, diarized(package)),
