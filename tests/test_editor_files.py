@@ -29,8 +29,8 @@ from livecastpipe.summaries import SessionSummary, SummarySentence
 from livecastpipe.voices import VoiceLibrary, update_voice_library
 from livecastpipe.workbench import TOKEN_HEADER, Workbench, workbench_app
 
-from .publish_fixtures import SETTINGS, hostile_audio_recording  # noqa: F401 (fixtures)
-from .workbench_fixtures import SLUG, edit_site  # noqa: F401 (fixtures)
+from .publish_fixtures import SETTINGS
+from .workbench_fixtures import SLUG
 
 TOKEN = "test-token-0123456789"
 PROMPT = "[q]uit"
