@@ -19,7 +19,7 @@ from livecastpipe.models import Recording
 from livecastpipe.publish import publish_session
 
 from .conftest import SAMPLE, run_ffmpeg
-from .publish_fixtures import SETTINGS, hostile_audio_recording, hostile_package  # noqa: F401 (fixture)
+from .publish_fixtures import SETTINGS, hostile_package
 
 HOLD_LOCK = """
 import fcntl, sys, time
@@ -244,7 +244,7 @@ def test_a_disk_filling_up_after_the_sessions_published_fails_the_run_in_one_lin
 
 def test_publish_names_the_part_of_the_site_it_could_not_rebuild(
     tmp_path: Path,
-    hostile_audio_recording: Recording,  # noqa: F811
+    hostile_audio_recording: Recording,
 ) -> None:
     """`livecast publish` with the podcast feed's name taken by a folder: the session is re-rendered, then
     one line names the feeds and the file, and the exit status is 1."""

@@ -17,7 +17,7 @@ from livecastpipe.models import Recording
 from livecastpipe.publish import publish_session
 from livecastpipe.settings import Settings, SummariesSettings, TranscribeSettings
 
-from .publish_fixtures import SETTINGS, accessible_package, accessible_recording  # noqa: F401 (fixture)
+from .publish_fixtures import SETTINGS, accessible_package
 
 ENDPOINT = "http://127.0.0.1:8080/v1"
 LOCAL_ENDPOINTS = ("127.0.0.1", "localhost", "[::1]")
@@ -44,7 +44,7 @@ def _machine_words(content: bytes, path: Path, output: Path, media: Path, host: 
     return found
 
 
-def test_no_public_file_names_the_machine(tmp_path: Path, accessible_recording: Recording) -> None:  # noqa: F811
+def test_no_public_file_names_the_machine(tmp_path: Path, accessible_recording: Recording) -> None:
     """A session made with a local model folder, a chat endpoint on 127.0.0.1 and a Dask scheduler named by
     this host, published with the catalogue: every public file is searched for the output folder's and
     the media folder's absolute paths, the host name and local endpoints."""
