@@ -246,6 +246,8 @@ def test_an_old_layout_output_folder_publishes_with_its_editors_decisions(publis
     shutil.copytree(published_site, output, symlinks=True)
     for layer in (workspace.site_dir(output), workspace.private_dir(output) / workspace.SESSIONS):
         for item in list(layer.iterdir()):
+            if item.name.endswith(".lock"):  # the editors' locks came after the flat layout
+                continue
             if item.is_dir() and (output / item.name).exists():
                 for path in item.rglob("*"):
                     if path.is_file():
