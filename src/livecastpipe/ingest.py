@@ -38,7 +38,7 @@ from .models import (
     VideoStream,
 )
 from .names import MAX_NAME_LENGTH
-from .processes import dies_with_parent
+from .processes import run_child
 from .storage import sha256_file
 
 SAMPLE_RATE = 16_000
@@ -287,7 +287,7 @@ def decode_audio(source: Path, target: Path) -> float:
     partial = target.with_name(target.name + ".partial")
     stream = ffmpeg.input(str(source)).output(str(partial), vn=None, ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le", f="wav")
     command = stream.compile(cmd=ffmpeg_binary(), overwrite_output=True)
-    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, preexec_fn=dies_with_parent())
+    result = run_child(command, capture_output=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
         text = result.stderr.decode("utf-8", "replace")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from . import outputs, workspace
 from .ingest import ffmpeg_binary
 from .models import Recording, from_jsonable, to_jsonable
 from .package_format import PublishError
-from .processes import dies_with_parent
+from .processes import run_child
 from .settings import PublishSettings
 from .storage import atomic_write_text
 from .timefmt import dutch_date
@@ -43,12 +42,7 @@ class MediaFiles:
 def _run_ffmpeg(args: Sequence[str], source: Path, background: bool = False) -> None:
     """Run ffmpeg; `background` runs it at the lowest CPU priority (`nice -n 19`), on idle cores only."""
     nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
-    result = subprocess.run(
-        [*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args],
-        capture_output=True,
-        text=True,
-        preexec_fn=dies_with_parent(),
-    )
+    result = run_child([*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True)
     if result.returncode != 0:
         lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
         raise PublishError(source, f"ffmpeg failed: {lines[-1] if lines else result.returncode}")
