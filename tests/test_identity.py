@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import edits, workspace
+from livecastpipe.ingest import ingest
+from livecastpipe.media import make_title_card_of, prepare_media, prepare_media_ahead
 from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
-from livecastpipe.settings import Settings
+from livecastpipe.settings import PublishSettings, Settings
 
 from .conftest import SAMPLE, run_ffmpeg
 
@@ -150,3 +152,29 @@ def test_two_recordings_with_one_title_stay_apart(prefect_harness, tmp_path: Pat
         assert refused.status == "failed" and refused.error is not None, title
         assert refused.error.startswith(f"{other}: ") and str(talk) in refused.error and "--replace" in refused.error
         _assert_one_session_with_editors_work(settings.output_dir, slug, NEW_TITLE, talk)
+
+
+def test_an_audio_only_sessions_title_card_shows_its_new_title(tmp_path: Path) -> None:
+    """The poster of an audio-only recording is a card with its title: a rerun under a new title reuses the
+    audio made before, but not the card with the old title."""
+    media = tmp_path / "media"
+    media.mkdir()
+    talk = media / "lezing.mp3"
+    run_ffmpeg("-i", str(SAMPLE), "-t", "4", "-vn", "-c:a", "libmp3lame", "-b:a", "64k", str(talk))
+    (media / "lezing.yaml").write_text(f"title: {OLD_TITLE}\n")
+    settings = PublishSettings()
+    before = ingest(talk, tmp_path / "cache")
+    made = prepare_media_ahead(before, tmp_path / "out", settings)
+    assert made is not None
+    (media / "lezing.yaml").write_text(f"title: {NEW_TITLE}\n")
+    after = ingest(talk, tmp_path / "cache")
+    package = tmp_path / "package"
+    package.mkdir()
+
+    files = prepare_media(after, package, tmp_path / "out" / "nothing-published", settings, made)
+
+    assert files.video is None and (package / files.audio).samefile(made / files.audio)  # reused
+    first_publish = tmp_path / "first-publish.jpg"
+    make_title_card_of(after, first_publish)  # what a first publish under the new title shows
+    poster = (package / files.poster).read_bytes()
+    assert poster == first_publish.read_bytes() and poster != (made / files.poster).read_bytes()
