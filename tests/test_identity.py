@@ -154,6 +154,26 @@ def test_two_recordings_with_one_title_stay_apart(prefect_harness, tmp_path: Pat
         _assert_one_session_with_editors_work(settings.output_dir, slug, NEW_TITLE, talk)
 
 
+@pytest.mark.slow
+def test_a_chapter_named_after_the_session_follows_its_new_title(prefect_harness, tmp_path: Path) -> None:
+    """Without speech the one chapter is named after the session: under a new title, after the new one."""
+    from livecastpipe.flows.pipeline import process_folder
+
+    media = tmp_path / "media"
+    media.mkdir()
+    run_ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=4", str(media / "toon.wav"))
+    sidecar = media / "toon.yaml"
+    settings = Settings(output_dir=tmp_path / "out")
+    chapter_titles = []
+    for title in (OLD_TITLE, NEW_TITLE):
+        sidecar.write_text(f"title: {title}\n")
+        (result,) = process_folder([str(media)], settings)
+        assert result.status == "done" and result.output_dir is not None, result.error
+        chapters = json.loads((Path(result.output_dir) / "chapters.json").read_text())["chapters"]
+        chapter_titles.append([chapter["title"] for chapter in chapters])
+    assert chapter_titles == [[OLD_TITLE], [NEW_TITLE]]
+
+
 def test_an_audio_only_sessions_title_card_shows_its_new_title(tmp_path: Path) -> None:
     """The poster of an audio-only recording is a card with its title: a rerun under a new title reuses the
     audio made before, but not the card with the old title."""
