@@ -423,6 +423,9 @@ def process_session(
             raise IngestError(Path(source), replaced.refusal(recording))
         recording = replace(recording, slug=replaced.slug)
         notes = (replaced.note(),)
+    if copies := other_copies(settings.output_dir, recording):
+        notes += (copies_note(recording, copies),)
+        get_run_logger().warning("%s: %s", source, notes[-1])
     return _process_recording(source, recording, settings, notes)
 
 
@@ -526,6 +529,22 @@ def renamed_session(output_dir: Path, recording: Recording) -> PublishedRecordin
             moved = Path(session.source).resolve() != Path(recording.source).resolve()
             return session if moved or session.title != recording.title else None
     return None
+
+
+def other_copies(output_dir: Path, recording: Recording) -> list[PublishedRecording]:
+    """Other published sessions of this same recording: copies an earlier version made when its title or
+    file name changed (one recording is one session now)."""
+    return [p for p in published_recordings(output_dir) if p.sha256 == recording.sha256 and p.slug != recording.slug]
+
+
+def copies_note(recording: Recording, copies: Sequence[PublishedRecording]) -> str:
+    """The line asking the archivist to keep one session of a recording published more than once."""
+    named = ", ".join(f"'{copy.slug}' ({copy.title})" for copy in copies)
+    return (
+        f"the same recording is also published as session {named}, a copy made before under another title or "
+        f"file name: this run updates session '{recording.slug}'; keep one, removing the other's folders under "
+        "site/ and private/sessions/"
+    )
 
 
 def replaced_session(output_dir: Path, recording: Recording) -> PublishedRecording | None:

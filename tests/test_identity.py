@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,18 @@ def test_a_new_title_updates_the_one_session_at_its_address(prefect_harness, tmp
     _assert_one_session_with_editors_work(settings.output_dir, slug, NEW_TITLE, talk)
     site = workspace.site_dir(settings.output_dir)
     assert not any(OLD_TITLE in (site / name).read_text() for name in ("index.html", "feed.xml", f"{slug}/index.html"))
+
+    # An output folder an earlier version left: it published the new title as a second, unedited session.
+    copy = "nieuwe-titel-van-de-lezing"
+    shutil.copytree(site / slug, site / copy)
+    shutil.copytree(workspace.session_private_dir(settings.output_dir, slug), private := site.parent / "copy")
+    (private / "edits.json").unlink()
+    private.rename(workspace.session_private_dir(settings.output_dir, copy))
+    (last,) = process_folder([str(media)], settings)
+    assert last.status == "done" and last.slug in (slug, copy), last.error
+    other = ({slug, copy} - {last.slug}).pop()
+    assert any(f"also published as session '{other}'" in w for w in last.warnings)  # the archivist keeps one
+    assert workspace.session_slugs(settings.output_dir) == sorted([slug, copy])  # no third
 
 
 @pytest.mark.slow
