@@ -26,7 +26,6 @@ import numpy as np
 import webvtt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from slugify import slugify
 
 from . import outputs
 from .models import (
@@ -36,6 +35,7 @@ from .models import (
     Recording,
     SessionMetadata,
     VideoStream,
+    title_slug,
 )
 from .names import MAX_NAME_LENGTH
 from .processes import run_child
@@ -363,21 +363,18 @@ def peak_dbfs(wav_path: Path, chunk_frames: int = SAMPLE_RATE * 60) -> float:
 # --- identity and output folders ------------------------------------------------------------------
 
 
-def title_slug(title: str) -> str:
-    """The slug of a session's title: its folder name, unless another recording has it already."""
-    return slugify(title, max_length=80, word_boundary=True) or "sessie"
-
-
 def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
-    """A safe folder name for a session: the slug of its title, with part of its hash on a clash.
+    """A safe folder name for a session: the folder its recording (by content) already has, else the slug
+    of its title, with part of its hash on a clash. A recording is its content: under a new title or file
+    name it keeps its session's folder, so its address and its editors' files stay.
 
     `taken` maps slugs already in use to the recording hash that owns them.
     """
     base = title_slug(title)
-    owner = taken.get(base)
-    if owner is None or owner == sha256:
+    owned = sorted(slug for slug, owner in taken.items() if owner == sha256)
+    if base in owned or (not owned and base not in taken):
         return base
-    return f"{base}-{sha256[:8]}"
+    return owned[0] if owned else f"{base}-{sha256[:8]}"
 
 
 def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None) -> Recording:

@@ -151,11 +151,19 @@ def prepare_media(
     when made from the same recording and settings, else made now."""
     for candidate in (previous, prepared):
         if candidate is not None and (reusable := _reusable_media(candidate, recording, settings)) is not None:
-            for name in (reusable.video, reusable.audio, reusable.poster):
+            for name in (reusable.video, reusable.audio, reusable.poster if reusable.video else None):
                 if name:
                     _link_or_copy(candidate / name, folder / name)
+            if not reusable.video:  # drawn again: the title, date or programme may have changed
+                make_title_card_of(recording, folder / reusable.poster)
             return reusable
     return make_media(recording, folder, settings)
+
+
+def make_title_card_of(recording: Recording, target: Path) -> None:
+    """The poster of an audio-only recording: a card with its title, date and programme."""
+    subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
+    make_title_card(target, recording.title, subtitle)
 
 
 def make_media(recording: Recording, folder: Path, settings: PublishSettings, background: bool = False) -> MediaFiles:
@@ -174,8 +182,7 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
             reencoded = make_web_video(source, folder / outputs.WEB_VIDEO.name(), settings, background)
             make_poster(source, folder / outputs.POSTER.name(), recording.media.duration, background)
         else:
-            subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
-            make_title_card(folder / outputs.POSTER.name(), recording.title, subtitle)
+            make_title_card_of(recording, folder / outputs.POSTER.name())
         make_audio_copy(source, folder / outputs.AUDIO_COPY.name(), settings, background)
     except av.error.FFmpegError as exc:
         raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
