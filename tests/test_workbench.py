@@ -424,3 +424,26 @@ def test_an_edit_a_rerun_changed_under_is_kept_marked_stale_and_resolved(client:
     assert resolved.status_code == 200, resolved.text
     after = session(client)
     assert after["stale"] == [] and "Vandaag spreken we over wonen en werken" in [s["text"] for s in after["segments"]]
+
+
+def test_after_a_rerun_segmenting_differently_an_edit_shows_the_machine_text_of_its_time(
+    client: TestClient, output: Path
+) -> None:
+    """A rerun with one speaker joins the second and third lines into one segment (the third machine segment
+    is now the fourth line): the edited third line is shown once, beside the rerun's words of its own time."""
+    correction = "Dank je wel Anne, voor de uitnodiging"
+    assert edit(client, "s3", 0, text=correction).status_code == 200
+    path = workspace.session_private_dir(output, SLUG) / outputs.MACHINE_TRANSCRIPT.name()
+    machine = from_json(Transcript, path.read_text(encoding="utf-8"))
+    one = [
+        replace(s, speaker="SPEAKER_00", words=tuple(replace(w, speaker="SPEAKER_00") for w in s.words))
+        for s in machine.segments
+    ]
+    joined = replace(one[1], end=one[2].end, text=f"{one[1].text} {one[2].text}", words=one[1].words + one[2].words)
+    path.write_text(to_json(replace(machine, segments=(one[0], joined, one[3]))))
+    data = session(client)
+    edited = [s for s in data["segments"] if s["edited"]]
+    assert [s["text"] for s in edited] == [correction] and data["stale"] == []
+    assert edited[0]["machine_text"] == LINES[2][2], "the machine text shown is of another stretch"
+    assert " ".join(s["text"] for s in data["segments"]).count("uitnodiging") == 1
+    assert edited[0]["speaker"] == "SPEAKER_01"

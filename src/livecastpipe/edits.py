@@ -273,8 +273,8 @@ def _span_test(segments: Iterable[EditedSegment]) -> Callable[[float], bool]:
 
 
 @dataclass(frozen=True)
-class _Heard:
-    """Words sorted by their midpoints, to find those in a time span quickly."""
+class HeardWords:
+    """Words sorted by their midpoints, to find those of a time span quickly (`heard_words`: the machine's)."""
 
     midpoints: list[float]
     words: list[Word]
@@ -298,19 +298,14 @@ class _Heard:
         return tuple(words)
 
 
-def _heard(words: Iterable[Word]) -> _Heard:
+def _heard(words: Iterable[Word]) -> HeardWords:
     ordered = sorted(words, key=_midpoint)
-    return _Heard([_midpoint(w) for w in ordered], ordered)
+    return HeardWords([_midpoint(w) for w in ordered], ordered)
 
 
-def _machine_heard(machine: Transcript) -> _Heard:
+def heard_words(machine: Transcript) -> HeardWords:
     """Every word the machine heard (a segment without word times: its text spread over it)."""
     return _heard(w for seg in machine.segments for w in _words_of(seg))
-
-
-def machine_words_within(machine: Transcript, start: float, end: float) -> tuple[Word, ...]:
-    """The machine's words whose midpoint lies in [start, end]: what an edited segment of that span stands for."""
-    return _machine_heard(machine).within(start, end)
 
 
 def _tokens(words: Iterable[Word]) -> list[str]:
@@ -320,12 +315,12 @@ def _tokens(words: Iterable[Word]) -> list[str]:
 
 
 def _machine_pieces(machine: Transcript, edited: Sequence[EditedSegment]) -> list[EditedSegment]:
-    """The machine's editing units less every word an edited segment claims (`_Heard.claimed`: those of its
+    """The machine's editing units less every word an edited segment claims (`HeardWords.claimed`: those of its
     time span): an edit replaces the machine's words of its time whatever the segmentation, and a unit an
     edit cuts gives two pieces ("sN", "sN.2", … numbered along machine segment N; with no edit, exactly
     its units)."""
     in_span = _span_test(edited)
-    heard = _machine_heard(machine)
+    heard = heard_words(machine)
     at_borders = {w for s in edited for w in heard.claimed(s) if not in_span(_midpoint(w))}
 
     def held(moment: float, word: Word | None = None) -> bool:
@@ -972,7 +967,7 @@ def _overlapping(edited: Sequence[EditedSegment]) -> set[int]:
     return found
 
 
-def _placed(segment: EditedSegment, conflict: bool, heard: _Heard, by_id: Mapping[str, Segment]) -> EditedSegment:
+def _placed(segment: EditedSegment, conflict: bool, heard: HeardWords, by_id: Mapping[str, Segment]) -> EditedSegment:
     """An edited segment checked against a rerun's machine transcript at its own time: stale when the machine
     heard nothing in its span, when it overlaps another edit (`conflict`), or when the machine now hears
     other words there than those it replaced (a file that kept none: when its machine segments changed)."""
@@ -996,7 +991,7 @@ def reconcile(edits: SessionEdits, machine: Transcript) -> SessionEdits:
     current_hash = transcript_hash(machine)
     if current_hash == edits.machine_hash:
         return edits
-    heard, by_id = _machine_heard(machine), _machine_ids(machine)
+    heard, by_id = heard_words(machine), _machine_ids(machine)
     edited = [s for s in edits.segments if not s.machine]
     conflicts = _overlapping(edited)
     placed = [_placed(s, at in conflicts, heard, by_id) for at, s in enumerate(edited)]
@@ -1027,7 +1022,7 @@ def resolve_stale(
         remaining = [s for s in edits.segments if not s.machine and s.id != segment_id]
         return _relaid(edits, machine, remaining, "resolve-stale", editor, detail)
     by_id = _machine_ids(machine)
-    inside = machine_words_within(machine, segment.start, segment.end)
+    inside = heard_words(machine).claimed(segment)
     origin = tuple(sid for sid, seg in by_id.items() if set(inside) & set(_words_of(seg))) or segment.origin
     kept = replace(segment, stale=False, replaced=inside, origin=origin, origin_hash=_origin_hash(origin, by_id))
     return _commit(edits, "resolve-stale", editor, [segment], [kept], detail, retrace=False)
