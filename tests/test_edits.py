@@ -338,6 +338,18 @@ def test_a_rerun_segmenting_differently_publishes_an_edit_once_at_its_time() -> 
     assert ed.edited_transcript(new, reverted).words == new.words
 
 
+def test_undoing_an_edit_made_before_a_rerun_gives_back_the_reruns_words_of_its_time() -> None:
+    """Undo after a rerun segmenting differently: the rerun's words of the edit's time come back (not the
+    words of the transcript the edit was made on), each once, and no two segments share an id."""
+    edits = ed.set_text(fresh(), "s2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
+    new = regrouped(rerun(MACHINE, 1, "dag u wel voorzitter ik heb een vraagje"), (4.5, 13.5), "SPEAKER_00")
+    reconciled = ed.reconcile(edits, new)
+    undone = ed.undo(reconciled, base_version=reconciled.version, editor=EDITOR, machine=new)
+    assert ed.edited_transcript(new, undone).words == new.words
+    assert len({s.id for s in undone.segments}) == len(undone.segments)
+    assert not any(s.edited for s in undone.segments)
+
+
 def test_an_edit_a_rerun_heard_otherwise_or_that_overlaps_another_is_kept_once_and_marked_stale() -> None:
     """Other words under an edit, or two edits over the same time (from a file the old reconciling wrote):
     each edit is kept, published once at its time, marked stale; the rerun's words there are not published."""

@@ -357,16 +357,22 @@ def _machine_pieces(machine: Transcript, edited: Sequence[EditedSegment]) -> lis
 
 
 def _laid_out(edits: SessionEdits, machine: Transcript, edited: Sequence[EditedSegment]) -> tuple[EditedSegment, ...]:
-    """The whole transcript: `edited` at their own times and the machine's pieces around them, in time order;
-    an edit whose id a machine piece now has gets a fresh one."""
+    """The whole transcript: `edited` at their own times and the machine's pieces around them, in time order.
+    An edit keeps its id (its changes stay undoable); a piece whose id an edit has takes the next number
+    free in its machine segment ("s4" beside an edit "s4" becomes "s4.3" when s4 has two pieces)."""
     pieces = _machine_pieces(machine, edited)
-    taken = {p.id for p in pieces}
-    renamed: list[EditedSegment] = []
-    for segment in edited:
-        if segment.id in taken:
-            segment = replace(segment, id=_fresh_id(edits, [r.id for r in renamed]))
-        renamed.append(segment)
-    return tuple(sorted([*pieces, *renamed], key=lambda s: (s.start, s.end)))
+    edited_ids = {s.id for s in edited}
+    taken = edited_ids | {p.id for p in pieces}
+    kept: list[EditedSegment] = []
+    for piece in pieces:
+        if piece.id in edited_ids:
+            number = 2
+            while f"{piece.origin[0]}.{number}" in taken:
+                number += 1
+            piece = replace(piece, id=f"{piece.origin[0]}.{number}")
+            taken.add(piece.id)
+        kept.append(piece)
+    return tuple(sorted([*kept, *edited], key=lambda s: (s.start, s.end)))
 
 
 def _with_replaced(before: Sequence[EditedSegment], after: Sequence[EditedSegment]) -> list[EditedSegment]:
@@ -918,14 +924,18 @@ def _apply(edits: SessionEdits, change: Change, backwards: bool) -> dict[str, An
     return fields
 
 
-def undo(edits: SessionEdits, *, base_version: int, editor: str) -> SessionEdits:
-    """Undo the last change not undone yet (it can be redone)."""
+def undo(edits: SessionEdits, *, base_version: int, editor: str, machine: Transcript | None = None) -> SessionEdits:
+    """Undo the last change not undone yet (it can be redone). Given the `machine` transcript the edits are
+    reconciled with, a change made before a rerun gives back the rerun's words of its time (laid out
+    anew around the edits), not those of the transcript it was made on."""
     _check_version(edits, base_version)
     stack = _undoable(edits)
     if not stack:
         raise EditError("er is niets om ongedaan te maken")
     change = stack[-1]
     fields = _apply(edits, change, backwards=True)
+    if machine is not None and any(c.action == RERUN and c.version > change.version for c in edits.history):
+        fields["segments"] = _laid_out(edits, machine, [s for s in fields["segments"] if not s.machine])
     version = edits.version + 1
     record = Change(version, _editor(editor), _now(), "undo", change.after, change.before, {"undid": change.version})
     return replace(edits, version=version, history=(*edits.history, record), redo=(*edits.redo, change), **fields)

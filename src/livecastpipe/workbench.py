@@ -1062,7 +1062,8 @@ def workbench_app(workbench: Workbench) -> Starlette:
         return lambda e: ed.add_speaker(e, base_version=e.version, editor=bench.editor)[0]
 
     def undo(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
-        return lambda e: ed.undo(e, base_version=e.version, editor=bench.editor)
+        machine = bench.machine(slug)
+        return lambda e: ed.undo(e, base_version=e.version, editor=bench.editor, machine=machine)
 
     def redo(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         return lambda e: ed.redo(e, base_version=e.version, editor=bench.editor)
