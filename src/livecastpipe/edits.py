@@ -356,7 +356,7 @@ def _machine_pieces(machine: Transcript, edited: Sequence[EditedSegment]) -> lis
     return pieces
 
 
-def _laid_out(edits: SessionEdits, machine: Transcript, edited: Sequence[EditedSegment]) -> tuple[EditedSegment, ...]:
+def _laid_out(machine: Transcript, edited: Sequence[EditedSegment]) -> tuple[EditedSegment, ...]:
     """The whole transcript: `edited` at their own times and the machine's pieces around them, in time order.
     An edit keeps its id (its changes stay undoable); a piece whose id an edit has takes the next number
     free in its machine segment ("s4" beside an edit "s4" becomes "s4.3" when s4 has two pieces)."""
@@ -732,7 +732,7 @@ def _relaid(
 ) -> SessionEdits:
     """The edits with only `edited` left edited and the machine's pieces laid out anew around them, as one
     change (the segments that went and came recorded, for undo)."""
-    segments = _laid_out(edits, machine, edited)
+    segments = _laid_out(machine, edited)
     old, new = set(edits.segments), set(segments)
     before = [s for s in edits.segments if s not in new]
     return _commit(edits, action, editor, before, [s for s in segments if s not in old], detail)
@@ -935,7 +935,7 @@ def undo(edits: SessionEdits, *, base_version: int, editor: str, machine: Transc
     change = stack[-1]
     fields = _apply(edits, change, backwards=True)
     if machine is not None and any(c.action == RERUN and c.version > change.version for c in edits.history):
-        fields["segments"] = _laid_out(edits, machine, [s for s in fields["segments"] if not s.machine])
+        fields["segments"] = _laid_out(machine, [s for s in fields["segments"] if not s.machine])
     version = edits.version + 1
     record = Change(version, _editor(editor), _now(), "undo", change.after, change.before, {"undid": change.version})
     return replace(edits, version=version, history=(*edits.history, record), redo=(*edits.redo, change), **fields)
@@ -1005,7 +1005,7 @@ def reconcile(edits: SessionEdits, machine: Transcript) -> SessionEdits:
     edited = [s for s in edits.segments if not s.machine]
     conflicts = _overlapping(edited)
     placed = [_placed(s, at in conflicts, heard, by_id) for at, s in enumerate(edited)]
-    segments = _laid_out(edits, machine, placed)
+    segments = _laid_out(machine, placed)
     version = edits.version + 1
     change = Change(version, "pipeline", _now(), RERUN, (), (), {"stale": [s.id for s in segments if s.stale]})
     return replace(
