@@ -417,15 +417,16 @@ def process_session(
         source, str(settings.resolved_cache_dir), taken_slugs
     )
     notes: tuple[str, ...] = ()
-    if (renamed := renamed_session(settings.output_dir, recording)) is not None:
+    published = published_recordings(settings.output_dir)
+    if (renamed := renamed_session(published, recording)) is not None:
         notes = (renamed.update_note(recording),)
         get_run_logger().info("%s: %s", source, notes[0])
-    elif (replaced := replaced_session(settings.output_dir, recording)) is not None:
+    elif (replaced := replaced_session(published, recording)) is not None:
         if not settings.replace_recordings:
             raise IngestError(Path(source), replaced.refusal(recording))
         recording = replace(recording, slug=replaced.slug)
         notes = (replaced.note(),)
-    if copies := other_copies(settings.output_dir, recording):
+    if copies := other_copies(published, recording):
         notes += (copies_note(recording, copies),)
         get_run_logger().warning("%s: %s", source, notes[-1])
     return _process_recording(source, recording, settings, notes)
@@ -527,20 +528,20 @@ def published_recordings(output_dir: Path) -> list[PublishedRecording]:
     return found
 
 
-def renamed_session(output_dir: Path, recording: Recording) -> PublishedRecording | None:
+def renamed_session(published: Sequence[PublishedRecording], recording: Recording) -> PublishedRecording | None:
     """The published session of this same recording (its folder, by content: see `session_slug`) when the
     recording now has another title or file name: the run updates that session in place."""
-    for session in published_recordings(output_dir):
+    for session in published:
         if session.slug == recording.slug and session.sha256 == recording.sha256:
             moved = Path(session.source).resolve() != Path(recording.source).resolve()
             return session if moved or session.title != recording.title else None
     return None
 
 
-def other_copies(output_dir: Path, recording: Recording) -> list[PublishedRecording]:
+def other_copies(published: Sequence[PublishedRecording], recording: Recording) -> list[PublishedRecording]:
     """Other published sessions of this same recording: copies an earlier version made when its title or
     file name changed (one recording is one session now)."""
-    return [p for p in published_recordings(output_dir) if p.sha256 == recording.sha256 and p.slug != recording.slug]
+    return [p for p in published if p.sha256 == recording.sha256 and p.slug != recording.slug]
 
 
 def copies_note(recording: Recording, copies: Sequence[PublishedRecording]) -> str:
@@ -553,11 +554,10 @@ def copies_note(recording: Recording, copies: Sequence[PublishedRecording]) -> s
     )
 
 
-def replaced_session(output_dir: Path, recording: Recording) -> PublishedRecording | None:
+def replaced_session(published: Sequence[PublishedRecording], recording: Recording) -> PublishedRecording | None:
     """The published session this recording, with other content, would replace, if any: one made from the
     same file, or one under the same name (its folder's, or its title's slug) from another file. A
     replaced recording is the archivist's call. A recording already published replaces none."""
-    published = published_recordings(output_dir)
     if any(p.slug == recording.slug and p.sha256 == recording.sha256 for p in published):
         return None
     here = Path(recording.source).resolve()

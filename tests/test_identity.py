@@ -211,3 +211,19 @@ def test_an_audio_only_sessions_title_card_shows_its_new_title(tmp_path: Path) -
     make_title_card_of(after, first_publish)  # what a first publish under the new title shows
     poster = (package / files.poster).read_bytes()
     assert poster == first_publish.read_bytes() and poster != (made / files.poster).read_bytes()
+
+
+def test_copies_of_one_recording_run_one_after_another_and_other_recordings_side_by_side(tmp_path: Path) -> None:
+    """A run's groups: recordings of one name or one content share a group (run in order, so the later
+    one sees the earlier one's session); two recordings of one size but other content do not."""
+    from livecastpipe.scheduling import output_name_groups
+
+    for name, start in (("a.wav", 0), ("b.wav", 20)):  # PCM WAVs of one length: the same size
+        run_ffmpeg("-ss", str(start), "-i", str(SAMPLE), "-t", "3", "-vn", "-c:a", "pcm_s16le", str(tmp_path / name))
+    (tmp_path / "c-kopie.wav").write_bytes((tmp_path / "a.wav").read_bytes())
+    (tmp_path / "d.wav").write_bytes((tmp_path / "b.wav").read_bytes()[:-2])  # another size
+    (tmp_path / "d.yaml").write_text("title: B\n")  # the same name as b.wav
+    sources = [str(tmp_path / name) for name in ("a.wav", "b.wav", "c-kopie.wav", "d.wav")]
+    assert (tmp_path / "a.wav").stat().st_size == (tmp_path / "b.wav").stat().st_size
+
+    assert output_name_groups(sources) == [[sources[0], sources[2]], [sources[1], sources[3]]]
