@@ -33,13 +33,13 @@ from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
-from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, sidecar_file, title_slug
+from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, sidecar_file
 from livecastpipe.media import prepare_media_ahead
-from livecastpipe.models import Diarization, Recording, Transcript
+from livecastpipe.models import Diarization, Recording, Transcript, title_slug
 from livecastpipe.publish import SessionPackage, publish_session
 from livecastpipe.repair import TranscriptReport, check_transcript, report_json
 from livecastpipe.repair import report_markdown as transcript_report_markdown
-from livecastpipe.scheduling import output_name_groups
+from livecastpipe.scheduling import output_name, output_name_groups, same_content
 from livecastpipe.settings import (
     PublishSettings,
     Settings,
@@ -417,11 +417,18 @@ def process_session(
         source, str(settings.resolved_cache_dir), taken_slugs
     )
     notes: tuple[str, ...] = ()
-    if (replaced := replaced_session(settings.output_dir, recording)) is not None:
+    published = published_recordings(settings.output_dir)
+    if (renamed := renamed_session(published, recording)) is not None:
+        notes = (renamed.update_note(recording),)
+        get_run_logger().info("%s: %s", source, notes[0])
+    elif (replaced := replaced_session(published, recording)) is not None:
         if not settings.replace_recordings:
             raise IngestError(Path(source), replaced.refusal(recording))
         recording = replace(recording, slug=replaced.slug)
         notes = (replaced.note(),)
+    if copies := other_copies(published, recording):
+        notes += (copies_note(recording, copies),)
+        get_run_logger().warning("%s: %s", source, notes[-1])
     return _process_recording(source, recording, settings, notes)
 
 
@@ -472,6 +479,8 @@ class PublishedRecording:
     slug: str
     source: str
     sha256: str
+    title: str
+    """The title it is published under (its catalogue entry's)."""
 
     def refusal(self, recording: Recording) -> str:
         """Why `recording` is not processed without --replace (one line, naming both files)."""
@@ -492,6 +501,14 @@ class PublishedRecording:
             "approvals made before are stale"
         )
 
+    def update_note(self, recording: Recording) -> str:
+        """The line saying this session is updated from the same recording under a new title or file name."""
+        same = f"the recording of session '{self.slug}' (same SHA-256 {self.sha256[:12]}…)"
+        kept = f"at its address {self.slug}/, its editors' work kept"
+        if recording.title != self.title:
+            return f"{same}: session updated under its new title '{recording.title}' (was '{self.title}'), {kept}"
+        return f"{same}, published from {self.source}: session updated from this file, {kept}"
+
 
 def published_recordings(output_dir: Path) -> list[PublishedRecording]:
     """The recording of every published session (those whose manifest and stored data can be read): its
@@ -501,25 +518,53 @@ def published_recordings(output_dir: Path) -> list[PublishedRecording]:
         slug = manifest.parent.name
         stored = workspace.session_dir_for(output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
         try:
-            sha256 = json.loads(manifest.read_text())["recording"]["sha256"]
+            data = json.loads(manifest.read_text())
+            sha256 = data["recording"]["sha256"]
+            title = str(data.get("catalogue", {}).get("title") or slug)
             source = json.loads(stored.read_text())["recording"]["source"]
-            found.append(PublishedRecording(slug, str(source), str(sha256)))
-        except (OSError, ValueError, KeyError, TypeError):
+            found.append(PublishedRecording(slug, str(source), str(sha256), title))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
     return found
 
 
-def replaced_session(output_dir: Path, recording: Recording) -> PublishedRecording | None:
+def renamed_session(published: Sequence[PublishedRecording], recording: Recording) -> PublishedRecording | None:
+    """The published session of this same recording (its folder, by content: see `session_slug`) when the
+    recording now has another title or file name: the run updates that session in place."""
+    for session in published:
+        if session.slug == recording.slug and session.sha256 == recording.sha256:
+            moved = Path(session.source).resolve() != Path(recording.source).resolve()
+            return session if moved or session.title != recording.title else None
+    return None
+
+
+def other_copies(published: Sequence[PublishedRecording], recording: Recording) -> list[PublishedRecording]:
+    """Other published sessions of this same recording: copies an earlier version made when its title or
+    file name changed (one recording is one session now)."""
+    return [p for p in published if p.sha256 == recording.sha256 and p.slug != recording.slug]
+
+
+def copies_note(recording: Recording, copies: Sequence[PublishedRecording]) -> str:
+    """The line asking the archivist to keep one session of a recording published more than once."""
+    named = ", ".join(f"'{copy.slug}' ({copy.title})" for copy in copies)
+    return (
+        f"the same recording is also published as session {named}, a copy made before under another title or "
+        f"file name: this run updates session '{recording.slug}'; keep one, removing the other's folders under "
+        "site/ and private/sessions/"
+    )
+
+
+def replaced_session(published: Sequence[PublishedRecording], recording: Recording) -> PublishedRecording | None:
     """The published session this recording, with other content, would replace, if any: one made from the
-    same file, or one under the same name (its title's slug) from another file. A replaced recording is
-    the archivist's call. A recording already published (under its hash-suffixed slug) replaces none."""
-    published = published_recordings(output_dir)
+    same file, or one under the same name (its folder's, or its title's slug) from another file. A
+    replaced recording is the archivist's call. A recording already published replaces none."""
     if any(p.slug == recording.slug and p.sha256 == recording.sha256 for p in published):
         return None
     here = Path(recording.source).resolve()
     name = title_slug(recording.metadata.title or here.stem)
     for session in published:
-        if session.sha256 != recording.sha256 and (Path(session.source).resolve() == here or session.slug == name):
+        same_name = name in (session.slug, title_slug(session.title))
+        if session.sha256 != recording.sha256 and (Path(session.source).resolve() == here or same_name):
             return session
     return None
 
@@ -566,11 +611,30 @@ def results_table(results: Sequence[SessionResult]) -> str:
     return "\n".join(rows)
 
 
+def same_session_in_run(source: str, done: Sequence[SessionResult]) -> str | None:
+    """Why `source` is not processed after the sessions this run made (one of its name, or one from the same
+    recording under another name), in one line; None when it makes a session of its own."""
+    for result in done:
+        if output_name(result.source) == output_name(source):
+            return (
+                f"{source}: same session name '{result.slug}' as {result.source}, processed in this run: give one "
+                "of them another file name or title (a run makes one session per name)"
+            )
+        if same_content(result.source, source):
+            return (
+                f"{source}: the same recording as {result.source} (same content), processed in this run as session "
+                f"'{result.slug}': a run makes one session per recording, so remove one of the copies"
+            )
+    return None
+
+
 @task(name="process-sessions", cache_policy=NO_CACHE)
 def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: dict[str, str]) -> list[SessionResult]:
-    """Run `process_session` for recordings sharing an output name, one after another; failures become results.
+    """Run `process_session` for recordings that could make one session (`output_name_groups`), one after
+    another; failures become results.
 
-    Once one of them is done, the others fail, naming it: one run makes one session per name."""
+    Once one of them is done, a later one of its name or its content fails, naming it: one run makes one
+    session per name and per recording."""
     # Imported, not captured: a Dask worker then runs the installed flow, whose type hints resolve,
     # instead of a pickled copy of it.
     from livecastpipe.flows.pipeline import process_session as installed_process_session
@@ -579,11 +643,7 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
     taken = dict(taken_slugs)
     results: list[SessionResult] = []
     for source in sources:
-        if (done := next((r for r in results if r.status == "done"), None)) is not None:
-            message = (
-                f"{source}: same session name '{done.slug}' as {done.source}, processed in this run: give one of "
-                "them another file name or title (a run makes one session per name)"
-            )
+        if (message := same_session_in_run(source, [r for r in results if r.status == "done"])) is not None:
             logger.error(message)
             results.append(SessionResult(source=source, status="failed", error=message))
             continue

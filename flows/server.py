@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from livecastpipe.processes import dies_with_parent
+from livecastpipe.processes import start_child
 
 STARTUP_TIMEOUT_S = 120.0
 """How long the server may take to start unless PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS says
@@ -43,7 +43,7 @@ class TemporaryServer:
             raise RuntimeError("Prefect is not installed")
         self.port = _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
-        self.process = subprocess.Popen(
+        self.process = start_child(  # ends with the run, even after kill -9
             [
                 sys.executable,
                 "-m",
@@ -73,7 +73,6 @@ class TemporaryServer:
             },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=dies_with_parent(),  # ends with the run, even after kill -9
         )
 
     def wait_until_ready(self) -> None:

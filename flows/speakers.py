@@ -98,7 +98,8 @@ def remember_voices_task(
 
 @task(
     name="chapters",
-    cache_key_fn=stage_cache_key("chapters", lambda p: (p["transcript"], p["turns"], p["names"])),
+    # The title names a chapter without a speaker: a new title makes new chapters.
+    cache_key_fn=stage_cache_key("chapters", lambda p: (p["transcript"], p["turns"], p["names"], p["recording"].title)),
     persist_result=True,
 )
 def chapters_task(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -300,6 +301,99 @@ def test_a_rerun_with_other_segments_never_drops_an_edit() -> None:
     assert texts == ["welkom allemaal", "dank u wel voorzitter", "gaat uw gang"]
     assert [s.text for s in reconciled.stale] == ["dank u wel voorzitter"]
     assert len({s.id for s in reconciled.segments}) == 3
+
+
+def regrouped(transcript: Transcript, cuts: Sequence[float], speaker: str, shift: float = 0.0) -> Transcript:
+    """The same words as a rerun segmenting differently gives them: cut before the words starting after
+    each of `cuts`, every word `speaker`'s (as `--no-diarize` makes them), every time moved by `shift`."""
+    words = [replace(w, start=w.start + shift, end=w.end + shift, speaker=speaker) for w in transcript.words]
+    groups: list[list[Word]] = [[] for _ in range(len(cuts) + 1)]
+    for word in words:
+        groups[sum(word.start > cut for cut in cuts)].append(word)
+    segments = tuple(
+        Segment(g[0].start, g[-1].end, " ".join(w.text for w in g), tuple(g), speaker) for g in groups if g
+    )
+    return replace(transcript, segments=segments)
+
+
+def test_a_rerun_segmenting_differently_publishes_an_edit_once_at_its_time() -> None:
+    """A rerun with one speaker (`--no-diarize`), segments cut elsewhere and every time 0.45 s earlier: the
+    edit replaces the machine's words of its time (the first one, moved half outside its span, too), so
+    it is published once, at its own time and with its speaker, none of the words it replaced beside it,
+    and every other word is the rerun's; the same words heard, the edit is not stale."""
+    correction = "dank u wel voorzitter, ik heb een vraag over de gemeenteraad"
+    edits = ed.set_text(fresh(), "s2", correction, base_version=0, editor=EDITOR)
+    edit = edits.segment("s2")
+    new = regrouped(MACHINE, (13.5,), "SPEAKER_00", shift=-0.45)
+    assert new.segments[0].words[7].text == "dank" and new.segments[0].words[7].start < edit.start  # half outside
+    reconciled = ed.reconcile(edits, new)
+    published = ed.edited_transcript(new, reconciled)
+    before, after = MACHINE.segments[0].text.split(), MACHINE.segments[2].text.split()
+    assert [w.text for w in published.words] == [*before, *correction.split(), *after]
+    assert [s.text for s in published.segments].count(correction) == 1
+    placed = next(s for s in published.segments if s.text == correction)
+    assert placed.words == edit.words and (placed.start, placed.end) == (edit.start, edit.end)  # its own time
+    assert {w.speaker for w in placed.words} == {"SPEAKER_01"} and placed.speaker == "SPEAKER_01"
+    assert {w.speaker for s in published.segments if s is not placed for w in s.words} == {"SPEAKER_00"}
+    assert all(a.start <= b.start for a, b in zip(published.words, published.words[1:]))
+    assert reconciled.stale == [] and len({s.id for s in reconciled.segments}) == len(reconciled.segments)
+    # taking the machine's text back (revert) gives the rerun's words of that time, not another stretch
+    kept = next(s for s in reconciled.segments if s.text == correction)  # its id may name a machine segment now
+    reverted = ed.revert_segment(reconciled, kept.id, new, base_version=reconciled.version, editor=EDITOR)
+    assert ed.edited_transcript(new, reverted).words == new.words
+
+
+def test_undoing_an_edit_made_before_a_rerun_gives_back_the_reruns_words_of_its_time() -> None:
+    """Undo after a rerun segmenting differently: the rerun's words of the edit's time come back (not the
+    words of the transcript the edit was made on), each once, and no two segments share an id."""
+    edits = ed.set_text(fresh(), "s2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
+    new = regrouped(rerun(MACHINE, 1, "dag u wel voorzitter ik heb een vraagje"), (4.5, 13.5), "SPEAKER_00")
+    reconciled = ed.reconcile(edits, new)
+    undone = ed.undo(reconciled, base_version=reconciled.version, editor=EDITOR, machine=new)
+    assert ed.edited_transcript(new, undone).words == new.words
+    assert len({s.id for s in undone.segments}) == len(undone.segments)
+    assert not any(s.edited for s in undone.segments)
+
+
+def test_an_edit_a_rerun_heard_otherwise_or_that_overlaps_another_is_kept_once_and_marked_stale() -> None:
+    """Other words under an edit, or two edits over the same time (from a file the old reconciling wrote):
+    each edit is kept, published once at its time, marked stale; the rerun's words there are not published."""
+    edits = ed.set_text(fresh(), "s2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
+    heard_otherwise = rerun(MACHINE, 1, "dag u wel voorzitter ik heb een vraagje")
+    reconciled = ed.reconcile(edits, heard_otherwise)
+    assert [s.id for s in reconciled.stale] == ["s2"]
+    assert [w.text for w in ed.edited_transcript(heard_otherwise, reconciled).words] == [
+        *MACHINE.segments[0].text.split(),
+        *"dank u wel voorzitter".split(),
+        *MACHINE.segments[2].text.split(),
+    ]
+    s2, s3 = edits.segment("s2"), edits.segment("s3")
+    overlapping = replace(s3, start=s2.end - 1.0, words=(replace(s3.words[0], start=s2.end - 1.0), *s3.words[1:]))
+    both = replace(edits, segments=(edits.segment("s1"), s2, replace(overlapping, machine=False)))
+    new = regrouped(MACHINE, (), "SPEAKER_00")
+    conflicting = ed.reconcile(both, new)
+    assert [s.id for s in conflicting.stale] == ["s2", "s3"]
+    published = ed.edited_transcript(new, conflicting)
+    assert [s.text for s in published.segments] == [MACHINE.segments[0].text, s2.text, s3.text]
+    assert [w.text for w in published.words] == [w.text for w in (*MACHINE.segments[0].words, *s2.words, *s3.words)]
+
+
+def test_edits_stored_before_their_replaced_words_were_kept_still_load_and_place_by_time(tmp_path: Path) -> None:
+    """An edits.json from before `replaced` was stored loads; a rerun segmenting differently publishes its
+    edit once, at its time (marked stale: which words it replaced is not known)."""
+    private = stored_session(tmp_path)
+    ed.update_edits(private, lambda e: ed.set_text(e, "s2", "dank u wel", base_version=0, editor=EDITOR))
+    stored = json.loads((private / "edits.json").read_text())
+    for segment in stored["segments"] + [s for c in stored["history"] for s in c["before"] + c["after"]]:
+        segment.pop("replaced", None)
+    (private / "edits.json").write_text(json.dumps(stored))
+    old = ed.read_edits(private)
+    assert old is not None and old.segment("s2").replaced is None
+    new = regrouped(MACHINE, (13.5,), "SPEAKER_00")
+    published = ed.edited_transcript(new, old)
+    assert [w.text for w in published.words].count("voorzitter") == 0
+    assert [s.text for s in published.segments].count("dank u wel") == 1
+    assert [s.text for s in ed.reconcile(old, new).stale] == ["dank u wel"]
 
 
 # --- storage --------------------------------------------------------------------------------------

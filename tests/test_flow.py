@@ -24,6 +24,8 @@ from livecastpipe.models import Transcript, from_json
 from livecastpipe.repair import repeated_words
 from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, TranscribeSettings
 
+from .conftest import run_ffmpeg
+
 pytestmark = pytest.mark.slow
 
 
@@ -150,8 +152,8 @@ def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
     is published."""
     from livecastpipe.flows import pipeline
 
-    stalled = sample_copy.with_name("traag.mp4")
-    stalled.write_bytes(sample_copy.read_bytes())
+    stalled = sample_copy.with_name("traag.mp4")  # another recording: a copy would be the sample's session
+    run_ffmpeg("-i", str(sample_copy), "-t", "8", "-c", "copy", str(stalled))
     real_ingest = pipeline.ingest
 
     def ingest_stalling_on_one(source: Path, cache_dir: Path, taken: dict[str, str]):  # type: ignore[no-untyped-def]

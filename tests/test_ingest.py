@@ -81,6 +81,10 @@ def test_identity_is_content_hash_and_slug_never_escapes(tmp_path: Path) -> None
     assert session_slug("../../etc/passwd", "f" * 64, {}) == "etc-passwd"
     assert session_slug("Zelfde titel", "a" * 64, {"zelfde-titel": "b" * 64}) == "zelfde-titel-aaaaaaaa"
     assert session_slug("Zelfde titel", "a" * 64, {"zelfde-titel": "a" * 64}) == "zelfde-titel"
+    # A recording keeps the folder its content has, under a new title or file name.
+    assert session_slug("Nieuwe titel", "a" * 64, {"oude-titel": "a" * 64}) == "oude-titel"
+    assert session_slug("Zelfde titel", "a" * 64, {"zelfde-titel": "b" * 64, "oud": "a" * 64}) == "oud"
+    assert ingest(b, tmp_path / "c", {"a": ingest(a, tmp_path / "c").sha256}).slug == "a"
 
 
 def _expect_error(path: Path, tmp_path: Path, words: str) -> None:

@@ -76,7 +76,8 @@ def test_a_recording_under_a_published_name_from_another_folder_is_reported(pref
         p: p.read_bytes() for p in workspace.session_site_dir(settings.output_dir, "lezing").rglob("*") if p.is_file()
     }
 
-    (second / "andere-lezing.mp4").write_bytes((first / "lezing.mp4").read_bytes())  # stages cached: quick
+    # Another recording (a copy of the published one would be that session, under a new name).
+    run_ffmpeg("-ss", "20", "-i", str(SAMPLE), "-t", "6", "-c", "copy", str(second / "andere-lezing.mp4"))
     results = {Path(r.source).name: r for r in process_folder([str(second)], settings)}
     refused, other = results["lezing.mp4"], results["andere-lezing.mp4"]
     assert other.status == "done" and other.slug == "andere-lezing", other.error  # the batch's others finish

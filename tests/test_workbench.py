@@ -638,3 +638,26 @@ def test_a_full_or_read_only_disk_is_a_json_error_saying_so(
     ).stdout
     after = result.stdout[result.stdout.index("\n", result.stdout.rindex('"request"')) + 1 :]
     assert after == before, "a refused write changed an editor's file"
+
+
+def test_after_a_rerun_segmenting_differently_an_edit_shows_the_machine_text_of_its_time(
+    client: TestClient, output: Path
+) -> None:
+    """A rerun with one speaker joins the second and third lines into one segment (the third machine segment
+    is now the fourth line): the edited third line is shown once, beside the rerun's words of its own time."""
+    correction = "Dank je wel Anne, voor de uitnodiging"
+    assert edit(client, "s3", 0, text=correction).status_code == 200
+    path = workspace.session_private_dir(output, SLUG) / outputs.MACHINE_TRANSCRIPT.name()
+    machine = from_json(Transcript, path.read_text(encoding="utf-8"))
+    one = [
+        replace(s, speaker="SPEAKER_00", words=tuple(replace(w, speaker="SPEAKER_00") for w in s.words))
+        for s in machine.segments
+    ]
+    joined = replace(one[1], end=one[2].end, text=f"{one[1].text} {one[2].text}", words=one[1].words + one[2].words)
+    path.write_text(to_json(replace(machine, segments=(one[0], joined, one[3]))))
+    data = session(client)
+    edited = [s for s in data["segments"] if s["edited"]]
+    assert [s["text"] for s in edited] == [correction] and data["stale"] == []
+    assert edited[0]["machine_text"] == LINES[2][2], "the machine text shown is of another stretch"
+    assert " ".join(s["text"] for s in data["segments"]).count("uitnodiging") == 1
+    assert edited[0]["speaker"] == "SPEAKER_01"

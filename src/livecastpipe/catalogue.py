@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -29,7 +28,7 @@ from slugify import slugify
 from . import outputs, workspace
 from .media import make_title_card
 from .package_format import PublishError
-from .processes import dies_with_parent
+from .processes import run_child
 from .publish import published_sessions, swap_in, template_environment, write_static_assets
 from .settings import PublishSettings
 from .storage import atomic_write_text, error_line
@@ -203,7 +202,7 @@ def build_search_index(output_dir: Path) -> Path:
     workspace.staging_dir(output_dir).mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=workspace.staging_dir(output_dir)))
     try:
-        result = subprocess.run(
+        result = run_child(
             [
                 sys.executable,
                 "-m",
@@ -221,7 +220,6 @@ def build_search_index(output_dir: Path) -> Path:
             ],
             capture_output=True,
             text=True,
-            preexec_fn=dies_with_parent(),
         )
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]

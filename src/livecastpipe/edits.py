@@ -13,7 +13,8 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import cache
@@ -60,8 +61,9 @@ class EditedSegment:
     """One segment of the edited transcript, with the machine segments it came from."""
 
     id: str
-    """"s1".."sN" for machine segments (1-based; "s1.2", "s1.3", … for the second, third speaker of machine
-    segment 1: each editing unit has one speaker); "e1", "e2", … for segments a split made (never reused)."""
+    """"s1".."sN" for machine segments (1-based; "s1.2", "s1.3", … for the further pieces of machine segment
+    1: another speaker's words, as each editing unit has one speaker, or its words on the other side of an
+    edit); "e1", "e2", … for segments a split made (never reused)."""
     start: float
     end: float
     speaker: str | None
@@ -79,6 +81,9 @@ class EditedSegment:
     """Exactly as the machine made it (text, speaker, bounds): follows the machine transcript on a rerun."""
     checked: bool = False
     """An editor saved its text: its words are no longer offered as flagged for checking."""
+    replaced: tuple[Word, ...] | None = None
+    """The machine's words its time span held when an editor made it (None in files from before they were
+    kept): a rerun hearing other words there marks it stale."""
 
     @property
     def text(self) -> str:
@@ -236,6 +241,147 @@ def _machine_units(machine: Transcript) -> list[EditedSegment]:
     return [unit for sid, seg in _machine_ids(machine).items() for unit in _from_machine(sid, seg)]
 
 
+# --- time spans: an edit owns the machine's words of its time -------------------------------------
+
+
+def _midpoint(word: Word) -> float:
+    return (word.start + word.end) / 2
+
+
+def _span_test(segments: Iterable[EditedSegment]) -> Callable[[float], bool]:
+    """Whether a moment lies in the span [start, end] of one of `segments` (their spans merged, bisected)."""
+    merged: list[list[float]] = []
+    for start, end in sorted((s.start, s.end) for s in segments):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    starts = [m[0] for m in merged]
+
+    def holds(moment: float) -> bool:
+        at = bisect_right(starts, moment) - 1
+        return at >= 0 and moment <= merged[at][1]
+
+    return holds
+
+
+@dataclass(frozen=True)
+class HeardWords:
+    """Words sorted by their midpoints, to find those of a time span quickly (`heard_words`: the machine's)."""
+
+    midpoints: list[float]
+    words: list[Word]
+
+    def within(self, start: float, end: float) -> tuple[Word, ...]:
+        """The words whose midpoint lies in [start, end]."""
+        return tuple(self.words[bisect_left(self.midpoints, start) : bisect_right(self.midpoints, end)])
+
+    def claimed(self, segment: EditedSegment) -> tuple[Word, ...]:
+        """The words an edited segment stands for: those whose midpoint lies in its span, and a word just
+        outside that reaches into it and is the first or last word it replaced (a rerun's times moved)."""
+        low, high = bisect_left(self.midpoints, segment.start), bisect_right(self.midpoints, segment.end)
+        words = list(self.words[low:high])
+        replaced = _tokens(segment.replaced or ())
+        if replaced and low > 0 and self.words[low - 1].end > segment.start:
+            if _tokens([self.words[low - 1]]) == replaced[:1]:
+                words.insert(0, self.words[low - 1])
+        if replaced and high < len(self.words) and self.words[high].start < segment.end:
+            if _tokens([self.words[high]]) == replaced[-1:]:
+                words.append(self.words[high])
+        return tuple(words)
+
+
+def _heard(words: Iterable[Word]) -> HeardWords:
+    ordered = sorted(words, key=_midpoint)
+    return HeardWords([_midpoint(w) for w in ordered], ordered)
+
+
+def heard_words(machine: Transcript) -> HeardWords:
+    """Every word the machine heard (a segment without word times: its text spread over it)."""
+    return _heard(w for seg in machine.segments for w in _words_of(seg))
+
+
+def _tokens(words: Iterable[Word]) -> list[str]:
+    """Words as compared across reruns: lower case, without punctuation (a new segmentation capitalises and
+    punctuates its segments' borders differently)."""
+    return [token for token in (re.sub(r"[^\w]", "", w.text.lower()) for w in words) if token]
+
+
+def _machine_pieces(machine: Transcript, edited: Sequence[EditedSegment]) -> list[EditedSegment]:
+    """The machine's editing units less every word an edited segment claims (`HeardWords.claimed`: those of its
+    time span): an edit replaces the machine's words of its time whatever the segmentation, and a unit an
+    edit cuts gives two pieces ("sN", "sN.2", … numbered along machine segment N; with no edit, exactly
+    its units)."""
+    in_span = _span_test(edited)
+    heard = heard_words(machine)
+    at_borders = {w for s in edited for w in heard.claimed(s) if not in_span(_midpoint(w))}
+
+    def held(moment: float, word: Word | None = None) -> bool:
+        return in_span(moment) or word in at_borders
+
+    pieces: list[EditedSegment] = []
+    for sid, seg in _machine_ids(machine).items():
+        runs: list[tuple[EditedSegment, list[Word]]] = []
+        for unit in _from_machine(sid, seg):
+            if not unit.words:
+                if not held((unit.start + unit.end) / 2):
+                    runs.append((unit, []))
+                continue
+            run: list[Word] = []
+            for word in unit.words:
+                if not held(_midpoint(word), word):
+                    run.append(word)
+                elif run:
+                    runs.append((unit, run))
+                    run = []
+            if run:
+                runs.append((unit, run))
+        pieces.extend(
+            replace(
+                unit,
+                id=sid if n == 1 else f"{sid}.{n}",
+                start=unit.start if not run or run[0] == unit.words[0] else run[0].start,
+                end=unit.end if not run or run[-1] == unit.words[-1] else run[-1].end,
+                words=tuple(run),
+            )
+            for n, (unit, run) in enumerate(runs, start=1)
+        )
+    return pieces
+
+
+def _laid_out(machine: Transcript, edited: Sequence[EditedSegment]) -> tuple[EditedSegment, ...]:
+    """The whole transcript: `edited` at their own times and the machine's pieces around them, in time order.
+    An edit keeps its id (its changes stay undoable); a piece whose id an edit has takes the next number
+    free in its machine segment ("s4" beside an edit "s4" becomes "s4.3" when s4 has two pieces)."""
+    pieces = _machine_pieces(machine, edited)
+    edited_ids = {s.id for s in edited}
+    taken = edited_ids | {p.id for p in pieces}
+    kept: list[EditedSegment] = []
+    for piece in pieces:
+        if piece.id in edited_ids:
+            number = 2
+            while f"{piece.origin[0]}.{number}" in taken:
+                number += 1
+            piece = replace(piece, id=f"{piece.origin[0]}.{number}")
+            taken.add(piece.id)
+        kept.append(piece)
+    return tuple(sorted([*kept, *edited], key=lambda s: (s.start, s.end)))
+
+
+def _with_replaced(before: Sequence[EditedSegment], after: Sequence[EditedSegment]) -> list[EditedSegment]:
+    """`after` with each edited segment's `replaced` set: the machine words of `before` (of an edited one, the
+    words it replaced) whose midpoint lies in its span; None where it overlaps an edited segment of `before`
+    from a file that kept none."""
+    pool = _heard(w for b in before for w in (b.words if b.machine else b.replaced or ()))
+    unknown = [b for b in before if not b.machine and b.replaced is None]
+    return [
+        a
+        if a.machine
+        else replace(a, replaced=None if any(_overlap(a, b) >= 0 for b in unknown) else pool.within(a.start, a.end))
+        for a in after
+    ]
+
+
 def start_edits(slug: str, machine: Transcript) -> SessionEdits:
     """Version 0 of a session's edits: the machine transcript's segments, nothing changed."""
     return SessionEdits(
@@ -372,9 +518,14 @@ def _commit(
     before: Sequence[EditedSegment],
     after: Sequence[EditedSegment],
     detail: dict[str, Any] | None = None,
+    *,
+    retrace: bool = True,
     **fields: Any,
 ) -> SessionEdits:
-    """The edits with one change made: segments `before` replaced by `after`, recorded in the history."""
+    """The edits with one change made: segments `before` replaced by `after`, recorded in the history; with
+    `retrace`, the edited ones of `after` take the machine words they replace from `before`."""
+    if retrace:
+        after = _with_replaced(before, after)
     version = edits.version + 1
     change = Change(version, _editor(editor), _now(), action, tuple(before), tuple(after), detail or {})
     return replace(
@@ -539,20 +690,33 @@ def mark_inaudible(
 def revert_segment(
     edits: SessionEdits, segment_id: str, machine: Transcript, *, base_version: int, editor: str
 ) -> SessionEdits:
-    """Put a segment back to the machine's text, speaker and times (the machine segments it came from);
-    a segment made by a split goes, as its words are back in the machine segment it was split from."""
+    """Put a segment back to the machine's text, speaker and times: the machine's words of its time (by
+    time, not by id, so a rerun's new segmentation cannot bring back words from elsewhere); the rest of
+    a split or merge made from the same machine segments goes too, as its words are back in them."""
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
-    by_id = _machine_ids(machine)
-    others = [s for s in edits.segments if s.id != segment_id]
-    present = {s.id for s in others if s.machine}
-    units = [u for o in segment.origin if o in by_id for u in _from_machine(o, by_id[o])]
-    restored = [u for u in units if u.id not in present]
-    # the rest of a split or merge that shares those machine segments goes too
-    shared = [s for s in others if not s.machine and set(s.origin) & {r.id for r in restored}]
-    if not restored and segment.machine:
+    if segment.machine:
         return edits
-    return _commit(edits, "revert", editor, [segment, *shared], restored, {"segment": segment_id})
+    # the rest of a split or merge that shares those machine segments goes too
+    shared = {s.id for s in edits.segments if not s.machine and set(s.origin) & set(segment.origin)}
+    remaining = [s for s in edits.segments if not s.machine and s.id not in shared]
+    return _relaid(edits, machine, remaining, "revert", editor, {"segment": segment_id})
+
+
+def _relaid(
+    edits: SessionEdits,
+    machine: Transcript,
+    edited: Sequence[EditedSegment],
+    action: str,
+    editor: str,
+    detail: dict[str, Any],
+) -> SessionEdits:
+    """The edits with only `edited` left edited and the machine's pieces laid out anew around them, as one
+    change (the segments that went and came recorded, for undo)."""
+    segments = _laid_out(machine, edited)
+    old, new = set(edits.segments), set(segments)
+    before = [s for s in edits.segments if s not in new]
+    return _commit(edits, action, editor, before, [s for s in segments if s not in old], detail)
 
 
 def _pattern(find: str, whole_word: bool, case_sensitive: bool) -> re.Pattern[str]:
@@ -741,14 +905,18 @@ def _apply(edits: SessionEdits, change: Change, backwards: bool) -> dict[str, An
     return fields
 
 
-def undo(edits: SessionEdits, *, base_version: int, editor: str) -> SessionEdits:
-    """Undo the last change not undone yet (it can be redone)."""
+def undo(edits: SessionEdits, *, base_version: int, editor: str, machine: Transcript | None = None) -> SessionEdits:
+    """Undo the last change not undone yet (it can be redone). Given the `machine` transcript the edits are
+    reconciled with, a change made before a rerun gives back the rerun's words of its time (laid out
+    anew around the edits), not those of the transcript it was made on."""
     _check_version(edits, base_version)
     stack = _undoable(edits)
     if not stack:
         raise EditError("er is niets om ongedaan te maken")
     change = stack[-1]
     fields = _apply(edits, change, backwards=True)
+    if machine is not None and any(c.action == RERUN and c.version > change.version for c in edits.history):
+        fields["segments"] = _laid_out(machine, [s for s in fields["segments"] if not s.machine])
     version = edits.version + 1
     record = Change(version, _editor(editor), _now(), "undo", change.after, change.before, {"undid": change.version})
     return replace(edits, version=version, history=(*edits.history, record), redo=(*edits.redo, change), **fields)
@@ -774,48 +942,51 @@ def _overlap(a: EditedSegment | Segment, b: EditedSegment | Segment) -> float:
     return min(a.end, b.end) - max(a.start, b.start)
 
 
-def _covers(segment: EditedSegment, unit: EditedSegment) -> bool:
-    """Whether an edited segment stands for a machine editing unit: it overlaps at least half of it."""
-    length, overlap = unit.end - unit.start, _overlap(segment, unit)
-    return overlap >= length / 2 and (overlap > 0 or (length <= 0 and segment.start <= unit.start <= segment.end))
-
-
 def _origin_hash(origin: Sequence[str], by_id: Mapping[str, Segment]) -> str:
     return ",".join(segment_hash(by_id[o]) if o in by_id else "gone" for o in origin)
 
 
+def _overlapping(edited: Sequence[EditedSegment]) -> set[int]:
+    """Positions in `edited` of the segments whose span overlaps another's (conflicting edits)."""
+    found: set[int] = set()
+    reach, reaching = -math.inf, -1
+    for at in sorted(range(len(edited)), key=lambda i: (edited[i].start, edited[i].end)):
+        if edited[at].start < reach:
+            found |= {at, reaching}
+        if edited[at].end > reach:
+            reach, reaching = edited[at].end, at
+    return found
+
+
+def _placed(segment: EditedSegment, conflict: bool, heard: HeardWords, by_id: Mapping[str, Segment]) -> EditedSegment:
+    """An edited segment checked against a rerun's machine transcript at its own time: stale when the machine
+    heard nothing in its span, when it overlaps another edit (`conflict`), or when the machine now hears
+    other words there than those it replaced (a file that kept none: when its machine segments changed)."""
+    inside = heard.claimed(segment)
+    if segment.replaced is None:
+        changed = _origin_hash(segment.origin, by_id) != segment.origin_hash
+    else:
+        changed = _tokens(inside) != _tokens(segment.replaced)
+    stale = not inside or conflict or changed
+    return replace(
+        segment, stale=stale, replaced=inside if segment.replaced is None and not stale else segment.replaced
+    )
+
+
 def reconcile(edits: SessionEdits, machine: Transcript) -> SessionEdits:
-    """Bring the edits up to a (rerun's) machine transcript: unedited segments follow it, edited ones
-    whose origin is unchanged stay, edited ones whose origin changed are kept and marked stale (never
-    dropped; the machine's new text of their stretch waits behind them). Recorded as a "rerun" change
-    (not undoable) when anything changed."""
+    """Bring the edits up to a (rerun's) machine transcript, by time, whatever its segmentation: every
+    edited segment stays at its own time and replaces the machine's words whose midpoint lies in its span
+    (never published beside them); the machine's other words follow the rerun. An edit the rerun heard
+    other words under, or no speech, or that overlaps another edit, is kept and marked stale for the
+    editor (never dropped). Recorded as a "rerun" change (not undoable) when anything changed."""
     current_hash = transcript_hash(machine)
     if current_hash == edits.machine_hash:
         return edits
-    by_id = _machine_ids(machine)
-    kept: list[EditedSegment] = []
-    for segment in edits.segments:
-        unchanged = _origin_hash(segment.origin, by_id) == segment.origin_hash
-        if not segment.machine:
-            kept.append(replace(segment, stale=not unchanged))
-        elif unchanged:
-            kept.append(segment)
-    represented = {sid for s in kept if not s.stale for sid in s.origin}
-    stale = [s for s in kept if s.stale]
-    fresh = [
-        unit
-        for sid, seg in by_id.items()
-        if sid not in represented
-        for unit in _from_machine(sid, seg)
-        if not any(_covers(s, unit) for s in stale)
-    ]
-    taken = {s.id for s in fresh}
-    renamed: list[EditedSegment] = []
-    for s in kept:
-        if s.id in taken:  # an edit whose machine id now names another stretch
-            s = replace(s, id=_fresh_id(edits, [r.id for r in renamed]))
-        renamed.append(s)
-    segments = tuple(sorted([*fresh, *renamed], key=lambda s: (s.start, s.end)))
+    heard, by_id = heard_words(machine), _machine_ids(machine)
+    edited = [s for s in edits.segments if not s.machine]
+    conflicts = _overlapping(edited)
+    placed = [_placed(s, at in conflicts, heard, by_id) for at, s in enumerate(edited)]
+    segments = _laid_out(machine, placed)
     version = edits.version + 1
     change = Change(version, "pipeline", _now(), RERUN, (), (), {"stale": [s.id for s in segments if s.stale]})
     return replace(
@@ -831,39 +1002,39 @@ def reconcile(edits: SessionEdits, machine: Transcript) -> SessionEdits:
 def resolve_stale(
     edits: SessionEdits, segment_id: str, keep: bool, machine: Transcript, *, base_version: int, editor: str
 ) -> SessionEdits:
-    """Settle a stale segment: keep the edit (it then stands for the machine segments it covers now), or
-    take the machine's text for its stretch."""
+    """Settle a stale segment: keep the edit (it then stands for the machine's words of its time now), or
+    take the machine's words of its time instead."""
     _check_version(edits, base_version)
     segment = edits.segment(segment_id)
     if not segment.stale:
         raise EditError(f"{_named(segment)} is niet verouderd: er valt niets te kiezen")
-    by_id = _machine_ids(machine)
-    covered = [u for u in _machine_units(machine) if _covers(segment, u)]
     detail = {"segment": segment_id, "keep": keep}
-    if keep:
-        origin = tuple(dict.fromkeys(u.origin[0] for u in covered))
-        kept = replace(segment, stale=False, origin=origin, origin_hash=_origin_hash(origin, by_id))
-        return _commit(edits, "resolve-stale", editor, [segment], [kept], detail)
-    present = {s.id for s in edits.segments if s.id != segment_id}
-    restored = [u for u in covered if u.id not in present]
-    return _commit(edits, "resolve-stale", editor, [segment], restored, detail)
+    if not keep:
+        remaining = [s for s in edits.segments if not s.machine and s.id != segment_id]
+        return _relaid(edits, machine, remaining, "resolve-stale", editor, detail)
+    by_id = _machine_ids(machine)
+    inside = heard_words(machine).claimed(segment)
+    origin = tuple(sid for sid, seg in by_id.items() if set(inside) & set(_words_of(seg))) or segment.origin
+    kept = replace(segment, stale=False, replaced=inside, origin=origin, origin_hash=_origin_hash(origin, by_id))
+    return _commit(edits, "resolve-stale", editor, [segment], [kept], detail, retrace=False)
 
 
 # --- what publishing and the workbench read -------------------------------------------------------
 
 
 def edited_transcript(machine: Transcript, edits: SessionEdits | None) -> Transcript:
-    """What publishing renders: the machine transcript (its provenance) with the edited segments; a
-    machine segment nobody edited any part of exactly as the machine made it."""
+    """What publishing renders: the machine transcript (its provenance) with the edited segments, each at
+    its own time, and the machine's words around them; a machine segment no edit touched any part of
+    exactly as the machine made it."""
     if edits is None:
         return machine
     edits = reconcile(edits, machine)
     by_id = _machine_ids(machine)
-    units: dict[str, int] = {}
+    units: dict[str, list[tuple[Any, ...]]] = {}
     for s in edits.segments:
         if s.machine:
-            units[s.origin[0]] = units.get(s.origin[0], 0) + 1
-    whole = {sid for sid, seg in by_id.items() if units.get(sid) == len(_from_machine(sid, seg))}
+            units.setdefault(s.origin[0], []).append(_unit_key(s))
+    whole = {sid for sid, seg in by_id.items() if units.get(sid) == [_unit_key(u) for u in _from_machine(sid, seg)]}
     segments: list[Segment] = []
     for s in edits.segments:
         if s.machine and s.origin[0] in whole:
@@ -872,6 +1043,11 @@ def edited_transcript(machine: Transcript, edits: SessionEdits | None) -> Transc
         elif s.words:
             segments.append(Segment(s.start, s.end, s.text, s.words, s.speaker))
     return replace(machine, segments=tuple(segments))
+
+
+def _unit_key(unit: EditedSegment) -> tuple[Any, ...]:
+    """What makes a machine unit the machine's as made (not whether an editor checked it)."""
+    return (unit.id, unit.start, unit.end, unit.speaker, unit.words)
 
 
 def flagged_words(edits: SessionEdits) -> list[tuple[str, int]]:

@@ -26,7 +26,6 @@ import numpy as np
 import webvtt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from slugify import slugify
 
 from . import outputs
 from .models import (
@@ -36,9 +35,10 @@ from .models import (
     Recording,
     SessionMetadata,
     VideoStream,
+    title_slug,
 )
 from .names import MAX_NAME_LENGTH
-from .processes import dies_with_parent
+from .processes import run_child
 from .storage import sha256_file
 
 SAMPLE_RATE = 16_000
@@ -287,7 +287,7 @@ def decode_audio(source: Path, target: Path) -> float:
     partial = target.with_name(target.name + ".partial")
     stream = ffmpeg.input(str(source)).output(str(partial), vn=None, ac=1, ar=SAMPLE_RATE, acodec="pcm_s16le", f="wav")
     command = stream.compile(cmd=ffmpeg_binary(), overwrite_output=True)
-    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, preexec_fn=dies_with_parent())
+    result = run_child(command, capture_output=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
         text = result.stderr.decode("utf-8", "replace")
@@ -363,21 +363,18 @@ def peak_dbfs(wav_path: Path, chunk_frames: int = SAMPLE_RATE * 60) -> float:
 # --- identity and output folders ------------------------------------------------------------------
 
 
-def title_slug(title: str) -> str:
-    """The slug of a session's title: its folder name, unless another recording has it already."""
-    return slugify(title, max_length=80, word_boundary=True) or "sessie"
-
-
 def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
-    """A safe folder name for a session: the slug of its title, with part of its hash on a clash.
+    """A safe folder name for a session: the folder its recording (by content) already has, else the slug
+    of its title, with part of its hash on a clash. A recording is its content: under a new title or file
+    name it keeps its session's folder, so its address and its editors' files stay.
 
     `taken` maps slugs already in use to the recording hash that owns them.
     """
     base = title_slug(title)
-    owner = taken.get(base)
-    if owner is None or owner == sha256:
+    owned = sorted(slug for slug, owner in taken.items() if owner == sha256)
+    if base in owned or (not owned and base not in taken):
         return base
-    return f"{base}-{sha256[:8]}"
+    return owned[0] if owned else f"{base}-{sha256[:8]}"
 
 
 def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None) -> Recording:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from . import outputs, workspace
 from .ingest import ffmpeg_binary
 from .models import Recording, from_jsonable, to_jsonable
 from .package_format import PublishError
-from .processes import dies_with_parent
+from .processes import run_child
 from .settings import PublishSettings
 from .storage import atomic_write_text
 from .timefmt import dutch_date
@@ -43,12 +42,7 @@ class MediaFiles:
 def _run_ffmpeg(args: Sequence[str], source: Path, background: bool = False) -> None:
     """Run ffmpeg; `background` runs it at the lowest CPU priority (`nice -n 19`), on idle cores only."""
     nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
-    result = subprocess.run(
-        [*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args],
-        capture_output=True,
-        text=True,
-        preexec_fn=dies_with_parent(),
-    )
+    result = run_child([*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True)
     if result.returncode != 0:
         lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
         raise PublishError(source, f"ffmpeg failed: {lines[-1] if lines else result.returncode}")
@@ -157,11 +151,19 @@ def prepare_media(
     when made from the same recording and settings, else made now."""
     for candidate in (previous, prepared):
         if candidate is not None and (reusable := _reusable_media(candidate, recording, settings)) is not None:
-            for name in (reusable.video, reusable.audio, reusable.poster):
+            for name in (reusable.video, reusable.audio, reusable.poster if reusable.video else None):
                 if name:
                     _link_or_copy(candidate / name, folder / name)
+            if not reusable.video:  # drawn again: the title, date or programme may have changed
+                make_title_card_of(recording, folder / reusable.poster)
             return reusable
     return make_media(recording, folder, settings)
+
+
+def make_title_card_of(recording: Recording, target: Path) -> None:
+    """The poster of an audio-only recording: a card with its title, date and programme."""
+    subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
+    make_title_card(target, recording.title, subtitle)
 
 
 def make_media(recording: Recording, folder: Path, settings: PublishSettings, background: bool = False) -> MediaFiles:
@@ -180,8 +182,7 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
             reencoded = make_web_video(source, folder / outputs.WEB_VIDEO.name(), settings, background)
             make_poster(source, folder / outputs.POSTER.name(), recording.media.duration, background)
         else:
-            subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
-            make_title_card(folder / outputs.POSTER.name(), recording.title, subtitle)
+            make_title_card_of(recording, folder / outputs.POSTER.name())
         make_audio_copy(source, folder / outputs.AUDIO_COPY.name(), settings, background)
     except av.error.FFmpegError as exc:
         raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc

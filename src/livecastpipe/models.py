@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
+from slugify import slugify
 
 T = TypeVar("T")
 
@@ -88,7 +90,14 @@ class Recording:
 
     @property
     def title(self) -> str:
-        return self.metadata.title or self.slug
+        """The sidecar's title, else the file name's slug: a renamed file renames its session, whose folder
+        (`slug`) stays where it was published."""
+        return self.metadata.title or title_slug(Path(self.source).stem)
+
+
+def title_slug(title: str) -> str:
+    """The slug of a session's title: its folder name, unless another recording has it already."""
+    return slugify(title, max_length=80, word_boundary=True) or "sessie"
 
 
 @dataclass(frozen=True)

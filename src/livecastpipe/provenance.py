@@ -4,7 +4,6 @@ the hashes of the model weights it loads (the bundled Whisper files, the weights
 from __future__ import annotations
 
 import base64
-import subprocess
 from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, files, version
@@ -13,6 +12,7 @@ from typing import Any
 
 from . import bundled_model
 from .ingest import ffmpeg_binary
+from .processes import run_child
 
 DISTRIBUTIONS = (
     "livecastpipe",
@@ -69,7 +69,7 @@ def _installed(name: str) -> str | None:
 @cache
 def ffmpeg_version() -> str:
     """The version the ffmpeg binary in use reports (`7.1.2`, or a build name)."""
-    result = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True)
+    result = run_child([ffmpeg_binary(), "-version"], capture_output=True, text=True)
     return result.stdout.split("\n", 1)[0].removeprefix("ffmpeg version ").split(" ")[0]
 
 

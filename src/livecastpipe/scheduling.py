@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from .ingest import IngestError, read_metadata, session_slug
+from .ingest import IngestError, read_metadata
+from .models import title_slug
+from .storage import sha256_file
+
+
+def output_name(source: str) -> str:
+    """The session name a recording's title (or file name) gives it, known before its content is hashed."""
+    try:
+        metadata = read_metadata(Path(source))
+    except IngestError:
+        return f"unreadable metadata: {source}"  # fails alone, with its own error, in ingest
+    return title_slug(metadata.title or Path(source).stem)
+
+
+def _size(source: str) -> int | str:
+    """The file's size in bytes (the source itself when it cannot be read: a group of its own)."""
+    try:
+        return Path(source).stat().st_size
+    except OSError:
+        return source
+
+
+def _sha256(source: str) -> str:
+    """The file's SHA-256 (the source itself when it cannot be read: ingest says why)."""
+    try:
+        return sha256_file(Path(source))
+    except OSError:
+        return source
+
+
+def same_content(first: str, second: str) -> bool:
+    """Whether two files hold the same recording (same size, then same SHA-256)."""
+    return _size(first) == _size(second) and _sha256(first) == _sha256(second)
 
 
 def output_name_groups(sources: Sequence[str]) -> list[list[str]]:
-    """Group recordings by the output folder name their title gives them, keeping their order.
+    """Group the recordings that could make the same session, keeping their order: those of one output
+    name (their title's), and those of one content (one recording under two names; only files of one
+    size are hashed here).
 
     Groups may run at the same time; the recordings of one group run one after another, so a later
-    recording with the same title still sees the earlier one's folder and gets its hash appended.
+    recording sees what the earlier one published (its folder, its content's session).
     """
-    groups: dict[str, list[str]] = {}
+    sizes = Counter(_size(source) for source in sources)
+    groups: list[tuple[set[str], list[str]]] = []
     for source in sources:
-        try:
-            metadata = read_metadata(Path(source))
-            key = session_slug(metadata.title or Path(source).stem, "", {})
-        except IngestError:
-            key = f"unreadable metadata: {source}"  # fails alone, with its own error, in ingest
-        groups.setdefault(key, []).append(source)
-    return list(groups.values())
+        keys = {f"name {output_name(source)}"}
+        if sizes[_size(source)] > 1:
+            keys.add(f"content {_sha256(source)}")
+        joined = [group for group in groups if group[0] & keys]
+        merged = (keys.union(*(group[0] for group in joined)), [s for group in joined for s in group[1]] + [source])
+        groups = [group for group in groups if group not in joined] + [merged]
+    return sorted((sorted(group, key=sources.index) for _, group in groups), key=lambda group: sources.index(group[0]))

@@ -273,17 +273,18 @@ class SessionView:
         return len(ed.flagged_words(self.edits))
 
 
-def machine_texts(machine: Transcript) -> dict[str, str]:
-    """Machine segment id ("s1", …) → its text."""
-    return {f"s{n}": s.text.strip() for n, s in enumerate(machine.segments, start=1)}
+def machine_texts(machine: Transcript) -> ed.HeardWords:
+    """The machine's words, indexed by time for `machine_text`."""
+    return ed.heard_words(machine)
 
 
-def machine_text(segment: EditedSegment, texts: Mapping[str, str]) -> str:
-    """The machine's text of the segments an edited segment was made from."""
-    return " ".join(texts.get(i, "") for i in segment.origin).strip()
+def machine_text(segment: EditedSegment, texts: ed.HeardWords) -> str:
+    """The machine's text of an edited segment's time (by time, so after a rerun it is the rerun's words
+    there, what taking the machine's text back gives)."""
+    return " ".join(w.text.strip() for w in texts.claimed(segment)).strip()
 
 
-def segment_json(segment: EditedSegment, texts: Mapping[str, str]) -> dict[str, Any]:
+def segment_json(segment: EditedSegment, texts: ed.HeardWords) -> dict[str, Any]:
     """One segment for the API: ids, times, speaker, text, words (with their flags) and edit state."""
     return {
         "id": segment.id,
@@ -550,7 +551,7 @@ class Workbench:
     def render_sessions(self) -> str:
         return self.templates.get_template("index.html.j2").render(sessions=self.sessions(), token=self.token)
 
-    def segment_html(self, view: SessionView, segment: EditedSegment, texts: Mapping[str, str]) -> str:
+    def segment_html(self, view: SessionView, segment: EditedSegment, texts: ed.HeardWords) -> str:
         """One segment of the page, as the template renders it (the client swaps it in after a change)."""
         macro = self.templates.get_template("_segment.html.j2").module.segment_item  # type: ignore[attr-defined]
         return str(macro(segment, view.speakers, texts))
@@ -1230,7 +1231,8 @@ def workbench_app(workbench: Workbench, host: str = "127.0.0.1", port: int | Non
         return lambda e: ed.add_speaker(e, base_version=e.version, editor=bench.editor)[0]
 
     def undo(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
-        return lambda e: ed.undo(e, base_version=e.version, editor=bench.editor)
+        machine = bench.machine(slug)
+        return lambda e: ed.undo(e, base_version=e.version, editor=bench.editor, machine=machine)
 
     def redo(request: Request, data: dict[str, Any], slug: str) -> Callable[[SessionEdits], SessionEdits]:
         return lambda e: ed.redo(e, base_version=e.version, editor=bench.editor)
