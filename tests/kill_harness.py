@@ -243,3 +243,12 @@ def differences(a: object, b: object, where: str = "") -> list[str]:
 def staging_left(out: Path) -> list[Path]:
     """Staging folders and temporary files anywhere in the output folder."""
     return [p for pattern in workspace.STAGING_PATTERNS for p in out.rglob(pattern)]
+
+
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"

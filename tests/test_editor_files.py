@@ -6,7 +6,6 @@ the workbench tests (ffmpeg only, no model)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -34,13 +33,6 @@ from .workbench_fixtures import SLUG
 
 TOKEN = "test-token-0123456789"
 PROMPT = "[q]uit"
-
-
-@pytest.fixture()
-def output(edit_site: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "output"
-    shutil.copytree(edit_site, copy, symlinks=True)
-    return copy
 
 
 @pytest.fixture()

@@ -19,6 +19,7 @@ from livecastpipe.models import Recording
 from livecastpipe.publish import publish_session
 
 from .conftest import SAMPLE, run_ffmpeg
+from .kill_harness import alive
 from .publish_fixtures import SETTINGS, hostile_package
 
 HOLD_LOCK = """
@@ -115,18 +116,9 @@ def test_the_temporary_prefect_server_dies_with_its_parent_after_kill_9(tmp_path
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and _alive(child):
+    while time.monotonic() < deadline and alive(child):
         time.sleep(0.1)
-    assert not _alive(child), "Prefect's temporary server outlived the run that started it"
-
-
-def _alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
+    assert not alive(child), "Prefect's temporary server outlived the run that started it"
 
 
 def _unshare_available() -> bool:

@@ -16,6 +16,8 @@ import pytest
 
 from livecastpipe.processes import armed_command, run_child, start_child
 
+from .kill_harness import alive
+
 BLAS_AND_CHILDREN = """
 import subprocess, sys, threading, time
 import numpy as np
@@ -72,20 +74,11 @@ def _blas_and_children(way: str, seconds: float, timeout: float) -> int | None:
     return int(result.stdout)
 
 
-def _alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
-
-
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.05)
-    return not _alive(pid)
+    return not alive(pid)
 
 
 def test_children_started_while_blas_threads_compute_never_freeze_the_process() -> None:
@@ -109,7 +102,7 @@ def test_a_child_outlives_the_thread_that_started_it_but_not_a_kill_9_of_its_pro
         child = int(parent.stdout.readline())
         assert parent.stdout.readline().strip() == "thread ended"
         time.sleep(1.0)
-        assert _alive(child), "the child died with the thread that started it"
+        assert alive(child), "the child died with the thread that started it"
         assert Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"120"]  # exec'd, same pid
     finally:
         parent.send_signal(signal.SIGKILL)

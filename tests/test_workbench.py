@@ -36,13 +36,6 @@ ADDRESS = "http://127.0.0.1:8642"
 """Where the test client says it sends its requests (the Host header the workbench checks)."""
 
 
-@pytest.fixture()
-def output(edit_site: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "output"
-    shutil.copytree(edit_site, copy, symlinks=True)
-    return copy
-
-
 def workbench_client(output: Path, host: str = "127.0.0.1", **kwargs: object) -> TestClient:
     """A test client of the workbench of `output` listening on `host` at port 8642."""
     settings = Settings(output_dir=output, publish=SETTINGS)

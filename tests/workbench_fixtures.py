@@ -3,6 +3,7 @@ flagged word, and a review file, over the 20-second audio-only recording (ffmpeg
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,3 +87,11 @@ def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording:
     update_review(private, SLUG, package.recording.title, summary, sentences, package.speakers)
     publish_session(package, output, SETTINGS)
     return output
+
+
+@pytest.fixture()
+def output(edit_site: Path, tmp_path: Path) -> Path:
+    """A copy of the small edited site of its own, for a test that changes it."""
+    copy = tmp_path / "output"
+    shutil.copytree(edit_site, copy, symlinks=True)
+    return copy
