@@ -56,7 +56,7 @@ def _assert_one_session_with_editors_work(output: Path, slug: str, title: str, s
     site = workspace.site_dir(output)
     assert workspace.session_slugs(output) == [slug]
     manifest = json.loads((site / slug / "session.json").read_text())
-    assert manifest["recording"]["source"] == str(source) and manifest["catalogue"]["title"] == title
+    assert manifest["recording"]["file"] == source.name and manifest["catalogue"]["title"] == title
     page = (site / slug / "index.html").read_text()
     assert f'data-title="{title}"' in page and SUMMARY in page
     assert CORRECTION in _caption_words((site / slug / "captions.nl.vtt").read_text())
@@ -65,6 +65,7 @@ def _assert_one_session_with_editors_work(output: Path, slug: str, title: str, s
     feed = (site / "feed.xml").read_text()
     assert feed.count("<item>") == 1 and f"<title>{title}</title>" in feed
     private = workspace.session_private_dir(output, slug)
+    assert json.loads((private / "package.json").read_text())["recording"]["source"] == str(source)
     stored = edits.read_edits(private)
     assert stored is not None and stored.segments[0].text == CORRECTION
     decision = read_review(private).item(SESSION_SUMMARY_KEY).decision
