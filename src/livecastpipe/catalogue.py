@@ -196,8 +196,9 @@ SITE_LANGUAGE = "nl"
 """The language the site speaks (its labels, the catalogue page), whatever language a session is in."""
 
 
-def build_search_index(output_dir: Path) -> Path:
-    """Index every session page with Pagefind into `output/site/pagefind/`, swapped in atomically."""
+def build_search_index(output_dir: Path) -> Path | None:
+    """Index every session page with Pagefind into `output/site/pagefind/`, swapped in atomically; None,
+    and no index left, when no page has a word to search (sessions without speech)."""
     site = workspace.site_dir(output_dir)
     workspace.staging_dir(output_dir).mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=workspace.staging_dir(output_dir)))
@@ -221,6 +222,10 @@ def build_search_index(output_dir: Path) -> Path:
             capture_output=True,
             text=True,
         )
+        if "Indexed 0 pages" in result.stdout:  # Pagefind then says it failed, but there is nothing to find
+            shutil.rmtree(staged, ignore_errors=True)
+            shutil.rmtree(site / outputs.SEARCH_INDEX.name(), ignore_errors=True)
+            return None
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
             raise PublishError(output_dir, f"pagefind failed: {lines[-1] if lines else result.returncode}")
