@@ -33,7 +33,7 @@ from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
-from livecastpipe.ingest import IngestError, find_recordings, ingest, read_metadata, sidecar_file
+from livecastpipe.ingest import IngestError, find_recordings, forget_decoded_audio, ingest, read_metadata, sidecar_file
 from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript, title_slug
 from livecastpipe.publish import SessionPackage, publish_session
@@ -423,6 +423,7 @@ def process_session(
         get_run_logger().info("%s: %s", source, notes[0])
     elif (replaced := replaced_session(published, recording)) is not None:
         if not settings.replace_recordings:
+            forget_decoded_audio(recording)
             raise IngestError(Path(source), replaced.refusal(recording))
         recording = replace(recording, slug=replaced.slug)
         notes = (replaced.note(),)

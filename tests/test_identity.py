@@ -15,6 +15,7 @@ from livecastpipe.ingest import ingest
 from livecastpipe.media import make_title_card_of, prepare_media, prepare_media_ahead
 from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
 from livecastpipe.settings import PublishSettings, Settings
+from livecastpipe.storage import sha256_file
 
 from .conftest import SAMPLE, run_ffmpeg
 
@@ -165,6 +166,7 @@ def test_two_recordings_with_one_title_stay_apart(prefect_harness, tmp_path: Pat
         (refused,) = process_folder([str(second)], settings)
         assert refused.status == "failed" and refused.error is not None, title
         assert refused.error.startswith(f"{other}: ") and str(talk) in refused.error and "--replace" in refused.error
+        assert not (settings.resolved_cache_dir / sha256_file(other)[:32]).exists(), "the refused one's audio stayed"
         _assert_one_session_with_editors_work(settings.output_dir, slug, NEW_TITLE, talk)
 
 

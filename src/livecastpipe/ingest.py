@@ -377,6 +377,12 @@ def session_slug(title: str, sha256: str, taken: Mapping[str, str]) -> str:
     return owned[0] if owned else f"{base}-{sha256[:8]}"
 
 
+def forget_decoded_audio(recording: Recording) -> None:
+    """Remove a recording's decoded audio from the cache, once the run has refused it (a 10-hour WAV is
+    1.15 GB that no later run asked for)."""
+    shutil.rmtree(Path(recording.audio_path).parent, ignore_errors=True)
+
+
 def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None) -> Recording:
     """Probe, identify and decode one recording; raise IngestError naming the file and the problem."""
     if not source.exists():
