@@ -47,6 +47,7 @@ import yaml  # noqa: E402
 from bench.common import write_report  # noqa: E402
 from livecastpipe import workspace  # noqa: E402
 from livecastpipe.ingest import ffmpeg_binary  # noqa: E402
+from livecastpipe.workbench import other_run_alive  # noqa: E402
 
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"
 SAMPLE_SIDECAR = REPO / "media" / "cooperatieven-sample.yaml"
@@ -57,6 +58,7 @@ TAG = "LIVECAST_CONFERENCE_BENCH"
 """Environment variable every process the bench starts carries (inherited by their children): how
 processes left behind are found."""
 FOLDER_DEPLOYMENT = "process-folder/livecast-folder"
+FINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 TOPICS = (
     "Buurtcoöperaties en de stad",
     "Energie van de wijk",
@@ -446,7 +448,7 @@ def process_recordings(
         states = flow_run_states(list(waiting.values()))
         for path, run in waiting.items():
             kind, name, running = states[run]
-            if kind in ("COMPLETED", "FAILED", "CANCELLED", "CRASHED"):
+            if kind in FINAL_STATES:
                 ledger.flow_runs.append(
                     {
                         "recording": Path(path).name,
@@ -567,11 +569,18 @@ def wait_published(out: Path, sha: str, until: float) -> str | None:
 
 
 def workbench_editor(
-    ledger: Ledger, env: dict[str, str], out: Path, recording: Recording, number: int, until: float
+    ledger: Ledger,
+    env: dict[str, str],
+    out: Path,
+    recording: Recording,
+    number: int,
+    until: float,
+    approve: bool = True,
+    when: str = "",
 ) -> None:
-    """`livecast edit` on the session once it is published: a segment's text gets a marker word, the
-    summary is approved with a marker, the captions are approved, then the session is published
-    (tried again while runs work in the folder)."""
+    """`livecast edit` on the session once it is published: a segment's text gets a marker word, and
+    with `approve` the summary is approved with a marker and the captions approved; then the session is
+    published (tried again while runs work in the folder). `when` labels the changes in the report."""
     slug = wait_published(out, recording.sha, until)
     if slug is None:
         ledger.add(Step(f"workbench {recording.path.name}: never published", None, 0.0, True))
@@ -604,20 +613,9 @@ def workbench_editor(
             )
             _expect(ledger, f"workbench {slug}: segment text", answer)
             if answer.status_code == 200:
-                ledger.change(recording.sha, "segment text (workbench)", marker, "captions, transcript")
-            summary = next((i for i in session["review"] if i["key"] == "session/summary"), None)
-            if summary is not None:
-                text = f"SAMENVATX7W{number:02d} {summary['generated_text']}"
-                answer = client.post(
-                    f"/api/sessions/{slug}/review/session/summary", json={"decision": "approve", "text": text}
-                )
-                _expect(ledger, f"workbench {slug}: approve summary", answer)
-                if answer.status_code == 200:
-                    ledger.change(recording.sha, "summary approved (workbench)", f"SAMENVATX7W{number:02d}", "page")
-            answer = client.post(f"/api/sessions/{slug}/review/session/captions", json={"decision": "approve"})
-            _expect(ledger, f"workbench {slug}: approve captions", answer)
-            if answer.status_code == 200:
-                ledger.change(recording.sha, "captions approved (workbench)", "captions.reviewed", "session.json, page")
+                ledger.change(recording.sha, f"segment text (workbench{when})", marker, "captions, transcript")
+            if approve:
+                approve_texts(ledger, client, recording, slug, session, number)
             _publish_until_free(ledger, client, slug, until)
     except (httpx.HTTPError, TimeoutError, ValueError, KeyError) as exc:
         ledger.add(
@@ -629,6 +627,24 @@ def workbench_editor(
         code = stop_background(server, stop=signal.SIGINT)
         seconds = round(time.monotonic() - began, 1)
         ledger.add(Step(f"livecast edit {slug} (Ctrl-C at the end)", code, seconds, code is None))
+
+
+def approve_texts(
+    ledger: Ledger, client: httpx.Client, recording: Recording, slug: str, session: dict[str, Any], number: int
+) -> None:
+    """Through the workbench's API: the summary approved with a marker word put before it, and the captions."""
+    summary = next((i for i in session["review"] if i["key"] == "session/summary"), None)
+    if summary is not None:
+        marker = f"SAMENVATX7W{number:02d}"
+        text = f"{marker} {summary['generated_text']}"
+        answer = client.post(f"/api/sessions/{slug}/review/session/summary", json={"decision": "approve", "text": text})
+        _expect(ledger, f"workbench {slug}: approve summary", answer)
+        if answer.status_code == 200:
+            ledger.change(recording.sha, "summary approved (workbench)", marker, "page")
+    answer = client.post(f"/api/sessions/{slug}/review/session/captions", json={"decision": "approve"})
+    _expect(ledger, f"workbench {slug}: approve captions", answer)
+    if answer.status_code == 200:
+        ledger.change(recording.sha, "captions approved (workbench)", "captions.reviewed", "session.json, page")
 
 
 def _workbench_address(log: Path, server: subprocess.Popen[bytes], timeout: float) -> tuple[str, str]:
@@ -752,8 +768,11 @@ def start_editors(
 # --- phase 2: the archivist's rerun; phase 3: a nearly full disk -------------------------------------
 
 
-def rerun_folder(ledger: Ledger, media: Path, out: Path, recordings: list[Recording], timeout: float) -> str:
-    """One sidecar's title changed, then the whole folder again as one flow run; its final state."""
+def rerun_folder(
+    ledger: Ledger, env: dict[str, str], media: Path, out: Path, recordings: list[Recording], args: argparse.Namespace
+) -> str:
+    """One sidecar's title changed, then the whole folder again as one flow run while editors correct
+    sessions in the workbench (publishing once the rerun is done); its final state."""
     renamed = recordings[0].path.with_suffix(".yaml")
     sidecar = yaml.safe_load(renamed.read_text())
     sidecar["title"] = f"{sidecar['title']} (herzien)"
@@ -761,25 +780,46 @@ def rerun_folder(ledger: Ledger, media: Path, out: Path, recordings: list[Record
     from prefect.deployments import run_deployment
 
     began = time.monotonic()
+    until = began + args.flow_timeout + 300
     flow_run = run_deployment(
         FOLDER_DEPLOYMENT,
         parameters={"paths": [str(media)], "settings": {"output_dir": str(out), "max_concurrent_sessions": 2}},
-        timeout=timeout,
+        timeout=0,
         as_subflow=False,
     )
-    name = flow_run.state.name if flow_run.state else "NONE"
-    completed = flow_run.state is not None and flow_run.state.is_completed()
-    hung = flow_run.state is not None and not flow_run.state.is_final()
+    run = str(flow_run.id)
+    while not other_run_alive(out) and not _final(run) and time.monotonic() < began + args.flow_timeout:
+        time.sleep(0.5)  # the editors start once the rerun holds the output folder
+    editors = [
+        threading.Thread(
+            target=workbench_editor,
+            args=(ledger, env, out, recording, 50 + number, until, False, ", during the rerun"),
+        )
+        for number, recording in enumerate(recordings[1 : 1 + args.rerun_editors], 1)
+    ]
+    for thread in editors:
+        thread.start()
+    while not _final(run) and time.monotonic() < began + args.flow_timeout:
+        time.sleep(2)
+    seconds = round(time.monotonic() - began, 1)
+    kind, name, _ = flow_run_states([run])[run]
     ledger.add(
         Step(
             "rerun of the folder (flow run, one title changed)",
-            0 if completed else 1,
-            round(time.monotonic() - began, 1),
-            hung,
+            0 if kind == "COMPLETED" else 1,
+            seconds,
+            not _final(run),
             note=name,
         )
     )
+    for thread in editors:
+        thread.join(timeout=until - time.monotonic() + 60)
     return name
+
+
+def _final(flow_run_id: str) -> bool:
+    """Whether the flow run has ended (completed, failed, crashed, cancelled)."""
+    return flow_run_states([flow_run_id])[flow_run_id][0] in FINAL_STATES
 
 
 def nearly_full_disk(
@@ -928,7 +968,8 @@ def report(figures: dict[str, Any], ledger: Ledger, args: argparse.Namespace) ->
         f"(`--limit {args.worker_limit}`) on loopback; the worker killed {len(ledger.kills)} times with its flow runs "
         f"(seed {args.seed}); {args.workbench_editors} sessions edited in the workbench (HTTP API), {args.cli_editors} "
         "with `livecast speakers` / `review` / `publish`; then the folder rerun as one flow run with one title "
-        "changed, and one `livecast run` on a copy of the output on a nearly full tmpfs.",
+        f"changed while {args.rerun_editors} sessions were corrected in the workbench, and one `livecast run` on a "
+        "copy of the output on a nearly full tmpfs.",
         "",
         "| figure | value | goal |",
         "|---|---|---|",
@@ -1012,7 +1053,7 @@ def run_conference(ledger: Ledger, work: Path, run_id: str, args: argparse.Names
         for thread in editors:
             thread.join(timeout=args.processing_timeout + 600)
         published_first = len(published_slugs(out))
-        rerun_state = rerun_folder(ledger, media, out, recordings, args.flow_timeout)
+        rerun_state = rerun_folder(ledger, env, media, out, recordings, args)
     time.sleep(5)
     left = process_names(tagged_processes(run_id))
     disk = nearly_full_disk(ledger, work, out, extra_path, run_id, args.step_timeout)
@@ -1100,6 +1141,7 @@ def main() -> None:
     parser.add_argument("--worker-limit", type=int, default=2, help="flow runs at once on the worker")
     parser.add_argument("--workbench-editors", type=int, default=5)
     parser.add_argument("--cli-editors", type=int, default=4)
+    parser.add_argument("--rerun-editors", type=int, default=2, help="sessions corrected during the rerun")
     parser.add_argument("--max-attempts", type=int, default=4, help="submissions of one recording at most")
     parser.add_argument("--flow-timeout", type=float, default=900, help="a flow run running longer is a hang")
     parser.add_argument("--processing-timeout", type=float, default=1500, help="the whole first phase")
