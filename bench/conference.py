@@ -27,6 +27,7 @@ import re
 import shlex
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -408,7 +409,7 @@ def submit(recording: Recording, out: Path) -> str:
 
 
 def flow_run_states(flow_run_ids: list[str]) -> dict[str, tuple[str, str, float | None]]:
-    """Per flow run: (state type, state name, seconds since it started running)."""
+    """Per flow run: (state type, state name, seconds it has run or ran; None before it starts)."""
     from prefect import get_client
 
     states = {}
@@ -416,7 +417,7 @@ def flow_run_states(flow_run_ids: list[str]) -> dict[str, tuple[str, str, float 
     with get_client(sync_client=True) as client:
         for flow_run_id in flow_run_ids:
             run = client.read_flow_run(flow_run_id)
-            running = (now - run.start_time).total_seconds() if run.start_time else None
+            running = ((run.end_time or now) - run.start_time).total_seconds() if run.start_time else None
             states[flow_run_id] = (run.state.type.value, run.state.name, running) if run.state else ("NONE", "", None)
     return states
 
@@ -441,6 +442,8 @@ def process_recordings(
     done: dict[str, str] = {}
     milestones = sorted(rng.sample(range(1, len(recordings)), min(args.kills, len(recordings) - 1)))
     kill_after: float | None = None
+    run_lengths: list[float] = []
+    """Seconds each completed flow run ran."""
     deadline = time.monotonic() + args.processing_timeout
     while len(done) < len(recordings) and time.monotonic() < deadline:
         time.sleep(2)
@@ -458,6 +461,8 @@ def process_recordings(
                         "seconds": round(time.monotonic() - submitted_at[run], 1),
                     }
                 )
+                if kind == "COMPLETED" and running is not None:
+                    run_lengths.append(running)
                 if kind == "COMPLETED" or attempts[path] >= args.max_attempts:
                     done[path] = kind
                 else:  # an archivist submits a failed or crashed session again
@@ -471,7 +476,9 @@ def process_recordings(
                 )
                 done[path] = "HUNG"
         if milestones and len(done) >= milestones[0] and kill_after is None:
-            kill_after = time.monotonic() + rng.uniform(2, 20)
+            # a moment anywhere in a run: up to nine tenths of a finished run's length after the milestone
+            longest = 0.9 * statistics.median(run_lengths) if run_lengths else 20
+            kill_after = time.monotonic() + rng.uniform(2, max(longest, 5))
         working = any(states[run][0] in ("RUNNING", "PENDING") for path, run in waiting.items() if path not in done)
         if kill_after is not None and time.monotonic() >= kill_after and working:  # else at the next look
             milestones.pop(0)
@@ -517,6 +524,7 @@ def kill_and_recover(
         {
             "worker_start": worker.starts,
             "runs_in_flight": len(in_flight),
+            "running_s": [round(states[run][2] or 0.0, 1) for run in in_flight.values()],
             "prefect_shows": sorted(set(shown.values())),
             "processes_left": left,
             "published_before": len(done),
@@ -980,12 +988,13 @@ def report(figures: dict[str, Any], ledger: Ledger, args: argparse.Namespace) ->
         "",
         "## Kills",
         "",
-        "| kill | runs in flight | Prefect shows them, 10 s later | processes left | sessions done before |",
-        "|---|---|---|---|---|",
+        "| kill | runs in flight | running for (s) | Prefect shows them, 10 s later | processes left | sessions done before |",
+        "|---|---|---|---|---|---|",
     ]
     for number, kill in enumerate(ledger.kills, 1):
         lines.append(
-            f"| {number} | {kill['runs_in_flight']} | {', '.join(kill['prefect_shows']) or '–'} | "
+            f"| {number} | {kill['runs_in_flight']} | {', '.join(map(str, kill['running_s'])) or '–'} | "
+            f"{', '.join(kill['prefect_shows']) or '–'} | "
             f"{', '.join(kill['processes_left']) or 'none'} | {kill['published_before']} |"
         )
     lines += [
