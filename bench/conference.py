@@ -475,11 +475,12 @@ def process_recordings(
                     Step(f"flow run {Path(path).name} (running past {args.flow_timeout} s)", None, running, True)
                 )
                 done[path] = "HUNG"
-        if milestones and len(done) >= milestones[0] and kill_after is None:
-            # a moment anywhere in a run: up to nine tenths of a finished run's length after the milestone
+        # A kill lands while a flow run works (Running: past the worker's start-up of it), at a moment drawn
+        # up to nine tenths of a finished run's length after it was seen working.
+        working = any(states[run][0] == "RUNNING" for path, run in waiting.items() if path not in done)
+        if milestones and len(done) >= milestones[0] and kill_after is None and working:
             longest = 0.9 * statistics.median(run_lengths) if run_lengths else 20
-            kill_after = time.monotonic() + rng.uniform(2, max(longest, 5))
-        working = any(states[run][0] in ("RUNNING", "PENDING") for path, run in waiting.items() if path not in done)
+            kill_after = time.monotonic() + rng.uniform(1, max(longest, 5))
         if kill_after is not None and time.monotonic() >= kill_after and working:  # else at the next look
             milestones.pop(0)
             kill_after = None
