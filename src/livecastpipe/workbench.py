@@ -244,6 +244,8 @@ class ChapterView:
     title: str
     state: str
     key: str | None
+    title_version: str | None = None
+    """The version of its title's review item, which a change of the title is based on."""
 
 
 @dataclass(frozen=True)
@@ -506,6 +508,7 @@ class Workbench:
                     title=title,
                     state=item.state if item else "none",
                     key=key if item else None,
+                    title_version=item_version(item) if item else None,
                 )
             )
         return tuple(views)
@@ -818,6 +821,7 @@ def chapter_json(chapter: ChapterView) -> dict[str, Any]:
         "end": chapter.end,
         "title": chapter.title,
         "state": chapter.state,
+        "title_version": chapter.title_version,
     }
 
 
@@ -1026,12 +1030,12 @@ def _text(data: Mapping[str, Any], key: str) -> str:
     return value
 
 
-def _item_version(data: Mapping[str, Any]) -> str | None:
-    """The version of a review item or speaker a change was based on (as the session JSON gives it), or
-    None when the request names none (the change then applies to the item as it is)."""
-    value = data.get("version")
+def _item_version(data: Mapping[str, Any], field: str = "version") -> str | None:
+    """The version of a review item or speaker a change was based on (as the session JSON gives it, in
+    `field`), or None when the request names none (the change then applies to the item as it is)."""
+    value = data.get(field)
     if value is not None and not isinstance(value, str):
-        raise ApiError(400, "'version' moet de versie zijn die de sessie gaf (een tekst)")
+        raise ApiError(400, f"'{field}' moet de versie zijn die de sessie gaf (een tekst)")
     return value
 
 
@@ -1302,7 +1306,8 @@ def workbench_app(workbench: Workbench, host: str = "127.0.0.1", port: int | Non
             if title is not None:
                 if view.chapters[number - 1].key is None:
                     raise ApiError(404, f"hoofdstuk {number} van sessie '{slug}' heeft geen titel om na te kijken")
-                result |= bench.decide(slug, chapter_title_key(number), "approve", title, None)
+                based_on = _item_version(data, "title_version")
+                result |= bench.decide(slug, chapter_title_key(number), "approve", title, based_on)
             result["chapters"] = [chapter_json(c) for c in bench.view(slug).chapters]
             return result
 

@@ -700,6 +700,7 @@
         return;
       }
       enqueue(async () => {
+        if (data.title !== undefined && form.dataset.titleVersion) data.title_version = form.dataset.titleVersion;
         const result = await call('POST', api(`chapters/${form.dataset.number}`), {...data, version});
         if (!result.ok) {
           if (result.status === 409) conflict(result.body, null);
@@ -707,6 +708,8 @@
           return;
         }
         if (typeof result.body.version === 'number') version = result.body.version;
+        const saved = (result.body.chapters || []).find((c) => String(c.number) === form.dataset.number);
+        if (saved && saved.title_version) form.dataset.titleVersion = saved.title_version;
         original.title = title.value;
         original.start = start.value;
         form.querySelector('.state').textContent = data.title ? 'goedgekeurd' : form.querySelector('.state').textContent;
