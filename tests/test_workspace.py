@@ -6,7 +6,10 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,6 +132,22 @@ def test_a_loop_of_links_in_the_site_is_not_found(served: tuple[Path, int], capf
     for path in ("/lus", "/lus/", "/lus/index.html", "/sessie/heen", "/sessie/terug/captions.nl.vtt"):
         assert fetch(port, path)[0] == 404, path
     assert fetch(port, "/sessie/index.html")[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_viewer_leaving_while_a_file_streams_is_no_traceback(
+    served: tuple[Path, int], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A viewer who closes the tab or seeks resets the connection while the server still sends the video."""
+    output, port = served
+    (workspace.site_dir(output) / "sessie" / "video.mp4").write_bytes(os.urandom(16 << 20))
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port)) as viewer:
+            viewer.sendall(f"GET /sessie/video.mp4 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            assert viewer.recv(4096).startswith(b"HTTP/1.0 200")
+            viewer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # reset, not close
+    assert fetch(port, "/sessie/index.html")[0] == 200
+    time.sleep(0.5)
     assert "Traceback" not in capfd.readouterr().err
 
 

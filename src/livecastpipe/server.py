@@ -8,6 +8,7 @@ import ipaddress
 import os
 import posixpath
 import socket
+import sys
 import urllib.parse
 from functools import partial
 from pathlib import Path
@@ -180,9 +181,20 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         self._remaining = None
 
 
+class SiteServer(http.server.ThreadingHTTPServer):
+    """The preview server: a viewer who leaves or seeks while a file streams resets the connection, which
+    is no error to report; any other failure of a request is one line, not a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        print(f"livecast serve: a request from {client_address[0]} failed: {error!r}", file=sys.stderr)
+
+
 def preview_server(
     output_dir: Path, port: int = 8000, host: str = "127.0.0.1", frame_ancestors: str = "'self'"
-) -> http.server.ThreadingHTTPServer:
+) -> SiteServer:
     """An HTTP server for the public site of an output folder (port 0 picks a free one); call serve_forever().
 
     `frame_ancestors` is the CSP source list of the sites that may embed the pages (`'self'`, `'none'`,
@@ -190,4 +202,4 @@ def preview_server(
     """
     handler_class = type("SiteHandler", (SiteRequestHandler,), {"frame_ancestors": frame_ancestors})
     handler = partial(handler_class, directory=str(workspace.site_dir(output_dir)))
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    return SiteServer((host, port), handler)
