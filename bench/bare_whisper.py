@@ -11,7 +11,7 @@ import sys
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from livecastpipe.settings import TranscribeSettings
-from livecastpipe.transcribe import resolve_model
+from livecastpipe.stages.transcribe import resolve_model
 
 
 def main(out: str, files: list[str]) -> None:

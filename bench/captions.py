@@ -29,16 +29,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import concatenate, eval_pairs, fillets_conversations, normalise_dutch, word_error_rate, write_report  # noqa: E402
 
-from livecastpipe import transcribe as transcribe_module  # noqa: E402
-from livecastpipe.diarization import find_speech  # noqa: E402
-from livecastpipe.diarization.rttm import read_rttm  # noqa: E402
-from livecastpipe.ingest import ingest  # noqa: E402
 from livecastpipe.models import SessionMetadata, Transcript  # noqa: E402
-from livecastpipe.repair import check_transcript, repeated_words, uncaptioned_spans  # noqa: E402
 from livecastpipe.settings import SpeakerSettings, SubtitleProfile, TranscribeSettings  # noqa: E402
-from livecastpipe.subtitles import build_cues  # noqa: E402
-from livecastpipe.terms import decoding_terms, dutch_dictionary  # noqa: E402
-from livecastpipe.transcribe import transcribe_file  # noqa: E402
+from livecastpipe.stages import transcribe as transcribe_module  # noqa: E402
+from livecastpipe.stages.diarization import find_speech  # noqa: E402
+from livecastpipe.stages.diarization.rttm import read_rttm  # noqa: E402
+from livecastpipe.stages.ingest import ingest  # noqa: E402
+from livecastpipe.stages.repair import check_transcript, repeated_words, uncaptioned_spans  # noqa: E402
+from livecastpipe.stages.subtitles import build_cues  # noqa: E402
+from livecastpipe.stages.terms import decoding_terms, dutch_dictionary  # noqa: E402
+from livecastpipe.stages.transcribe import transcribe_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from livecastpipe.ingest import MEDIA_SUFFIXES, ffmpeg_binary
+from livecastpipe.stages.ingest import MEDIA_SUFFIXES, ffmpeg_binary
 
 REPO = Path(__file__).resolve().parents[1]
 FILLETS_BUILDER = REPO.parent / "shared" / "eval" / "fillets" / "build.py"

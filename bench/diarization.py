@@ -34,12 +34,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # prove the weights come from the 
 from common import fillets_conversations, write_report  # noqa: E402
 from der import diarization_error_rate  # noqa: E402
 
-from livecastpipe.diarization import diarize, engine_for  # noqa: E402
-from livecastpipe.diarization.campplus import SenkoEngine  # noqa: E402
-from livecastpipe.diarization.rttm import read_rttm  # noqa: E402
-from livecastpipe.ingest import ffmpeg_binary  # noqa: E402
 from livecastpipe.models import SessionMetadata, SpeakerTurn  # noqa: E402
 from livecastpipe.settings import SpeakerSettings  # noqa: E402
+from livecastpipe.stages.diarization import diarize, engine_for  # noqa: E402
+from livecastpipe.stages.diarization.campplus import SenkoEngine  # noqa: E402
+from livecastpipe.stages.diarization.rttm import read_rttm  # noqa: E402
+from livecastpipe.stages.ingest import ffmpeg_binary  # noqa: E402
 
 RATE = 16_000
 COLLAR = 0.25

@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.ingest import ffmpeg_binary, ingest
-from livecastpipe.publish import SessionPackage, publish_session
+from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.publish import SessionPackage, publish_session
 from livecastpipe.settings import PublishSettings, TranscribeSettings
-from livecastpipe.transcribe import transcribe_file
+from livecastpipe.stages.ingest import ffmpeg_binary, ingest
+from livecastpipe.stages.transcribe import transcribe_file
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"

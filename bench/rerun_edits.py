@@ -30,22 +30,31 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import median, write_report  # noqa: E402
 from bench.workbench import two_hour_transcript  # noqa: E402
-from livecastpipe import edits as edits_now  # noqa: E402
+from livecastpipe.editor import edits as edits_now  # noqa: E402
 from livecastpipe.models import Segment, Transcript, Word  # noqa: E402
 
 CHUNK_S = 30.0
 SHIFT_S = 0.12
 EDIT_EVERY = 10
+FLAT_MODULES = {
+    "outputs": "package.outputs",
+    "edits": "editor.edits",
+    "editor_files": "editor.editor_files",
+    "editor_text": "editor.editor_text",
+}
+"""Modules the editor's edits imported from the package's top before they moved into folders."""
 
 
 def edits_module_at(revision: str, folder: Path) -> ModuleType:
-    """`livecastpipe.edits` as it was at `revision` (imported beside the current package)."""
-    source = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{revision}:src/livecastpipe/edits.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    """`livecastpipe.editor.edits` as it was at `revision` (imported beside the current package; before the
+    modules moved into folders, its flat imports are pointed at where those modules are now)."""
+    for flat, now in FLAT_MODULES.items():
+        sys.modules.setdefault(f"livecastpipe.{flat}", importlib.import_module(f"livecastpipe.{now}"))
+    for path in ("src/livecastpipe/editor/edits.py", "src/livecastpipe/edits.py"):
+        shown = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    source = shown.stdout
     path = folder / "edits_before.py"
     path.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("livecastpipe._edits_before", path)

@@ -94,18 +94,18 @@ def timed(stage: str, costs: list[StageCost], work: Callable[[], Any]) -> Any:
 
 def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     """Every stage of one session, through the library (no Prefect), in data-flow order."""
-    from livecastpipe import outputs
-    from livecastpipe.chapters import chapter_files, make_chapters
-    from livecastpipe.diarization import diarize, find_speech
-    from livecastpipe.ingest import ingest, load_audio
-    from livecastpipe.media import prepare_media_ahead
     from livecastpipe.names import public_speaker_names
-    from livecastpipe.publish import SessionPackage, publish_session
+    from livecastpipe.package import outputs
+    from livecastpipe.package.publish import SessionPackage, publish_session
     from livecastpipe.settings import Settings
-    from livecastpipe.speakers import identify_speakers, speaker_files
-    from livecastpipe.subtitles import subtitle_files
-    from livecastpipe.summaries import extractive_summary
-    from livecastpipe.transcribe import load_model, transcribe_file
+    from livecastpipe.stages.chapters import chapter_files, make_chapters
+    from livecastpipe.stages.diarization import diarize, find_speech
+    from livecastpipe.stages.ingest import ingest, load_audio
+    from livecastpipe.stages.media import prepare_media_ahead
+    from livecastpipe.stages.speakers import identify_speakers, speaker_files
+    from livecastpipe.stages.subtitles import subtitle_files
+    from livecastpipe.stages.summaries import extractive_summary
+    from livecastpipe.stages.transcribe import load_model, transcribe_file
 
     out = work / "stages-out"
     shutil.rmtree(out, ignore_errors=True)

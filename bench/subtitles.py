@@ -26,8 +26,6 @@ import webvtt
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import concatenate, fillets_conversations, write_report  # noqa: E402
 
-from livecastpipe.diarization.rttm import read_rttm  # noqa: E402
-from livecastpipe.ingest import ingest  # noqa: E402
 from livecastpipe.models import Diarization, SpeakerTurn, Transcript, from_json, to_json  # noqa: E402
 from livecastpipe.settings import (  # noqa: E402
     BUILTIN_SUBTITLE_PROFILES,
@@ -35,8 +33,10 @@ from livecastpipe.settings import (  # noqa: E402
     SubtitleSettings,
     TranscribeSettings,
 )
-from livecastpipe.speakers import attribute_speakers  # noqa: E402
-from livecastpipe.subtitles import (  # noqa: E402
+from livecastpipe.stages.diarization.rttm import read_rttm  # noqa: E402
+from livecastpipe.stages.ingest import ingest  # noqa: E402
+from livecastpipe.stages.speakers import attribute_speakers  # noqa: E402
+from livecastpipe.stages.subtitles import (  # noqa: E402
     PHRASE_SPLIT_COST,
     break_cost,
     build_cues,
@@ -44,7 +44,7 @@ from livecastpipe.subtitles import (  # noqa: E402
     subtitle_files,
     words_in_text,
 )
-from livecastpipe.transcribe import transcribe_file  # noqa: E402
+from livecastpipe.stages.transcribe import transcribe_file  # noqa: E402
 
 PROFILES = ("nl-default", "nl-broadcast")
 SAMPLE = Path(__file__).resolve().parents[1] / "media" / "cooperatieven-sample.mp4"

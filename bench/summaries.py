@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.common import RESULTS, fillets_conversations  # noqa: E402
-from livecastpipe import summaries  # noqa: E402
 from livecastpipe.models import Chapter, Segment, Transcript  # noqa: E402
 from livecastpipe.settings import SummariesSettings  # noqa: E402
-from livecastpipe.summaries import (  # noqa: E402
+from livecastpipe.stages import summaries  # noqa: E402
+from livecastpipe.stages.summaries import (  # noqa: E402
     SessionSummary,
     extract_keywords,
     split_sentences,

@@ -30,16 +30,16 @@ sys.path.insert(0, str(REPO))
 from starlette.testclient import TestClient  # noqa: E402
 
 from livecastpipe import workspace  # noqa: E402
-from livecastpipe.catalogue import publish_catalogue  # noqa: E402
-from livecastpipe.edit_cli import bind  # noqa: E402
-from livecastpipe.ingest import ingest  # noqa: E402
+from livecastpipe.cli.edit import bind  # noqa: E402
+from livecastpipe.editor.review import update_review  # noqa: E402
+from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, workbench_app  # noqa: E402
 from livecastpipe.models import Chapter, Segment, SpeakerInfo, Transcript, Word  # noqa: E402
-from livecastpipe.publish import SessionPackage, publish_session  # noqa: E402
-from livecastpipe.review import update_review  # noqa: E402
+from livecastpipe.package.catalogue import publish_catalogue  # noqa: E402
+from livecastpipe.package.publish import SessionPackage, publish_session  # noqa: E402
 from livecastpipe.settings import PublishSettings, Settings, SubtitleSettings  # noqa: E402
-from livecastpipe.subtitles import subtitle_files  # noqa: E402
-from livecastpipe.summaries import SessionSummary, SummarySentence, split_sentences  # noqa: E402
-from livecastpipe.workbench import TOKEN_HEADER, Workbench, workbench_app  # noqa: E402
+from livecastpipe.stages.ingest import ingest  # noqa: E402
+from livecastpipe.stages.subtitles import subtitle_files  # noqa: E402
+from livecastpipe.stages.summaries import SessionSummary, SummarySentence, split_sentences  # noqa: E402
 from scripts.make_sample import DIALOGUE  # noqa: E402
 
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"

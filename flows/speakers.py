@@ -2,8 +2,8 @@
 
 `process_session` runs diarization before the naming, or beside transcription when so configured.
 
-Called from `process_session`; the logic lives in `livecastpipe.diarization`, `livecastpipe.speakers` and
-`livecastpipe.chapters`.
+Called from `process_session`; the logic lives in `livecastpipe.stages.diarization`, `livecastpipe.stages.speakers` and
+`livecastpipe.stages.chapters`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.utilities.annotations import quote
 
-from livecastpipe import outputs, workspace
-from livecastpipe.chapters import ChapterResult, chapter_files, make_chapters
-from livecastpipe.diarization import diarize, find_speech
+from livecastpipe import workspace
+from livecastpipe.editor.review import ReviewError, approved_speaker_names, read_review
 from livecastpipe.flows.caching import stage_cache_key
-from livecastpipe.ingest import load_audio
 from livecastpipe.models import (
     Chapter,
     Diarization,
@@ -29,9 +27,12 @@ from livecastpipe.models import (
     Transcript,
 )
 from livecastpipe.names import public_speaker_names
-from livecastpipe.review import ReviewError, approved_speaker_names, read_review
+from livecastpipe.package import outputs
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
-from livecastpipe.speakers import SpeakerStage, identify_speakers, remember_voices, speaker_files
+from livecastpipe.stages.chapters import ChapterResult, chapter_files, make_chapters
+from livecastpipe.stages.diarization import diarize, find_speech
+from livecastpipe.stages.ingest import load_audio
+from livecastpipe.stages.speakers import SpeakerStage, identify_speakers, remember_voices, speaker_files
 
 
 def _stated_count(parameters: dict[str, Any]) -> tuple[Any, ...]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from livecastpipe.ingest import ffmpeg_binary
+from livecastpipe.stages.ingest import ffmpeg_binary
 
 VOICES = {
     "Anne de Vries": ["-v", "mb-nl3", "-s", "140"],

@@ -10,7 +10,7 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from livecastpipe.ingest import ffmpeg_binary  # noqa: E402
+from livecastpipe.stages.ingest import ffmpeg_binary  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"
@@ -53,10 +53,10 @@ def prefect_harness():
 def transcribed_and_repaired(recording, settings):  # type: ignore[no-untyped-def]
     """The transcript the flow makes of a recording, by the library alone: transcription with the
     session's names and terms, then the repair stage over the diarization's speech regions."""
-    from livecastpipe.diarization import find_speech
-    from livecastpipe.repair import check_transcript
-    from livecastpipe.terms import decoding_terms
-    from livecastpipe.transcribe import transcribe_file
+    from livecastpipe.stages.diarization import find_speech
+    from livecastpipe.stages.repair import check_transcript
+    from livecastpipe.stages.terms import decoding_terms
+    from livecastpipe.stages.transcribe import transcribe_file
 
     wav = Path(recording.audio_path)
     local = transcribe_file(wav, settings.transcribe, decoding_terms(recording.metadata))

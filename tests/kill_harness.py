@@ -18,8 +18,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from livecastpipe import outputs, workspace
-from livecastpipe.cli import app
+from livecastpipe import workspace
+from livecastpipe.cli.main import app
+from livecastpipe.package import outputs
 
 Marker = Callable[[Path, str, dict[Path, int]], bool]
 """True once the run reached the moment: given the output folder, the run's log so far (`run -v`) and

@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
-from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.ingest import ingest
+from livecastpipe.editor.review import (
+    SESSION_SUMMARY_KEY,
+    SessionReview,
+    approve,
+    speaker_name_key,
+    update_review,
+    write_review,
+)
 from livecastpipe.models import (
     Chapter,
     Diarization,
@@ -24,28 +30,22 @@ from livecastpipe.models import (
     Transcript,
     Word,
 )
-from livecastpipe.publish import SessionPackage, publish_session
-from livecastpipe.review import (
-    SESSION_SUMMARY_KEY,
-    SessionReview,
-    approve,
-    speaker_name_key,
-    update_review,
-    write_review,
-)
-from livecastpipe.server import preview_server
+from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.publish import SessionPackage, publish_session
+from livecastpipe.package.server import preview_server
 from livecastpipe.settings import (
     PublishSettings,
     SubtitleSettings,
     SummariesSettings,
     TranscribeSettings,
 )
-from livecastpipe.speakers import attribute_speakers
-from livecastpipe.subtitles import subtitle_files
-from livecastpipe.summaries import extractive_summary, split_sentences
-from livecastpipe.terms import correct_terms, decoding_terms, flag_words
+from livecastpipe.stages.ingest import ingest
+from livecastpipe.stages.speakers import attribute_speakers
+from livecastpipe.stages.subtitles import subtitle_files
+from livecastpipe.stages.summaries import extractive_summary, split_sentences
+from livecastpipe.stages.terms import correct_terms, decoding_terms, flag_words
+from livecastpipe.stages.transcribe import transcribe_file
 from livecastpipe.timefmt import webvtt_timestamp
-from livecastpipe.transcribe import transcribe_file
 
 from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 

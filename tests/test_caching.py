@@ -25,10 +25,10 @@ def fingerprints(library: Path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("edited", "changed", "unchanged"),
     [
-        ("chapters.py", {"chapters"}, {"transcribe", "transcribe-block", "speech", "diarize", "subtitles"}),
-        ("subtitles.py", {"subtitles"}, {"transcribe", "transcribe-block", "speech", "diarize", "chapters"}),
-        ("transcribe.py", {"transcribe", "transcribe-block"}, {"speech", "diarize", "chapters", "subtitles"}),
-        ("summaries.py", {"summaries", "generative-summary"}, {"transcribe", "transcribe-block", "subtitles"}),
+        ("stages/chapters.py", {"chapters"}, {"transcribe", "transcribe-block", "speech", "diarize", "subtitles"}),
+        ("stages/subtitles.py", {"subtitles"}, {"transcribe", "transcribe-block", "speech", "diarize", "chapters"}),
+        ("stages/transcribe.py", {"transcribe", "transcribe-block"}, {"speech", "diarize", "chapters", "subtitles"}),
+        ("stages/summaries.py", {"summaries", "generative-summary"}, {"transcribe", "transcribe-block", "subtitles"}),
     ],
 )
 def test_editing_a_stage_source_changes_that_stage_key_only(
@@ -51,6 +51,6 @@ def test_a_shared_model_module_changes_every_stage_that_uses_it(library_copy: Pa
 
 
 def test_a_stage_sources_follow_its_imports_inside_the_library() -> None:
-    names = {path.name for path in module_sources(["livecastpipe.transcribe"])}
+    names = {path.name for path in module_sources(["livecastpipe.stages.transcribe"])}
     assert {"transcribe.py", "models.py", "settings.py", "bundled_model.py", "ingest.py"} <= names
     assert "publish.py" not in names and "subtitles.py" not in names

@@ -12,15 +12,15 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from livecastpipe.chapters import (
+from livecastpipe.models import Chapter, Segment, SpeakerTurn, Transcript, Word
+from livecastpipe.settings import ChapterSettings
+from livecastpipe.stages.chapters import (
     chapter_files,
     chapters_json,
     chapters_vtt,
     make_chapters,
     youtube_chapters,
 )
-from livecastpipe.models import Chapter, Segment, SpeakerTurn, Transcript, Word
-from livecastpipe.settings import ChapterSettings
 
 NAMES = {"SPEAKER_00": "Anne de Vries", "SPEAKER_01": "Pieter Bakker", "SPEAKER_02": "Karim El Amrani"}
 TOPICS = {

@@ -191,9 +191,9 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
     from prefect.settings import PREFECT_API_URL
 
     from livecastpipe.flows.pipeline import process_folder
-    from livecastpipe.ingest import ingest
     from livecastpipe.models import Transcript, from_json
     from livecastpipe.settings import Settings, TranscribeSettings
+    from livecastpipe.stages.ingest import ingest
 
     from .conftest import transcribed_and_repaired
 
@@ -228,6 +228,6 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
 
 def _models_loaded_here() -> int:
     """How many Whisper models this (Dask worker) process has loaded."""
-    from livecastpipe import transcribe
+    from livecastpipe.stages import transcribe
 
     return len(transcribe._models)

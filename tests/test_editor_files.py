@@ -18,15 +18,17 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from livecastpipe import outputs, review, workbench, workspace
-from livecastpipe.cli import app
+from livecastpipe import workspace
+from livecastpipe.cli.main import app
+from livecastpipe.editor import review, workbench
+from livecastpipe.editor.review import KEYWORDS_KEY, SESSION_SUMMARY_KEY, read_review, update_review
+from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, workbench_app
 from livecastpipe.models import SpeakerInfo
-from livecastpipe.review import KEYWORDS_KEY, SESSION_SUMMARY_KEY, read_review, update_review
+from livecastpipe.package import outputs
 from livecastpipe.settings import Settings
-from livecastpipe.speakers import read_speakers_yaml, rename_speaker
-from livecastpipe.summaries import SessionSummary, SummarySentence
-from livecastpipe.voices import VoiceLibrary, update_voice_library
-from livecastpipe.workbench import TOKEN_HEADER, Workbench, workbench_app
+from livecastpipe.stages.speakers import read_speakers_yaml, rename_speaker
+from livecastpipe.stages.summaries import SessionSummary, SummarySentence
+from livecastpipe.stages.voices import VoiceLibrary, update_voice_library
 
 from .publish_fixtures import SETTINGS
 from .workbench_fixtures import SLUG

@@ -15,12 +15,13 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from livecastpipe import edits as ed
-from livecastpipe import outputs, workspace
-from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.edits import EditConflict, EditError
+from livecastpipe import workspace
+from livecastpipe.editor import edits as ed
+from livecastpipe.editor.edits import EditConflict, EditError
 from livecastpipe.models import Chapter, Segment, Transcript, Word, to_json
-from livecastpipe.publish import publish_session, render_preview, republish
+from livecastpipe.package import outputs
+from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.publish import publish_session, render_preview, republish
 
 from .publish_fixtures import SETTINGS, review_as_editor, sample_package
 

@@ -14,11 +14,11 @@ import webvtt
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from livecastpipe.chapters import chapters_vtt
-from livecastpipe.escaping import EMPTY_CUE, json_in_html, lines_of, one_line, plain_text, srt_text
 from livecastpipe.models import Chapter
-from livecastpipe.publish import template_environment
-from livecastpipe.subtitles import Cue, CueLine, render_srt, render_webvtt
+from livecastpipe.package.escaping import EMPTY_CUE, json_in_html, lines_of, one_line, plain_text, srt_text
+from livecastpipe.package.publish import template_environment
+from livecastpipe.stages.chapters import chapters_vtt
+from livecastpipe.stages.subtitles import Cue, CueLine, render_srt, render_webvtt
 
 FRAGMENTS = (
     "-->",

@@ -16,7 +16,7 @@ import pytest
 
 from livecastpipe import workspace
 from livecastpipe.models import Recording
-from livecastpipe.publish import publish_session
+from livecastpipe.package.publish import publish_session
 
 from .conftest import SAMPLE, run_ffmpeg
 from .kill_harness import alive
@@ -135,7 +135,7 @@ def test_read_only_and_full_output_folders_end_in_one_clear_line(fault: str, tmp
     out.mkdir()
     setup = (
         "import sys; from pathlib import Path; from livecastpipe import workspace; "
-        "from livecastpipe.models import SpeakerInfo; from livecastpipe.speakers import speakers_yaml; "
+        "from livecastpipe.models import SpeakerInfo; from livecastpipe.stages.speakers import speakers_yaml; "
         "out = Path(sys.argv[1]); folder = workspace.session_private_dir(out, 'sessie'); "
         "folder.mkdir(parents=True); workspace.site_dir(out).mkdir(); "
         "(folder / 'speakers.yaml').write_text(speakers_yaml("

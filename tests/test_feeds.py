@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from PIL import Image
 
-from livecastpipe.catalogue import podcast_guid
+from livecastpipe.package.catalogue import podcast_guid
 from livecastpipe.workspace import site_dir
 
 from .publish_fixtures import SETTINGS

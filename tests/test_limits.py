@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from livecastpipe.ingest import MAX_DESCRIPTION, MAX_SIDECAR_BYTES, MAX_TITLE, IngestError, read_metadata
+from livecastpipe.stages.ingest import MAX_DESCRIPTION, MAX_SIDECAR_BYTES, MAX_TITLE, IngestError, read_metadata
 
 
 def _sidecar(tmp_path: Path, data: object) -> Path:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe import outputs
-from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.package_format import PublishError
-from livecastpipe.publish import publish_session, republish
+from livecastpipe.package import outputs
+from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.package_format import PublishError
+from livecastpipe.package.publish import publish_session, republish
 from livecastpipe.settings import PublishSettings, SubtitleSettings
-from livecastpipe.subtitles import subtitle_files
+from livecastpipe.stages.subtitles import subtitle_files
 
 from .publish_fixtures import hostile_package
 
@@ -123,8 +123,15 @@ def test_a_new_sessions_review_comes_with_its_first_publish_and_an_editors_stays
     the publish the private folder holds it and no `.unpublished` mark, and a later stage version never
     replaces what an editor decided."""
     from livecastpipe import workspace
+    from livecastpipe.editor.review import (
+        SESSION_SUMMARY_KEY,
+        ReviewItem,
+        approve,
+        merge_review,
+        read_review,
+        write_review,
+    )
     from livecastpipe.models import to_json
-    from livecastpipe.review import SESSION_SUMMARY_KEY, ReviewItem, approve, merge_review, read_review, write_review
 
     package = hostile_package(hostile_audio_recording)
     slug = package.recording.slug

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe.bundled_model import MODEL_FILES
-from livecastpipe.provenance import wheel_file_sha256
+from livecastpipe.package.provenance import wheel_file_sha256
+from livecastpipe.stages.bundled_model import MODEL_FILES
 from livecastpipe.workspace import site_dir
 
 from .conftest import SAMPLE_SIDECAR

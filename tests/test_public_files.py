@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from livecastpipe import workspace
-from livecastpipe.catalogue import publish_catalogue
 from livecastpipe.models import Recording
-from livecastpipe.publish import publish_session
+from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.publish import publish_session
 from livecastpipe.settings import Settings, SummariesSettings, TranscribeSettings
 
 from .publish_fixtures import SETTINGS, accessible_package

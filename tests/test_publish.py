@@ -16,12 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from livecastpipe import workspace
-from livecastpipe.cli import app
-from livecastpipe.ingest import ingest
-from livecastpipe.media import prepare_media_ahead
+from livecastpipe.cli.main import app
 from livecastpipe.models import Chapter, Segment, Transcript, Word
-from livecastpipe.package_format import PublishError
-from livecastpipe.publish import SessionPackage, load_session_package, publish_session
+from livecastpipe.package.package_format import PublishError
+from livecastpipe.package.publish import SessionPackage, load_session_package, publish_session
+from livecastpipe.stages.ingest import ingest
+from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.storage import sha256_file
 
 from .conftest import SAMPLE, run_ffmpeg
@@ -322,14 +322,14 @@ def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
 def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decisions(
     prefect_harness, sample_copy: Path, tmp_path: Path
 ) -> None:
-    from livecastpipe.edits import SessionEdits, set_text, update_edits
-    from livecastpipe.flows.pipeline import process_folder
-    from livecastpipe.review import (
+    from livecastpipe.editor.edits import SessionEdits, set_text, update_edits
+    from livecastpipe.editor.review import (
         SESSION_SUMMARY_KEY,
         approve,
         read_review,
         write_review,
     )
+    from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.settings import Settings
 
     settings = Settings(output_dir=tmp_path / "out")
@@ -363,9 +363,9 @@ def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decis
 
 @pytest.mark.slow
 def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session, tmp_path: Path) -> None:
-    from livecastpipe.review import UNREVIEWED_LABEL, update_review
+    from livecastpipe.editor.review import UNREVIEWED_LABEL, update_review
     from livecastpipe.settings import SummariesSettings
-    from livecastpipe.summaries import extractive_summary, split_sentences
+    from livecastpipe.stages.summaries import extractive_summary, split_sentences
 
     from .publish_fixtures import sample_package
 
@@ -390,7 +390,7 @@ def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session
 
 
 def test_soft_hyphens_break_long_dutch_words_and_keep_the_text_escaped() -> None:
-    from livecastpipe.publish import soft_hyphens
+    from livecastpipe.package.publish import soft_hyphens
 
     text = "Gemeenteraadsvergadering over <b>woningbouw</b> & de stad"
     marked = str(soft_hyphens(text))
@@ -400,7 +400,7 @@ def test_soft_hyphens_break_long_dutch_words_and_keep_the_text_escaped() -> None
 
 
 def test_track_labels_name_sounds_only_when_a_cue_describes_one_and_say_unchecked() -> None:
-    from livecastpipe.publish import caption_track_labels
+    from livecastpipe.package.publish import caption_track_labels
 
     plain = "WEBVTT\n\n00:00.000 --> 00:02.000\n<v Anne>Welkom allemaal.\n"
     sounds = plain + "\n00:02.000 --> 00:03.000\n[applaus]\n"
@@ -416,7 +416,7 @@ def test_track_labels_name_sounds_only_when_a_cue_describes_one_and_say_unchecke
 
 @pytest.mark.slow
 def test_captions_say_they_are_unchecked_until_an_editor_approves_them(sample_session, tmp_path: Path) -> None:
-    from livecastpipe.review import CAPTIONS_KEY, CAPTIONS_UNREVIEWED_LABEL, approve, read_review, write_review
+    from livecastpipe.editor.review import CAPTIONS_KEY, CAPTIONS_UNREVIEWED_LABEL, approve, read_review, write_review
 
     from .publish_fixtures import review_as_editor, sample_package
 

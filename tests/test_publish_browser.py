@@ -20,8 +20,8 @@ from playwright.sync_api import (
 )
 
 from livecastpipe.models import Recording
-from livecastpipe.publish import publish_session
-from livecastpipe.server import preview_server
+from livecastpipe.package.publish import publish_session
+from livecastpipe.package.server import preview_server
 from livecastpipe.timefmt import parse_player_time
 
 from .browser_fixtures import ARTIFACTS, AXE, axe_violations, recorded_errors, screenshot

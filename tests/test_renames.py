@@ -10,11 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from livecastpipe import workspace
-from livecastpipe.cli import app
-from livecastpipe.models import SpeakerInfo
-from livecastpipe.names import MAX_NAME_LENGTH, check_speaker_name
-from livecastpipe.publish import load_session_package
-from livecastpipe.review import (
+from livecastpipe.cli.main import app
+from livecastpipe.editor.review import (
     ReviewError,
     SessionReview,
     approve,
@@ -24,8 +21,11 @@ from livecastpipe.review import (
     update_review,
     write_review,
 )
-from livecastpipe.speakers import read_speakers_yaml, rename_speaker, speakers_yaml
-from livecastpipe.summaries import SessionSummary
+from livecastpipe.models import SpeakerInfo
+from livecastpipe.names import MAX_NAME_LENGTH, check_speaker_name
+from livecastpipe.package.publish import load_session_package
+from livecastpipe.stages.speakers import read_speakers_yaml, rename_speaker, speakers_yaml
+from livecastpipe.stages.summaries import SessionSummary
 
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
 BAD_NAMES = {

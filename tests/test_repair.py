@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livecastpipe.diarization import find_speech
-from livecastpipe.ingest import ingest
 from livecastpipe.models import PanelSpeaker, Segment, SessionMetadata, Transcript, Word
-from livecastpipe.repair import (
+from livecastpipe.settings import SpeakerSettings, TranscribeSettings
+from livecastpipe.stages.diarization import find_speech
+from livecastpipe.stages.ingest import ingest
+from livecastpipe.stages.repair import (
     LOOP_REPEATS,
     Span,
     better_words,
@@ -28,8 +29,7 @@ from livecastpipe.repair import (
     report_markdown,
     uncaptioned_spans,
 )
-from livecastpipe.settings import SpeakerSettings, TranscribeSettings
-from livecastpipe.terms import correct_terms, flag_words, sound_key
+from livecastpipe.stages.terms import correct_terms, flag_words, sound_key
 
 METADATA = SessionMetadata(
     speakers=(PanelSpeaker("Anne de Vries", "moderator"), PanelSpeaker("Pieter Bakker")),
@@ -163,7 +163,7 @@ def test_words_to_check_are_flagged() -> None:
 
 @pytest.mark.slow
 def test_a_loop_in_the_sample_is_repaired_with_the_real_model(sample: Path, tmp_path: Path) -> None:
-    from livecastpipe.transcribe import transcribe_file
+    from livecastpipe.stages.transcribe import transcribe_file
 
     recording = ingest(sample, tmp_path / "cache")
     settings = TranscribeSettings()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
-from livecastpipe.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+from livecastpipe.editor.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
 from livecastpipe.settings import Settings
 from livecastpipe.storage import sha256_file
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe import edits as ed
 from livecastpipe import workspace
-from livecastpipe.diarization import Diarization, one_speaker
+from livecastpipe.editor import edits as ed
 from livecastpipe.models import Transcript, Word
 from livecastpipe.settings import TranscribeSettings
-from livecastpipe.speakers import attribute_speakers
-from livecastpipe.terms import correct_terms, decoding_terms, flag_words
-from livecastpipe.transcribe import transcribe_file
+from livecastpipe.stages.diarization import Diarization, one_speaker
+from livecastpipe.stages.speakers import attribute_speakers
+from livecastpipe.stages.terms import correct_terms, decoding_terms, flag_words
+from livecastpipe.stages.transcribe import transcribe_file
 
 from .publish_fixtures import SampleSession, sample_package, sample_session, sample_turns  # noqa: F401 (fixture)
 

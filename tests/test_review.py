@@ -15,9 +15,8 @@ from prefect import flow
 from typer.testing import CliRunner
 
 from livecastpipe import workspace
-from livecastpipe.cli import app
-from livecastpipe.models import Recording, Transcript
-from livecastpipe.review import (
+from livecastpipe.cli.main import app
+from livecastpipe.editor.review import (
     CAPTIONS_KEY,
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,
@@ -38,8 +37,9 @@ from livecastpipe.review import (
     update_review,
     write_review,
 )
+from livecastpipe.models import Recording, Transcript
 from livecastpipe.settings import Settings, SummariesSettings
-from livecastpipe.summaries import SessionSummary, split_sentences, summarize_session
+from livecastpipe.stages.summaries import SessionSummary, split_sentences, summarize_session
 
 from .panel_text import PANEL, SPEAKERS, panel_chapters, panel_transcript
 

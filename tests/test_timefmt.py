@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from livecastpipe.subtitles import Cue, CueLine, render_srt, render_webvtt
+from livecastpipe.stages.subtitles import Cue, CueLine, render_srt, render_webvtt
 from livecastpipe.timefmt import (
     clock,
     dutch_date,

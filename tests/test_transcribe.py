@@ -14,12 +14,12 @@ from faster_whisper.vad import get_speech_timestamps, get_vad_model
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livecastpipe import bundled_model
-from livecastpipe.bundled_model import BundledModelError, ensure_bundled_model
-from livecastpipe.ingest import SAMPLE_RATE, audio_frames, ingest, load_audio
 from livecastpipe.settings import TranscribeSettings
-from livecastpipe.terms import decoding_terms
-from livecastpipe.transcribe import (
+from livecastpipe.stages import bundled_model
+from livecastpipe.stages.bundled_model import BundledModelError, ensure_bundled_model
+from livecastpipe.stages.ingest import SAMPLE_RATE, audio_frames, ingest, load_audio
+from livecastpipe.stages.terms import decoding_terms
+from livecastpipe.stages.transcribe import (
     CHUNK_SAMPLES,
     VAD_OPTIONS,
     block_count,
@@ -32,7 +32,7 @@ from livecastpipe.transcribe import (
     transcribe_file,
     transcript_text,
 )
-from livecastpipe.vad import speech_probabilities, speech_regions
+from livecastpipe.stages.vad import speech_probabilities, speech_regions
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +263,7 @@ def test_corrupt_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_hotwords_and_initial_prompt_reach_the_decoder_beside_the_glossary() -> None:
-    from livecastpipe.transcribe import _decoding_options
+    from livecastpipe.stages.transcribe import _decoding_options
 
     options = _decoding_options(TranscribeSettings(hotwords="Buurtkracht", initial_prompt="Een panel."), ["Coöperatie"])
     assert "Buurtkracht" in options["hotwords"] and "Coöperatie" in options["hotwords"]

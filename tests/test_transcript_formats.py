@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from livecastpipe.models import Segment, Transcript, Word
-from livecastpipe.transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
+from livecastpipe.package.transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
 from livecastpipe.workspace import site_dir
 
 from .test_publish import SAMPLE_SLUG, parse_page

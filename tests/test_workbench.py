@@ -20,13 +20,14 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from livecastpipe import outputs, workspace
-from livecastpipe.cli import app
-from livecastpipe.edits import read_edits
+from livecastpipe import workspace
+from livecastpipe.cli.main import app
+from livecastpipe.editor.edits import read_edits
+from livecastpipe.editor.review import CAPTIONS_KEY
+from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
 from livecastpipe.models import Transcript, from_json, to_json
-from livecastpipe.review import CAPTIONS_KEY
+from livecastpipe.package import outputs
 from livecastpipe.settings import Settings
-from livecastpipe.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
 
 from .publish_fixtures import SETTINGS
 from .workbench_fixtures import LINES, SLUG
@@ -573,7 +574,7 @@ def test_an_unexpected_failure_is_one_json_line_and_the_traceback_goes_to_the_lo
     message = failed.json()["error"]
     assert message.startswith("onverwachte fout (JSONDecodeError)") and "\n" not in message
     assert "frame-ancestors 'none'" in failed.headers["content-security-policy"]
-    logged = [r for r in caplog.records if r.name == "livecastpipe.workbench" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "livecastpipe.editor.workbench" and r.exc_info]
     assert logged and f"GET /api/sessions/{SLUG} failed" in logged[0].getMessage()
 
 
@@ -586,7 +587,7 @@ import json, sys
 from pathlib import Path
 from starlette.testclient import TestClient
 from livecastpipe.settings import Settings
-from livecastpipe.workbench import Workbench, workbench_app
+from livecastpipe.editor.workbench import Workbench, workbench_app
 from tests.publish_fixtures import SETTINGS
 output, token, slug = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 app = workbench_app(Workbench(Settings(output_dir=output, publish=SETTINGS), token, "Redactie"))

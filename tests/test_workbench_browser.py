@@ -19,13 +19,14 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from livecastpipe import outputs, workspace
-from livecastpipe.edit_cli import bind
+from livecastpipe import workspace
+from livecastpipe.cli.edit import bind
+from livecastpipe.editor.workbench import Workbench, workbench_app
 from livecastpipe.models import Transcript, from_json, to_json
-from livecastpipe.publish import load_session_package
+from livecastpipe.package import outputs
+from livecastpipe.package.publish import load_session_package
 from livecastpipe.settings import Settings
-from livecastpipe.terms import flag_words
-from livecastpipe.workbench import Workbench, workbench_app
+from livecastpipe.stages.terms import flag_words
 
 from .browser_fixtures import AXE, axe_violations, recorded_errors
 from .publish_fixtures import SETTINGS

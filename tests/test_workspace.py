@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from livecastpipe import outputs, workspace
-from livecastpipe.cli import app
-from livecastpipe.server import preview_server
+from livecastpipe import workspace
+from livecastpipe.cli.main import app
+from livecastpipe.package import outputs
+from livecastpipe.package.server import preview_server
 
 from .publish_fixtures import APPROVED_SUMMARY
 

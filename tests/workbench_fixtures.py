@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
+from livecastpipe.editor.review import update_review
 from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
-from livecastpipe.publish import SessionPackage, publish_session
-from livecastpipe.review import update_review
+from livecastpipe.package.publish import SessionPackage, publish_session
 from livecastpipe.settings import SubtitleSettings
-from livecastpipe.subtitles import subtitle_files
-from livecastpipe.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences
+from livecastpipe.stages.subtitles import subtitle_files
+from livecastpipe.stages.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences
 
 from .publish_fixtures import SETTINGS
 

@@ -12,7 +12,7 @@ def main() -> None:
         from livecastpipe.flows.server import start_early
 
         start_early()
-    from livecastpipe.cli import entry_point
+    from livecastpipe.cli.main import entry_point
 
     entry_point()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from .editor_text import SPEAKER_NAME, refused_character
-from .models import SpeakerInfo
+from livecastpipe.editor.editor_text import SPEAKER_NAME, refused_character
+from livecastpipe.models import SpeakerInfo
 
 UNNAMED_SPEAKER = "Spreker {number}"
 """An unnamed speaker, numbered from 1 in speaker-id order (the ids are given in speaking order)."""

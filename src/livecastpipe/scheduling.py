@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from .ingest import IngestError, read_metadata
-from .models import title_slug
-from .storage import sha256_file
+from livecastpipe.models import title_slug
+from livecastpipe.stages.ingest import IngestError, read_metadata
+from livecastpipe.storage import sha256_file
 
 
 def output_name(source: str) -> str:

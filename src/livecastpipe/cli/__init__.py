@@ -1,0 +1,1 @@
+"""The `livecast` command line."""

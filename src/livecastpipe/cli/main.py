@@ -1,0 +1,336 @@
+"""The `livecast` command: run the pipeline over recordings and work with its output."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from livecastpipe.cli.edit import edit_command
+from livecastpipe.cli.review import review_command
+from livecastpipe.cli.speakers import speakers_command
+from livecastpipe.cli.support import (
+    ConfigOption,
+    OutputOption,
+    command_settings,
+    console,
+    err_console,
+    fail,
+)
+from livecastpipe.package import outputs
+from livecastpipe.settings import SettingsError, load_settings
+from livecastpipe.storage import error_line
+from livecastpipe.timefmt import minutes_and_seconds
+
+app = typer.Typer(
+    help="Turn Dutch conference recordings into accessible, subtitled replays.", pretty_exceptions_enable=False
+)
+app.command("review")(review_command)
+app.command("speakers")(speakers_command)
+app.command("edit")(edit_command)
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    """Embedded Prefect, telemetry off; its logs only when asked, so progress bars stay readable."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+        os.environ.setdefault("PREFECT_LOGGING_LOG_PRINTS", "false")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"livecast {version('livecastpipe')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="On an error, show the traceback (`livecast -v publish`).")
+    ] = False,
+) -> None:
+    """livecastpipe command line."""
+
+
+def entry_point() -> None:
+    """The `livecast` command: a fault of the file system (read-only folder, full disk, missing file) or
+    of a file's content ends it with one line, `error: <path>: <problem>`, and status 1; with `-v` the
+    traceback follows."""
+    try:
+        app(prog_name="livecast")
+    except (OSError, ValueError) as exc:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    finally:
+        # At exit the interpreter's garbage collections walk every object Prefect and the models made,
+        # about 0.6 s after the work is done; frozen, they are skipped.
+        gc.freeze()
+
+
+@app.command()
+def run(
+    paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
+    output: OutputOption = None,
+    config: ConfigOption = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option(help="'bundled', a faster-whisper model name or a CTranslate2 folder."),
+    ] = None,
+    language: Annotated[
+        Optional[str], typer.Option(help="Spoken language (default: nl); names the files and metadata too.")
+    ] = None,
+    allow_download: Annotated[
+        bool, typer.Option("--allow-download", help="Let a named model be fetched from the model hub.")
+    ] = False,
+    device: Annotated[Optional[str], typer.Option(help="Where the model runs: cpu, cuda or auto.")] = None,
+    compute_type: Annotated[
+        Optional[str], typer.Option(help="CTranslate2 compute type: int8, float16, int8_float16, float32, …")
+    ] = None,
+    hotwords: Annotated[Optional[str], typer.Option(help="Words to listen for, beside each glossary.")] = None,
+    initial_prompt: Annotated[
+        Optional[str], typer.Option(help="Text preceding the audio: spelling and style to follow.")
+    ] = None,
+    num_speakers: Annotated[
+        Optional[int], typer.Option(help="Speakers per recording, where its metadata states none.")
+    ] = None,
+    min_speakers: Annotated[Optional[int], typer.Option(help="At least this many speakers (estimated count).")] = None,
+    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (estimated count).")] = None,
+    no_diarize: Annotated[
+        bool,
+        typer.Option(
+            "--no-diarize",
+            help="Skip the diarization (no speaker-embedding model, no time spent): one speaker throughout.",
+        ),
+    ] = False,
+    output_format: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            help="Write only these transcript and subtitle formats: "
+            f"{', '.join(outputs.OUTPUT_FORMATS)} or {outputs.ALL_FORMATS} (the default; repeatable; "
+            "publish.formats). The player's WebVTT tracks and transcript.json are always written; the "
+            "page and the feeds offer what was written; --json lists the files under 'files'."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary; errors only.")] = False,
+    replace_recordings: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="A recording with other content under a published session's file name or title replaces it there.",
+        ),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+) -> None:
+    """Process recordings with the Prefect flow; exit 1 when any session failed or the site around them
+    (catalogue, search index, feeds) was not rebuilt.
+
+    Progress and the summary table go to stderr; stdout holds only what was asked for (--json).
+    """
+    _quiet_prefect(verbose)
+    known_formats = (*outputs.OUTPUT_FORMATS, outputs.ALL_FORMATS)
+    unknown_formats = sorted(set(output_format or ()) - set(known_formats))
+    if unknown_formats:
+        raise fail(f"--output-format: unknown {', '.join(unknown_formats)} (known: {', '.join(known_formats)})", 2)
+    overrides: dict[str, Any] = {}
+    if output is not None:
+        overrides["output_dir"] = output
+    if output_format:
+        overrides["publish"] = {"formats": output_format}
+    transcribe = {
+        key: value
+        for key, value in {
+            "model": model,
+            "language": language,
+            "allow_download": allow_download or None,
+            "device": device,
+            "compute_type": compute_type,
+            "hotwords": hotwords,
+            "initial_prompt": initial_prompt,
+        }.items()
+        if value is not None
+    }
+    speakers = {
+        key: value
+        for key, value in {
+            "diarize": False if no_diarize else None,
+            "num_speakers": num_speakers,
+            "min_speakers": min_speakers,
+            "max_speakers": max_speakers,
+        }.items()
+        if value is not None
+    }
+    if replace_recordings:
+        overrides["replace_recordings"] = True
+    if transcribe:
+        overrides["transcribe"] = transcribe
+    if speakers:
+        overrides["speakers"] = speakers
+    try:
+        settings = load_settings(config, overrides)
+    except SettingsError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    from livecastpipe.flows.server import PrefectApiUnreachable, prefect_api
+
+    with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
+        from livecastpipe.flows.pipeline import (
+            SiteNotPublished,
+            add_progress_reporter,
+            load_models_in_background,
+            process_folder,
+            remove_progress_reporter,
+        )
+
+        load_models_in_background(settings, paths)
+        try:
+            prefect_ready()
+        except PrefectApiUnreachable as exc:
+            raise fail(str(exc)) from exc
+        bars: dict[str, TaskID] = {}
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:>5.0f}/{task.total:.0f} s audio"),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=False,
+            disable=quiet,
+        ) as progress:
+
+            def report(source: str, done: float, total: float) -> None:
+                if source not in bars:
+                    bars[source] = progress.add_task(Path(source).name, total=total or None)
+                progress.update(bars[source], completed=done)
+
+            add_progress_reporter(report)
+            site_error: str | None = None
+            try:
+                results = process_folder([str(p) for p in paths], settings)
+            except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
+                results, site_error = exc.results, str(exc)
+            finally:
+                remove_progress_reporter(report)
+
+    def format_files(result: Any) -> dict[str, list[str]]:
+        """Per transcript or subtitle format, the session's files of it that were written."""
+        if not result.output_dir:
+            return {}
+        language = result.language or outputs.DEFAULT_LANGUAGE
+        found = {
+            output_format: [
+                str(path)
+                for entry in outputs.format_files(output_format)
+                if (path := Path(result.output_dir) / entry.name(language)).is_file()
+            ]
+            for output_format in outputs.OUTPUT_FORMATS
+        }
+        return {output_format: paths for output_format, paths in found.items() if paths}
+
+    if json_output:
+        records = [dataclasses.asdict(r) | {"files": format_files(r)} for r in results]
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+    if not quiet:
+        table = Table(title="livecast run")
+        for column in ("session", "duration", "status"):
+            table.add_column(column)
+        table.add_column("output", overflow="fold")
+        published = "[yellow]published, site not rebuilt[/]" if site_error else "[green]done[/]"
+        for result in results:
+            duration = minutes_and_seconds(result.duration) if result.duration else "–"
+            status = published if result.status == "done" else "[red]failed[/]"
+            table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
+        err_console.print(table)
+        for result in results:
+            for warning in result.warnings:
+                err_console.print(f"[yellow]warning:[/] {result.source}: {warning}", highlight=False)
+    failures = [r for r in results if r.status != "done"]
+    for failure in failures:
+        err_console.print(f"[red]error:[/] {failure.error}", highlight=False, soft_wrap=True)
+    if site_error:
+        err_console.print(f"[red]error:[/] {site_error}", highlight=False, soft_wrap=True)
+    if failures or site_error or not results:
+        if not results:
+            err_console.print("[red]error:[/] no recordings found")
+        raise typer.Exit(1)
+
+
+@app.command()
+def publish(
+    sessions: Annotated[
+        Optional[list[str]], typer.Argument(help="Session folder names in the output folder (default: all).")
+    ] = None,
+    output: OutputOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Re-render published sessions from their stored data (templates, editors' decisions), then the catalogue."""
+    from livecastpipe.package.catalogue import publish_catalogue
+    from livecastpipe.package.package_format import PublishError
+    from livecastpipe.package.publish import published_sessions, republish
+    from livecastpipe.workspace import run_lock
+
+    settings = command_settings(output, config)
+    with run_lock(settings.output_dir, settings.resolved_cache_dir):
+        slugs = sessions or [p.name for p in published_sessions(settings.output_dir)]
+        failed = 0
+        for slug in slugs:
+            try:
+                folder = republish(settings.output_dir, slug, settings.publish, settings.review.publish_unreviewed)
+                console.print(f"[green]published[/] {folder}")
+            except (PublishError, OSError) as exc:
+                failed += 1
+                err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+        try:
+            console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+        except (PublishError, OSError) as exc:
+            failed += 1
+            err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+    if failed or not slugs:
+        if not slugs:
+            err_console.print(f"[red]error:[/] {settings.output_dir}: no published sessions")
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    output: Annotated[Optional[Path], typer.Option(help="Output folder (default: output).")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+    config: ConfigOption = None,
+) -> None:
+    """Serve the output folder's public site on localhost for a preview (with the seeking and search a
+    browser needs); the private workspace beside it is never served."""
+    from livecastpipe import workspace
+    from livecastpipe.package import outputs
+    from livecastpipe.package.server import preview_server
+
+    output_dir = command_settings(output, config).output_dir
+    folder = workspace.site_dir(output_dir)
+    if not workspace.site_file(output_dir, outputs.CATALOGUE_PAGE).is_file():
+        raise fail(f"{folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
+    server = preview_server(output_dir, port)
+    console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,220 @@
+"""The media of a session package, made with ffmpeg: web-playable video, audio-only copy and poster.
+
+Media are reused from the previous package or from a folder prepared ahead (at low CPU priority, while
+transcription runs) whenever they were made from the same recording with the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from livecastpipe import workspace
+from livecastpipe.models import Recording, from_jsonable, to_jsonable
+from livecastpipe.package import outputs
+from livecastpipe.package.package_format import PublishError
+from livecastpipe.processes import run_child
+from livecastpipe.settings import PublishSettings
+from livecastpipe.stages.ingest import ffmpeg_binary
+from livecastpipe.storage import atomic_write_text
+from livecastpipe.timefmt import dutch_date
+
+
+@dataclass(frozen=True)
+class MediaFiles:
+    """The media in a package: the web-playable video (None for audio-only), audio copy and poster."""
+
+    video: str | None
+    audio: str
+    poster: str
+    video_reencoded: bool
+    source_sha256: str
+    settings_fingerprint: str
+
+
+def _run_ffmpeg(args: Sequence[str], source: Path, background: bool = False) -> None:
+    """Run ffmpeg; `background` runs it at the lowest CPU priority (`nice -n 19`), on idle cores only."""
+    nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
+    result = run_child([*nice, ffmpeg_binary(), "-v", "error", "-nostdin", "-y", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        raise PublishError(source, f"ffmpeg failed: {lines[-1] if lines else result.returncode}")
+
+
+def is_web_playable(source: Path) -> bool:
+    """True when the file already is MP4/MOV with H.264 (4:2:0) video and AAC audio: remux, no re-encode."""
+    with av.open(str(source), metadata_errors="ignore") as container:
+        if "mp4" not in container.format.name.split(","):
+            return False
+        video = next(iter(container.streams.video), None)
+        audio = next(iter(container.streams.audio), None)
+        return (
+            video is not None
+            and audio is not None
+            and video.codec_context.name == "h264"
+            and video.codec_context.pix_fmt in ("yuv420p", "yuvj420p")
+            and audio.codec_context.name == "aac"
+        )
+
+
+def make_web_video(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> bool:
+    """Write an MP4 (H.264/AAC, `+faststart`) for the web; return True when it had to be re-encoded."""
+    common = ["-map", "0:v:0", "-map", "0:a:0", "-movflags", "+faststart", "-f", "mp4", str(target)]
+    if is_web_playable(source):
+        _run_ffmpeg(["-i", str(source), "-c", "copy", *common], source, background)
+        return False
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(settings.video_crf)]
+    encode += ["-pix_fmt", "yuv420p", "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:a", "aac", "-b:a", "128k"]
+    _run_ffmpeg(["-i", str(source), *encode, *common], source, background)
+    return True
+
+
+def make_audio_copy(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> None:
+    """Write the low-bandwidth audio-only copy (`.m4a`, `+faststart`): the AAC stream as it is when it is
+    already no larger than the configured bitrate, else mono AAC at that bitrate."""
+    with av.open(str(source), metadata_errors="ignore") as container:
+        audio = container.streams.audio[0]
+        small_aac = (
+            audio.codec_context.name == "aac" and 0 < (audio.bit_rate or 0) <= settings.audio_bitrate_kbps * 1100
+        )
+    codec = ["-c:a", "copy"] if small_aac else ["-ac", "1", "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k"]
+    _run_ffmpeg(
+        ["-i", str(source), "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(target)],
+        source,
+        background,
+    )
+
+
+def make_poster(source: Path, target: Path, duration: float, background: bool = False) -> None:
+    """A JPEG still from the video: the most representative frame shortly after the start."""
+    at = min(duration * 0.1, 30.0)
+    _run_ffmpeg(
+        ["-ss", f"{at:.2f}", "-i", str(source), "-vf", "thumbnail=25,scale='min(1280,iw)':-2"]
+        + ["-frames:v", "1", "-q:v", "3", str(target)],
+        source,
+        background,
+    )
+
+
+def make_title_card(target: Path, title: str, subtitle: str, size: tuple[int, int] = (1280, 720)) -> None:
+    """A JPEG title card: 1280×720 for audio-only recordings (poster and sharing image), square for the
+    podcast feeds' channel image."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = size
+    scale = height / 720
+    image = Image.new("RGB", size, "#1b3354")
+    draw = ImageDraw.Draw(image)
+    title_font = ImageFont.load_default(size=round(64 * scale))
+    small_font = ImageFont.load_default(size=round(36 * scale))
+    y = 180 * scale
+    for line in textwrap.wrap(title, width=round(32 * width / 1280 / scale))[:4]:
+        draw.text((96 * width / 1280, y), line, fill="#ffffff", font=title_font)
+        y += 84 * scale
+    draw.text((96 * width / 1280, y + 40 * scale), subtitle, fill="#dbe7f5", font=small_font)
+    image.save(target, "JPEG", quality=88)
+
+
+def _reusable_media(folder: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
+    """The media in `folder` (a published package, or media prepared ahead) when made from this
+    recording with the same settings."""
+    for record in (folder / outputs.MANIFEST.name(), folder / outputs.MEDIA_RECORD.name()):
+        try:
+            media = from_jsonable(MediaFiles, json.loads(record.read_text(encoding="utf-8"))["media"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if media.source_sha256 != recording.sha256 or media.settings_fingerprint != settings.fingerprint():
+            return None
+        names = [n for n in (media.video, media.audio, media.poster) if n]
+        return media if all((folder / n).is_file() for n in names) else None
+    return None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def prepare_media(
+    recording: Recording, folder: Path, previous: Path, settings: PublishSettings, prepared: Path | None = None
+) -> MediaFiles:
+    """Put the package's media into folder: reused from the previous package or the `prepared` folder
+    when made from the same recording and settings, else made now."""
+    for candidate in (previous, prepared):
+        if candidate is not None and (reusable := _reusable_media(candidate, recording, settings)) is not None:
+            for name in (reusable.video, reusable.audio, reusable.poster if reusable.video else None):
+                if name:
+                    _link_or_copy(candidate / name, folder / name)
+            if not reusable.video:  # drawn again: the title, date or programme may have changed
+                make_title_card_of(recording, folder / reusable.poster)
+            return reusable
+    return make_media(recording, folder, settings)
+
+
+def make_title_card_of(recording: Recording, target: Path) -> None:
+    """The poster of an audio-only recording: a card with its title, date and programme."""
+    subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
+    make_title_card(target, recording.title, subtitle)
+
+
+def make_media(recording: Recording, folder: Path, settings: PublishSettings, background: bool = False) -> MediaFiles:
+    """Make the web video (when there is video), the audio copy and the poster into folder.
+
+    `background` runs ffmpeg at the lowest CPU priority, so media made while transcription runs take
+    only the CPU time transcription leaves idle.
+    """
+    source = Path(recording.source)
+    if not source.is_file():
+        raise PublishError(source, "recording not found, and no published media to reuse")
+    has_video = recording.media.video is not None
+    reencoded = False
+    try:
+        if has_video:
+            reencoded = make_web_video(source, folder / outputs.WEB_VIDEO.name(), settings, background)
+            make_poster(source, folder / outputs.POSTER.name(), recording.media.duration, background)
+        else:
+            make_title_card_of(recording, folder / outputs.POSTER.name())
+        make_audio_copy(source, folder / outputs.AUDIO_COPY.name(), settings, background)
+    except av.error.FFmpegError as exc:
+        raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
+    return MediaFiles(
+        video=outputs.WEB_VIDEO.name() if has_video else None,
+        audio=outputs.AUDIO_COPY.name(),
+        poster=outputs.POSTER.name(),
+        video_reencoded=reencoded,
+        source_sha256=recording.sha256,
+        settings_fingerprint=settings.fingerprint(),
+    )
+
+
+def prepare_media_ahead(recording: Recording, output_dir: Path, settings: PublishSettings) -> Path | None:
+    """Make the session's media into the recording's cache folder, at low CPU priority, before publishing.
+
+    Returns the folder (reused when already made), or None when the published package's media can be
+    reused. The folder is written under a temporary name and renamed, so it is complete or absent.
+    """
+    if _reusable_media(workspace.session_site_dir(output_dir, recording.slug), recording, settings) is not None:
+        return None
+    target = Path(recording.audio_path).parent / f"media-{settings.fingerprint()}"
+    if _reusable_media(target, recording, settings) is not None:
+        return target
+    staged = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        media = make_media(recording, staged, settings, background=True)
+        atomic_write_text(staged / outputs.MEDIA_RECORD.name(), json.dumps({"media": to_jsonable(media)}) + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        staged.replace(target)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return target

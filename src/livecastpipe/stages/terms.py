@@ -1,0 +1,269 @@
+"""The session's own words spelled right, and the words an editor should check marked.
+
+Speaker names and glossary terms from the session's metadata are known to be said. After transcription,
+a word or run of words that reads or sounds close to one of them is replaced by it, and each replacement
+is recorded (original, corrected, time) so an editor can undo it. Words the model was unsure of, and words
+neither a Dutch dictionary (pyspellchecker's) nor the metadata knows, get a flag in `transcript.json`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+
+from rapidfuzz import fuzz
+from spellchecker import SpellChecker
+
+from livecastpipe.models import Segment, SessionMetadata, Transcript, Word
+
+NAME_SIMILARITY = 78.0
+"""Words this similar (0–100, by spelling or by sound) to a full name or a multi-word term are taken for
+it: "Anne de Berees" → "Anne de Vries", "Peter Parker" → "Pieter Bakker"."""
+WORD_SIMILARITY = 85.0
+"""A word (or two: Whisper splits words) this similar to a one-word term or name part is taken for it."""
+MIN_TERM_CHARS = 4
+"""Shorter terms are left alone: too many ordinary words look like them."""
+LOW_CONFIDENCE = 0.4
+"""A word the model gives less than this probability is flagged `low-confidence`."""
+LOW_CONFIDENCE_FLAG = "low-confidence"
+UNKNOWN_WORD_FLAG = "not-in-dictionary"
+CORRECTED_FLAG = "corrected"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase the session is known to use, and whether it is (part of) a person's name."""
+
+    text: str
+    is_name: bool
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One replacement made by `correct_terms`: what was heard, what was written, and when."""
+
+    start: float
+    end: float
+    original: str
+    corrected: str
+    similarity: float
+
+
+def session_terms(metadata: SessionMetadata) -> list[Term]:
+    """The speakers' full names and their first and last names, and the glossary terms, longest first."""
+    terms: dict[str, Term] = {}
+    for speaker in metadata.speakers:
+        terms.setdefault(speaker.name, Term(speaker.name, True))
+        parts = speaker.name.split()
+        for part in (parts[0], parts[-1]) if len(parts) > 1 else ():
+            terms.setdefault(part, Term(part, True))
+    for term in metadata.glossary:
+        terms.setdefault(term, Term(term, False))
+    usable = [t for t in terms.values() if len(_letters(t.text)) >= MIN_TERM_CHARS]
+    return sorted(usable, key=lambda t: -len(t.text.split()))
+
+
+def decoding_terms(metadata: SessionMetadata) -> tuple[str, ...]:
+    """The speakers' names and the glossary, the words Whisper is told to expect (as hotwords: on the
+    sample they spell more of the session's words right than the glossary alone or an initial prompt,
+    `bench/results/captions.md`)."""
+    words = [s.name for s in metadata.speakers] + list(metadata.glossary)
+    return tuple(dict.fromkeys(w.strip() for w in words if w.strip()))
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^\w]+", "", text.casefold())
+
+
+def _folded(text: str) -> str:
+    """Letters only, diacritics removed: "Coöperatie," → "cooperatie"."""
+    decomposed = unicodedata.normalize("NFKD", _letters(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_SOUNDS = (
+    ("sch", "s"), ("ch", "g"), ("ph", "f"), ("th", "t"), ("ij", "ei"), ("y", "ei"), ("ie", "i"),
+    ("ee", "e"), ("oo", "o"), ("aa", "a"), ("uu", "u"), ("ou", "au"), ("dt", "t"), ("c", "k"),
+    ("v", "f"), ("z", "s"), ("w", "f"), ("b", "p"), ("d", "t"), ("x", "ks"), ("q", "k"),
+)  # fmt: skip
+"""Dutch spellings that sound alike, each reduced to one: a crude sound key, enough to match names."""
+
+
+def sound_key(text: str) -> str:
+    """What a word or phrase sounds like in Dutch, roughly: similar spellings of one sound made equal,
+    doubled letters single."""
+    key = _folded(text)
+    for spelling, sound in _SOUNDS:
+        key = key.replace(spelling, sound)
+    return re.sub(r"(.)\1+", r"\1", key)
+
+
+def similarity(heard: str, term: str) -> float:
+    """How close (0–100) what was heard is to a term, by spelling or by sound, whichever is closer."""
+    return max(fuzz.ratio(_folded(heard), _folded(term)), fuzz.ratio(sound_key(heard), sound_key(term)))
+
+
+@cache
+def dutch_dictionary() -> SpellChecker:
+    """pyspellchecker's Dutch word list (about 340 000 words), loaded once."""
+    return SpellChecker(language="nl")
+
+
+def known_words(metadata: SessionMetadata) -> set[str]:
+    """The words of the session's names and glossary, lower case."""
+    texts = [s.name for s in metadata.speakers] + list(metadata.glossary) + [metadata.title or ""]
+    return {_letters(w) for text in texts for w in text.split() if _letters(w)}
+
+
+def _is_dictionary_word(text: str) -> bool:
+    word = _letters(text)
+    return not word or word.isdigit() or word in dutch_dictionary()
+
+
+def _trailing_punctuation(text: str) -> str:
+    return text[len(text.rstrip(".,;:!?…\"')")) :]
+
+
+def _replacement(words: Sequence[Word], term: Term, sentence_start: bool) -> tuple[Word, ...]:
+    """The term's words in the place of `words`: word for word when the counts match, else spread evenly
+    over their time; the last keeps the original's closing punctuation, and a sentence's first word its
+    capital."""
+    parts = term.text.split()
+    if sentence_start:
+        parts[0] = parts[0][:1].upper() + parts[0][1:]
+    start, end = words[0].start, words[-1].end
+    probability = min(w.probability for w in words)
+    if len(parts) == len(words):
+        times = [(w.start, w.end) for w in words]
+    else:
+        step = (end - start) / len(parts)
+        times = [(round(start + i * step, 3), round(start + (i + 1) * step, 3)) for i in range(len(parts))]
+    tail = _trailing_punctuation(words[-1].text)
+    return tuple(
+        Word(a, b, part + (tail if i == len(parts) - 1 else ""), probability, words[0].speaker, (CORRECTED_FLAG,))
+        for i, (part, (a, b)) in enumerate(zip(parts, times))
+    )
+
+
+def _score(window: Sequence[Word], term: Term) -> float | None:
+    """How close the words are to the term (100: the same letters); None when they are already it."""
+    heard = " ".join(w.text for w in window)
+    if _folded(heard) != _folded(term.text):
+        return similarity(heard, term.text)
+    return None if heard.rstrip(".,;:!?…\"')") == term.text else 100.0
+
+
+INFLECTIONS = ("'s", "s", "en")
+"""Dutch plural and genitive endings: a glossary word heard with one keeps it ("kooperaties" →
+"coöperaties", not "coöperatie"). An -en form must be in the dictionary (its spelling often changes:
+"buurthuis" → "buurthuizen")."""
+
+
+def _inflected(window: Sequence[Word], term: Term) -> Term:
+    """The glossary term with the ending the last heard word has and the term lacks, else the term."""
+    word = window[-1].text
+    heard = word[: len(word) - len(_trailing_punctuation(word))].casefold()
+    if term.is_name:
+        return term
+    for ending in INFLECTIONS:
+        form = term.text + ending
+        if heard.endswith(ending) and not term.text.casefold().endswith(ending):
+            return Term(form, False) if ending != "en" or _is_dictionary_word(form) else term
+    return term
+
+
+def _match(words: Sequence[Word], index: int, terms: Sequence[Term]) -> tuple[int, Term, float] | None:
+    """The term the words from `index` on are heard for, if any: (how many words, the term, similarity).
+
+    One word more or fewer than the term has is allowed (Whisper splits and joins words), unless the
+    words without their first or last one are as close: those are matched on their own. A glossary word
+    heard with a plural or genitive ending is matched with that ending and written with it.
+    """
+    for base in terms:
+        size = len(base.text.split())
+        for count in (size, size + 1, size - 1):
+            window = words[index : index + count]
+            if count < 1 or len(window) < count:
+                continue
+            term = _inflected(window, base)
+            score = _score(window, term)
+            if score is None:
+                return None  # already right
+            if score < (NAME_SIMILARITY if size > 1 else WORD_SIMILARITY):
+                continue
+            if count > 1 and any((_score(part, term) or 100.0) >= score for part in (window[1:], window[:-1])):
+                continue
+            if all(_is_dictionary_word(w.text) for w in window) and score < 100.0:
+                # An ordinary Dutch word stays, unless it is a capitalised word heard for a name.
+                if not (term.is_name and window[0].text[:1].isupper() and count == size):
+                    continue
+            return count, term, score
+    return None
+
+
+def correct_segment(segment: Segment, terms: Sequence[Term]) -> tuple[Segment, list[Correction]]:
+    """The segment with words heard for a known name or term replaced by it, and the corrections made."""
+    words = list(segment.words)
+    corrections: list[Correction] = []
+    out: list[Word] = []
+    index = 0
+    while index < len(words):
+        match = _match(words, index, terms)
+        if match is None:
+            out.append(words[index])
+            index += 1
+            continue
+        count, term, score = match
+        window = words[index : index + count]
+        sentence_start = not out or out[-1].text.rstrip("\"')").endswith((".", "?", "!", "…"))
+        new = _replacement(window, term, sentence_start)
+        original = " ".join(w.text for w in window)
+        if original != " ".join(w.text for w in new):
+            corrections.append(
+                Correction(window[0].start, window[-1].end, original, " ".join(w.text for w in new), round(score, 1))
+            )
+            out.extend(new)
+        else:
+            out.extend(window)
+        index += count
+    if not corrections:
+        return segment, []
+    return replace(segment, words=tuple(out), text=" ".join(w.text for w in out)), corrections
+
+
+def correct_terms(transcript: Transcript, metadata: SessionMetadata) -> tuple[Transcript, list[Correction]]:
+    """The transcript with the session's names and glossary terms spelled right, and each correction."""
+    terms = session_terms(metadata)
+    if not terms:
+        return transcript, []
+    segments, corrections = [], []
+    for segment in transcript.segments:
+        corrected, made = correct_segment(segment, terms)
+        segments.append(corrected)
+        corrections.extend(made)
+    return replace(transcript, segments=tuple(segments)), corrections
+
+
+def word_flags(word: Word, known: Iterable[str]) -> tuple[str, ...]:
+    """Why an editor should check a word: the model was unsure, or no dictionary knows it."""
+    flags = [f for f in word.flags if f == CORRECTED_FLAG]
+    if word.probability < LOW_CONFIDENCE:
+        flags.append(LOW_CONFIDENCE_FLAG)
+    if CORRECTED_FLAG not in flags and not _is_dictionary_word(word.text) and _letters(word.text) not in known:
+        flags.append(UNKNOWN_WORD_FLAG)
+    return tuple(flags)
+
+
+def flag_words(transcript: Transcript, metadata: SessionMetadata) -> Transcript:
+    """The transcript with each word's `flags` set (see `word_flags`)."""
+    known = known_words(metadata)
+    return replace(
+        transcript,
+        segments=tuple(
+            replace(segment, words=tuple(replace(w, flags=word_flags(w, known)) for w in segment.words))
+            for segment in transcript.segments
+        ),
+    )
