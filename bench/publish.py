@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from livecastpipe.package.catalogue import publish_catalogue
-from livecastpipe.package.publish import SessionPackage, publish_session
+from livecastpipe.package.publish import publish_session
+from livecastpipe.package.store import SessionPackage
 from livecastpipe.settings import PublishSettings, TranscribeSettings
 from livecastpipe.stages.ingest import ffmpeg_binary, ingest
 from livecastpipe.stages.transcribe import transcribe_file

@@ -96,7 +96,8 @@ def stage_costs(audio: Path, work: Path) -> list[StageCost]:
     """Every stage of one session, through the library (no Prefect), in data-flow order."""
     from livecastpipe.names import public_speaker_names
     from livecastpipe.package import outputs
-    from livecastpipe.package.publish import SessionPackage, publish_session
+    from livecastpipe.package.publish import publish_session
+    from livecastpipe.package.store import SessionPackage
     from livecastpipe.settings import Settings
     from livecastpipe.stages.chapters import chapter_files, make_chapters
     from livecastpipe.stages.diarization import diarize, find_speech

@@ -35,7 +35,8 @@ from livecastpipe.editor.review import update_review  # noqa: E402
 from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, workbench_app  # noqa: E402
 from livecastpipe.models import Chapter, Segment, SpeakerInfo, Transcript, Word  # noqa: E402
 from livecastpipe.package.catalogue import publish_catalogue  # noqa: E402
-from livecastpipe.package.publish import SessionPackage, publish_session  # noqa: E402
+from livecastpipe.package.publish import publish_session  # noqa: E402
+from livecastpipe.package.store import SessionPackage  # noqa: E402
 from livecastpipe.settings import PublishSettings, Settings, SubtitleSettings  # noqa: E402
 from livecastpipe.stages.ingest import ingest  # noqa: E402
 from livecastpipe.stages.subtitles import subtitle_files  # noqa: E402

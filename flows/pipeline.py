@@ -34,8 +34,17 @@ from livecastpipe.flows.speakers import diarize_task, remember_voices_task, spea
 from livecastpipe.models import Diarization, Recording, Transcript, title_slug
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import SiteNotRebuilt, publish_catalogue
-from livecastpipe.package.publish import SessionPackage, publish_session
-from livecastpipe.scheduling import output_name, output_name_groups, same_content
+from livecastpipe.package.publish import publish_session
+from livecastpipe.package.store import (
+    SessionPackage,
+    copies_note,
+    existing_slugs,
+    other_copies,
+    published_recordings,
+    renamed_session,
+    replaced_session,
+)
+from livecastpipe.scheduling import output_name, output_name_groups, published_unchanged, same_content
 from livecastpipe.settings import (
     PublishSettings,
     Settings,
@@ -50,7 +59,6 @@ from livecastpipe.stages.ingest import (
     forget_decoded_audio,
     ingest,
     read_metadata,
-    sidecar_file,
 )
 from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.stages.repair import TranscriptReport, check_transcript, report_json
@@ -479,134 +487,6 @@ def _process_recording(source: str, recording: Recording, settings: Settings, no
         language=transcript.language,
         warnings=notes + transcript.warnings + spoken.notes + editorial.warnings,
     )
-
-
-@dataclass(frozen=True)
-class PublishedRecording:
-    """The recording a published session was made from, as its manifest records it."""
-
-    slug: str
-    source: str
-    sha256: str
-    title: str
-    """The title it is published under (its catalogue entry's)."""
-
-    def refusal(self, recording: Recording) -> str:
-        """Why `recording` is not processed without --replace (one line, naming both files)."""
-        if Path(self.source).resolve() == Path(recording.source).resolve():
-            what = f"not the recording published as session '{self.slug}' under this file name"
-        else:
-            what = f"another recording than {self.source}, published as session '{self.slug}' under the same name"
-        other = "another title in its sidecar" if recording.metadata.title else "another file name"
-        return (
-            f"{what} (SHA-256 {self.sha256[:12]}…, now {recording.sha256[:12]}…): run with --replace to replace it "
-            f"in that session (its editors' work kept, their approvals marked stale), or give this one {other} to "
-            "add a new session"
-        )
-
-    def note(self) -> str:
-        return (
-            f"replaces the recording of session '{self.slug}' ({self.source}, SHA-256 {self.sha256[:12]}…); "
-            "approvals made before are stale"
-        )
-
-    def update_note(self, recording: Recording) -> str:
-        """The line saying this session is updated from the same recording under a new title or file name."""
-        same = f"the recording of session '{self.slug}' (same SHA-256 {self.sha256[:12]}…)"
-        kept = f"at its address {self.slug}/, its editors' work kept"
-        if recording.title != self.title:
-            return f"{same}: session updated under its new title '{recording.title}' (was '{self.title}'), {kept}"
-        return f"{same}, published from {self.source}: session updated from this file, {kept}"
-
-
-def published_recordings(output_dir: Path) -> list[PublishedRecording]:
-    """The recording of every published session (those whose manifest and stored data can be read): its
-    path from the session's private stored data, as the public manifest names only the file."""
-    found = []
-    for manifest in sorted(workspace.site_dir(output_dir).glob(f"*/{outputs.MANIFEST.name()}")):
-        slug = manifest.parent.name
-        stored = workspace.session_dir_for(output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
-        try:
-            data = json.loads(manifest.read_text())
-            sha256 = data["recording"]["sha256"]
-            title = str(data.get("catalogue", {}).get("title") or slug)
-            source = json.loads(stored.read_text())["recording"]["source"]
-            found.append(PublishedRecording(slug, str(source), str(sha256), title))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return found
-
-
-def renamed_session(published: Sequence[PublishedRecording], recording: Recording) -> PublishedRecording | None:
-    """The published session of this same recording (its folder, by content: see `session_slug`) when the
-    recording now has another title or file name: the run updates that session in place."""
-    for session in published:
-        if session.slug == recording.slug and session.sha256 == recording.sha256:
-            moved = Path(session.source).resolve() != Path(recording.source).resolve()
-            return session if moved or session.title != recording.title else None
-    return None
-
-
-def other_copies(published: Sequence[PublishedRecording], recording: Recording) -> list[PublishedRecording]:
-    """Other published sessions of this same recording: copies an earlier version made when its title or
-    file name changed (one recording is one session now)."""
-    return [p for p in published if p.sha256 == recording.sha256 and p.slug != recording.slug]
-
-
-def copies_note(recording: Recording, copies: Sequence[PublishedRecording]) -> str:
-    """The line asking the archivist to keep one session of a recording published more than once."""
-    named = ", ".join(f"'{copy.slug}' ({copy.title})" for copy in copies)
-    return (
-        f"the same recording is also published as session {named}, a copy made before under another title or "
-        f"file name: this run updates session '{recording.slug}'; keep one, removing the other's folders under "
-        "site/ and private/sessions/"
-    )
-
-
-def replaced_session(published: Sequence[PublishedRecording], recording: Recording) -> PublishedRecording | None:
-    """The published session this recording, with other content, would replace, if any: one made from the
-    same file, or one under the same name (its folder's, or its title's slug) from another file. A
-    replaced recording is the archivist's call. A recording already published replaces none."""
-    if any(p.slug == recording.slug and p.sha256 == recording.sha256 for p in published):
-        return None
-    here = Path(recording.source).resolve()
-    name = title_slug(recording.metadata.title or here.stem)
-    for session in published:
-        same_name = name in (session.slug, title_slug(session.title))
-        if session.sha256 != recording.sha256 and (Path(session.source).resolve() == here or same_name):
-            return session
-    return None
-
-
-def published_unchanged(paths: Sequence[Path], output_dir: Path) -> bool:
-    """Whether every recording under `paths` is published from the same file, of the same size, and
-    neither it nor its metadata file changed since its manifest was written (no hashing: a guess, used
-    only to skip loading the models ahead)."""
-    try:
-        recordings = find_recordings(paths)
-    except IngestError:
-        return False
-    manifests = {
-        Path(p.source).resolve(): workspace.site_dir(output_dir) / p.slug / outputs.MANIFEST.name()
-        for p in published_recordings(output_dir)
-    }
-    for recording in recordings:
-        if (manifest := manifests.get(recording.resolve())) is None:
-            return False
-        try:
-            written = manifest.stat().st_mtime_ns
-            size = json.loads(manifest.read_text())["recording"]["media"]["size_bytes"]
-            inputs = [recording, *filter(None, [sidecar_file(recording)])]
-            if size != recording.stat().st_size or any(path.stat().st_mtime_ns > written for path in inputs):
-                return False
-        except (OSError, ValueError, KeyError, TypeError):
-            return False
-    return bool(recordings)
-
-
-def existing_slugs(output_dir: Path) -> dict[str, str]:
-    """Slugs already used in the output folder, mapped to the recording hash that owns each."""
-    return {p.slug: p.sha256 for p in published_recordings(output_dir)}
 
 
 def results_table(results: Sequence[SessionResult]) -> str:

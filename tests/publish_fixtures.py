@@ -31,8 +31,9 @@ from livecastpipe.models import (
     Word,
 )
 from livecastpipe.package.catalogue import publish_catalogue
-from livecastpipe.package.publish import SessionPackage, publish_session
+from livecastpipe.package.publish import publish_session
 from livecastpipe.package.server import preview_server
+from livecastpipe.package.store import SessionPackage
 from livecastpipe.settings import (
     PublishSettings,
     SubtitleSettings,

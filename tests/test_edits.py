@@ -21,7 +21,8 @@ from livecastpipe.editor.edits import EditConflict, EditError
 from livecastpipe.models import Chapter, Segment, Transcript, Word, to_json
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import publish_catalogue
-from livecastpipe.package.publish import publish_session, render_preview, republish
+from livecastpipe.package.editorial import render_preview
+from livecastpipe.package.publish import publish_session, republish
 
 from .publish_fixtures import SETTINGS, review_as_editor, sample_package
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from livecastpipe.models import Chapter
 from livecastpipe.package.escaping import EMPTY_CUE, json_in_html, lines_of, one_line, plain_text, srt_text
-from livecastpipe.package.publish import template_environment
+from livecastpipe.package.render import template_environment
 from livecastpipe.stages.chapters import chapters_vtt
 from livecastpipe.stages.subtitles import Cue, CueLine, render_srt, render_webvtt
 

@@ -16,6 +16,7 @@ import pytest
 
 from livecastpipe import workspace
 from livecastpipe.models import Recording
+from livecastpipe.package import store
 from livecastpipe.package.publish import publish_session
 
 from .conftest import SAMPLE, run_ffmpeg
@@ -74,7 +75,7 @@ def test_leftovers_of_dead_runs_go_never_a_live_runs(tmp_path: Path) -> None:
     for path in kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("blijft")
-    assert workspace.session_slugs(output) == ["net-gepubliceerd", "sessie"]  # a half-made one is no session
+    assert store.session_slugs(output) == ["net-gepubliceerd", "sessie"]  # a half-made one is no session
     lock = workspace.private_dir(output) / workspace.LOCK_FILE
     live = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
     try:

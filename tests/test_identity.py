@@ -13,6 +13,7 @@ import pytest
 from livecastpipe import workspace
 from livecastpipe.editor import edits
 from livecastpipe.editor.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+from livecastpipe.package import store
 from livecastpipe.settings import PublishSettings, Settings
 from livecastpipe.stages.ingest import ingest
 from livecastpipe.stages.media import make_title_card_of, prepare_media, prepare_media_ahead
@@ -56,7 +57,7 @@ def _assert_one_session_with_editors_work(output: Path, slug: str, title: str, s
     """The site holds one session, at `slug`, titled `title` on its page, in the catalogue and the feed,
     made from `source`, its correction in the captions and its approved summary on the page."""
     site = workspace.site_dir(output)
-    assert workspace.session_slugs(output) == [slug]
+    assert store.session_slugs(output) == [slug]
     manifest = json.loads((site / slug / "session.json").read_text())
     assert manifest["recording"]["file"] == source.name and manifest["catalogue"]["title"] == title
     page = (site / slug / "index.html").read_text()
@@ -107,7 +108,7 @@ def test_a_new_title_updates_the_one_session_at_its_address(prefect_harness, tmp
     assert last.status == "done" and last.slug in (slug, copy), last.error
     other = ({slug, copy} - {last.slug}).pop()
     assert any(f"also published as session '{other}'" in w for w in last.warnings)  # the archivist keeps one
-    assert workspace.session_slugs(settings.output_dir) == sorted([slug, copy])  # no third
+    assert store.session_slugs(settings.output_dir) == sorted([slug, copy])  # no third
 
 
 @pytest.mark.slow

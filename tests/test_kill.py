@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
+from livecastpipe.package import store
 
 from .conftest import SAMPLE, run_ffmpeg
 from .kill_harness import CI_POINTS, differences, kill_at, run_env, site, staging_left, start_run
@@ -40,6 +41,6 @@ def test_kill_9_during_each_stage_then_rerun_publishes_the_same_site(prefect_har
     assert sweep.problems == []  # no half-made session before the first publish
     assert site(out) == site(reference), (differences(site(out), site(reference)), sweep.final_log[-3000:])
     assert staging_left(out) == []
-    assert workspace.session_slugs(out) == ["lezing"]
+    assert store.session_slugs(out) == ["lezing"]
     manifest = json.loads(next(workspace.site_dir(out).glob("*/session.json")).read_text())
     assert manifest["files"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from livecastpipe.package import outputs
+from livecastpipe.package import outputs, store
 from livecastpipe.package.catalogue import publish_catalogue
 from livecastpipe.package.package_format import PublishError
 from livecastpipe.package.publish import publish_session, republish
@@ -141,7 +141,7 @@ def test_a_new_sessions_review_comes_with_its_first_publish_and_an_editors_stays
     publish_session(package, tmp_path / "output", SETTINGS)
     private = workspace.session_private_dir(tmp_path / "output", slug)
     assert read_review(private) == review and not workspace.is_unpublished(private)
-    assert workspace.session_slugs(tmp_path / "output") == [slug]
+    assert store.session_slugs(tmp_path / "output") == [slug]
 
     write_review(private, approve(review, SESSION_SUMMARY_KEY, "Redactie", "Goedgekeurd."))
     publish_session(package, tmp_path / "output", SETTINGS)

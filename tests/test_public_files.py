@@ -89,7 +89,7 @@ def test_no_public_file_names_the_machine(tmp_path: Path, accessible_recording: 
     assert private["recording"]["source"] == accessible_recording.source
     assert private["provenance"]["settings"]["summaries"]["generative_url"] == ENDPOINT
 
-    from livecastpipe.flows.pipeline import published_recordings
+    from livecastpipe.package.store import published_recordings
 
     (published,) = published_recordings(output)  # a rerun still knows which file each session was made from
     assert (published.slug, published.source) == (folder.name, accessible_recording.source)

@@ -18,8 +18,10 @@ from typer.testing import CliRunner
 from livecastpipe import workspace
 from livecastpipe.cli.main import app
 from livecastpipe.models import Chapter, Segment, Transcript, Word
+from livecastpipe.package import store
 from livecastpipe.package.package_format import PublishError
-from livecastpipe.package.publish import SessionPackage, load_session_package, publish_session
+from livecastpipe.package.publish import publish_session
+from livecastpipe.package.store import SessionPackage, load_session_package
 from livecastpipe.stages.ingest import ingest
 from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.storage import sha256_file
@@ -267,7 +269,7 @@ def test_failed_publish_leaves_the_old_package_untouched(tmp_path: Path, hostile
     with pytest.raises(PublishError, match="broken.mp3"):
         publish_session(changed, output, SETTINGS)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
-    assert workspace.session_slugs(output) == [folder.name]
+    assert store.session_slugs(output) == [folder.name]
 
 
 @pytest.mark.slow
@@ -293,7 +295,7 @@ def test_stage_files_cannot_escape_or_replace_the_package(name: str, tmp_path: P
         publish_session(package, tmp_path / "output", SETTINGS)
     assert not (tmp_path / "index.html").exists()
     assert [p for p in (tmp_path / "output").rglob("*") if not p.is_dir()] == []  # no half-made folder
-    assert workspace.session_slugs(tmp_path / "output") == []
+    assert store.session_slugs(tmp_path / "output") == []
 
 
 def test_cli_version() -> None:
@@ -390,7 +392,7 @@ def test_drafts_are_published_only_when_allowed_and_then_labelled(sample_session
 
 
 def test_soft_hyphens_break_long_dutch_words_and_keep_the_text_escaped() -> None:
-    from livecastpipe.package.publish import soft_hyphens
+    from livecastpipe.package.render import soft_hyphens
 
     text = "Gemeenteraadsvergadering over <b>woningbouw</b> & de stad"
     marked = str(soft_hyphens(text))
@@ -400,7 +402,7 @@ def test_soft_hyphens_break_long_dutch_words_and_keep_the_text_escaped() -> None
 
 
 def test_track_labels_name_sounds_only_when_a_cue_describes_one_and_say_unchecked() -> None:
-    from livecastpipe.package.publish import caption_track_labels
+    from livecastpipe.package.render import caption_track_labels
 
     plain = "WEBVTT\n\n00:00.000 --> 00:02.000\n<v Anne>Welkom allemaal.\n"
     sounds = plain + "\n00:02.000 --> 00:03.000\n[applaus]\n"

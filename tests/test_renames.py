@@ -23,7 +23,7 @@ from livecastpipe.editor.review import (
 )
 from livecastpipe.models import SpeakerInfo
 from livecastpipe.names import MAX_NAME_LENGTH, check_speaker_name
-from livecastpipe.package.publish import load_session_package
+from livecastpipe.package.store import load_session_package
 from livecastpipe.stages.speakers import read_speakers_yaml, rename_speaker, speakers_yaml
 from livecastpipe.stages.summaries import SessionSummary
 

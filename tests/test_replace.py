@@ -9,6 +9,7 @@ import pytest
 
 from livecastpipe import workspace
 from livecastpipe.editor.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
+from livecastpipe.package import store
 from livecastpipe.settings import Settings
 from livecastpipe.storage import sha256_file
 
@@ -17,7 +18,8 @@ from .conftest import SAMPLE, run_ffmpeg
 
 @pytest.mark.slow
 def test_a_replaced_recording_is_reported_and_replace_keeps_the_session(prefect_harness, tmp_path: Path) -> None:
-    from livecastpipe.flows.pipeline import process_folder, published_unchanged
+    from livecastpipe.flows.pipeline import process_folder
+    from livecastpipe.scheduling import published_unchanged
 
     media = tmp_path / "media"
     media.mkdir()
@@ -37,12 +39,12 @@ def test_a_replaced_recording_is_reported_and_replace_keeps_the_session(prefect_
     (refused,) = process_folder([str(media)], settings)
     assert refused.status == "failed"
     assert "lezing.mp4" in refused.error and first.slug in refused.error and "--replace" in refused.error
-    assert workspace.session_slugs(settings.output_dir) == [first.slug]  # no second session
+    assert store.session_slugs(settings.output_dir) == [first.slug]  # no second session
 
     (replaced,) = process_folder([str(media)], settings.model_copy(update={"replace_recordings": True}))
     assert replaced.status == "done", replaced.error
     assert replaced.slug == first.slug and any("replaces the recording" in w for w in replaced.warnings)
-    assert workspace.session_slugs(settings.output_dir) == [first.slug]
+    assert store.session_slugs(settings.output_dir) == [first.slug]
     item = read_review(private).item(SESSION_SUMMARY_KEY)
     assert item.decision is not None and item.decision.text == "Een goedgekeurde samenvatting."  # kept
     assert item.stale  # made from the old recording: to be looked at again
@@ -84,7 +86,7 @@ def test_a_recording_under_a_published_name_from_another_folder_is_reported(pref
     assert refused.status == "failed" and refused.error is not None
     assert refused.error.startswith(f"{second / 'lezing.mp4'}: ") and str(first / "lezing.mp4") in refused.error
     assert "--replace" in refused.error and "\n" not in refused.error
-    assert workspace.session_slugs(settings.output_dir) == ["andere-lezing", "lezing"]  # no third session
+    assert store.session_slugs(settings.output_dir) == ["andere-lezing", "lezing"]  # no third session
     site_after = {
         p: p.read_bytes() for p in workspace.session_site_dir(settings.output_dir, "lezing").rglob("*") if p.is_file()
     }

@@ -19,8 +19,9 @@ import feedparser
 import pytest
 
 from livecastpipe.package.catalogue import publish_catalogue
-from livecastpipe.package.publish import published_sessions, republish
+from livecastpipe.package.publish import republish
 from livecastpipe.package.server import preview_server
+from livecastpipe.package.store import published_sessions
 from livecastpipe.package.urls import site_url
 from livecastpipe.settings import PublishSettings
 from livecastpipe.workspace import site_dir

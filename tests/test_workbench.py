@@ -563,11 +563,20 @@ def test_a_loop_of_links_in_the_site_is_not_found(client: TestClient, output: Pa
     assert [s["slug"] for s in client.get("/api/sessions").json()["sessions"]] == [SLUG]
 
 
+def test_a_broken_package_json_is_one_json_line_naming_the_file(output: Path) -> None:
+    package = workspace.session_dir_for(output, SLUG, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
+    package.write_text("{half a file", encoding="utf-8")
+    client = workbench_client(output, headers={TOKEN_HEADER: TOKEN}, raise_server_exceptions=False)
+    failed = client.get(f"/api/sessions/{SLUG}")
+    assert failed.status_code == 500 and failed.headers["content-type"] == "application/json"
+    assert failed.json()["error"].startswith(f"{package}: stored session data cannot be read")
+
+
 def test_an_unexpected_failure_is_one_json_line_and_the_traceback_goes_to_the_log(
     output: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    package = workspace.session_dir_for(output, SLUG, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
-    package.write_text("{half a file", encoding="utf-8")
+    manifest = workspace.session_site_dir(output, SLUG) / outputs.MANIFEST.name()
+    manifest.write_text("{half a file", encoding="utf-8")
     client = workbench_client(output, headers={TOKEN_HEADER: TOKEN}, raise_server_exceptions=False)
     failed = client.get(f"/api/sessions/{SLUG}")
     assert failed.status_code == 500 and failed.headers["content-type"] == "application/json"

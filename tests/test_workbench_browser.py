@@ -24,7 +24,7 @@ from livecastpipe.cli.edit import bind
 from livecastpipe.editor.workbench import Workbench, workbench_app
 from livecastpipe.models import Transcript, from_json, to_json
 from livecastpipe.package import outputs
-from livecastpipe.package.publish import load_session_package
+from livecastpipe.package.store import load_session_package
 from livecastpipe.settings import Settings
 from livecastpipe.stages.terms import flag_words
 

@@ -12,7 +12,8 @@ import pytest
 from livecastpipe import workspace
 from livecastpipe.editor.review import update_review
 from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
-from livecastpipe.package.publish import SessionPackage, publish_session
+from livecastpipe.package.publish import publish_session
+from livecastpipe.package.store import SessionPackage
 from livecastpipe.settings import SubtitleSettings
 from livecastpipe.stages.subtitles import subtitle_files
 from livecastpipe.stages.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences

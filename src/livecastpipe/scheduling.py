@@ -6,8 +6,11 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from livecastpipe import workspace
 from livecastpipe.models import title_slug
-from livecastpipe.stages.ingest import IngestError, read_metadata
+from livecastpipe.package import store
+from livecastpipe.package.package_format import PublishError
+from livecastpipe.stages.ingest import IngestError, find_recordings, read_metadata, sidecar_file
 from livecastpipe.storage import sha256_file
 
 
@@ -59,3 +62,29 @@ def output_name_groups(sources: Sequence[str]) -> list[list[str]]:
         merged = (keys.union(*(group[0] for group in joined)), [s for group in joined for s in group[1]] + [source])
         groups = [group for group in groups if group not in joined] + [merged]
     return sorted((sorted(group, key=sources.index) for _, group in groups), key=lambda group: sources.index(group[0]))
+
+
+def published_unchanged(paths: Sequence[Path], output_dir: Path) -> bool:
+    """Whether every recording under `paths` is published from the same file, of the same size, and
+    neither it nor its metadata file changed since its manifest was written (no hashing: a guess, used
+    only to skip loading the models ahead)."""
+    try:
+        recordings = find_recordings(paths)
+    except IngestError:
+        return False
+    sessions = {
+        Path(p.source).resolve(): workspace.session_site_dir(output_dir, p.slug)
+        for p in store.published_recordings(output_dir)
+    }
+    for recording in recordings:
+        if (folder := sessions.get(recording.resolve())) is None:
+            return False
+        try:
+            written = store.manifest_path(folder).stat().st_mtime_ns
+            size = store.read_manifest(folder).recording["media"]["size_bytes"]
+            inputs = [recording, *filter(None, [sidecar_file(recording)])]
+            if size != recording.stat().st_size or any(path.stat().st_mtime_ns > written for path in inputs):
+                return False
+        except (OSError, PublishError, KeyError, TypeError):
+            return False
+    return bool(recordings)

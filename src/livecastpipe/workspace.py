@@ -61,6 +61,17 @@ def session_private_dir(output: Path, slug: str) -> Path:
     return private_dir(output) / SESSIONS / slug
 
 
+def output_of_session(private_session_folder: Path) -> Path:
+    """The output folder a session's private folder belongs to (the inverse of `session_private_dir`);
+    ValueError for a folder elsewhere."""
+    output = private_session_folder.parents[2] if len(private_session_folder.parents) > 2 else None
+    if output is None or session_private_dir(output, private_session_folder.name) != private_session_folder:
+        raise ValueError(
+            f"{private_session_folder}: not a session's private folder (<output>/{PRIVATE}/{SESSIONS}/<slug>)"
+        )
+    return output
+
+
 def default_cache_dir(output: Path) -> Path:
     """The cache folder when the settings name none."""
     return private_dir(output) / CACHE
@@ -78,18 +89,6 @@ def session_dir_for(output: Path, slug: str, entry: outputs.OutputFile) -> Path:
     if entry.scope != "session":
         raise ValueError(f"{entry.key}: not a session file")
     return session_site_dir(output, slug) if entry.visibility == "public" else session_private_dir(output, slug)
-
-
-def session_slugs(output: Path) -> list[str]:
-    """Slugs of the sessions that have a public folder (with a manifest) or a private folder (not one a
-    first publish left half-made), sorted."""
-    names = {p.parent.name for p in site_dir(output).glob(f"*/{outputs.MANIFEST.name()}")}
-    sessions = private_dir(output) / SESSIONS
-    if sessions.is_dir():
-        names.update(
-            p.name for p in sessions.iterdir() if p.is_dir() and not p.name.startswith(".") and not is_unpublished(p)
-        )
-    return sorted(names)
 
 
 def is_unpublished(private_folder: Path) -> bool:

@@ -55,7 +55,7 @@ def edit_command(
     import uvicorn  # the server, the app and publishing load only when the workbench starts
 
     from livecastpipe.editor.workbench import Workbench, workbench_app, workbench_url
-    from livecastpipe.package.publish import published_sessions
+    from livecastpipe.package.store import published_sessions
 
     settings = command_settings(output, config)
     slugs = [p.name for p in published_sessions(settings.output_dir)]

@@ -285,7 +285,8 @@ def publish(
     """Re-render published sessions from their stored data (templates, editors' decisions), then the catalogue."""
     from livecastpipe.package.catalogue import publish_catalogue
     from livecastpipe.package.package_format import PublishError
-    from livecastpipe.package.publish import published_sessions, republish
+    from livecastpipe.package.publish import republish
+    from livecastpipe.package.store import published_sessions
     from livecastpipe.workspace import run_lock
 
     settings = command_settings(output, config)

@@ -24,6 +24,8 @@ from livecastpipe.cli.support import (
 from livecastpipe.editor.review import ReviewError, approve_speaker_names, change_review
 from livecastpipe.models import Diarization, SpeakerInfo, from_json
 from livecastpipe.package import outputs
+from livecastpipe.package.package_format import PublishError
+from livecastpipe.package.store import read_manifest
 from livecastpipe.stages.diarization.rttm import read_rttm
 from livecastpipe.stages.speakers import (
     change_speakers_file,
@@ -48,9 +50,9 @@ def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
 def _listed_roles(folder: Path) -> dict[str, str]:
     """Name → role of the panel in the session metadata (kept in the published `session.json`)."""
     try:
-        manifest = json.loads((folder / "session.json").read_text(encoding="utf-8"))
-        return {p["name"]: p["role"] for p in manifest["recording"]["metadata"]["speakers"]}
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = read_manifest(folder)
+        return {p["name"]: p["role"] for p in manifest.recording["metadata"]["speakers"]}
+    except (PublishError, KeyError, TypeError):
         return {}
 
 

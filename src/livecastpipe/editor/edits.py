@@ -1116,16 +1116,16 @@ def write_edits(private_session_folder: Path, edits: SessionEdits) -> None:
     _remember(path, edits)
 
 
-def _output_dir(private_session_folder: Path) -> Path:
-    """The output folder of a session's private folder (`<output>/private/sessions/<slug>`)."""
-    return private_session_folder.parents[2]
-
-
 def current_edits(output_dir: Path, slug: str) -> SessionEdits:
     """The session's edits as the workbench shows them: stored ones brought up to the machine transcript
     (a rerun's stale marks included, not written), or version 0 when nobody edited it."""
     machine = machine_transcript(output_dir, slug)
-    stored = read_edits(workspace.session_private_dir(output_dir, slug))
+    return edits_over_machine(slug, machine, read_edits(workspace.session_private_dir(output_dir, slug)))
+
+
+def edits_over_machine(slug: str, machine: Transcript, stored: SessionEdits | None) -> SessionEdits:
+    """The one rule for what an editor works on: the machine transcript where no edit. Stored edits are
+    brought up to the machine transcript (a rerun's stale marks included, not written); none: version 0."""
     return start_edits(slug, machine) if stored is None else reconcile(stored, machine)
 
 
@@ -1139,7 +1139,7 @@ def update_edits(private_session_folder: Path, change: Callable[[SessionEdits], 
     """
     return locked_update(
         edits_path(private_session_folder),
-        lambda _: current_edits(_output_dir(private_session_folder), private_session_folder.name),
+        lambda _: current_edits(workspace.output_of_session(private_session_folder), private_session_folder.name),
         change,
         lambda _, changed: write_edits(private_session_folder, changed),
     )

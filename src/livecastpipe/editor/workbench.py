@@ -63,14 +63,17 @@ from livecastpipe.editor.review import (
     reject,
     reopen,
 )
-from livecastpipe.models import Chapter, Diarization, SpeakerInfo, Transcript, from_json, from_jsonable
+from livecastpipe.models import Chapter, Diarization, SpeakerInfo, Transcript, from_json
 from livecastpipe.names import given_speaker_names, public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.editorial import render_preview
 from livecastpipe.package.escaping import plain_text
 from livecastpipe.package.package_format import PublishError
-from livecastpipe.package.publish import ROLE_LABELS, jinja_environment, published_sessions, render_preview, republish
+from livecastpipe.package.publish import republish
+from livecastpipe.package.render import ROLE_LABELS, jinja_environment
 from livecastpipe.package.server import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, host_allowed
+from livecastpipe.package.store import PackageData, package_data_path, published_sessions, read_package_data
 from livecastpipe.settings import Settings
 from livecastpipe.stages.speakers import ROLES, change_speakers_file, read_speakers_yaml, rename_speaker
 from livecastpipe.stages.voices import SpeakerFileError, VoiceLibrary, update_voice_library
@@ -405,18 +408,16 @@ class Workbench:
         )
         return transcript
 
-    def package_data(self, slug: str) -> dict[str, Any]:
-        """The stored stage data of the session (speakers, chapters, recording) without the transcript."""
-        path = workspace.session_dir_for(self.output_dir, slug, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
-
-        def load() -> dict[str, Any]:
-            try:
-                data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:  # a package published before package.json was kept
-                return {}
-            return data
-
-        data: dict[str, Any] = self._cached("package", slug, (path,), load)
+    def package_data(self, slug: str) -> PackageData | None:
+        """The stored stage data of the session (speakers, chapters, recording) without the transcript; None
+        for a package published before it was kept."""
+        path = package_data_path(self.output_dir, slug)
+        try:
+            data: PackageData | None = self._cached(
+                "package", slug, (path,), lambda: read_package_data(self.output_dir, slug)
+            )
+        except PublishError as exc:
+            raise ApiError(500, error_line(exc)) from exc
         return data
 
     def current_edits(self, slug: str) -> SessionEdits:
@@ -427,7 +428,7 @@ class Workbench:
             stored = ed.read_edits(self.private_dir(slug))
         except EditError as exc:
             raise ApiError(500, f"de correcties van sessie '{slug}' kunnen niet worden gelezen ({exc})") from exc
-        return ed.start_edits(slug, machine) if stored is None else ed.reconcile(stored, machine)
+        return ed.edits_over_machine(slug, machine, stored)
 
     def read_review(self, slug: str) -> SessionReview | None:
         try:
@@ -437,7 +438,7 @@ class Workbench:
 
     def speaker_infos(self, slug: str) -> dict[str, SpeakerInfo]:
         """The session's speakers as the speakers stage proposed them, with the editor's `speakers.yaml` on top."""
-        stored = [from_jsonable(SpeakerInfo, s) for s in self.package_data(slug).get("speakers", [])]
+        stored = data.speakers if (data := self.package_data(slug)) else ()
         try:
             edited = read_speakers_yaml(self.private_dir(slug) / outputs.SPEAKERS.name())
         except SpeakerFileError as exc:
@@ -469,13 +470,14 @@ class Workbench:
             )
             for sid in ids
         )
-        recording = data.get("recording", {})
         manifest = json.loads(
             (workspace.session_site_dir(self.output_dir, slug) / outputs.MANIFEST.name()).read_text(encoding="utf-8")
         )
         return SessionView(
             slug=slug,
-            title=recording.get("metadata", {}).get("title") or manifest.get("catalogue", {}).get("title") or slug,
+            title=(data.recording.metadata.title if data else None)
+            or manifest.get("catalogue", {}).get("title")
+            or slug,
             edits=edits,
             machine=machine,
             speakers=speakers,
@@ -488,8 +490,8 @@ class Workbench:
     def known_names(self, slug: str, view: SessionView) -> list[str]:
         """Names to propose for a speaker: the panel of the session's metadata, the voices an editor named
         in the voice library, and the speakers stage's proposals."""
-        metadata = self.package_data(slug).get("recording", {}).get("metadata", {})
-        panel = [p.get("name", "") for p in metadata.get("speakers", [])]
+        data = self.package_data(slug)
+        panel = [p.name for p in data.recording.metadata.speakers] if data else []
         try:
             library = VoiceLibrary.load(workspace.site_file(self.output_dir, outputs.VOICE_LIBRARY))
             voices = [v.name for v in library.voices if v.name and v.confirmed]
@@ -499,7 +501,7 @@ class Workbench:
 
     def chapters(self, slug: str) -> list[Chapter]:
         """The session's chapters as the chapters stage made them."""
-        return [from_jsonable(Chapter, c) for c in self.package_data(slug).get("chapters", [])]
+        return list(data.chapters) if (data := self.package_data(slug)) else []
 
     def _chapters(self, slug: str, edits: SessionEdits, review: SessionReview | None) -> tuple[ChapterView, ...]:
         chapters = self.chapters(slug)
@@ -675,7 +677,7 @@ class Workbench:
         if role is not None and role not in ROLES:
             raise ApiError(400, f"rol '{role}' bestaat niet: kies uit {', '.join(ROLES)}")
         folder = self.private_dir(slug)
-        proposed = [from_jsonable(SpeakerInfo, s) for s in self.package_data(slug).get("speakers", [])]
+        proposed = data.speakers if (data := self.package_data(slug)) else ()
 
         def change(stored: dict[str, SpeakerInfo]) -> dict[str, SpeakerInfo]:
             speakers = {**{s.id: s for s in proposed}, **stored}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
 import os
 import re
 import shutil
@@ -28,7 +27,9 @@ from slugify import slugify
 from livecastpipe import workspace
 from livecastpipe.package import outputs
 from livecastpipe.package.package_format import PublishError
-from livecastpipe.package.publish import published_sessions, swap_in, template_environment, write_static_assets
+from livecastpipe.package.publish import write_static_assets
+from livecastpipe.package.render import template_environment
+from livecastpipe.package.store import published_sessions, read_manifest, swap_in
 from livecastpipe.package.urls import site_url
 from livecastpipe.processes import run_child
 from livecastpipe.settings import PublishSettings
@@ -51,12 +52,9 @@ def catalogue_entries(output_dir: Path) -> list[dict[str, Any]]:
     """The catalogue block of every published session's manifest."""
     entries = []
     for folder in published_sessions(output_dir):
-        try:
-            manifest = json.loads((folder / outputs.MANIFEST.name()).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PublishError(folder / outputs.MANIFEST.name(), f"cannot read manifest: {exc}") from exc
-        if isinstance(manifest.get("catalogue"), dict):
-            entries.append(manifest["catalogue"] | {"sha256": manifest["recording"]["sha256"]})
+        manifest = read_manifest(folder)
+        if manifest.catalogue:
+            entries.append(manifest.catalogue | {"sha256": manifest.recording["sha256"]})
     return entries
 
 

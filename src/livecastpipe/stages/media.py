@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -21,6 +22,7 @@ from livecastpipe import workspace
 from livecastpipe.models import Recording, from_jsonable, to_jsonable
 from livecastpipe.package import outputs
 from livecastpipe.package.package_format import PublishError
+from livecastpipe.package.store import read_manifest
 from livecastpipe.processes import run_child
 from livecastpipe.settings import PublishSettings
 from livecastpipe.stages.ingest import ffmpeg_binary
@@ -123,13 +125,18 @@ def make_title_card(target: Path, title: str, subtitle: str, size: tuple[int, in
     image.save(target, "JPEG", quality=88)
 
 
+def _media_record(folder: Path) -> Any:
+    """The media record of media prepared ahead (`media.json`), as it was written."""
+    return json.loads((folder / outputs.MEDIA_RECORD.name()).read_text(encoding="utf-8"))["media"]
+
+
 def _reusable_media(folder: Path, recording: Recording, settings: PublishSettings) -> MediaFiles | None:
     """The media in `folder` (a published package, or media prepared ahead) when made from this
     recording with the same settings."""
-    for record in (folder / outputs.MANIFEST.name(), folder / outputs.MEDIA_RECORD.name()):
+    for read_media in (lambda: read_manifest(folder).media, lambda: _media_record(folder)):
         try:
-            media = from_jsonable(MediaFiles, json.loads(record.read_text(encoding="utf-8"))["media"])
-        except (OSError, ValueError, KeyError, TypeError):
+            media = from_jsonable(MediaFiles, read_media())
+        except (PublishError, OSError, ValueError, KeyError, TypeError):
             continue
         if media.source_sha256 != recording.sha256 or media.settings_fingerprint != settings.fingerprint():
             return None
