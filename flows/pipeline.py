@@ -35,15 +35,7 @@ from livecastpipe.models import Diarization, Recording, Transcript, title_slug
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import SiteNotRebuilt, publish_catalogue
 from livecastpipe.package.publish import publish_session
-from livecastpipe.package.store import (
-    SessionPackage,
-    copies_note,
-    existing_slugs,
-    other_copies,
-    published_recordings,
-    renamed_session,
-    replaced_session,
-)
+from livecastpipe.package.store import SessionPackage, existing_slugs, place_recording
 from livecastpipe.scheduling import output_name, output_name_groups, published_unchanged, same_content
 from livecastpipe.settings import (
     PublishSettings,
@@ -432,21 +424,15 @@ def process_session(
     recording = ingest_task.with_options(**stage_options(settings, "ingest"))(
         source, str(settings.resolved_cache_dir), taken_slugs
     )
-    notes: tuple[str, ...] = ()
-    published = published_recordings(settings.output_dir)
-    if (renamed := renamed_session(published, recording)) is not None:
-        notes = (renamed.update_note(recording),)
-        get_run_logger().info("%s: %s", source, notes[0])
-    elif (replaced := replaced_session(published, recording)) is not None:
-        if not settings.replace_recordings:
-            forget_decoded_audio(recording)
-            raise IngestError(Path(source), replaced.refusal(recording))
-        recording = replace(recording, slug=replaced.slug)
-        notes = (replaced.note(),)
-    if copies := other_copies(published, recording):
-        notes += (copies_note(recording, copies),)
-        get_run_logger().warning("%s: %s", source, notes[-1])
-    return _process_recording(source, recording, settings, notes)
+    placement = place_recording(settings.output_dir, recording, settings.replace_recordings)
+    if placement.refusal is not None:
+        forget_decoded_audio(recording)
+        raise IngestError(Path(source), placement.refusal)
+    if placement.update is not None:
+        get_run_logger().info("%s: %s", source, placement.update)
+    if placement.copies is not None:
+        get_run_logger().warning("%s: %s", source, placement.copies)
+    return _process_recording(source, placement.recording, settings, placement.notes)
 
 
 def _process_recording(source: str, recording: Recording, settings: Settings, notes: tuple[str, ...]) -> SessionResult:

@@ -13,7 +13,7 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -396,3 +396,41 @@ def replaced_session(published: Sequence[PublishedRecording], recording: Recordi
 def existing_slugs(output_dir: Path) -> dict[str, str]:
     """Slugs already used in the output folder, mapped to the recording hash that owns each."""
     return {p.slug: p.sha256 for p in published_recordings(output_dir)}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a recording goes among the published sessions: its own session (updated under a new title or
+    file name), one it replaces, or nowhere (`refusal`)."""
+
+    recording: Recording
+    """With the replaced session's slug when it replaces one."""
+    update: str | None = None
+    """The line saying the session is updated from the same recording under a new title or file name."""
+    replacement: str | None = None
+    """The line saying the recording replaces a session's (allowed)."""
+    copies: str | None = None
+    """The line asking to keep one of several sessions of this recording."""
+    refusal: str | None = None
+    """Why the recording is not processed: it would replace a session's recording, not allowed."""
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The lines the session's result carries."""
+        return tuple(line for line in (self.update, self.replacement, self.copies) if line)
+
+
+def place_recording(output_dir: Path, recording: Recording, replace_allowed: bool) -> Placement:
+    """Place an ingested recording among the published sessions of the output folder (see
+    `renamed_session`, `replaced_session`, `other_copies`); a replacement needs `replace_allowed`."""
+    published = published_recordings(output_dir)
+    placement = Placement(recording)
+    if (renamed := renamed_session(published, recording)) is not None:
+        placement = Placement(recording, update=renamed.update_note(recording))
+    elif (replaced := replaced_session(published, recording)) is not None:
+        if not replace_allowed:
+            return Placement(recording, refusal=replaced.refusal(recording))
+        placement = Placement(replace(recording, slug=replaced.slug), replacement=replaced.note())
+    if copies := other_copies(published, placement.recording):
+        placement = replace(placement, copies=copies_note(placement.recording, copies))
+    return placement
