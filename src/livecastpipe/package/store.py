@@ -1,9 +1,10 @@
 """The store of published sessions: reading, writing, locking and swapping a session's files.
 
 A published session is its public folder (`site/<slug>/`, with the `session.json` manifest) and its private
-one (`private/sessions/<slug>/`: `package.json`, the machine transcript, the editors' files). Only this
-module reads `session.json` and `package.json` (typed: `SessionManifest`, `PackageData`), lists the
-published sessions (`published_sessions`, `published_recordings`) and swaps a new package in.
+one (`private/sessions/<slug>/`: `package.json`, the machine transcript, the editors' files). Here are
+the typed readers and writers of `session.json` (`SessionManifest`) and `package.json` (`PackageData`),
+the one listing of published sessions (`published_sessions`, `published_recordings`), where a new
+recording goes among them (`place_recording`), and the swap that puts a new package in.
 """
 
 from __future__ import annotations
