@@ -106,3 +106,19 @@ def test_a_recording_without_speech_and_no_language_configured_is_in_the_default
     transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings(language=""))
     assert transcript.segments == () and transcript.language == DEFAULT_LANGUAGE == "nl"
     assert "captions.nl.vtt" in subtitle_files(transcript, {}, SubtitleSettings())
+
+
+def test_english_keywords_are_its_nouns_not_its_talk() -> None:
+    """Judged by Dutch determiners no English word was a noun: the summary had no keywords at all."""
+    said = (
+        "Well, I think our housing cooperative really started with the members. "
+        "The cooperative bought an old school building in the neighbourhood. "
+        "You know, the members decided together on the rent of every home. "
+        "Our bank gave the cooperative a loan for the solar panels on the roof. "
+        "I mean, the neighbourhood now produces its own energy with those solar panels. "
+        "The members meet every month to discuss the budget of the cooperative."
+    )
+    keywords = extractive_summary(_said("en", (0.0, 60.0, "SPEAKER_00", said)), [], SummariesSettings()).keywords
+    assert {"housing cooperative", "members", "solar panels", "neighbourhood"} <= set(keywords), keywords
+    talk = {"well", "think", "really", "know", "mean", "started", "decided"}
+    assert not any(talk & set(k.split()) for k in keywords), keywords

@@ -31,8 +31,9 @@ class LanguageWords:
     """Words of talk, not of topic, that disqualify a keyword."""
     noun_determiners: frozenset[str] = frozenset()
     """Words that make the word after them (or after them and an adjective) a noun; empty: not checked."""
-    adjective_ending: str = ""
-    """How an adjective between a determiner and its noun ends ("de grote": "e"; "" for any word)."""
+    adjective_ending: str | None = None
+    """How an adjective between a determiner and its noun ends ("de grote": "e"); None where an adjective
+    cannot be told by its ending (English): only a word right after a determiner is a noun then."""
     inflections: tuple[str, ...] = ()
     """Plural and genitive endings a glossary word may be heard with, and is then written with."""
     checked_inflections: frozenset[str] = frozenset()

@@ -366,7 +366,12 @@ def _used_as_noun(phrase: str, tokens: Sequence[str], names: set[str], words: La
         i
         for i in uses
         if tokens[i - 1] in words.noun_determiners
-        or (i > 1 and tokens[i - 2] in words.noun_determiners and tokens[i - 1].endswith(words.adjective_ending))
+        or (
+            words.adjective_ending is not None
+            and i > 1
+            and tokens[i - 2] in words.noun_determiners
+            and tokens[i - 1].endswith(words.adjective_ending)
+        )
     ]
     return len(as_noun) >= max(1, len(uses) / 3)
 
