@@ -35,9 +35,10 @@ from livecastpipe.stages import transcribe as transcribe_module  # noqa: E402
 from livecastpipe.stages.diarization import find_speech  # noqa: E402
 from livecastpipe.stages.diarization.rttm import read_rttm  # noqa: E402
 from livecastpipe.stages.ingest import ingest  # noqa: E402
+from livecastpipe.stages.languages import dictionary  # noqa: E402
 from livecastpipe.stages.repair import check_transcript, repeated_words, uncaptioned_spans  # noqa: E402
 from livecastpipe.stages.subtitles import build_cues  # noqa: E402
-from livecastpipe.stages.terms import decoding_terms, dutch_dictionary  # noqa: E402
+from livecastpipe.stages.terms import decoding_terms  # noqa: E402
 from livecastpipe.stages.transcribe import transcribe_file  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -228,7 +229,7 @@ def main() -> None:
     parser.add_argument("--no-hints", action="store_true", help="skip the decoding-hint comparison")
     args = parser.parse_args()
     cache = args.cache
-    dutch_dictionary()  # loaded ahead, as the flow loads it beside the models
+    dictionary("nl")  # loaded ahead, as the flow loads it beside the models
     results: list[dict] = []
     hints: list[dict] = []
 

@@ -89,7 +89,7 @@ def main() -> None:
     sentences_s, sentences = timed(split_sentences, hour)
     candidates = [s.clean for s in sentences if len(s.clean.split()) >= summaries.MIN_SENTENCE_WORDS]
     embed_s, _ = timed(summaries.default_embedder, candidates)
-    keywords_s, _ = timed(extract_keywords, " ".join(s.clean for s in sentences), settings.keywords)
+    keywords_s, _ = timed(extract_keywords, " ".join(s.clean for s in sentences), settings.keywords, hour.language)
     per_hour = 3600 / hour.duration
     figures = {
         "transcript_s": round(hour.duration, 1),

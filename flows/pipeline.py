@@ -52,11 +52,12 @@ from livecastpipe.stages.ingest import (
     ingest,
     read_metadata,
 )
+from livecastpipe.stages.languages import dictionary
 from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.stages.repair import TranscriptReport, check_transcript, report_json
 from livecastpipe.stages.repair import report_markdown as transcript_report_markdown
 from livecastpipe.stages.subtitles import report_markdown, subtitle_files
-from livecastpipe.stages.terms import decoding_terms, dutch_dictionary
+from livecastpipe.stages.terms import decoding_terms
 from livecastpipe.stages.transcribe import (
     BlockTranscript,
     TranscriptionPlan,
@@ -94,8 +95,8 @@ def _report(source: str, done: float, total: float) -> None:
 
 
 def load_models_in_background(settings: Settings, paths: Sequence[Path]) -> None:
-    """Load the Whisper model, the diarization engine and the Dutch word list in a daemon thread, while
-    this process waits for Prefect's server to start, on a core that would otherwise wait too.
+    """Load the Whisper model, the diarization engine and the configured language's word list in a daemon
+    thread, while this process waits for Prefect's server to start, on a core that would otherwise wait too.
 
     A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
     load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
@@ -109,7 +110,8 @@ def load_models_in_background(settings: Settings, paths: Sequence[Path]) -> None
             load_model(settings.transcribe)
             if settings.speakers.diarize:
                 engine_for(settings.speakers)
-            dutch_dictionary()  # the repair stage's word list
+            if settings.transcribe.language:
+                dictionary(settings.transcribe.language)  # the repair stage's word list
         except Exception:  # reported by the stage that needs the model
             logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
 

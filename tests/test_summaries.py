@@ -54,7 +54,7 @@ def test_sentences_follow_speakers_and_word_times() -> None:
     ],
 )
 def test_cleaning_drops_fillers_repeats_and_false_starts(spoken: str, cleaned: str) -> None:
-    assert clean_sentence(spoken) == cleaned
+    assert clean_sentence(spoken, "nl") == cleaned
 
 
 def test_summary_keeps_original_wording_with_time_and_speaker() -> None:
@@ -150,7 +150,7 @@ def test_session_summary_grows_with_duration_within_five_to_eight() -> None:
 def test_keywords_are_topical_and_exclude_names_and_talk() -> None:
     transcript = panel_transcript()
     text = " ".join(s.clean for s in split_sentences(transcript))
-    keywords = extract_keywords(text, 8, exclude=list(SPEAKER_NAMES.values()))
+    keywords = extract_keywords(text, 8, transcript.language, exclude=list(SPEAKER_NAMES.values()))
     assert 5 <= len(keywords) <= 8
     lowered = [k.lower() for k in keywords]
     assert any("coöperatie" in k or "zonnepanelen" in k for k in lowered)

@@ -129,6 +129,8 @@ class Transcript:
     """The transcription of one recording, with the provenance needed to reproduce it."""
 
     language: str
+    """ISO 639-1 code, resolved where the transcript is made (`transcribe.assemble_transcript`): the one
+    language its files are named by and its words judged in (dictionary, keywords, chapters)."""
     language_probability: float
     duration: float
     segments: tuple[Segment, ...]

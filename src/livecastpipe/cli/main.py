@@ -233,9 +233,9 @@ def run(
 
     def format_files(result: Any) -> dict[str, list[str]]:
         """Per transcript or subtitle format, the session's files of it that were written."""
-        if not result.output_dir:
+        if not result.output_dir or not result.language:
             return {}
-        language = result.language or outputs.DEFAULT_LANGUAGE
+        language = result.language
         found = {
             output_format: [
                 str(path)

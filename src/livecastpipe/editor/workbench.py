@@ -484,7 +484,7 @@ class Workbench:
             chapters=self._chapters(slug, edits, review),
             review=review,
             media=manifest.get("media", {}),
-            language=machine.language or outputs.DEFAULT_LANGUAGE,
+            language=machine.language,
         )
 
     def known_names(self, slug: str, view: SessionView) -> list[str]:

@@ -145,7 +145,7 @@ def render_feed(feed: Feed, settings: PublishSettings) -> str:
     """Podcast RSS 2.0 with enclosures, the iTunes channel fields and Podcasting 2.0 transcripts, chapters,
     people and guid, newest first; links relative to the feed, or absolute under `base_url`."""
     url = partial(site_url, base_url=settings.base_url, referrer=feed.path)
-    languages = Counter(e.get("language") or outputs.DEFAULT_LANGUAGE for e in feed.entries)
+    languages = Counter(e["language"] for e in feed.entries)
     return (
         template_environment()
         .get_template("feed.xml.j2")
@@ -158,7 +158,7 @@ def render_feed(feed: Feed, settings: PublishSettings) -> str:
             title=feed.title,
             site_title=settings.site_title,
             site_description=settings.site_description,
-            language=languages.most_common(1)[0][0] if languages else outputs.DEFAULT_LANGUAGE,
+            language=languages.most_common(1)[0][0] if languages else SITE_LANGUAGE,
             settings=settings,
             self_url=url(feed.path),
             guid=podcast_guid(url(feed.path)) if settings.base_url else None,

@@ -13,7 +13,8 @@ from importlib.metadata import version
 from typing import Literal
 
 DEFAULT_LANGUAGE = "nl"
-"""The language in file names when the transcript names none."""
+"""A transcript's language when nothing says which (no speech decoded, no language configured): set where
+the transcript is made, so every file name and page has its language from the transcript."""
 
 Visibility = Literal["public", "private"]
 Scope = Literal["session", "site", "cache"]

@@ -58,7 +58,7 @@ class SessionPackage:
     @property
     def language(self) -> str:
         """The language of the captions and files (`captions.nl.vtt`)."""
-        return self.transcript.language or outputs.DEFAULT_LANGUAGE
+        return self.transcript.language
 
 
 @dataclass(frozen=True)

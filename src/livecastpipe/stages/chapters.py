@@ -21,7 +21,7 @@ from livecastpipe.models import Chapter, SpeakerTurn, Transcript, Word
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import vtt_chapter_title
 from livecastpipe.settings import ChapterSettings
-from livecastpipe.stages.dutch import INTERJECTIONS
+from livecastpipe.stages.languages import LanguageWords, language_words
 from livecastpipe.stages.terms import LOW_CONFIDENCE_FLAG, UNKNOWN_WORD_FLAG
 from livecastpipe.timefmt import clock, webvtt_timestamp
 
@@ -45,18 +45,20 @@ class _Block:
     substantive: bool = True
 
 
-def _is_interjection(words: Sequence[Word]) -> bool:
-    """A few words that are all backchannel or laughter."""
+def _is_interjection(words: Sequence[Word], interjections: frozenset[str]) -> bool:
+    """A few words that are all backchannel or laughter (in the transcript's language)."""
     tokens = [re.sub(r"[^\w\[\]()]", "", w.text.lower()) for w in words]
     tokens = [t for t in tokens if t]
-    return len(tokens) <= 3 and all(t in INTERJECTIONS for t in tokens)
+    return len(tokens) <= 3 and all(t in interjections for t in tokens)
 
 
 def _words_in(words: Sequence[Word], start: float, end: float) -> list[Word]:
     return [w for w in words if start <= (w.start + w.end) / 2 < end]
 
 
-def _speaker_blocks(turns: Sequence[SpeakerTurn], words: Sequence[Word], minimum: float) -> list[_Block]:
+def _speaker_blocks(
+    turns: Sequence[SpeakerTurn], words: Sequence[Word], minimum: float, language: LanguageWords
+) -> list[_Block]:
     """Consecutive turns of one speaker joined; each marked substantive or not (short or an interjection)."""
     blocks: list[_Block] = []
     for turn in sorted(turns, key=lambda t: t.start):
@@ -67,7 +69,9 @@ def _speaker_blocks(turns: Sequence[SpeakerTurn], words: Sequence[Word], minimum
     marked = []
     for block in blocks:
         spoken = [w for w in _words_in(words, block.start, block.end) if w.speaker in (None, block.speaker)]
-        substantive = block.end - block.start >= minimum and not (spoken and _is_interjection(spoken))
+        substantive = block.end - block.start >= minimum and not (
+            spoken and _is_interjection(spoken, language.interjections)
+        )
         marked.append(_Block(block.start, block.end, block.speaker, substantive))
     return marked
 
@@ -126,13 +130,14 @@ UNSURE_FLAGS = frozenset({LOW_CONFIDENCE_FLAG, UNKNOWN_WORD_FLAG})
 """Words flagged so are left out of chapter titles: a misheard word is rare, so YAKE would rank it high."""
 
 
-def _keywords(words: Sequence[Word], count: int) -> tuple[str, ...]:
-    """The chapter's most telling words or word pairs (YAKE, Dutch stop words), from words the model was
-    sure of and a dictionary or the metadata knows (a left-out word breaks a pair, as a comma does)."""
+def _keywords(words: Sequence[Word], count: int, language: str) -> tuple[str, ...]:
+    """The chapter's most telling words or word pairs (YAKE, with the stop words of `language`), from
+    words the model was sure of and a dictionary or the metadata knows (a left-out word breaks a pair, as
+    a comma does)."""
     text = " ".join("," if UNSURE_FLAGS & set(w.flags) else w.text.strip() for w in words)
     if count == 0 or len(text.replace(",", " ").split()) < 3:
         return ()
-    extractor = yake.KeywordExtractor(lan="nl", n=2, top=count, dedup_lim=0.7)
+    extractor = yake.KeywordExtractor(lan=language, n=2, top=count, dedup_lim=0.7)
     return tuple(keyword for keyword, _score in extractor.extract_keywords(text))
 
 
@@ -148,10 +153,11 @@ def make_chapters(
     settings: ChapterSettings,
     fallback_title: str = "Sessie",
 ) -> ChapterResult:
-    """Chapters from speaker turns (names from `names.public_speaker_names`) over [0, duration]."""
+    """Chapters from speaker turns (names from `names.public_speaker_names`) over [0, duration]; what is
+    an interjection and what a keyword is judged in the transcript's language."""
     words = transcript.words
     notes: list[str] = []
-    blocks = _speaker_blocks(turns, words, settings.min_chapter_s)
+    blocks = _speaker_blocks(turns, words, settings.min_chapter_s, language_words(transcript.language))
     sections = _sections(blocks, settings.min_chapter_s)
     if not sections:
         spoken: dict[str, float] = {}
@@ -180,7 +186,7 @@ def make_chapters(
                 who = names.get(speaker, speaker)
             if not turns:
                 who = fallback_title
-            keywords = _keywords(_words_in(words, part_start, part_end), settings.keywords)
+            keywords = _keywords(_words_in(words, part_start, part_end), settings.keywords, transcript.language)
             chapters.append(Chapter(round(part_start, 3), round(part_end, 3), _title(who, keywords), speaker, keywords))
     return ChapterResult(tuple(chapters), tuple(notes))
 

@@ -1,5 +1,6 @@
 """Dutch word lists the stages decide by (where a subtitle line may break, what is no chapter, keyword or
-name), and the Dutch names of languages for the page's labels."""
+name), and the Dutch names of languages for the page's labels. The chapters, summaries and terms stages
+use the lists of the transcript's language (`languages.language_words`): these for a Dutch transcript."""
 
 from __future__ import annotations
 

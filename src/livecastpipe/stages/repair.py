@@ -346,8 +346,9 @@ def check_transcript(
     settings: TranscribeSettings,
     metadata: SessionMetadata,
 ) -> tuple[Transcript, TranscriptReport]:
-    """Repair loops, text without speech and speech without text (`repair_segments`), spell the session's
-    names and terms right (`terms.correct_terms`) and flag the words to check (`terms.flag_words`)."""
+    """Repair loops, text without speech and speech without text (`repair_segments`, decoding again in the
+    transcript's language), spell the session's names and terms right (`terms.correct_terms`) and flag the
+    words to check (`terms.flag_words`), both by the dictionary of that language."""
     began = time.perf_counter()
     redecoded = 0.0
     total = audio_frames(wav_path)
@@ -355,7 +356,7 @@ def check_transcript(
         load_model(settings),
         lambda start, count: load_audio(wav_path, start, count),
         total,
-        settings.language or None,
+        transcript.language,
         settings.beam_size,
         glossary_hotwords(decoding_terms(metadata)) if settings.use_glossary else None,
     )

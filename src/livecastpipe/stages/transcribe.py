@@ -22,6 +22,7 @@ from faster_whisper.transcribe import restore_speech_timestamps
 from faster_whisper.vad import VadOptions
 
 from livecastpipe.models import Segment, Transcript, Word
+from livecastpipe.package.outputs import DEFAULT_LANGUAGE
 from livecastpipe.settings import TranscribeSettings
 from livecastpipe.stages.bundled_model import MODEL_FILES as BUNDLED_MODEL_FILES
 from livecastpipe.stages.bundled_model import MODEL_NAME as BUNDLED_MODEL_NAME
@@ -353,8 +354,10 @@ def transcribe_block(
 def assemble_transcript(
     plan: TranscriptionPlan, parts: Sequence[BlockTranscript], settings: TranscribeSettings
 ) -> Transcript:
-    """The recording's transcript from its blocks' transcripts, in order."""
-    first = parts[0] if parts else BlockTranscript((), settings.language, 1.0)
+    """The recording's transcript from its blocks' transcripts, in order, in the language its first block
+    was decoded in: the language resolved once, which every later stage reads from the transcript (with no
+    block, the configured one, else `DEFAULT_LANGUAGE`)."""
+    first = parts[0] if parts else BlockTranscript((), settings.language or DEFAULT_LANGUAGE, 1.0)
     segments = [segment for part in parts for segment in part.segments]
     warnings = [warning for part in parts for warning in part.warnings]
     return _transcript(
