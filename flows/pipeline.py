@@ -55,7 +55,8 @@ from livecastpipe.stages.ingest import (
 from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.stages.repair import TranscriptReport, check_transcript, report_json
 from livecastpipe.stages.repair import report_markdown as transcript_report_markdown
-from livecastpipe.stages.subtitles import report_markdown, subtitle_files
+from livecastpipe.stages.subtitle_report import report_markdown
+from livecastpipe.stages.subtitles import subtitle_files
 from livecastpipe.stages.terms import decoding_terms, dutch_dictionary
 from livecastpipe.stages.transcribe import (
     BlockTranscript,
