@@ -364,7 +364,6 @@ def publish_task(package: SessionPackage, settings: Settings, prepared_media: st
         settings.publish,
         settings.review.publish_unreviewed,
         Path(prepared_media) if prepared_media else None,
-        settings.subtitles,
     )
     return str(folder)
 
