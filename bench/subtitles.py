@@ -36,11 +36,11 @@ from livecastpipe.settings import (  # noqa: E402
 from livecastpipe.stages.diarization.rttm import read_rttm  # noqa: E402
 from livecastpipe.stages.ingest import ingest  # noqa: E402
 from livecastpipe.stages.speakers import attribute_speakers  # noqa: E402
+from livecastpipe.stages.subtitle_report import mixes_speakers_unmarked  # noqa: E402
 from livecastpipe.stages.subtitles import (  # noqa: E402
     PHRASE_SPLIT_COST,
     break_cost,
     build_cues,
-    mixes_speakers_unmarked,
     subtitle_files,
     words_in_text,
 )

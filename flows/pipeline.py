@@ -56,7 +56,8 @@ from livecastpipe.stages.languages import dictionary
 from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.stages.repair import TranscriptReport, check_transcript, report_json
 from livecastpipe.stages.repair import report_markdown as transcript_report_markdown
-from livecastpipe.stages.subtitles import report_markdown, subtitle_files
+from livecastpipe.stages.subtitle_report import report_markdown
+from livecastpipe.stages.subtitles import subtitle_files
 from livecastpipe.stages.terms import decoding_terms
 from livecastpipe.stages.transcribe import (
     BlockTranscript,
@@ -365,7 +366,6 @@ def publish_task(package: SessionPackage, settings: Settings, prepared_media: st
         settings.publish,
         settings.review.publish_unreviewed,
         Path(prepared_media) if prepared_media else None,
-        settings.subtitles,
     )
     return str(folder)
 

@@ -28,7 +28,7 @@ def _config(tmp_path: Path, url: str = "http://127.0.0.1:9/v1", extra: str = "")
 
 def test_the_key_is_used_but_never_shown(tmp_path: Path) -> None:
     settings = load_settings(_config(tmp_path), environ={})
-    assert endpoint_config(settings.summaries, environ={})[2] == KEY
+    assert endpoint_config(settings.summaries)[2] == KEY
     for dump in (
         repr(settings),
         str(settings),

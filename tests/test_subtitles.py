@@ -23,12 +23,11 @@ from livecastpipe.settings import (
     load_settings,
 )
 from livecastpipe.stages import subtitles
+from livecastpipe.stages.subtitle_report import mixes_speakers_unmarked, report_markdown
 from livecastpipe.stages.subtitles import (
     Cue,
     break_cost,
     build_cues,
-    mixes_speakers_unmarked,
-    report_markdown,
     search_cues,
     subtitle_files,
     words_in_text,

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from livecastpipe.settings import SummariesSettings
+from livecastpipe.settings import SummariesSettings, load_settings
 from livecastpipe.stages.summaries import (
     clean_sentence,
     default_embedder,
@@ -179,13 +179,16 @@ def test_generative_backend_adds_abstract_titles_and_keywords(chat_server) -> No
     extractive = summarize_session(
         transcript, panel_chapters(transcript), SummariesSettings(), speaker_names=SPEAKER_NAMES
     )
+    from_environment = load_settings(
+        overrides={"summaries": _generative(server.url).model_dump(exclude_none=True)},
+        environ={"LIVECAST_SUMMARIES_API_KEY": "geheim"},
+    )
     summary = summarize_session(
         transcript,
         panel_chapters(transcript),
-        _generative(server.url),
+        from_environment.summaries,
         title="Coöperaties maken de stad",
         speaker_names=SPEAKER_NAMES,
-        environ={"LIVECAST_SUMMARIES_API_KEY": "geheim"},
     )
     assert summary.backend == "generative:test-model" and not summary.warnings
     assert summary.text == answer["samenvatting"]

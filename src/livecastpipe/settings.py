@@ -6,11 +6,16 @@ import hashlib
 import json
 import os
 import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from livecastpipe.package.outputs import ALL_FORMATS, OUTPUT_FORMATS
 from livecastpipe.workspace import default_cache_dir
@@ -251,6 +256,20 @@ class SummariesSettings(BaseModel):
     every dump, log and file shows `**********` in its place."""
     generative_timeout_s: float = Field(default=120.0, gt=0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _endpoint_from_environment(cls, data: Any) -> Any:
+        """The endpoint's URL, model and key the settings leave unset, from `LIVECAST_SUMMARIES_*`."""
+        if not isinstance(data, dict):
+            return data
+        environ = _environment()
+        unset = {
+            field: environ[variable]
+            for variable, field in SUMMARIES_ENDPOINT_VARIABLES.items()
+            if not data.get(field) and environ.get(variable)
+        }
+        return {**data, **unset} if unset else data
+
     def fingerprint(self) -> str:
         """Short stable hash of what changes the summaries (the key does not), part of their cache key."""
         blob = json.dumps(self.model_dump(exclude={"generative_api_key"}), sort_keys=True).encode()
@@ -304,10 +323,11 @@ class StageRunSettings(BaseModel):
         return self.timeout_s.get(stage, STAGE_TIMEOUTS_S[stage])
 
 
-class Settings(BaseModel):
-    """Everything a run can be told."""
+class Settings(BaseSettings):
+    """Everything a run can be told: the one model `load_settings` fills from the settings file, the
+    environment and the command line (see `settings_sources`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(extra="forbid", frozen=True)
 
     output_dir: Path = Path("output")
     cache_dir: Path | None = None
@@ -331,7 +351,8 @@ class Settings(BaseModel):
     subtitles: SubtitleSettings = SubtitleSettings()
     speakers: SpeakerSettings = SpeakerSettings()
     chapters: ChapterSettings = ChapterSettings()
-    summaries: SummariesSettings = SummariesSettings()
+    summaries: SummariesSettings = Field(default_factory=SummariesSettings)
+    """Made for each Settings: it reads the chat endpoint's variables at that moment."""
     review: ReviewSettings = ReviewSettings()
     publish: PublishSettings = PublishSettings()
     stages: StageRunSettings = StageRunSettings()
@@ -340,6 +361,18 @@ class Settings(BaseModel):
     def resolved_cache_dir(self) -> Path:
         return self.cache_dir if self.cache_dir is not None else default_cache_dir(self.output_dir)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Where values come from, the first winning: see `settings_sources`."""
+        return settings_sources(settings_cls, init_settings)
+
 
 class SettingsError(ValueError):
     """A configuration file or variable holds a value the pipeline cannot use."""
@@ -347,9 +380,18 @@ class SettingsError(ValueError):
 
 _TRANSCRIBE_KEYS = set(TranscribeSettings.model_fields)
 _TOP_KEYS = set(Settings.model_fields) - {"transcribe"}
+SUMMARIES_ENDPOINT_VARIABLES = {
+    "LIVECAST_SUMMARIES_URL": "generative_url",
+    "LIVECAST_SUMMARIES_MODEL": "generative_model",
+    "LIVECAST_SUMMARIES_API_KEY": "generative_api_key",
+}
+"""The chat endpoint's variables: `[summaries]` values used where the settings leave them unset, wherever
+the settings are validated (a deployment's worker: its own variables, as a masked key parameter is no use)."""
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`LIVECAST_<NAME>` variables as settings: a top-level setting, or a `[transcribe]` one by its bare
+    name (`LIVECAST_MODEL`); the values stay strings for the model to parse."""
     top: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for key, value in environ.items():
@@ -365,33 +407,123 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     return top
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+@dataclass(frozen=True)
+class _SourcesToRead:
+    """Where `load_settings` reads settings from besides its overrides."""
+
+    config_file: Path
+    required: bool
+    """An explicit `--config` file must exist; `./livecast.toml` is read only when it does."""
+    environ: Mapping[str, str]
+
+
+_READING: ContextVar[_SourcesToRead | None] = ContextVar("livecast_settings_sources", default=None)
+"""Set only while `load_settings` builds Settings: `Settings(...)` elsewhere (tests, a deployment's
+`settings` parameter) is exactly what it is given, never the working folder's file or `LIVECAST_*`."""
+
+
+def _environment() -> Mapping[str, str]:
+    """The variables settings are read from: `load_settings`'s (its `environ`), else the process's."""
+    reading = _READING.get()
+    return reading.environ if reading is not None else os.environ
+
+
+class _EnvironmentSource(PydanticBaseSettingsSource):
+    """The `LIVECAST_*` variables (see `_env_overrides`)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` reads every variable at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _env_overrides(self.environ)
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """The TOML settings file; a file that cannot be read or parsed is a SettingsError naming it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path, required: bool) -> None:
+        super().__init__(settings_cls)
+        self.path, self.required = path, required
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` reads the whole file at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.required and not self.path.exists():
+            return {}
+        try:
+            data: dict[str, Any] = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"{self.path}: cannot read settings: {exc}") from exc
+        return data
+
+
+def settings_sources(
+    settings_cls: type[BaseSettings], flags: PydanticBaseSettingsSource
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The sources of Settings, the first winning: flags (the arguments), `LIVECAST_*` variables, then the
+    settings file; only the arguments outside `load_settings`. (The chat endpoint's variables fill in
+    `[summaries]` itself: `SummariesSettings._endpoint_from_environment`.)"""
+    reading = _READING.get()
+    if reading is None:
+        return (flags,)
+    return (
+        flags,
+        _EnvironmentSource(settings_cls, reading.environ),
+        _ConfigFileSource(settings_cls, reading.config_file, reading.required),
+    )
 
 
 def load_settings(
     config_file: Path | None = None,
-    overrides: dict[str, Any] | None = None,
-    environ: dict[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build Settings from the config file (explicit, or `livecast.toml` in the working folder), env and overrides."""
-    data: dict[str, Any] = {}
+    """Build Settings from the config file (explicit, or `livecast.toml` in the working folder), env and
+    overrides (the command line's flags, see `flag_overrides`), in that order of precedence upwards."""
     path = config_file if config_file is not None else Path(CONFIG_FILE_NAME)
-    if config_file is not None or path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError(f"{path}: cannot read settings: {exc}") from exc
-    data = _merge(data, _env_overrides(dict(os.environ if environ is None else environ)))
-    data = _merge(data, overrides or {})
+    reading = _SourcesToRead(path, config_file is not None, os.environ if environ is None else environ)
+    token = _READING.set(reading)
     try:
-        return Settings.model_validate(data)
+        return Settings(**(overrides or {}))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"{path}: invalid settings: {problems}") from exc
+    finally:
+        _READING.reset(token)
+
+
+def setting_section(name: str) -> str | None:
+    """The section (`transcribe`) whose model has a setting called `name`, None for a top-level one; a
+    name no section, or several, has is a KeyError (a flag must name one setting)."""
+    if name in Settings.model_fields:
+        return None
+    sections = [
+        section
+        for section, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type)
+        and issubclass(field.annotation, BaseModel)
+        and name in field.annotation.model_fields
+    ]
+    if len(sections) != 1:
+        raise KeyError(f"{name}: {'no' if not sections else 'more than one'} settings section has it")
+    return sections[0]
+
+
+def flag_overrides(**flags: Any) -> dict[str, Any]:
+    """Command-line values by setting name (None: the flag was not given) as `load_settings` overrides,
+    each put in its section by the model (`model` under `transcribe`, `num_speakers` under `speakers`)."""
+    overrides: dict[str, Any] = {}
+    for name, value in flags.items():
+        if value is None:
+            continue
+        section = setting_section(name)
+        target = overrides.setdefault(section, {}) if section else overrides
+        target[name] = value
+    return overrides

@@ -9,7 +9,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -27,9 +27,12 @@ from livecastpipe.cli.support import (
     fail,
 )
 from livecastpipe.package import outputs
-from livecastpipe.settings import SettingsError, load_settings
+from livecastpipe.settings import Settings, SettingsError, flag_overrides, load_settings
 from livecastpipe.storage import error_line
 from livecastpipe.timefmt import minutes_and_seconds
+
+if TYPE_CHECKING:
+    from livecastpipe.flows.pipeline import SessionResult
 
 app = typer.Typer(
     help="Turn Dutch conference recordings into accessible, subtitled replays.", pretty_exceptions_enable=False
@@ -85,60 +88,76 @@ def entry_point() -> None:
         gc.freeze()
 
 
+ModelOption = Annotated[
+    Optional[str], typer.Option(help="'bundled', a faster-whisper model name or a CTranslate2 folder.")
+]
+LanguageOption = Annotated[
+    Optional[str], typer.Option(help="Spoken language (default: nl); names the files and metadata too.")
+]
+AllowDownloadOption = Annotated[
+    bool, typer.Option("--allow-download", help="Let a named model be fetched from the model hub.")
+]
+DeviceOption = Annotated[Optional[str], typer.Option(help="Where the model runs: cpu, cuda or auto.")]
+ComputeTypeOption = Annotated[
+    Optional[str], typer.Option(help="CTranslate2 compute type: int8, float16, int8_float16, float32, …")
+]
+HotwordsOption = Annotated[Optional[str], typer.Option(help="Words to listen for, beside each glossary.")]
+InitialPromptOption = Annotated[
+    Optional[str], typer.Option(help="Text preceding the audio: spelling and style to follow.")
+]
+NumSpeakersOption = Annotated[
+    Optional[int], typer.Option(help="Speakers per recording, where its metadata states none.")
+]
+MinSpeakersOption = Annotated[Optional[int], typer.Option(help="At least this many speakers (estimated count).")]
+MaxSpeakersOption = Annotated[Optional[int], typer.Option(help="At most this many speakers (estimated count).")]
+NoDiarizeOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-diarize", help="Skip the diarization (no speaker-embedding model, no time spent): one speaker throughout."
+    ),
+]
+OutputFormatOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        help="Write only these transcript and subtitle formats: "
+        f"{', '.join(outputs.OUTPUT_FORMATS)} or {outputs.ALL_FORMATS} (the default; repeatable; "
+        "publish.formats). The player's WebVTT tracks and transcript.json are always written; the "
+        "page and the feeds offer what was written; --json lists the files under 'files'."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary; errors only.")]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        help="A recording with other content under a published session's file name or title replaces it there.",
+    ),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")]
+
+
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
     output: OutputOption = None,
     config: ConfigOption = None,
-    model: Annotated[
-        Optional[str],
-        typer.Option(help="'bundled', a faster-whisper model name or a CTranslate2 folder."),
-    ] = None,
-    language: Annotated[
-        Optional[str], typer.Option(help="Spoken language (default: nl); names the files and metadata too.")
-    ] = None,
-    allow_download: Annotated[
-        bool, typer.Option("--allow-download", help="Let a named model be fetched from the model hub.")
-    ] = False,
-    device: Annotated[Optional[str], typer.Option(help="Where the model runs: cpu, cuda or auto.")] = None,
-    compute_type: Annotated[
-        Optional[str], typer.Option(help="CTranslate2 compute type: int8, float16, int8_float16, float32, …")
-    ] = None,
-    hotwords: Annotated[Optional[str], typer.Option(help="Words to listen for, beside each glossary.")] = None,
-    initial_prompt: Annotated[
-        Optional[str], typer.Option(help="Text preceding the audio: spelling and style to follow.")
-    ] = None,
-    num_speakers: Annotated[
-        Optional[int], typer.Option(help="Speakers per recording, where its metadata states none.")
-    ] = None,
-    min_speakers: Annotated[Optional[int], typer.Option(help="At least this many speakers (estimated count).")] = None,
-    max_speakers: Annotated[Optional[int], typer.Option(help="At most this many speakers (estimated count).")] = None,
-    no_diarize: Annotated[
-        bool,
-        typer.Option(
-            "--no-diarize",
-            help="Skip the diarization (no speaker-embedding model, no time spent): one speaker throughout.",
-        ),
-    ] = False,
-    output_format: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            help="Write only these transcript and subtitle formats: "
-            f"{', '.join(outputs.OUTPUT_FORMATS)} or {outputs.ALL_FORMATS} (the default; repeatable; "
-            "publish.formats). The player's WebVTT tracks and transcript.json are always written; the "
-            "page and the feeds offer what was written; --json lists the files under 'files'."
-        ),
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary; errors only.")] = False,
-    replace_recordings: Annotated[
-        bool,
-        typer.Option(
-            "--replace",
-            help="A recording with other content under a published session's file name or title replaces it there.",
-        ),
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")] = False,
+    model: ModelOption = None,
+    language: LanguageOption = None,
+    allow_download: AllowDownloadOption = False,
+    device: DeviceOption = None,
+    compute_type: ComputeTypeOption = None,
+    hotwords: HotwordsOption = None,
+    initial_prompt: InitialPromptOption = None,
+    num_speakers: NumSpeakersOption = None,
+    min_speakers: MinSpeakersOption = None,
+    max_speakers: MaxSpeakersOption = None,
+    no_diarize: NoDiarizeOption = False,
+    output_format: OutputFormatOption = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    replace_recordings: ReplaceOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed or the site around them
     (catalogue, search index, feeds) was not rebuilt.
@@ -150,46 +169,40 @@ def run(
     unknown_formats = sorted(set(output_format or ()) - set(known_formats))
     if unknown_formats:
         raise fail(f"--output-format: unknown {', '.join(unknown_formats)} (known: {', '.join(known_formats)})", 2)
-    overrides: dict[str, Any] = {}
-    if output is not None:
-        overrides["output_dir"] = output
-    if output_format:
-        overrides["publish"] = {"formats": output_format}
-    transcribe = {
-        key: value
-        for key, value in {
-            "model": model,
-            "language": language,
-            "allow_download": allow_download or None,
-            "device": device,
-            "compute_type": compute_type,
-            "hotwords": hotwords,
-            "initial_prompt": initial_prompt,
-        }.items()
-        if value is not None
-    }
-    speakers = {
-        key: value
-        for key, value in {
-            "diarize": False if no_diarize else None,
-            "num_speakers": num_speakers,
-            "min_speakers": min_speakers,
-            "max_speakers": max_speakers,
-        }.items()
-        if value is not None
-    }
-    if replace_recordings:
-        overrides["replace_recordings"] = True
-    if transcribe:
-        overrides["transcribe"] = transcribe
-    if speakers:
-        overrides["speakers"] = speakers
+    flags = flag_overrides(
+        output_dir=output,
+        replace_recordings=replace_recordings or None,
+        formats=output_format or None,
+        model=model,
+        language=language,
+        allow_download=allow_download or None,
+        device=device,
+        compute_type=compute_type,
+        hotwords=hotwords,
+        initial_prompt=initial_prompt,
+        diarize=False if no_diarize else None,
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+    )
     try:
-        settings = load_settings(config, overrides)
+        settings = load_settings(config, flags)
     except SettingsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), 2) from exc
+    results, site_error = _process_with_progress(paths, settings, quiet)
+    if json_output:
+        records = [dataclasses.asdict(r) | {"files": _format_files(r)} for r in results]
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+    if not quiet:
+        _print_summary(results, site_error)
+    _exit_on_failures(results, site_error)
 
+
+def _process_with_progress(
+    paths: list[Path], settings: Settings, quiet: bool
+) -> tuple[list[SessionResult], str | None]:
+    """Run the folder flow under the Prefect API with a progress bar per recording (none when quiet); the
+    sessions' results, and why the site around them was not rebuilt (None when it was)."""
     from livecastpipe.flows.server import PrefectApiUnreachable, prefect_api
 
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
@@ -223,46 +236,49 @@ def run(
                 progress.update(bars[source], completed=done)
 
             add_progress_reporter(report)
-            site_error: str | None = None
             try:
-                results = process_folder([str(p) for p in paths], settings)
+                return process_folder([str(p) for p in paths], settings), None
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
-                results, site_error = exc.results, str(exc)
+                return exc.results, str(exc)
             finally:
                 remove_progress_reporter(report)
 
-    def format_files(result: Any) -> dict[str, list[str]]:
-        """Per transcript or subtitle format, the session's files of it that were written."""
-        if not result.output_dir or not result.language:
-            return {}
-        language = result.language
-        found = {
-            output_format: [
-                str(path)
-                for entry in outputs.format_files(output_format)
-                if (path := Path(result.output_dir) / entry.name(language)).is_file()
-            ]
-            for output_format in outputs.OUTPUT_FORMATS
-        }
-        return {output_format: paths for output_format, paths in found.items() if paths}
 
-    if json_output:
-        records = [dataclasses.asdict(r) | {"files": format_files(r)} for r in results]
-        print(json.dumps(records, ensure_ascii=False, indent=2))
-    if not quiet:
-        table = Table(title="livecast run")
-        for column in ("session", "duration", "status"):
-            table.add_column(column)
-        table.add_column("output", overflow="fold")
-        published = "[yellow]published, site not rebuilt[/]" if site_error else "[green]done[/]"
-        for result in results:
-            duration = minutes_and_seconds(result.duration) if result.duration else "–"
-            status = published if result.status == "done" else "[red]failed[/]"
-            table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
-        err_console.print(table)
-        for result in results:
-            for warning in result.warnings:
-                err_console.print(f"[yellow]warning:[/] {result.source}: {warning}", highlight=False)
+def _format_files(result: SessionResult) -> dict[str, list[str]]:
+    """Per transcript or subtitle format, the session's files of it that were written."""
+    if not result.output_dir or not result.language:
+        return {}
+    language = result.language
+    found = {
+        output_format: [
+            str(path)
+            for entry in outputs.format_files(output_format)
+            if (path := Path(result.output_dir) / entry.name(language)).is_file()
+        ]
+        for output_format in outputs.OUTPUT_FORMATS
+    }
+    return {output_format: paths for output_format, paths in found.items() if paths}
+
+
+def _print_summary(results: list[SessionResult], site_error: str | None) -> None:
+    """The run's table (session, duration, status, output folder) and each session's warnings, on stderr."""
+    table = Table(title="livecast run")
+    for column in ("session", "duration", "status"):
+        table.add_column(column)
+    table.add_column("output", overflow="fold")
+    published = "[yellow]published, site not rebuilt[/]" if site_error else "[green]done[/]"
+    for result in results:
+        duration = minutes_and_seconds(result.duration) if result.duration else "–"
+        status = published if result.status == "done" else "[red]failed[/]"
+        table.add_row(result.title or Path(result.source).name, duration, status, result.output_dir or "")
+    err_console.print(table)
+    for result in results:
+        for warning in result.warnings:
+            err_console.print(f"[yellow]warning:[/] {result.source}: {warning}", highlight=False)
+
+
+def _exit_on_failures(results: list[SessionResult], site_error: str | None) -> None:
+    """One error line per failed session (and for the site, or for no recordings at all), then exit 1."""
     failures = [r for r in results if r.status != "done"]
     for failure in failures:
         err_console.print(f"[red]error:[/] {failure.error}", highlight=False, soft_wrap=True)

@@ -64,7 +64,7 @@ from livecastpipe.package.store import (
     swap_in_session,
     write_manifest,
 )
-from livecastpipe.settings import PublishSettings, SubtitleSettings
+from livecastpipe.settings import PublishSettings
 from livecastpipe.stages.ingest import sidecar_file
 from livecastpipe.stages.media import MediaFiles, prepare_media
 from livecastpipe.storage import atomic_write_bytes, sha256_file
@@ -146,7 +146,6 @@ def publish_session(
     settings: PublishSettings,
     publish_unreviewed: bool = False,
     prepared_media: Path | None = None,
-    subtitle_settings: SubtitleSettings | None = None,
 ) -> Path:
     """Render a session's package into temporary folders, then swap them in atomically: its public files
     into the site (`site/<slug>/`), its private ones into the workspace (`private/sessions/<slug>/`),
@@ -155,9 +154,9 @@ def publish_session(
     The editors' files in the private folder are inputs, carried over untouched: `review.json` decides
     which generated texts are shown (`publish_unreviewed` shows drafts, labelled), `edits.json` holds the
     editor's corrections: the package's transcript is the machine's (kept privately), the published one
-    the edited one (see `edited_package`; captions from edited words follow `subtitle_settings`, by default
-    those in the package's provenance). Edits a new machine transcript changed under are marked stale in
-    `edits.json`, never dropped. Media from `prepared_media` (see `prepare_media_ahead`) are used when they
+    the edited one (see `edited_package`; captions from edited words follow the subtitle settings stored in
+    the package's provenance, the one copy a republish reads too). Edits a new machine transcript changed
+    under are marked stale in `edits.json`, never dropped. Media from `prepared_media` (see `prepare_media_ahead`) are used when they
     fit. Returns the public folder.
     """
     slug = package.recording.slug
@@ -182,7 +181,7 @@ def publish_session(
             speakers_yaml,
             review,
             publish_unreviewed,
-            subtitle_settings or subtitle_settings_of(package),
+            subtitle_settings_of(package),
             last_cue_search(private_target),
         )
         package, editorial = inputs.package, inputs.editorial

@@ -30,6 +30,7 @@ from livecastpipe.names import public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import srt_text, vtt_cue_text, vtt_voice_name
 from livecastpipe.settings import SubtitleProfile, SubtitleSettings
+from livecastpipe.stages.cues import DIALOGUE_DASH, Cue, CueLine, reading_ms, too_fast_to_read
 from livecastpipe.stages.dutch import (
     AMBIGUOUS_DETERMINERS,
     ARTICLES_AND_DETERMINERS,
@@ -37,9 +38,8 @@ from livecastpipe.stages.dutch import (
     NAME_PARTICLES,
     PREPOSITIONS,
 )
+from livecastpipe.stages.subtitle_report import subtitle_report
 from livecastpipe.timefmt import webvtt_timestamp
-
-DIALOGUE_DASH = "- "
 
 _SENTENCE_END = re.compile(r"[.!?…]['\")\]»”’]*$")
 _CLAUSE_END = re.compile(r"[,;:–—)\]]['\"»”’]*$")
@@ -58,45 +58,6 @@ _PAUSE_IN_CUE_MS = 1000
 _LAG_STEP_MS = 40
 """Steps in which a cue may start after its first word (one frame at 25 fps)."""
 _LAG_COST_PER_MS = 0.01
-
-
-@dataclass(frozen=True)
-class CueLine:
-    """One displayed line: its text (with "- " in a dialogue cue, and a name label where asked) and words."""
-
-    text: str
-    speaker: str | None
-    first_word: int
-    end_word: int
-    """Index after the line's last word (the words are `words[first_word:end_word]`)."""
-
-
-@dataclass(frozen=True)
-class Cue:
-    """One subtitle cue: time span (seconds), its lines, and why it breaks the profile (if it does)."""
-
-    start: float
-    end: float
-    lines: tuple[CueLine, ...]
-    dialogue: bool = False
-    flags: tuple[str, ...] = ()
-
-    @property
-    def first_word(self) -> int:
-        return self.lines[0].first_word
-
-    @property
-    def end_word(self) -> int:
-        return self.lines[-1].end_word
-
-    @property
-    def chars(self) -> int:
-        """Characters a viewer reads: all lines, spaces and punctuation included."""
-        return sum(len(line.text) for line in self.lines)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(line.text for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -298,10 +259,6 @@ class _CueBuilder:
         return len(lead) + self.s.chars(first, end) + len(tail)
 
     # --- time -----------------------------------------------------------------------------------
-    def _reading_ms(self, chars: int) -> int:
-        """Milliseconds a viewer needs to read `chars` characters at the profile's reading speed."""
-        return math.ceil(chars * 1000 / self.p.max_cps)
-
     def estimated_end(self, a: int, b: int, chars: int, start: int) -> int:
         """End (ms) of the cue for words a..b-1 shown from `start`, as the cue search assumes it: long
         enough to read, `min_linger` to `max_linger` after its last word, clear of the next cue's first
@@ -314,7 +271,7 @@ class _CueBuilder:
                 limit = min(limit, next_start)
             else:
                 limit = min(limit, next_start - self.gap if next_start - self.gap > start else next_start)
-        reading = start + self._reading_ms(chars)
+        reading = start + reading_ms(chars, self.p.max_cps)
         target = max(last_end + self.hold, start + self.min_ms, reading)
         target = min(target, max(last_end, start + self.max_ms))
         return max(min(target, limit), start + 1)
@@ -334,7 +291,7 @@ class _CueBuilder:
     def _timing_breach_cost(self, chars: int, duration: Any) -> Any:
         """Cost of a cue's timing breaches (too fast to read, too short, too long) for a duration in ms, at
         least 1, or for an array of them; each breach's term counts where its condition holds."""
-        too_fast = chars * 1000 > self.p.max_cps * duration
+        too_fast = too_fast_to_read(chars, duration, self.p.max_cps)
         too_short = duration < self.min_ms
         too_long = duration > self.max_ms
         return (
@@ -490,7 +447,7 @@ class _CueBuilder:
     def _read_end(self, b: int, chars: int, start: Any) -> Any:
         """`_end` for cue starts `start` (ms; a number or an array) before the limits around the cue."""
         last_end = self.s.ends[b - 1]
-        reading = start + self._reading_ms(chars)
+        reading = start + reading_ms(chars, self.p.max_cps)
         target = np.maximum(np.maximum(last_end + self.hold, start + self.min_ms), reading)
         return np.minimum(target, np.maximum(last_end, start + self.max_ms))
 
@@ -589,7 +546,7 @@ class _CueBuilder:
             flags.append(f"{len(lines)} lines (max {self.p.max_lines})")
         duration = end - start
         chars = sum(len(line.text) for line in lines)
-        if chars * 1000 > self.p.max_cps * duration:
+        if too_fast_to_read(chars, duration, self.p.max_cps):
             flags.append(f"reading speed {chars * 1000 / duration:.1f} cps (max {self.p.max_cps:g})")
         if duration < self.min_ms:
             flags.append(f"duration {duration / 1000:.3f} s (min {self.p.min_duration:.3f} s)")
@@ -697,104 +654,6 @@ def check_cue_file(name: str, content: str, expected_cues: int) -> None:
 def _tuple_ms(parts: tuple[int, int, int, int]) -> int:
     hours, minutes, seconds, millis = parts
     return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
-
-
-# --- report ------------------------------------------------------------------------------------------
-
-
-def subtitle_report(cues: Sequence[Cue], words: Sequence[Word], profile: SubtitleProfile, profile_name: str) -> dict:
-    """The compliance report: share of cues within each limit of the profile, and every flagged cue."""
-    total = len(cues)
-    durations = [cue.end - cue.start for cue in cues]
-    gaps = [b.start - a.end for a, b in zip(cues, cues[1:])]
-    eps = 1e-6
-    within = {
-        "line_length": sum(all(len(line.text) <= profile.max_line_chars for line in c.lines) for c in cues),
-        "line_count": sum(len(c.lines) <= profile.max_lines for c in cues),
-        "reading_speed": sum(c.chars <= profile.max_cps * d + eps for c, d in zip(cues, durations)),
-        "duration": sum(profile.min_duration - eps <= d <= profile.max_duration + eps for d in durations),
-        "gap": sum(g >= profile.min_gap - eps for g in gaps),
-    }
-    counts = {key: total for key in within} | {"gap": len(gaps)}
-    words_in_cues = sum(line.end_word - line.first_word for cue in cues for line in cue.lines)
-    return {
-        "profile": {"name": profile_name, **profile.model_dump()},
-        "cues": total,
-        "transcript_words": len(words),
-        "words_in_cues": words_in_cues,
-        "dialogue_cues": sum(c.dialogue for c in cues),
-        "cues_mixing_speakers_unmarked": sum(mixes_speakers_unmarked(c) for c in cues),
-        "within": {
-            key: {
-                "cues": within[key],
-                "of": counts[key],
-                "share": round(within[key] / counts[key], 4) if counts[key] else 1.0,
-            }
-            for key in within
-        },
-        "flagged": [
-            {
-                "cue": number,
-                "start": webvtt_timestamp(cue.start),
-                "end": webvtt_timestamp(cue.end),
-                "text": cue.text,
-                "reasons": list(cue.flags),
-            }
-            for number, cue in enumerate(cues, 1)
-            if cue.flags
-        ],
-    }
-
-
-def mixes_speakers_unmarked(cue: Cue) -> bool:
-    """Whether a cue holds words of more than one speaker without a "- " line per speaker."""
-    speakers = {line.speaker for line in cue.lines}
-    if len(speakers) <= 1:
-        return False
-    return not (cue.dialogue and all(line.text.startswith(DIALOGUE_DASH) for line in cue.lines))
-
-
-_LIMIT_TITLES = {
-    "line_length": "line length",
-    "line_count": "lines per cue",
-    "reading_speed": "reading speed",
-    "duration": "duration",
-    "gap": "gap between cues",
-}
-
-
-def report_markdown(report: Mapping) -> str:
-    """The report as Markdown (a Prefect artifact): shares within each limit, then every flagged cue."""
-    p = report["profile"]
-    limits = {
-        "line_length": f"≤ {p['max_line_chars']} characters",
-        "line_count": f"≤ {p['max_lines']}",
-        "reading_speed": f"≤ {p['max_cps']:g} cps",
-        "duration": f"{p['min_duration']:.2f}–{p['max_duration']:g} s",
-        "gap": f"≥ {p['min_gap'] * 1000:g} ms",
-    }
-    out = [
-        f"# Subtitles: profile `{p['name']}`",
-        "",
-        f"{report['cues']} cues, {report['words_in_cues']} of {report['transcript_words']} words in cues, "
-        f"{report['dialogue_cues']} dialogue cues, "
-        f"{report['cues_mixing_speakers_unmarked']} cues mixing speakers unmarked.",
-        "",
-        "| limit | rule | within | share |",
-        "|---|---|---|---|",
-    ]
-    for key, title in _LIMIT_TITLES.items():
-        row = report["within"][key]
-        out.append(f"| {title} | {limits[key]} | {row['cues']} of {row['of']} | {row['share'] * 100:.1f} % |")
-    out += ["", f"## Flagged cues ({len(report['flagged'])})", ""]
-    if report["flagged"]:
-        out += ["| cue | time | text | reasons |", "|---|---|---|---|"]
-        for item in report["flagged"]:
-            text = item["text"].replace("\n", " / ").replace("|", "\\|")
-            out.append(f"| {item['cue']} | {item['start']} | {text} | {'; '.join(item['reasons'])} |")
-    else:
-        out.append("None: every cue meets the profile.")
-    return "\n".join(out) + "\n"
 
 
 CUE_SEARCHES = ("subtitles", "captions")

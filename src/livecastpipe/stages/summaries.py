@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -526,15 +525,11 @@ def _parse_answer(content: str) -> _GenerativeAnswer:
         raise GenerativeError(f"unusable answer: {exc.errors()[0]['msg']}") from exc
 
 
-def endpoint_config(
-    settings: SummariesSettings, environ: Mapping[str, str] | None = None
-) -> tuple[str, str, str | None]:
-    """URL of the chat completions endpoint, model and key, from settings or `LIVECAST_SUMMARIES_*`."""
-    env = os.environ if environ is None else environ
-    base = settings.generative_url or env.get("LIVECAST_SUMMARIES_URL")
-    model = settings.generative_model or env.get("LIVECAST_SUMMARIES_MODEL")
-    secret = settings.generative_api_key
-    key = (secret.get_secret_value() if secret else None) or env.get("LIVECAST_SUMMARIES_API_KEY")
+def endpoint_config(settings: SummariesSettings) -> tuple[str, str, str | None]:
+    """URL of the chat completions endpoint, model and key, from the settings (where `load_settings` put
+    the `LIVECAST_SUMMARIES_*` variables)."""
+    base, model = settings.generative_url, settings.generative_model
+    key = settings.generative_api_key.get_secret_value() if settings.generative_api_key else None
     if not base or not model:
         raise GenerativeError("no endpoint configured (summaries.generative_url and generative_model)")
     url = base.rstrip("/")
@@ -562,13 +557,12 @@ def generative_summary(
     settings: SummariesSettings,
     title: str,
     speaker_names: Mapping[str, str] | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> SessionSummary:
     """The extractive summary with an abstract, proposed chapter titles and keywords from a chat endpoint.
 
     Raises GenerativeError when the endpoint is unreachable, fails, or answers unusably.
     """
-    url, model, key = endpoint_config(settings, environ)
+    url, model, key = endpoint_config(settings)
     names = dict(speaker_names or {})
     payload = {"model": model, "temperature": 0, "messages": generative_prompt(summary, title, names)}
     headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -616,13 +610,12 @@ def summarize_session(
     title: str = "",
     speaker_names: Mapping[str, str] | None = None,
     embedder: Embedder | None = None,
-    environ: Mapping[str, str] | None = None,
 ) -> SessionSummary:
     """The session's summaries with the configured backend; a failing generative backend falls back."""
     summary = extractive_summary(transcript, chapters, settings, speaker_names, embedder)
     if settings.backend != "generative":
         return summary
     try:
-        return generative_summary(summary, settings, title, speaker_names, environ)
+        return generative_summary(summary, settings, title, speaker_names)
     except GenerativeError as exc:
         return with_fallback_warning(summary, exc)
