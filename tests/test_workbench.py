@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from livecastpipe import workspace
 from livecastpipe.cli.main import app
-from livecastpipe.editor.edits import read_edits
+from livecastpipe.editor.edits.edits_file import read_edits
 from livecastpipe.editor.review import CAPTIONS_KEY
 from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
 from livecastpipe.models import Transcript, from_json, to_json

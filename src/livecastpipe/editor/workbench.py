@@ -35,7 +35,6 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from livecastpipe import workspace
-from livecastpipe.editor import edits as ed
 from livecastpipe.editor.editor_files import StaleVersion, editor_lock, version_of
 from livecastpipe.editor.editor_text import (
     CHAPTER_TITLE,
@@ -45,7 +44,11 @@ from livecastpipe.editor.editor_text import (
     TextRefused,
     checked_text,
 )
-from livecastpipe.editor.edits import EditConflict, EditedSegment, EditError, SessionEdits
+from livecastpipe.editor.edits import operations as ed
+from livecastpipe.editor.edits.edits_file import machine_transcript, read_edits, update_edits
+from livecastpipe.editor.edits.layout import HeardWords, heard_words, start_edits
+from livecastpipe.editor.edits.model import EditConflict, EditedSegment, EditError, SessionEdits, flagged_words
+from livecastpipe.editor.edits.rerun import reconcile
 from livecastpipe.editor.review import (
     CAPTIONS_KEY,
     ReviewError,
@@ -280,21 +283,21 @@ class SessionView:
 
     @property
     def flagged(self) -> int:
-        return len(ed.flagged_words(self.edits))
+        return len(flagged_words(self.edits))
 
 
-def machine_texts(machine: Transcript) -> ed.HeardWords:
+def machine_texts(machine: Transcript) -> HeardWords:
     """The machine's words, indexed by time for `machine_text`."""
-    return ed.heard_words(machine)
+    return heard_words(machine)
 
 
-def machine_text(segment: EditedSegment, texts: ed.HeardWords) -> str:
+def machine_text(segment: EditedSegment, texts: HeardWords) -> str:
     """The machine's text of an edited segment's time (by time, so after a rerun it is the rerun's words
     there, what taking the machine's text back gives)."""
     return " ".join(w.text.strip() for w in texts.claimed(segment)).strip()
 
 
-def segment_json(segment: EditedSegment, texts: ed.HeardWords) -> dict[str, Any]:
+def segment_json(segment: EditedSegment, texts: HeardWords) -> dict[str, Any]:
     """One segment for the API: ids, times, speaker, text, words (with their flags) and edit state."""
     return {
         "id": segment.id,
@@ -400,9 +403,7 @@ class Workbench:
             / outputs.MACHINE_TRANSCRIPT.name(),
             workspace.session_dir_for(self.output_dir, slug, outputs.TRANSCRIPT_JSON) / outputs.TRANSCRIPT_JSON.name(),
         )
-        transcript: Transcript = self._cached(
-            "machine", slug, paths, lambda: ed.machine_transcript(self.output_dir, slug)
-        )
+        transcript: Transcript = self._cached("machine", slug, paths, lambda: machine_transcript(self.output_dir, slug))
         return transcript
 
     def package_data(self, slug: str) -> dict[str, Any]:
@@ -424,10 +425,10 @@ class Workbench:
         machine transcript parsed once), or version 0 when nobody edited it yet."""
         machine = self.machine(slug)
         try:
-            stored = ed.read_edits(self.private_dir(slug))
+            stored = read_edits(self.private_dir(slug))
         except EditError as exc:
             raise ApiError(500, f"de correcties van sessie '{slug}' kunnen niet worden gelezen ({exc})") from exc
-        return ed.start_edits(slug, machine) if stored is None else ed.reconcile(stored, machine)
+        return start_edits(slug, machine) if stored is None else reconcile(stored, machine)
 
     def read_review(self, slug: str) -> SessionReview | None:
         try:
@@ -536,7 +537,7 @@ class Workbench:
             "review": [review_item_json(i) for i in view.review_items],
             "captions_reviewed": view.captions_reviewed,
             "stale": [s.id for s in view.edits.stale],
-            "flagged": [{"segment": sid, "word": index} for sid, index in ed.flagged_words(view.edits)],
+            "flagged": [{"segment": sid, "word": index} for sid, index in flagged_words(view.edits)],
             "history": [
                 {"version": c.version, "editor": c.editor, "at": c.at, "action": c.action} for c in view.edits.history
             ],
@@ -562,7 +563,7 @@ class Workbench:
     def render_sessions(self) -> str:
         return self.templates.get_template("index.html.j2").render(sessions=self.sessions(), token=self.token)
 
-    def segment_html(self, view: SessionView, segment: EditedSegment, texts: ed.HeardWords) -> str:
+    def segment_html(self, view: SessionView, segment: EditedSegment, texts: HeardWords) -> str:
         """One segment of the page, as the template renders it (the client swaps it in after a change)."""
         macro = self.templates.get_template("_segment.html.j2").module.segment_item  # type: ignore[attr-defined]
         return str(macro(segment, view.speakers, texts))
@@ -601,7 +602,7 @@ class Workbench:
             return operation(current)
 
         try:
-            after = ed.update_edits(self.private_dir(slug), checked)
+            after = update_edits(self.private_dir(slug), checked)
         except EditConflict as exc:
             latest = exc.current
             texts = machine_texts(machine)

@@ -34,16 +34,10 @@ from pydantic import TypeAdapter
 
 from livecastpipe import workspace
 from livecastpipe.editor.editor_files import session_editor_lock
-from livecastpipe.editor.edits import (
-    INAUDIBLE,
-    EditError,
-    SessionEdits,
-    edited_transcript,
-    read_edits,
-    reconcile,
-    with_chapter_starts,
-    write_edits,
-)
+from livecastpipe.editor.edits.edits_file import read_edits, write_edits
+from livecastpipe.editor.edits.model import INAUDIBLE, EditError, SessionEdits
+from livecastpipe.editor.edits.operations import with_chapter_starts
+from livecastpipe.editor.edits.rerun import edited_transcript, reconcile
 from livecastpipe.editor.review import (
     CAPTIONS_UNREVIEWED_LABEL,
     KEYWORDS_KEY,
