@@ -47,7 +47,7 @@ import yaml  # noqa: E402
 
 from bench.common import write_report  # noqa: E402
 from livecastpipe import workspace  # noqa: E402
-from livecastpipe.editor.workbench import other_run_alive  # noqa: E402
+from livecastpipe.editor.workbench.service import other_run_alive  # noqa: E402
 from livecastpipe.stages.ingest import ffmpeg_binary  # noqa: E402
 
 SAMPLE = REPO / "media" / "cooperatieven-sample.mp4"

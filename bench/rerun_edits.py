@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import median, write_report  # noqa: E402
 from bench.workbench import two_hour_transcript  # noqa: E402
-from livecastpipe.editor import edits as edits_now  # noqa: E402
+from livecastpipe.editor.edits.layout import start_edits  # noqa: E402
+from livecastpipe.editor.edits.operations import set_text  # noqa: E402
+from livecastpipe.editor.edits.rerun import edited_transcript, reconcile  # noqa: E402
 from livecastpipe.models import Segment, Transcript, Word  # noqa: E402
 
 CHUNK_S = 30.0
@@ -43,6 +45,11 @@ FLAT_MODULES = {
     "editor_text": "editor.editor_text",
 }
 """Modules the editor's edits imported from the package's top before they moved into folders."""
+EDITS_NOW = SimpleNamespace(
+    start_edits=start_edits, set_text=set_text, edited_transcript=edited_transcript, reconcile=reconcile
+)
+"""The edits now (split by concern into `livecastpipe.editor.edits.*`), under the names `measured` calls on
+the single module `edits_module_at` gives."""
 
 
 def edits_module_at(revision: str, folder: Path) -> ModuleType:
@@ -121,7 +128,7 @@ def main(runs: int, before: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         results = {
             "before": measured(edits_module_at(before, Path(folder)), machine, rerun, runs),
-            "now": measured(edits_now, machine, rerun, runs),
+            "now": measured(EDITS_NOW, machine, rerun, runs),
         }
     data = {
         "session": {

@@ -32,7 +32,9 @@ from starlette.testclient import TestClient  # noqa: E402
 from livecastpipe import workspace  # noqa: E402
 from livecastpipe.cli.edit import bind  # noqa: E402
 from livecastpipe.editor.review import update_review  # noqa: E402
-from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, workbench_app  # noqa: E402
+from livecastpipe.editor.workbench.guard import TOKEN_HEADER  # noqa: E402
+from livecastpipe.editor.workbench.routes import workbench_app  # noqa: E402
+from livecastpipe.editor.workbench.service import Workbench  # noqa: E402
 from livecastpipe.models import Chapter, Segment, SpeakerInfo, Transcript, Word  # noqa: E402
 from livecastpipe.package.catalogue import publish_catalogue  # noqa: E402
 from livecastpipe.package.publish import publish_session  # noqa: E402

@@ -20,9 +20,12 @@ from typer.testing import CliRunner
 
 from livecastpipe import workspace
 from livecastpipe.cli.main import app
-from livecastpipe.editor import review, workbench
+from livecastpipe.editor import review
 from livecastpipe.editor.review import KEYWORDS_KEY, SESSION_SUMMARY_KEY, read_review, update_review
-from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, workbench_app
+from livecastpipe.editor.workbench import service
+from livecastpipe.editor.workbench.guard import TOKEN_HEADER
+from livecastpipe.editor.workbench.routes import workbench_app
+from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.models import SpeakerInfo
 from livecastpipe.package import outputs
 from livecastpipe.settings import Settings
@@ -163,7 +166,7 @@ def test_a_name_given_with_livecast_speakers_while_the_workbench_saves_another_i
         command_done.wait(timeout=3)
         return renamed
 
-    monkeypatch.setattr(workbench, "rename_speaker", rename_then_wait)
+    monkeypatch.setattr(service, "rename_speaker", rename_then_wait)
     answers: list[Any] = []
     saving = threading.Thread(
         target=lambda: answers.append(

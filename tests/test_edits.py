@@ -16,8 +16,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from livecastpipe import workspace
-from livecastpipe.editor import edits as ed
-from livecastpipe.editor.edits import EditConflict, EditError
+from livecastpipe.editor.edits import operations as ed
+from livecastpipe.editor.edits.edits_file import current_edits, read_edits, update_edits
+from livecastpipe.editor.edits.layout import retime_words, start_edits
+from livecastpipe.editor.edits.model import EditConflict, EditError, SessionEdits, flagged_words
+from livecastpipe.editor.edits.rerun import edited_transcript, reconcile
 from livecastpipe.models import Chapter, Segment, Transcript, Word, to_json
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import publish_catalogue
@@ -48,8 +51,8 @@ MACHINE = machine_transcript(
 )
 
 
-def fresh() -> ed.SessionEdits:
-    return ed.start_edits("raad", MACHINE)
+def fresh() -> SessionEdits:
+    return start_edits("raad", MACHINE)
 
 
 # --- retiming -------------------------------------------------------------------------------------
@@ -57,7 +60,7 @@ def fresh() -> ed.SessionEdits:
 
 def test_a_corrected_word_takes_the_time_of_the_word_it_replaces_and_the_others_keep_theirs() -> None:
     old = MACHINE.segments[0].words
-    new = ed.retime_words(old, "welkom bij de vergadering van de gemeenteraad", 0.0, 7.0)
+    new = retime_words(old, "welkom bij de vergadering van de gemeenteraad", 0.0, 7.0)
     assert new[:6] == old[:6]
     assert (new[6].start, new[6].end, new[6].text) == (old[6].start, old[6].end, "gemeenteraad")
     assert new[6].flags == ("edited",) and new[6].probability == 1.0 and new[6].speaker == "SPEAKER_00"
@@ -65,13 +68,13 @@ def test_a_corrected_word_takes_the_time_of_the_word_it_replaces_and_the_others_
 
 def test_words_typed_in_for_one_share_its_time_and_an_insertion_takes_the_gap() -> None:
     old = MACHINE.segments[2].words  # gaat uw gang meneer de vries, at 20, 21, … 25
-    new = ed.retime_words(old, "gaat uw gang meneer De Vries dank", 20.0, 26.0)
+    new = retime_words(old, "gaat uw gang meneer De Vries dank", 20.0, 26.0)
     assert [w.text for w in new] == ["gaat", "uw", "gang", "meneer", "De", "Vries", "dank"]
     assert new[4].start == old[4].start and new[6].end == old[5].end  # three words typed for two
     assert new[4].end == new[5].start < new[5].end == new[6].start
-    appended = ed.retime_words(old, "gaat uw gang meneer de vries dank", 20.0, 26.0)
+    appended = retime_words(old, "gaat uw gang meneer de vries dank", 20.0, 26.0)
     assert appended[:6] == old and (appended[6].start, appended[6].end) == (old[5].end, 26.0)
-    inserted = ed.retime_words(old, "gaat u uw gang", 20.0, 26.0)
+    inserted = retime_words(old, "gaat u uw gang", 20.0, 26.0)
     assert (inserted[1].start, inserted[1].end) == (old[0].end, old[1].start)
 
 
@@ -95,7 +98,7 @@ def test_retimed_words_stay_in_order_inside_the_segment(
         old.append(Word(at + gaps[2 * i], at + gaps[2 * i] + gaps[2 * i + 1], token, 0.5))
         at = old[-1].end
     end = at + gaps[-1]
-    new = ed.retime_words(old, " ".join(new_tokens), start, end)
+    new = retime_words(old, " ".join(new_tokens), start, end)
     assert [w.text for w in new] == new_tokens
     assert all(start <= w.start <= w.end <= end for w in new)
     assert all(a.end <= b.start for a, b in zip(new, new[1:]))
@@ -110,7 +113,7 @@ def test_set_text_records_who_and_when_and_the_edited_transcript_has_the_correct
     edits = ed.set_text(fresh(), "s3", "gaat uw gang meneer De Vries", base_version=0, editor=EDITOR)
     assert edits.version == 1 and edits.history[-1].editor == EDITOR and edits.history[-1].action == "text"
     assert edits.segment("s3").edited and not edits.segment("s1").edited
-    transcript = ed.edited_transcript(MACHINE, edits)
+    transcript = edited_transcript(MACHINE, edits)
     assert transcript.segments[2].text == "gaat uw gang meneer De Vries"
     assert transcript.segments[:2] == MACHINE.segments[:2]
     assert transcript.model == MACHINE.model
@@ -205,7 +208,7 @@ def test_speakers_can_be_added_and_merged() -> None:
     edits = ed.set_speaker(edits, "s3", added, base_version=1, editor=EDITOR)
     edits = ed.merge_speakers(edits, "SPEAKER_00", "SPEAKER_01", base_version=2, editor=EDITOR)
     assert [s.speaker for s in edits.segments] == ["SPEAKER_01", "SPEAKER_01", "SPEAKER_E1"]
-    assert ed.edited_transcript(MACHINE, edits).speaker_ids == {"SPEAKER_01", "SPEAKER_E1"}
+    assert edited_transcript(MACHINE, edits).speaker_ids == {"SPEAKER_01", "SPEAKER_E1"}
 
 
 def test_chapter_starts_move_within_their_neighbours() -> None:
@@ -249,16 +252,16 @@ def test_revert_brings_back_the_machines_text_even_after_a_split() -> None:
     edits = ed.split_segment(edits, "s2", 4, base_version=1, editor=EDITOR)
     edits = ed.revert_segment(edits, "e1", MACHINE, base_version=2, editor=EDITOR)
     assert edits.segments == fresh().segments
-    assert ed.edited_transcript(MACHINE, edits).segments == MACHINE.segments
+    assert edited_transcript(MACHINE, edits).segments == MACHINE.segments
 
 
 def test_flagged_words_skip_what_an_editor_saved() -> None:
     edits = fresh()
-    flagged = ed.flagged_words(edits)
+    flagged = flagged_words(edits)
     assert flagged[:2] == [("s1", 1), ("s1", 3)]
     edits = ed.set_text(edits, "s1", MACHINE.segments[0].text, base_version=0, editor=EDITOR)
-    assert all(sid != "s1" for sid, _ in ed.flagged_words(edits))
-    assert ed.edited_transcript(MACHINE, edits).segments == MACHINE.segments  # checked, not changed
+    assert all(sid != "s1" for sid, _ in flagged_words(edits))
+    assert edited_transcript(MACHINE, edits).segments == MACHINE.segments  # checked, not changed
 
 
 # --- reruns ---------------------------------------------------------------------------------------
@@ -279,18 +282,18 @@ def test_a_rerun_keeps_edits_marks_changed_ones_stale_and_unedited_segments_foll
     new = rerun(
         rerun(MACHINE, 0, "welkom bij de vergadering van de raat"), 1, "dank u wel voorzitter ik heb een vraagje"
     )
-    reconciled = ed.reconcile(edits, new)
+    reconciled = reconcile(edits, new)
     assert reconciled.version == 3 and reconciled.history[-1].action == "rerun"
     assert [s.id for s in reconciled.stale] == ["s1"]
     assert reconciled.segment("s1").text == "welkom bij de gemeenteraad"  # kept
     assert reconciled.segment("s2").text.endswith("vraagje")  # unedited: follows the rerun
     assert not reconciled.segment("s3").stale
-    assert ed.reconcile(reconciled, new) is reconciled
+    assert reconcile(reconciled, new) is reconciled
     # the edit of s3 can still be undone after the rerun
     assert ed.undo(reconciled, base_version=3, editor=EDITOR).segment("s3").text == MACHINE.segments[2].text
     kept = ed.resolve_stale(reconciled, "s1", True, new, base_version=3, editor=EDITOR)
     assert not kept.stale and kept.segment("s1").text == "welkom bij de gemeenteraad"
-    assert ed.reconcile(kept, new) is kept
+    assert reconcile(kept, new) is kept
     dropped = ed.resolve_stale(reconciled, "s1", False, new, base_version=3, editor=EDITOR)
     assert dropped.segment("s1").text == "welkom bij de vergadering van de raat" and not dropped.stale
 
@@ -298,7 +301,7 @@ def test_a_rerun_keeps_edits_marks_changed_ones_stale_and_unedited_segments_foll
 def test_a_rerun_with_other_segments_never_drops_an_edit() -> None:
     edits = ed.set_text(fresh(), "s2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
     new = machine_transcript(("SPEAKER_00", 0.5, "welkom allemaal"), ("SPEAKER_00", 20.0, "gaat uw gang"))
-    reconciled = ed.reconcile(edits, new)
+    reconciled = reconcile(edits, new)
     texts = [s.text for s in reconciled.segments]
     assert texts == ["welkom allemaal", "dank u wel voorzitter", "gaat uw gang"]
     assert [s.text for s in reconciled.stale] == ["dank u wel voorzitter"]
@@ -328,8 +331,8 @@ def test_a_rerun_segmenting_differently_publishes_an_edit_once_at_its_time() -> 
     edit = edits.segment("s2")
     new = regrouped(MACHINE, (13.5,), "SPEAKER_00", shift=-0.45)
     assert new.segments[0].words[7].text == "dank" and new.segments[0].words[7].start < edit.start  # half outside
-    reconciled = ed.reconcile(edits, new)
-    published = ed.edited_transcript(new, reconciled)
+    reconciled = reconcile(edits, new)
+    published = edited_transcript(new, reconciled)
     before, after = MACHINE.segments[0].text.split(), MACHINE.segments[2].text.split()
     assert [w.text for w in published.words] == [*before, *correction.split(), *after]
     assert [s.text for s in published.segments].count(correction) == 1
@@ -342,7 +345,7 @@ def test_a_rerun_segmenting_differently_publishes_an_edit_once_at_its_time() -> 
     # taking the machine's text back (revert) gives the rerun's words of that time, not another stretch
     kept = next(s for s in reconciled.segments if s.text == correction)  # its id may name a machine segment now
     reverted = ed.revert_segment(reconciled, kept.id, new, base_version=reconciled.version, editor=EDITOR)
-    assert ed.edited_transcript(new, reverted).words == new.words
+    assert edited_transcript(new, reverted).words == new.words
 
 
 def test_undoing_an_edit_made_before_a_rerun_gives_back_the_reruns_words_of_its_time() -> None:
@@ -350,9 +353,9 @@ def test_undoing_an_edit_made_before_a_rerun_gives_back_the_reruns_words_of_its_
     words of the transcript the edit was made on), each once, and no two segments share an id."""
     edits = ed.set_text(fresh(), "s2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
     new = regrouped(rerun(MACHINE, 1, "dag u wel voorzitter ik heb een vraagje"), (4.5, 13.5), "SPEAKER_00")
-    reconciled = ed.reconcile(edits, new)
+    reconciled = reconcile(edits, new)
     undone = ed.undo(reconciled, base_version=reconciled.version, editor=EDITOR, machine=new)
-    assert ed.edited_transcript(new, undone).words == new.words
+    assert edited_transcript(new, undone).words == new.words
     assert len({s.id for s in undone.segments}) == len(undone.segments)
     assert not any(s.edited for s in undone.segments)
 
@@ -362,9 +365,9 @@ def test_an_edit_a_rerun_heard_otherwise_or_that_overlaps_another_is_kept_once_a
     each edit is kept, published once at its time, marked stale; the rerun's words there are not published."""
     edits = ed.set_text(fresh(), "s2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
     heard_otherwise = rerun(MACHINE, 1, "dag u wel voorzitter ik heb een vraagje")
-    reconciled = ed.reconcile(edits, heard_otherwise)
+    reconciled = reconcile(edits, heard_otherwise)
     assert [s.id for s in reconciled.stale] == ["s2"]
-    assert [w.text for w in ed.edited_transcript(heard_otherwise, reconciled).words] == [
+    assert [w.text for w in edited_transcript(heard_otherwise, reconciled).words] == [
         *MACHINE.segments[0].text.split(),
         *"dank u wel voorzitter".split(),
         *MACHINE.segments[2].text.split(),
@@ -373,9 +376,9 @@ def test_an_edit_a_rerun_heard_otherwise_or_that_overlaps_another_is_kept_once_a
     overlapping = replace(s3, start=s2.end - 1.0, words=(replace(s3.words[0], start=s2.end - 1.0), *s3.words[1:]))
     both = replace(edits, segments=(edits.segment("s1"), s2, replace(overlapping, machine=False)))
     new = regrouped(MACHINE, (), "SPEAKER_00")
-    conflicting = ed.reconcile(both, new)
+    conflicting = reconcile(both, new)
     assert [s.id for s in conflicting.stale] == ["s2", "s3"]
-    published = ed.edited_transcript(new, conflicting)
+    published = edited_transcript(new, conflicting)
     assert [s.text for s in published.segments] == [MACHINE.segments[0].text, s2.text, s3.text]
     assert [w.text for w in published.words] == [w.text for w in (*MACHINE.segments[0].words, *s2.words, *s3.words)]
 
@@ -384,18 +387,18 @@ def test_edits_stored_before_their_replaced_words_were_kept_still_load_and_place
     """An edits.json from before `replaced` was stored loads; a rerun segmenting differently publishes its
     edit once, at its time (marked stale: which words it replaced is not known)."""
     private = stored_session(tmp_path)
-    ed.update_edits(private, lambda e: ed.set_text(e, "s2", "dank u wel", base_version=0, editor=EDITOR))
+    update_edits(private, lambda e: ed.set_text(e, "s2", "dank u wel", base_version=0, editor=EDITOR))
     stored = json.loads((private / "edits.json").read_text())
     for segment in stored["segments"] + [s for c in stored["history"] for s in c["before"] + c["after"]]:
         segment.pop("replaced", None)
     (private / "edits.json").write_text(json.dumps(stored))
-    old = ed.read_edits(private)
+    old = read_edits(private)
     assert old is not None and old.segment("s2").replaced is None
     new = regrouped(MACHINE, (13.5,), "SPEAKER_00")
-    published = ed.edited_transcript(new, old)
+    published = edited_transcript(new, old)
     assert [w.text for w in published.words].count("voorzitter") == 0
     assert [s.text for s in published.segments].count("dank u wel") == 1
-    assert [s.text for s in ed.reconcile(old, new).stale] == ["dank u wel"]
+    assert [s.text for s in reconcile(old, new).stale] == ["dank u wel"]
 
 
 # --- storage --------------------------------------------------------------------------------------
@@ -411,22 +414,22 @@ def stored_session(tmp_path: Path) -> Path:
 
 def test_edits_are_stored_and_read_back(tmp_path: Path) -> None:
     private = stored_session(tmp_path)
-    assert ed.read_edits(private) is None
-    stored = ed.update_edits(private, lambda e: ed.set_text(e, "s1", "welkom", base_version=0, editor=EDITOR))
-    assert ed.read_edits(private) == stored
+    assert read_edits(private) is None
+    stored = update_edits(private, lambda e: ed.set_text(e, "s1", "welkom", base_version=0, editor=EDITOR))
+    assert read_edits(private) == stored
     assert json.loads((private / "edits.json").read_text())["history"][0]["editor"] == EDITOR
-    assert ed.current_edits(tmp_path, "raad") == stored
+    assert current_edits(tmp_path, "raad") == stored
 
 
 def test_a_refused_change_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     private = stored_session(tmp_path)
-    ed.update_edits(private, lambda e: ed.set_text(e, "s1", "welkom", base_version=0, editor=EDITOR))
+    update_edits(private, lambda e: ed.set_text(e, "s1", "welkom", base_version=0, editor=EDITOR))
     before = (private / "edits.json").read_bytes()
     for bad in ("", "x" * 1_000_000):
         with pytest.raises(EditError):
-            ed.update_edits(private, lambda e, text=bad: ed.set_text(e, "s1", text, base_version=1, editor=EDITOR))
+            update_edits(private, lambda e, text=bad: ed.set_text(e, "s1", text, base_version=1, editor=EDITOR))
     with pytest.raises(EditConflict):
-        ed.update_edits(private, lambda e: ed.set_text(e, "s1", "hallo", base_version=0, editor=EDITOR))
+        update_edits(private, lambda e: ed.set_text(e, "s1", "hallo", base_version=0, editor=EDITOR))
     assert (private / "edits.json").read_bytes() == before
 
 
@@ -435,7 +438,7 @@ def test_two_writers_at_once_lose_no_update(tmp_path: Path) -> None:
     private = stored_session(tmp_path)
 
     def correct(index: int) -> None:
-        ed.update_edits(
+        update_edits(
             private,
             lambda e: ed.set_text(e, f"s{index % 3 + 1}", f"tekst {index}", base_version=e.version, editor=EDITOR),
         )
@@ -445,7 +448,7 @@ def test_two_writers_at_once_lose_no_update(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    stored = ed.read_edits(private)
+    stored = read_edits(private)
     assert stored is not None and stored.version == 12 and len(stored.history) == 12
 
 
@@ -453,7 +456,7 @@ def test_an_unreadable_edits_file_is_a_clear_error(tmp_path: Path) -> None:
     private = stored_session(tmp_path)
     (private / "edits.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(EditError, match="edits.json: cannot be read"):
-        ed.read_edits(private)
+        read_edits(private)
 
 
 # --- publishing from edits ------------------------------------------------------------------------
@@ -503,13 +506,13 @@ def test_published_corrections_reach_every_output_and_a_rerun_keeps_them(tmp_pat
     tokens = [w.text for w in target.words]
     middle = len(tokens) // 2
     tokens[middle] = "Zwaluwstaart"
-    edits = ed.update_edits(
+    edits = update_edits(
         private, lambda e: ed.set_text(e, f"s{word_at + 1}", " ".join(tokens), base_version=0, editor=EDITOR)
     )
     marked = machine.segments[text_at].text + " <b>vet</b> --> pijl"
-    edits = ed.update_edits(private, lambda e: ed.set_text(e, f"s{text_at + 1}", marked, base_version=1, editor=EDITOR))
+    edits = update_edits(private, lambda e: ed.set_text(e, f"s{text_at + 1}", marked, base_version=1, editor=EDITOR))
     assert machine.segments[speaker_at].speaker == "SPEAKER_01"
-    edits = ed.update_edits(
+    edits = update_edits(
         private, lambda e: ed.set_speaker(e, f"s{speaker_at + 1}", "SPEAKER_00", base_version=2, editor=EDITOR)
     )
     preview = render_preview(output, slug, SETTINGS)
@@ -517,7 +520,7 @@ def test_published_corrections_reach_every_output_and_a_rerun_keeps_them(tmp_pat
     publish_catalogue(output, SETTINGS)
 
     assert (folder / "index.html").read_text(encoding="utf-8") == preview  # the preview is what is published
-    assert ed.read_edits(private) == edits  # carried over untouched
+    assert read_edits(private) == edits  # carried over untouched
     # an edited segment's cues are laid out anew (other words may move a cue break anywhere in it)
     touched = [(machine.segments[i].start, machine.segments[i].end) for i in (word_at, text_at, speaker_at)]
     for name in CUE_FILES:
@@ -548,7 +551,7 @@ def test_published_corrections_reach_every_output_and_a_rerun_keeps_them(tmp_pat
     # a rerun: the model now hears the corrected segment differently
     rerun_machine = rerun(machine, word_at, " ".join(["anders"] * len(tokens)))
     publish_session(replace(package, transcript=rerun_machine), output, SETTINGS)
-    stored = ed.read_edits(private)
+    stored = read_edits(private)
     assert stored is not None and [s.id for s in stored.stale] == [f"s{word_at + 1}"]
     published = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))
     assert "Zwaluwstaart" in published["segments"][word_at]["text"]  # kept
@@ -557,7 +560,7 @@ def test_published_corrections_reach_every_output_and_a_rerun_keeps_them(tmp_pat
     machine_kept = json.loads((private / "machine-transcript.json").read_text(encoding="utf-8"))
     assert machine_kept["segments"][word_at]["text"].startswith("anders")
     with pytest.raises(EditConflict) as caught:
-        ed.update_edits(private, lambda e: ed.set_text(e, "s1", "te laat", base_version=3, editor=EDITOR))
+        update_edits(private, lambda e: ed.set_text(e, "s1", "te laat", base_version=3, editor=EDITOR))
     assert caught.value.current.version == stored.version
 
 
@@ -572,24 +575,24 @@ def test_each_editing_unit_has_one_speaker_and_unedited_ones_publish_as_the_mach
     welcome, answer = MACHINE.segments[0], MACHINE.segments[1]
     mixed = Segment(0.0, answer.end, f"{welcome.text} {answer.text}", welcome.words + answer.words, "SPEAKER_00")
     machine = replace(MACHINE, segments=(mixed, MACHINE.segments[2]))
-    edits = ed.start_edits("raad", machine)
+    edits = start_edits("raad", machine)
     assert [(s.id, s.speaker) for s in edits.segments] == [
         ("s1", "SPEAKER_00"),
         ("s1.2", "SPEAKER_01"),
         ("s2", "SPEAKER_00"),
     ]
     assert all({w.speaker for w in s.words} == {s.speaker} for s in edits.segments)
-    assert ed.edited_transcript(machine, edits) == machine
+    assert edited_transcript(machine, edits) == machine
     edits = ed.set_text(edits, "s1.2", "dank u wel voorzitter", base_version=0, editor=EDITOR)
-    published = ed.edited_transcript(machine, edits)
+    published = edited_transcript(machine, edits)
     assert [s.text for s in published.segments] == [welcome.text, "dank u wel voorzitter", MACHINE.segments[2].text]
     assert published.words[: len(welcome.words)] == list(welcome.words)
     rerun_machine = rerun(machine, 0, " ".join(["anders"] * len(mixed.words)))
-    reconciled = ed.reconcile(edits, rerun_machine)
+    reconciled = reconcile(edits, rerun_machine)
     assert [(s.id, s.stale) for s in reconciled.segments] == [("s1", False), ("s1.2", True), ("s2", False)]
     assert (
         reconciled.segment("s1").text.startswith("anders")
         and reconciled.segment("s1.2").text == "dank u wel voorzitter"
     )
     reverted = ed.revert_segment(edits, "s1.2", machine, base_version=1, editor=EDITOR)
-    assert reverted.segments == ed.start_edits("raad", machine).segments
+    assert reverted.segments == start_edits("raad", machine).segments

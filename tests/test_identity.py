@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
-from livecastpipe.editor import edits
+from livecastpipe.editor.edits.edits_file import read_edits, update_edits
+from livecastpipe.editor.edits.operations import set_text
 from livecastpipe.editor.review import SESSION_SUMMARY_KEY, approve, read_review, write_review
 from livecastpipe.package import store
 from livecastpipe.settings import PublishSettings, Settings
@@ -40,9 +41,9 @@ def _publish_and_edit(media: Path, settings: Settings) -> str:
     (first,) = process_folder([str(media)], settings)
     assert first.status == "done" and first.slug is not None, first.error
     private = workspace.session_private_dir(settings.output_dir, first.slug)
-    edits.update_edits(
+    update_edits(
         private,
-        lambda e: edits.set_text(e, e.segments[0].id, CORRECTION, base_version=e.version, editor="Redactie"),
+        lambda e: set_text(e, e.segments[0].id, CORRECTION, base_version=e.version, editor="Redactie"),
     )
     write_review(private, approve(read_review(private), SESSION_SUMMARY_KEY, "Redactie", SUMMARY))
     return first.slug
@@ -69,7 +70,7 @@ def _assert_one_session_with_editors_work(output: Path, slug: str, title: str, s
     assert feed.count("<item>") == 1 and f"<title>{title}</title>" in feed
     private = workspace.session_private_dir(output, slug)
     assert json.loads((private / "package.json").read_text())["recording"]["source"] == str(source)
-    stored = edits.read_edits(private)
+    stored = read_edits(private)
     assert stored is not None and stored.segments[0].text == CORRECTION
     decision = read_review(private).item(SESSION_SUMMARY_KEY).decision
     assert decision is not None and decision.text == SUMMARY

@@ -324,7 +324,9 @@ def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
 def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decisions(
     prefect_harness, sample_copy: Path, tmp_path: Path
 ) -> None:
-    from livecastpipe.editor.edits import SessionEdits, set_text, update_edits
+    from livecastpipe.editor.edits.edits_file import update_edits
+    from livecastpipe.editor.edits.model import SessionEdits
+    from livecastpipe.editor.edits.operations import set_text
     from livecastpipe.editor.review import (
         SESSION_SUMMARY_KEY,
         approve,

@@ -16,7 +16,11 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
-from livecastpipe.editor import edits as ed
+from livecastpipe.editor.edits import operations as ed
+from livecastpipe.editor.edits.edits_file import current_edits, read_edits, update_edits
+from livecastpipe.editor.edits.layout import start_edits
+from livecastpipe.editor.edits.model import SessionEdits
+from livecastpipe.editor.edits.rerun import edited_transcript, reconcile
 from livecastpipe.models import Transcript, Word
 from livecastpipe.settings import TranscribeSettings
 from livecastpipe.stages.diarization import Diarization, one_speaker
@@ -60,11 +64,11 @@ def corrected(segment_text: str, n: int) -> str:
     return " ".join(tokens[:-1])
 
 
-def edit_three(first_run: Transcript) -> ed.SessionEdits:
+def edit_three(first_run: Transcript) -> SessionEdits:
     """Edits of three segments of the first run (spread over the session); the first one split in three
     (at a third and two thirds of its time, so no part spans most of it), its middle given to the other
     speaker."""
-    edits = ed.start_edits("sample", first_run)
+    edits = start_edits("sample", first_run)
     long_enough = [s for s in edits.segments if len(s.words) >= 6]
     chosen = [long_enough[len(long_enough) * k // 4] for k in (1, 2, 3)]
     for n, segment in enumerate(chosen, start=1):
@@ -94,8 +98,8 @@ def test_a_rerun_with_other_settings_publishes_each_edit_once_at_its_time(
     assert rerun != first_run
     edits = edit_three(first_run)
     edited = [s for s in edits.segments if s.edited]
-    published = ed.edited_transcript(rerun, edits)
-    reconciled = ed.reconcile(edits, rerun)
+    published = edited_transcript(rerun, edits)
+    reconciled = reconcile(edits, rerun)
 
     for edit in edited:
         holding = [s for s in published.segments if s.text == edit.text]
@@ -158,10 +162,10 @@ def test_livecast_run_again_without_diarization_keeps_an_editors_correction(samp
     run_livecast(sample_copy.parent, output, home)
     slug = next(p.name for p in (output / "site").iterdir() if (p / "session.json").is_file())
     private = workspace.session_private_dir(output, slug)
-    current = ed.current_edits(output, slug)
+    current = current_edits(output, slug)
     target = max((s for s in current.segments if len(s.words) >= 6), key=lambda s: len(s.words) * (s.start > 20))
     correction = corrected(target.text, 1)
-    ed.update_edits(private, lambda e: ed.set_text(e, target.id, correction, base_version=e.version, editor=EDITOR))
+    update_edits(private, lambda e: ed.set_text(e, target.id, correction, base_version=e.version, editor=EDITOR))
 
     run_livecast(sample_copy.parent, output, home, "--no-diarize")
 
@@ -185,5 +189,5 @@ def test_livecast_run_again_without_diarization_keeps_an_editors_correction(samp
     in_span = " ".join(text for start, end, text in cues if end > target.start and start < target.end)
     assert in_span.count("Zwaluwstaart1") == 1
     assert " ".join(c[2] for c in cues).count("Zwaluwstaart1") == 1
-    stored = ed.read_edits(private)
+    stored = read_edits(private)
     assert stored is not None and [s.text for s in stored.segments].count(correction) == 1

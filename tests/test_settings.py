@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from livecastpipe import workspace
-from livecastpipe.editor import edits as ed
+from livecastpipe.editor.edits import operations as ed
+from livecastpipe.editor.edits.edits_file import update_edits
 from livecastpipe.models import Recording
 from livecastpipe.package import outputs
 from livecastpipe.package.publish import publish_session, render_preview, republish
@@ -162,7 +163,7 @@ def test_republishing_and_the_preview_follow_the_settings_stored_once_in_the_pac
     kept = json.loads((private / outputs.PACKAGE_DATA.name()).read_text(encoding="utf-8"))
     assert kept["provenance"]["settings"]["subtitles"]["profile"] == "smal"
     text = "Dank u wel allemaal voor het komen, dan sluiten we deze middag nu echt af."
-    ed.update_edits(private, lambda e: ed.set_text(e, "s3", text, base_version=0, editor="Redactie"))
+    update_edits(private, lambda e: ed.set_text(e, "s3", text, base_version=0, editor="Redactie"))
     preview = render_preview(output, slug, SETTINGS)
     folder = republish(output, slug, SETTINGS)
     assert (folder / outputs.SESSION_PAGE.name()).read_text(encoding="utf-8") == preview

@@ -22,9 +22,11 @@ from typer.testing import CliRunner
 
 from livecastpipe import workspace
 from livecastpipe.cli.main import app
-from livecastpipe.editor.edits import read_edits
+from livecastpipe.editor.edits.edits_file import read_edits
 from livecastpipe.editor.review import CAPTIONS_KEY
-from livecastpipe.editor.workbench import TOKEN_HEADER, Workbench, cookie_name, workbench_app
+from livecastpipe.editor.workbench.guard import TOKEN_HEADER, cookie_name
+from livecastpipe.editor.workbench.routes import workbench_app
+from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.models import Transcript, from_json, to_json
 from livecastpipe.package import outputs
 from livecastpipe.settings import Settings
@@ -271,6 +273,17 @@ def test_speakers_moved_added_merged_and_named(client: TestClient, output: Path)
     assert next(s for s in session(client)["segments"] if s["id"] == "s3")["speaker"] == "SPEAKER_01"
     bad = client.put(f"/api/sessions/{SLUG}/speakers/SPEAKER_01", json={"name": "Naam --> met pijl"})
     assert bad.status_code == 400 and "-->" in bad.json()["error"]
+
+
+def test_a_chapter_change_with_a_bad_title_version_moves_nothing(client: TestClient) -> None:
+    """A request to move a chapter and retitle it, whose title version is not one the session gave, is
+    refused whole: the chapter keeps its start (every field is checked before anything changes)."""
+    refused = client.post(
+        f"/api/sessions/{SLUG}/chapters/2", json={"version": 0, "start": 9.0, "title": "De leden", "title_version": 7}
+    )
+    assert refused.status_code == 400 and "title_version" in refused.json()["error"]
+    shown = session(client)
+    assert shown["version"] == 0 and shown["chapters"][1]["start"] == 8.5
 
 
 def test_chapters_and_review(client: TestClient) -> None:
@@ -596,7 +609,8 @@ import json, sys
 from pathlib import Path
 from starlette.testclient import TestClient
 from livecastpipe.settings import Settings
-from livecastpipe.editor.workbench import Workbench, workbench_app
+from livecastpipe.editor.workbench.routes import workbench_app
+from livecastpipe.editor.workbench.service import Workbench
 from tests.publish_fixtures import SETTINGS
 output, token, slug = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 app = workbench_app(Workbench(Settings(output_dir=output, publish=SETTINGS), token, "Redactie"))

@@ -21,7 +21,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from livecastpipe import workspace
 from livecastpipe.cli.edit import bind
-from livecastpipe.editor.workbench import Workbench, workbench_app
+from livecastpipe.editor.workbench.routes import workbench_app
+from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.models import Transcript, from_json, to_json
 from livecastpipe.package import outputs
 from livecastpipe.package.store import load_session_package

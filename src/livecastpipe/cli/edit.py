@@ -54,7 +54,8 @@ def edit_command(
     publish them again (no model is loaded). Ctrl-C stops the workbench."""
     import uvicorn  # the server, the app and publishing load only when the workbench starts
 
-    from livecastpipe.editor.workbench import Workbench, workbench_app, workbench_url
+    from livecastpipe.editor.workbench.routes import workbench_app, workbench_url
+    from livecastpipe.editor.workbench.service import Workbench
     from livecastpipe.package.store import published_sessions
 
     settings = command_settings(output, config)

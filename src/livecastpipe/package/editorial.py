@@ -15,14 +15,10 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from livecastpipe import workspace
-from livecastpipe.editor.edits import (
-    EditError,
-    SessionEdits,
-    edited_transcript,
-    edits_over_machine,
-    read_edits,
-    with_chapter_starts,
-)
+from livecastpipe.editor.edits.edits_file import edits_over_machine, read_edits
+from livecastpipe.editor.edits.model import EditError, SessionEdits
+from livecastpipe.editor.edits.operations import with_chapter_starts
+from livecastpipe.editor.edits.rerun import edited_transcript
 from livecastpipe.editor.review import (
     KEYWORDS_KEY,
     SESSION_SUMMARY_KEY,

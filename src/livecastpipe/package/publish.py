@@ -20,10 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from livecastpipe import workspace
-from livecastpipe.editor.edits import (
-    edits_over_machine,
-    write_edits,
-)
+from livecastpipe.editor.edits.edits_file import edits_over_machine, write_edits
 from livecastpipe.models import (
     NO_DIARIZATION,
     Recording,

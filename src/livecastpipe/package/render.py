@@ -16,9 +16,7 @@ import pyphen
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from livecastpipe.editor.edits import (
-    INAUDIBLE,
-)
+from livecastpipe.editor.edits.model import INAUDIBLE
 from livecastpipe.editor.review import (
     CAPTIONS_UNREVIEWED_LABEL,
     Publishable,
