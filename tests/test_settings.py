@@ -16,7 +16,8 @@ from livecastpipe.editor.edits import operations as ed
 from livecastpipe.editor.edits.edits_file import update_edits
 from livecastpipe.models import Recording
 from livecastpipe.package import outputs
-from livecastpipe.package.publish import publish_session, render_preview, republish
+from livecastpipe.package.editorial import render_preview
+from livecastpipe.package.publish import publish_session, republish
 from livecastpipe.settings import Settings, SettingsError, flag_overrides, load_settings
 
 from .publish_fixtures import SETTINGS, hostile_package
