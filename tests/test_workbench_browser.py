@@ -414,3 +414,56 @@ def test_enter_on_an_unchanged_segment_confirms_its_flagged_words(
     assert page.locator("#seg-s1 mark.flag").count() == 0 and page.text_content("#flag-count") == "0"
     assert page.text_content("#seg-s1 .badge") == "nagekeken"
     assert page.text_content("#seg-s1 .text") == LINES[0][2]
+
+
+def test_a_long_message_never_covers_the_player(browser: Browser, small_workbench: tuple[Path, str]) -> None:
+    _, url = small_workbench
+    context = browser.new_context(viewport={"width": 900, "height": 320})
+    first, second = context.new_page(), context.new_page()
+    for tab in (first, second):
+        tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    first.fill("#seg-s2 .text", "Vandaag praten we over wonen")
+    first.press("#seg-s2 .text", "Enter")
+    wait_for_status(first, "Opgeslagen")
+    second.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")  # the recording sticks at the top
+    second.fill("#seg-s4 .text", "Wij beginnen met de leden van de coöperatie in Noord")
+    second.press("#seg-s4 .text", "Enter")
+    second.wait_for_function("() => document.getElementById('alert').textContent.length > 0")
+    second.wait_for_timeout(200)  # the layout follows the message's height
+    alert, player = (second.locator(selector).bounding_box() for selector in ("#alert", "#player"))
+    assert alert and player and alert["height"] > 40, "the message is not the long one this test needs"
+    assert 0 <= alert["y"] < 320, "the message is out of sight"
+    assert alert["y"] + alert["height"] <= player["y"], f"the message {alert} covers the player {player}"
+    context.close()
+
+
+def test_text_typed_but_not_saved_survives_closing_the_tab(browser: Browser, small_workbench: tuple[Path, str]) -> None:
+    _, url = small_workbench
+    typed = LINES[1][2] + " en spelen"
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    tab.click("#seg-s2 .text")
+    tab.keyboard.press("End")
+    tab.keyboard.type(" en spelen")
+    asked: list[str] = []
+    tab.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    with tab.expect_event("close"):
+        tab.close(run_before_unload=True)
+    assert asked == ["beforeunload"], "closing the tab with unsaved text gave no warning"
+
+    tab = context.new_page()
+    tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    assert tab.text_content("#seg-s2 .text") == typed, "the unsaved text is lost"
+    assert "teruggezet" in tab.text_content("#status")
+    assert api_session(tab, url, SLUG)["segments"][1]["text"] == LINES[1][2]  # kept in this browser, not saved
+    tab.focus("#seg-s2 .text")
+    tab.keyboard.press("Enter")
+    wait_for_status(tab, "Opgeslagen")
+    assert api_session(tab, url, SLUG)["segments"][1]["text"] == typed
+    assert tab.evaluate("Object.keys(localStorage).filter(k => k.startsWith('livecast.draft.'))") == []
+    tab.on("dialog", lambda dialog: asked.append(dialog.type))
+    with tab.expect_event("close"):
+        tab.close(run_before_unload=True)  # saved: no question
+    assert asked == ["beforeunload"]
+    context.close()
