@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import uvicorn
@@ -466,4 +467,64 @@ def test_text_typed_but_not_saved_survives_closing_the_tab(browser: Browser, sma
     with tab.expect_event("close"):
         tab.close(run_before_unload=True)  # saved: no question
     assert asked == ["beforeunload"]
+    context.close()
+
+
+def tab_stops(page: Page) -> list[str]:
+    """Every element Tab reaches, once round the page from the top."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    stops: list[str] = []
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        here = page.evaluate(
+            "(() => { const e = document.activeElement; return e === document.body ? '' :"
+            " e.tagName + '#' + e.id + '.' + e.className + ':' + e.textContent.trim().slice(0, 30); })()"
+        )
+        if stops and here == stops[0]:
+            return stops
+        if here and (not stops or here != stops[-1]):  # the video's own controls are inside it
+            stops.append(here)
+    pytest.fail(f"Tab did not come round in 300 presses: {stops[:5]}…")
+
+
+def test_the_transcript_is_one_tab_stop_and_arrow_keys_move_between_segments(
+    page: Page, workbench: tuple[Path, str]
+) -> None:
+    _, url = workbench
+    open_workbench(page, url)
+    segments = page.locator(".segment").count()
+    stops = tab_stops(page)
+    assert len(stops) <= 40, f"{len(stops)} tab stops for {segments} segments"
+    assert sum(stop.startswith("DIV#.text:") for stop in stops) == 1, " | ".join(stops)
+    first, second = page.eval_on_selector_all(".segment", "nodes => nodes.slice(0, 2).map(n => n.dataset.id)")
+    page.focus(f"#seg-{first} .text")
+    page.keyboard.press("Control+End")  # the last line of the segment's text
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.closest('.segment').dataset.id") == second
+    page.keyboard.press("ArrowUp")  # at the start of its first line
+    assert page.evaluate("document.activeElement.closest('.segment').dataset.id") == first
+    assert page.eval_on_selector_all(
+        ".text[tabindex='0']", "nodes => nodes.map(n => n.closest('.segment').dataset.id)"
+    ) == [first]
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('button, select, input, a.button')]
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect()])
+  .filter(([, r]) => r.width < 24 || r.height < 24)
+  .map(([name, r]) => `${name} ${r.width.toFixed(0)}×${r.height.toFixed(0)}`)"""
+
+
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (1280, "dark"), (320, "dark")])
+def test_every_target_is_at_least_24_px_square(
+    browser: Browser, workbench: tuple[Path, str], width: int, scheme: Literal["light", "dark"]
+) -> None:
+    _, url = workbench
+    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    open_workbench(page, url)
+    assert page.evaluate(SMALL_TARGETS) == []
+    result = page.evaluate("async () => await axe.run(document, {runOnly: {type: 'rule', values: ['target-size']}})")
+    assert [node["target"] for v in result["violations"] for node in v["nodes"]] == []
     context.close()
