@@ -528,3 +528,25 @@ def test_every_target_is_at_least_24_px_square(
     result = page.evaluate("async () => await axe.run(document, {runOnly: {type: 'rule', values: ['target-size']}})")
     assert [node["target"] for v in result["violations"] for node in v["nodes"]] == []
     context.close()
+
+
+def test_a_keyword_replaced_everywhere_is_marked_in_the_review(page: Page, small_workbench: tuple[Path, str]) -> None:
+    _, url = small_workbench
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    page.click("[data-open=review-dialog]")
+    keywords = page.locator(".review > li[data-key='session/keywords']")
+    assert keywords.locator("textarea").input_value() == "coöperatie, wonen"
+    assert keywords.locator(".vanished").is_hidden(), "a keyword the transcript says is marked"
+    page.keyboard.press("Escape")
+    page.keyboard.press("Alt+KeyV")
+    page.wait_for_selector("#find-dialog[open]")
+    page.fill("#find-text", "wonen")
+    page.fill("#replace-text", "huren")
+    page.press("#replace-text", "Enter")
+    page.wait_for_function("() => document.querySelectorAll('#find-preview li').length === 1")
+    page.click("#replace-all")
+    wait_for_status(page, "Vervangen")
+    page.keyboard.press("Escape")
+    page.click("[data-open=review-dialog]")
+    assert keywords.locator(".vanished").is_visible(), "the keyword nobody says any more is offered unmarked"
+    assert keywords.locator(".vanished").text_content() == "Verouderd: “wonen” komt niet meer voor in het transcript."

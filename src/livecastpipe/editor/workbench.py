@@ -1161,7 +1161,13 @@ def workbench_app(workbench: Workbench, host: str = "127.0.0.1", port: int | Non
 
     async def static_file(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in ("workbench.js", "workbench-drafts.js", "workbench-list.js", "workbench.css"):
+        if name not in (
+            "workbench.js",
+            "workbench-drafts.js",
+            "workbench-list.js",
+            "workbench-review.js",
+            "workbench.css",
+        ):
             return _error(404, f"{request.url.path}: niet gevonden", api=False)
         text = resources.files("livecastpipe").joinpath("static", name).read_text(encoding="utf-8")
         return Response(text, media_type=STATIC_TYPES[Path(name).suffix] + "; charset=utf-8")
