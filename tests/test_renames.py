@@ -22,7 +22,7 @@ from livecastpipe.editor.review import (
     update_review,
     write_review,
 )
-from livecastpipe.models import Chapter, Recording, SpeakerInfo
+from livecastpipe.models import Chapter, PanelSpeaker, Recording, SpeakerInfo
 from livecastpipe.names import MAX_NAME_LENGTH, check_speaker_name
 from livecastpipe.package.publish import load_session_package, publish_session
 from livecastpipe.stages.speakers import read_speakers_yaml, rename_speaker, speakers_yaml
@@ -143,3 +143,30 @@ def test_chapter_titles_follow_a_rename_made_after_the_chapters_stage(
         assert "Pieter van Dam — leden, coöperatie" in text, published
         assert "Spreker 2" not in text, published
     assert "Anne de Vries: welkom" in (site / "chapters.vtt").read_text()  # a title in another form stays
+
+
+def test_sidecar_names_nobody_confirmed_are_announced_not_stated(
+    hostile_audio_recording: Recording, tmp_path: Path
+) -> None:
+    """Before an editor names the voices, the page lists the sidecar's panel as announced in the programme,
+    not as the speakers whom the captions call Spreker 1 and 2; once named, as the speakers."""
+    output = tmp_path / "output"
+    package = small_package(hostile_audio_recording)
+    panel = (PanelSpeaker("Anne de Vries", "moderator"), PanelSpeaker("Pieter Bakker"))
+    unconfirmed = tuple(replace(s, confirmed=False) for s in package.speakers)
+    recording = replace(package.recording, metadata=replace(package.recording.metadata, speakers=panel))
+    publish_session(replace(package, speakers=unconfirmed, recording=recording), output, SETTINGS)
+    page = (workspace.session_site_dir(output, SLUG) / "index.html").read_text()
+    speakers = page.split('<section class="speakers"')[1].split("</section>")[0]
+    assert "Aangekondigde sprekers" in speakers and "Anne de Vries" in speakers
+    assert "Spreker 1" in page  # the transcript's name for the voice
+    (workspace.session_private_dir(output, SLUG) / "speakers.yaml").write_text(
+        speakers_yaml({s.id: s for s in unconfirmed})
+    )
+    renamed = CliRunner().invoke(
+        app, ["speakers", SLUG, "--output", str(output), "--rename", "SPEAKER_00=Anne de Vries"]
+    )
+    assert renamed.exit_code == 0, renamed.output
+    assert CliRunner().invoke(app, ["publish", SLUG, "--output", str(output)]).exit_code == 0
+    page = (workspace.session_site_dir(output, SLUG) / "index.html").read_text()
+    assert '<h2 id="sprekers-kop">Sprekers</h2>' in page and "Aangekondigde" not in page
