@@ -133,6 +133,7 @@ def test_keyboard_alone_reaches_and_operates_every_control(page: Page, site_url:
     assert set(seen) == {"knop-afspelen", "ondertiteling", "snelheid", "chapter", "paragraph"}, seen
     assert chapter_start and paragraph_start
 
+    page.evaluate("document.getElementById('player').pause()")  # Enter on the transcript line played it
     page.focus("#knop-afspelen")
     page.keyboard.press("Space")
     page.wait_for_function("() => !document.getElementById('player').paused")
@@ -471,7 +472,7 @@ def test_a_two_hour_session_has_under_40_tab_stops_and_a_skip_link_past_the_tran
     assert axe_violations(page) == []
 
 
-def test_transcript_arrow_keys_move_between_turns_and_enter_seeks(page: Page, site_url: str) -> None:
+def test_transcript_arrow_keys_move_between_turns_and_enter_plays(page: Page, site_url: str) -> None:
     open_session(page, site_url)
     starts = page.eval_on_selector_all("#transcript .turn", "ts => ts.map(t => parseFloat(t.dataset.start))")
     page.focus("#transcript .turn-text[tabindex='0']")
@@ -480,6 +481,7 @@ def test_transcript_arrow_keys_move_between_turns_and_enter_seeks(page: Page, si
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
     wait_for_time(page, starts[-2])
+    page.wait_for_function("() => !document.getElementById('player').paused")  # the README: "Enter plays"
     assert page.eval_on_selector_all("#transcript .turn-text[tabindex='0']", "ps => ps.length") == 1
 
 

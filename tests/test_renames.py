@@ -4,6 +4,7 @@ is refused with a message that says why."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,15 @@ from livecastpipe.editor.review import (
     update_review,
     write_review,
 )
-from livecastpipe.models import SpeakerInfo
+from livecastpipe.models import Chapter, PanelSpeaker, Recording, SpeakerInfo
 from livecastpipe.names import MAX_NAME_LENGTH, check_speaker_name
+from livecastpipe.package.publish import publish_session
 from livecastpipe.package.store import load_session_package
 from livecastpipe.stages.speakers import read_speakers_yaml, rename_speaker, speakers_yaml
 from livecastpipe.stages.summaries import SessionSummary
+
+from .publish_fixtures import SETTINGS
+from .workbench_fixtures import SLUG, small_package
 
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
 BAD_NAMES = {
@@ -111,3 +116,58 @@ def test_renaming_an_approved_speaker_changes_the_published_page(published_site:
     after = page.read_text()
     assert after.count("Pieter van Dam") >= 1  # speakers list, transcript, chapters
     assert after.count("Pieter van Dam") + after.count("Pieter Bakker") == before  # only the summary keeps it
+
+
+def test_chapter_titles_follow_a_rename_made_after_the_chapters_stage(
+    edit_site: Path, hostile_audio_recording: Recording, tmp_path: Path
+) -> None:
+    """The chapters stage titles a chapter "Spreker 2 — keywords" while its speaker has no name; once the
+    speaker is named and the session published, the page and chapters.vtt say the name, as the captions do."""
+    output = tmp_path / "output"
+    shutil.copytree(edit_site, output, symlinks=True)
+    package = small_package(hostile_audio_recording)
+    stage_titled = (
+        package.chapters[0],
+        Chapter(8.5, 20.0, "Spreker 2 — leden, coöperatie", "SPEAKER_01", ("leden", "coöperatie")),
+    )
+    publish_session(replace(package, chapters=stage_titled), output, SETTINGS)
+    site = workspace.session_site_dir(output, SLUG)
+    assert "Spreker 2 — leden, coöperatie" in (site / "chapters.vtt").read_text()
+    private = workspace.session_private_dir(output, SLUG)
+    (private / "speakers.yaml").write_text(speakers_yaml({s.id: s for s in package.speakers}))
+    runner = CliRunner()
+    renamed = runner.invoke(app, ["speakers", SLUG, "--output", str(output), "--rename", "SPEAKER_01=Pieter van Dam"])
+    assert renamed.exit_code == 0, renamed.output
+    assert runner.invoke(app, ["publish", SLUG, "--output", str(output)]).exit_code == 0
+    for published in ("chapters.vtt", "index.html"):
+        text = (site / published).read_text()
+        assert "Pieter van Dam — leden, coöperatie" in text, published
+        assert "Spreker 2" not in text, published
+    assert "Anne de Vries: welkom" in (site / "chapters.vtt").read_text()  # a title in another form stays
+
+
+def test_sidecar_names_nobody_confirmed_are_announced_not_stated(
+    hostile_audio_recording: Recording, tmp_path: Path
+) -> None:
+    """Before an editor names the voices, the page lists the sidecar's panel as announced in the programme,
+    not as the speakers whom the captions call Spreker 1 and 2; once named, as the speakers."""
+    output = tmp_path / "output"
+    package = small_package(hostile_audio_recording)
+    panel = (PanelSpeaker("Anne de Vries", "moderator"), PanelSpeaker("Pieter Bakker"))
+    unconfirmed = tuple(replace(s, confirmed=False) for s in package.speakers)
+    recording = replace(package.recording, metadata=replace(package.recording.metadata, speakers=panel))
+    publish_session(replace(package, speakers=unconfirmed, recording=recording), output, SETTINGS)
+    page = (workspace.session_site_dir(output, SLUG) / "index.html").read_text()
+    speakers = page.split('<section class="speakers"')[1].split("</section>")[0]
+    assert "Aangekondigde sprekers" in speakers and "Anne de Vries" in speakers
+    assert "Spreker 1" in page  # the transcript's name for the voice
+    (workspace.session_private_dir(output, SLUG) / "speakers.yaml").write_text(
+        speakers_yaml({s.id: s for s in unconfirmed})
+    )
+    renamed = CliRunner().invoke(
+        app, ["speakers", SLUG, "--output", str(output), "--rename", "SPEAKER_00=Anne de Vries"]
+    )
+    assert renamed.exit_code == 0, renamed.output
+    assert CliRunner().invoke(app, ["publish", SLUG, "--output", str(output)]).exit_code == 0
+    page = (workspace.session_site_dir(output, SLUG) / "index.html").read_text()
+    assert '<h2 id="sprekers-kop">Sprekers</h2>' in page and "Aangekondigde" not in page

@@ -39,6 +39,7 @@ from livecastpipe.stages.speakers import (
     diarization_json,
     identify_speakers,
     introduced_names,
+    propose_speakers,
     read_speakers_yaml,
     remember_voices,
     rename_speaker,
@@ -281,6 +282,23 @@ def test_confirmed_names_survive_a_rerun_and_others_are_proposed_again(panel, tm
     assert again.speakers["SPEAKER_00"].name == "Anne de Vries"
     assert not again.speakers["SPEAKER_01"].confirmed
     assert read_speakers_yaml(folder / "speakers.yaml")["SPEAKER_02"].confirmed  # file left as the editor wrote it
+
+
+def test_the_first_voice_is_proposed_the_moderators_name_whatever_the_sidecars_order() -> None:
+    """The sidecar lists the guest first; the moderator opens the session, so the first voice heard (here
+    SPEAKER_01) is proposed the moderator's name, not the list's first."""
+    turns = (
+        SpeakerTurn(0.0, 6.0, "SPEAKER_01"),
+        SpeakerTurn(6.0, 14.0, "SPEAKER_00"),
+        SpeakerTurn(14.0, 20.0, "SPEAKER_01"),
+    )
+    metadata = SessionMetadata(speakers=(PanelSpeaker("Pieter Bakker"), PanelSpeaker("Anne de Vries", "moderator")))
+    silent = Transcript("nl", 1.0, 20.0, (), "no-introductions")
+    proposed = propose_speakers(Diarization(turns, {}, "test"), silent, metadata)
+    assert [(i, p.name, p.role, p.name_source, p.confirmed) for i, p in proposed.items()] == [
+        ("SPEAKER_01", "Anne de Vries", "moderator", "metadata", False),
+        ("SPEAKER_00", "Pieter Bakker", "speaker", "metadata", False),
+    ]
 
 
 def test_a_broken_speakers_file_is_an_error_naming_it(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import uvicorn
@@ -415,3 +416,138 @@ def test_enter_on_an_unchanged_segment_confirms_its_flagged_words(
     assert page.locator("#seg-s1 mark.flag").count() == 0 and page.text_content("#flag-count") == "0"
     assert page.text_content("#seg-s1 .badge") == "nagekeken"
     assert page.text_content("#seg-s1 .text") == LINES[0][2]
+
+
+def test_a_long_message_never_covers_the_player(browser: Browser, small_workbench: tuple[Path, str]) -> None:
+    _, url = small_workbench
+    context = browser.new_context(viewport={"width": 900, "height": 320})
+    first, second = context.new_page(), context.new_page()
+    for tab in (first, second):
+        tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    first.fill("#seg-s2 .text", "Vandaag praten we over wonen")
+    first.press("#seg-s2 .text", "Enter")
+    wait_for_status(first, "Opgeslagen")
+    second.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")  # the recording sticks at the top
+    second.fill("#seg-s4 .text", "Wij beginnen met de leden van de coöperatie in Noord")
+    second.press("#seg-s4 .text", "Enter")
+    second.wait_for_function("() => document.getElementById('alert').textContent.length > 0")
+    second.wait_for_timeout(200)  # the layout follows the message's height
+    alert, player = (second.locator(selector).bounding_box() for selector in ("#alert", "#player"))
+    assert alert and player and alert["height"] > 40, "the message is not the long one this test needs"
+    assert 0 <= alert["y"] < 320, "the message is out of sight"
+    assert alert["y"] + alert["height"] <= player["y"], f"the message {alert} covers the player {player}"
+    context.close()
+
+
+def test_text_typed_but_not_saved_survives_closing_the_tab(browser: Browser, small_workbench: tuple[Path, str]) -> None:
+    _, url = small_workbench
+    typed = LINES[1][2] + " en spelen"
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    tab.click("#seg-s2 .text")
+    tab.keyboard.press("End")
+    tab.keyboard.type(" en spelen")
+    asked: list[str] = []
+    tab.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    with tab.expect_event("close"):
+        tab.close(run_before_unload=True)
+    assert asked == ["beforeunload"], "closing the tab with unsaved text gave no warning"
+
+    tab = context.new_page()
+    tab.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    assert tab.text_content("#seg-s2 .text") == typed, "the unsaved text is lost"
+    assert "teruggezet" in tab.text_content("#status")
+    assert api_session(tab, url, SLUG)["segments"][1]["text"] == LINES[1][2]  # kept in this browser, not saved
+    tab.focus("#seg-s2 .text")
+    tab.keyboard.press("Enter")
+    wait_for_status(tab, "Opgeslagen")
+    assert api_session(tab, url, SLUG)["segments"][1]["text"] == typed
+    assert tab.evaluate("Object.keys(localStorage).filter(k => k.startsWith('livecast.draft.'))") == []
+    tab.on("dialog", lambda dialog: asked.append(dialog.type))
+    with tab.expect_event("close"):
+        tab.close(run_before_unload=True)  # saved: no question
+    assert asked == ["beforeunload"]
+    context.close()
+
+
+def tab_stops(page: Page) -> list[str]:
+    """Every element Tab reaches, once round the page from the top."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    stops: list[str] = []
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        here = page.evaluate(
+            "(() => { const e = document.activeElement; return e === document.body ? '' :"
+            " e.tagName + '#' + e.id + '.' + e.className + ':' + e.textContent.trim().slice(0, 30); })()"
+        )
+        if stops and here == stops[0]:
+            return stops
+        if here and (not stops or here != stops[-1]):  # the video's own controls are inside it
+            stops.append(here)
+    pytest.fail(f"Tab did not come round in 300 presses: {stops[:5]}…")
+
+
+def test_the_transcript_is_one_tab_stop_and_arrow_keys_move_between_segments(
+    page: Page, workbench: tuple[Path, str]
+) -> None:
+    _, url = workbench
+    open_workbench(page, url)
+    segments = page.locator(".segment").count()
+    stops = tab_stops(page)
+    assert len(stops) <= 40, f"{len(stops)} tab stops for {segments} segments"
+    assert sum(stop.startswith("DIV#.text:") for stop in stops) == 1, " | ".join(stops)
+    first, second = page.eval_on_selector_all(".segment", "nodes => nodes.slice(0, 2).map(n => n.dataset.id)")
+    page.focus(f"#seg-{first} .text")
+    page.keyboard.press("Control+End")  # the last line of the segment's text
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.closest('.segment').dataset.id") == second
+    page.keyboard.press("ArrowUp")  # at the start of its first line
+    assert page.evaluate("document.activeElement.closest('.segment').dataset.id") == first
+    assert page.eval_on_selector_all(
+        ".text[tabindex='0']", "nodes => nodes.map(n => n.closest('.segment').dataset.id)"
+    ) == [first]
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll('button, select, input, a.button')]
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect()])
+  .filter(([, r]) => r.width < 24 || r.height < 24)
+  .map(([name, r]) => `${name} ${r.width.toFixed(0)}×${r.height.toFixed(0)}`)"""
+
+
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (1280, "dark"), (320, "dark")])
+def test_every_target_is_at_least_24_px_square(
+    browser: Browser, workbench: tuple[Path, str], width: int, scheme: Literal["light", "dark"]
+) -> None:
+    _, url = workbench
+    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=scheme)
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    open_workbench(page, url)
+    assert page.evaluate(SMALL_TARGETS) == []
+    result = page.evaluate("async () => await axe.run(document, {runOnly: {type: 'rule', values: ['target-size']}})")
+    assert [node["target"] for v in result["violations"] for node in v["nodes"]] == []
+    context.close()
+
+
+def test_a_keyword_replaced_everywhere_is_marked_in_the_review(page: Page, small_workbench: tuple[Path, str]) -> None:
+    _, url = small_workbench
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    page.click("[data-open=review-dialog]")
+    keywords = page.locator(".review > li[data-key='session/keywords']")
+    assert keywords.locator("textarea").input_value() == "coöperatie, wonen"
+    assert keywords.locator(".vanished").is_hidden(), "a keyword the transcript says is marked"
+    page.keyboard.press("Escape")
+    page.keyboard.press("Alt+KeyV")
+    page.wait_for_selector("#find-dialog[open]")
+    page.fill("#find-text", "wonen")
+    page.fill("#replace-text", "huren")
+    page.press("#replace-text", "Enter")
+    page.wait_for_function("() => document.querySelectorAll('#find-preview li').length === 1")
+    page.click("#replace-all")
+    wait_for_status(page, "Vervangen")
+    page.keyboard.press("Escape")
+    page.click("[data-open=review-dialog]")
+    assert keywords.locator(".vanished").is_visible(), "the keyword nobody says any more is offered unmarked"
+    assert keywords.locator(".vanished").text_content() == "Verouderd: “wonen” komt niet meer voor in het transcript."

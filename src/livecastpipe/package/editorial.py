@@ -62,7 +62,7 @@ from livecastpipe.package.store import (
 )
 from livecastpipe.package.transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
 from livecastpipe.settings import PublishSettings, SubtitleSettings
-from livecastpipe.stages.chapters import chapters_json, chapters_vtt, youtube_chapters
+from livecastpipe.stages.chapters import chapters_json, chapters_vtt, with_speaker_name, youtube_chapters
 from livecastpipe.stages.media import MediaFiles
 from livecastpipe.stages.speakers import read_speakers_yaml
 from livecastpipe.stages.subtitles import subtitle_files
@@ -82,11 +82,12 @@ def editorial_content(
 
     summary = text(SESSION_SUMMARY_KEY)
     keywords = text(KEYWORDS_KEY)
+    names = given_speaker_names(package.speakers, approved_speaker_names(review, (s.id for s in package.speakers)))
+    public = public_speaker_names(package.speakers, names, package.transcript.speaker_ids)
     chapters = tuple(
-        replace(c, title=title.text) if (title := text(chapter_title_key(n))) else c
+        replace(c, title=title.text) if (title := text(chapter_title_key(n))) else with_speaker_name(c, public)
         for n, c in enumerate(package.chapters, start=1)
     )
-    names = given_speaker_names(package.speakers, approved_speaker_names(review, (s.id for s in package.speakers)))
     return EditorialContent(
         summary=summary.text if summary else None,
         summary_label=summary.label if summary else None,

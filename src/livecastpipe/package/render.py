@@ -357,6 +357,7 @@ def render_session_page(
             summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
             keywords=editorial.keywords,
             speakers=speaker_list(package, editorial),
+            speakers_announced=not editorial.speaker_names,
             paragraphs=paragraphs,
             downloads=outputs.downloads(package.language, sizes),
             json_ld=json_in_html(session_json_ld(package, editorial, media, paragraphs, settings)),

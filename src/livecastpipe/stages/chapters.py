@@ -12,12 +12,13 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import webvtt
 import yake
 
 from livecastpipe.models import Chapter, SpeakerTurn, Transcript, Word
+from livecastpipe.names import UNNAMED_SPEAKER
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import vtt_chapter_title
 from livecastpipe.settings import ChapterSettings
@@ -143,6 +144,19 @@ def _keywords(words: Sequence[Word], count: int, language: str) -> tuple[str, ..
 
 def _title(who: str, keywords: Sequence[str]) -> str:
     return f"{who} — {', '.join(keywords)}" if keywords else who
+
+
+def with_speaker_name(chapter: Chapter, names: Mapping[str, str]) -> Chapter:
+    """The chapter titled with its speaker's name as viewers see it now (`names`: id → public name), so a
+    speaker named after this stage ran is named in the chapters too. A title not in this stage's form
+    ("Who — keywords"; without keywords only "Spreker N" or the id) stays."""
+    name = names.get(chapter.speaker or "")
+    suffix = f" — {', '.join(chapter.keywords)}" if chapter.keywords else ""
+    who = chapter.title.removesuffix(suffix)
+    unnamed = who == chapter.speaker or re.fullmatch(UNNAMED_SPEAKER.format(number=r"\d+"), who)
+    if not name or not chapter.title.endswith(suffix) or " — " in who or not (suffix or unnamed):
+        return chapter
+    return replace(chapter, title=_title(name, chapter.keywords))
 
 
 def make_chapters(

@@ -142,7 +142,7 @@ def propose_speakers(
     """Names and roles for each speaker: an editor's confirmation first, then voice library, introduction, metadata.
 
     `transcript` must already carry speakers (see `attribute_speakers`). Metadata names are given in
-    speaking order to speakers still unnamed; one name is never given to two speakers.
+    speaking order to speakers still unnamed, the moderators' first; one name is never given to two speakers.
     """
     existing = existing or {}
     order = speaking_order(diarization.turns)
@@ -177,7 +177,8 @@ def propose_speakers(
     for confidence, speaker_id, info in sorted(candidates, key=lambda c: -c[0]):
         if speaker_id not in proposals and info.name and not taken(info.name):
             proposals[speaker_id] = info
-    unnamed_people = [p for p in metadata.speakers if not taken(p.name)]
+    # The moderator opens a session: the first voice gets the moderator's name, whatever the list's order.
+    unnamed_people = sorted((p for p in metadata.speakers if not taken(p.name)), key=lambda p: p.role != "moderator")
     count_matches = len(metadata.speakers) == len(ids)
     for speaker_id in ids:
         if speaker_id in proposals or not unnamed_people:

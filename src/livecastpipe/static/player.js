@@ -92,6 +92,12 @@
     }
     if (media.readyState >= 1) { go(); } else { media.addEventListener("loadedmetadata", go, { once: true }); }
   }
+  /* Enter on a transcript line or a chapter: seek there and play (a refused play is the browser's choice). */
+  function playFrom(seconds) {
+    seekTo(seconds);
+    var playing = media.play();
+    if (playing && playing.catch) { playing.catch(function () { /* autoplay refused: the position is set */ }); }
+  }
 
   /* --- tracks: captions (with speakers), subtitles (without) or off; caption display ------------ */
   function textTrack(kind) {
@@ -104,15 +110,52 @@
   function setTrack(choice, spoken) {
     if (!trackSelect) { return; }
     if (!trackSelect.querySelector('option[value="' + choice + '"]')) { choice = trackSelect.options[0].value; }
+    var inPage = captionsInPage();
+    captionsDrawnInPage = inPage;
     ["captions", "subtitles"].forEach(function (kind) {
       var track = textTrack(kind);
-      if (track) { track.mode = kind === choice ? "showing" : "disabled"; }
+      if (track) { track.mode = kind !== choice ? "disabled" : inPage ? "hidden" : "showing"; }
     });
     trackSelect.value = choice;
+    drawPageCaptions();
     store("track", choice);
     if (choice !== "off") { store("lastTrack", choice); }
     applyCuePosition();
     if (spoken) { announce(TRACK_NAMES[choice]); }
+  }
+  /* --- captions drawn in the page, under the video, where the browser's own would be under 16 px ---- */
+  var pageCaptions = byId("ondertitels-pagina");
+  var NATIVE_CUE_SHARE = 0.05; /* Chromium and Firefox draw cues at 5 % of the video's height */
+  var SMALLEST_CUE_PX = 16;
+  var captionsDrawnInPage = null;
+  function captionsInPage() {
+    return !!pageCaptions && !document.fullscreenElement && media.clientHeight * NATIVE_CUE_SHARE < SMALLEST_CUE_PX;
+  }
+  /* The chosen track's current cues as lines under the video (as Able Player does), or nothing. */
+  function drawPageCaptions() {
+    if (!pageCaptions) { return; }
+    var choice = trackSelect ? trackSelect.value : "off";
+    var track = choice !== "off" && captionsInPage() ? textTrack(choice) : null;
+    pageCaptions.hidden = !track;
+    pageCaptions.replaceChildren();
+    if (!track || !track.activeCues) { return; }
+    Array.prototype.forEach.call(track.activeCues, function (cue) {
+      var line = document.createElement("span");
+      line.className = "page-cue";
+      line.appendChild(cue.getCueAsHTML()); /* WebVTT's own parser: text, voices and styling spans only */
+      pageCaptions.appendChild(line);
+    });
+  }
+  function followPlayerSize() {
+    if (trackSelect && captionsInPage() !== captionsDrawnInPage) { setTrack(trackSelect.value, false); }
+  }
+  if (pageCaptions) {
+    ["captions", "subtitles"].forEach(function (kind) {
+      var track = textTrack(kind);
+      if (track) { track.addEventListener("cuechange", drawPageCaptions); }
+    });
+    if (window.ResizeObserver) { new ResizeObserver(followPlayerSize).observe(media); }
+    document.addEventListener("fullscreenchange", followPlayerSize);
   }
   var CUE_COLOURS = { wit: "#ffffff", geel: "#ffff00", cyaan: "#00ffff", zwart: "#000000" };
   var CUE_BACKGROUNDS = { zwart: "0, 0, 0", wit: "255, 255, 255", blauw: "11, 31, 77" };
@@ -133,6 +176,7 @@
     });
     playerBox.style.setProperty("--cue-colour", CUE_COLOURS[cueStyle.colour] || "#ffffff");
     playerBox.style.setProperty("--cue-font", CUE_FONTS[cueStyle.font] || "sans-serif");
+    playerBox.style.setProperty("--cue-box", "rgb(" + (CUE_BACKGROUNDS[cueStyle.background] || "0, 0, 0") + ")");
     playerBox.style.setProperty("--cue-background", "rgba(" + (CUE_BACKGROUNDS[cueStyle.background] || "0, 0, 0") + ", " + (parseFloat(cueStyle.opacity) || 0) + ")");
     applyCuePosition();
   }
@@ -572,7 +616,13 @@
     var paragraph = event.target.closest && event.target.closest("#transcript .turn-text");
     if (paragraph && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
-      seekTo(parseFloat(paragraph.closest(".turn").getAttribute("data-start")));
+      playFrom(parseFloat(paragraph.closest(".turn").getAttribute("data-start")));
+    }
+    var chapter = event.target.closest && event.target.closest(".chapters a[data-start]");
+    if (chapter && event.key === "Enter") { /* a click (the mouse) only seeks; Enter plays, as in the transcript */
+      event.preventDefault();
+      history.replaceState(null, "", chapter.getAttribute("href"));
+      playFrom(parseFloat(chapter.getAttribute("data-start")));
     }
   });
 

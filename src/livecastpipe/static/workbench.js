@@ -26,6 +26,10 @@
 
   // --- messages and the API ---------------------------------------------------------------------
 
+  // The messages bar sticks to the top; the recording beside the transcript sticks just below it, never under it.
+  const messages = document.querySelector('.messages');
+  new ResizeObserver(() => body.style.setProperty('--messages-height', `${messages.offsetHeight}px`)).observe(messages);
+
   function say(text) {
     alertBox.textContent = '';
     statusLine.textContent = text;

@@ -150,7 +150,13 @@ class WorkbenchRoutes:
     async def static_file(self, request: Request) -> Response:
         """GET /static/{name}: the workbench's script or style."""
         name = request.path_params["name"]
-        if name not in ("workbench.js", "workbench.css"):
+        if name not in (
+            "workbench.js",
+            "workbench-drafts.js",
+            "workbench-list.js",
+            "workbench-review.js",
+            "workbench.css",
+        ):
             return error_response(404, f"{request.url.path}: niet gevonden", api=False)
         text = resources.files("livecastpipe").joinpath("static", name).read_text(encoding="utf-8")
         return Response(text, media_type=STATIC_TYPES[Path(name).suffix] + "; charset=utf-8")

@@ -1,0 +1,89 @@
+// Unsaved segment texts survive a closed tab: each text typed is kept as a draft in this browser
+// (localStorage) until the workbench has saved it, put back when the session is opened again, and
+// closing or leaving the page with a draft left asks first (`beforeunload`).
+(() => {
+  'use strict';
+  const slug = document.body.dataset.slug;
+  const list = document.querySelector('.segments');
+  if (!slug || !list) return;
+  const prefix = `livecast.draft.${slug}.`;
+
+  function textOf(element) {
+    return element.textContent.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
+  }
+
+  // The drafts of this session: [segment id, {text, base}] where base is the saved text it was typed over.
+  function drafts() {
+    const found = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (key.startsWith(prefix)) found.push([key.slice(prefix.length), JSON.parse(localStorage.getItem(key))]);
+      }
+    } catch (error) { /* no storage (private mode): nothing kept */ }
+    return found;
+  }
+
+  function forget(id) {
+    try { localStorage.removeItem(prefix + id); } catch (error) { /* no storage */ }
+  }
+
+  function keep(element) {
+    const id = element.closest('.segment').dataset.id;
+    const text = textOf(element);
+    if (text === element.dataset.text) { forget(id); return; }
+    try {
+      localStorage.setItem(prefix + id, JSON.stringify({text, base: element.dataset.text}));
+    } catch (error) { /* full or no storage: the beforeunload warning still guards the text */ }
+  }
+
+  function textNode(id) {
+    const segment = document.getElementById('seg-' + id);
+    return segment ? segment.querySelector('.text') : null;
+  }
+
+  // A draft is done once the page shows it saved (the segment's data-text is the draft's text).
+  function forgetSaved() {
+    for (const [id, draft] of drafts()) {
+      const element = textNode(id);
+      if (element && element.dataset.text === draft.text) forget(id);
+    }
+  }
+
+  // On opening: put back what was typed over the text still saved; a text changed meanwhile is shown, not put back.
+  function restore() {
+    const restored = [];
+    const changed = [];
+    for (const [id, draft] of drafts()) {
+      const element = textNode(id);
+      if (element && element.dataset.text === draft.base && draft.text !== draft.base) {
+        element.textContent = draft.text;
+        restored.push(element);
+      } else {
+        if (element && element.dataset.text !== draft.text) changed.push(`“${draft.text}”`);
+        forget(id);
+      }
+    }
+    if (restored.length) {
+      document.getElementById('status').textContent = `Niet opgeslagen tekst teruggezet in ${restored.length} ` +
+        `${restored.length === 1 ? 'segment' : 'segmenten'}; Enter slaat hem op.`;
+      restored[0].closest('.segment').scrollIntoView({block: 'center'});
+    }
+    if (changed.length) {
+      document.getElementById('alert').textContent = 'Niet opgeslagen tekst van een segment dat intussen is ' +
+        `gewijzigd (kopieer hem als u hem wilt houden): ${changed.join(', ')}.`;
+    }
+  }
+
+  list.addEventListener('input', (event) => {
+    if (event.target.classList.contains('text')) keep(event.target);
+  });
+  new MutationObserver(forgetSaved).observe(list, {subtree: true, childList: true, attributeFilter: ['data-text']});
+  window.addEventListener('beforeunload', (event) => {
+    const unsaved = [...list.querySelectorAll('.text')].some((element) => textOf(element) !== element.dataset.text);
+    if (!unsaved && !drafts().length) return;
+    event.preventDefault();
+    event.returnValue = '';  // older browsers ask only when this is set
+  });
+  restore();
+})();
