@@ -17,6 +17,7 @@ from livecastpipe.editor.review import (
     approve,
     approved_speaker_names,
     read_review,
+    session_speaker_names,
     speaker_name_key,
     update_review,
     write_review,
@@ -111,3 +112,28 @@ def test_renaming_an_approved_speaker_changes_the_published_page(published_site:
     after = page.read_text()
     assert after.count("Pieter van Dam") >= 1  # speakers list, transcript, chapters
     assert after.count("Pieter van Dam") + after.count("Pieter Bakker") == before  # only the summary keeps it
+
+
+def test_one_chain_names_speakers_from_the_review_for_flows_page_and_workbench(tmp_path: Path) -> None:
+    """Approved in the review wins over confirmed in speakers.yaml; a proposed name stays out; a speaker
+    only the transcript has (one an editor added) is named by its approval, numbered with the others."""
+    folder = workspace.session_private_dir(tmp_path / "out", "sessie")
+    folder.mkdir(parents=True)
+    added = SpeakerInfo("SPEAKER_02", "Sanne Jansen")
+    review = update_review(
+        folder, "sessie", "Sessie", SessionSummary((), (), (), "x", "extractive"), [], [*SPEAKERS.values(), added]
+    )
+    review = approve(review, speaker_name_key("SPEAKER_00"), "Redactie", "Anne  de Vries-Bakker")
+    review = approve(review, speaker_name_key("SPEAKER_02"), "Redactie")
+
+    names = session_speaker_names(review, SPEAKERS.values(), ["SPEAKER_02", "SPEAKER_03"])
+
+    assert names.given == {"SPEAKER_00": "Anne de Vries-Bakker", "SPEAKER_02": "Sanne Jansen"}
+    assert names.public == {
+        "SPEAKER_00": "Anne de Vries-Bakker",
+        "SPEAKER_01": "Spreker 2",
+        "SPEAKER_02": "Sanne Jansen",
+        "SPEAKER_03": "Spreker 4",
+    }
+    unreviewed = session_speaker_names(None, SPEAKERS.values())
+    assert unreviewed.public == {"SPEAKER_00": "Anne de Vries", "SPEAKER_01": "Spreker 2"}

@@ -23,7 +23,7 @@ from livecastpipe import workspace
 from livecastpipe.editor.editor_files import StaleVersion, editor_lock, locked_update, version_of
 from livecastpipe.editor.editor_text import CHAPTER_TITLE, REVIEW_TEXT, TextRefused, checked_text
 from livecastpipe.models import SpeakerInfo, from_json, to_json
-from livecastpipe.names import check_speaker_name
+from livecastpipe.names import SpeakerNames, check_speaker_name, given_speaker_names, public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.stages.summaries import (
     SessionSummary,
@@ -512,3 +512,18 @@ def approved_speaker_names(review: SessionReview | None, speaker_ids: Iterable[s
         if shown and shown.reviewed:
             names[speaker_id] = shown.text
     return names
+
+
+def session_speaker_names(
+    review: SessionReview | None, speakers: Iterable[SpeakerInfo], also: Iterable[str] = ()
+) -> SpeakerNames:
+    """The chain approved → given → public, for the flows, the published package and the workbench alike:
+    the names approved in the review for `speakers` and the further ids `also` (a transcript's), then
+    what editors gave (`given_speaker_names`) and what viewers see (`public_speaker_names`)."""
+    speakers = list(speakers)
+    ids = [s.id for s in speakers]
+    ids += sorted(set(also) - set(ids))
+    approved = approved_speaker_names(review, ids)
+    return SpeakerNames(
+        given=given_speaker_names(speakers, approved), public=public_speaker_names(speakers, approved, ids)
+    )

@@ -53,7 +53,6 @@ from livecastpipe.editor.review import (
     SessionReview,
     approve,
     approve_speaker_names,
-    approved_speaker_names,
     captions_reviewed,
     change_review,
     chapter_title_key,
@@ -62,9 +61,9 @@ from livecastpipe.editor.review import (
     read_review,
     reject,
     reopen,
+    session_speaker_names,
 )
 from livecastpipe.models import Chapter, Diarization, SpeakerInfo, Transcript, from_json, from_jsonable
-from livecastpipe.names import given_speaker_names, public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import publish_catalogue
 from livecastpipe.package.escaping import plain_text
@@ -453,14 +452,12 @@ class Workbench:
         review = self.read_review(slug)
         infos = self.speaker_infos(slug)
         ids = edits.speakers
-        approved = approved_speaker_names(review, set(infos) | set(ids))
-        given = given_speaker_names(infos.values(), approved)
-        public = public_speaker_names(infos.values(), approved, ids)
+        names = session_speaker_names(review, infos.values(), ids)
         speakers = tuple(
             SpeakerView(
                 id=sid,
-                label=public[sid],
-                name=given.get(sid),
+                label=names.public[sid],
+                name=names.given.get(sid),
                 proposed=infos[sid].name if sid in infos and not infos[sid].confirmed and infos[sid].name else None,
                 proposed_source=infos[sid].name_source if sid in infos else "none",
                 role=infos[sid].role if sid in infos else "speaker",

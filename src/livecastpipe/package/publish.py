@@ -51,12 +51,12 @@ from livecastpipe.editor.review import (
     Publishable,
     ReviewError,
     SessionReview,
-    approved_speaker_names,
     captions_reviewed,
     chapter_summary_key,
     chapter_title_key,
     publishable_text,
     read_review,
+    session_speaker_names,
 )
 from livecastpipe.models import (
     NO_DIARIZATION,
@@ -68,7 +68,7 @@ from livecastpipe.models import (
     to_json,
     to_jsonable,
 )
-from livecastpipe.names import given_speaker_names, public_speaker_names
+from livecastpipe.names import SpeakerNames
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import json_in_html, markup_text
 from livecastpipe.package.package_format import PublishError
@@ -147,8 +147,8 @@ class EditorialContent:
     chapters: tuple[Chapter, ...] = ()
     """The package's chapters with their approved titles."""
     chapter_summaries: tuple[Publishable | None, ...] = ()
-    speaker_names: dict[str, str] = field(default_factory=dict)
-    """Speaker id → name that may be shown (approved in review, or confirmed in speakers.yaml)."""
+    speaker_names: SpeakerNames = field(default_factory=lambda: SpeakerNames({}, {}))
+    """The names that may be shown (approved in review, or confirmed in speakers.yaml), and those shown."""
     captions_reviewed: bool = False
     """An editor approved the captions of this transcript; until then the page says they are unchecked."""
 
@@ -193,7 +193,7 @@ def editorial_content(
         replace(c, title=title.text) if (title := text(chapter_title_key(n))) else c
         for n, c in enumerate(package.chapters, start=1)
     )
-    names = given_speaker_names(package.speakers, approved_speaker_names(review, (s.id for s in package.speakers)))
+    names = session_speaker_names(review, package.speakers, package.transcript.speaker_ids)
     return EditorialContent(
         summary=summary.text if summary else None,
         summary_label=summary.label if summary else None,
@@ -375,9 +375,9 @@ def session_json_ld(
 def speaker_roles(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
     """(name, role) per speaker: the identified speakers whose names may be shown, else the panel as
     announced in the session metadata."""
-    named = [s for s in package.speakers if s.id in editorial.speaker_names]
+    named = [s for s in package.speakers if s.id in editorial.speaker_names.given]
     if named:
-        return [(editorial.speaker_names[s.id], s.role) for s in named]
+        return [(editorial.speaker_names.given[s.id], s.role) for s in named]
     return [(s.name, s.role) for s in package.recording.metadata.speakers]
 
 
@@ -496,7 +496,7 @@ def render_session_page(
     settings: PublishSettings,
 ) -> str:
     """The session's `index.html`: player, chapters, summary, speakers, transcript, downloads."""
-    names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
+    names = editorial.speaker_names.public
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
     url = session_url_builder(rec.slug, settings)
@@ -687,7 +687,7 @@ def edited_package(
         rendered = replace(package, transcript=edited_transcript(machine, edits), chapters=chapters)
         rendered = with_confirmed_speakers(rendered, speakers_yaml)
     editorial = editorial_content(rendered, review, publish_unreviewed)
-    names = public_speaker_names(rendered.speakers, editorial.speaker_names, rendered.transcript.speaker_ids)
+    names = editorial.speaker_names.public
     stage_files = dict(rendered.stage_files)
     cue_search = outputs.CUE_SEARCH.name()
     if rendered.transcript != machine:
