@@ -195,10 +195,8 @@ def run(
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
         from livecastpipe.flows.pipeline import (
             SiteNotPublished,
-            add_progress_reporter,
             load_models_in_background,
             process_folder,
-            remove_progress_reporter,
         )
 
         load_models_in_background(settings, paths)
@@ -222,14 +220,11 @@ def run(
                     bars[source] = progress.add_task(Path(source).name, total=total or None)
                 progress.update(bars[source], completed=done)
 
-            add_progress_reporter(report)
             site_error: str | None = None
             try:
-                results = process_folder([str(p) for p in paths], settings)
+                results = process_folder([str(p) for p in paths], settings, report)
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
                 results, site_error = exc.results, str(exc)
-            finally:
-                remove_progress_reporter(report)
 
     def format_files(result: Any) -> dict[str, list[str]]:
         """Per transcript or subtitle format, the session's files of it that were written."""
