@@ -29,7 +29,7 @@ from prefect.utilities.annotations import quote
 from livecastpipe import workspace
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
-from livecastpipe.flows.progress import ProgressReporter, TranscriptionProgress
+from livecastpipe.flows.progress import TranscriptionProgress
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
 from livecastpipe.models import Diarization, Recording, Transcript, title_slug
@@ -662,15 +662,16 @@ def process_sessions_task(
 
 @flow(name="process-folder")
 def process_folder(
-    paths: list[str], settings: Settings | None = None, progress: ProgressReporter | None = None
+    paths: list[str], settings: Settings | None = None, progress: TranscriptionProgress | None = None
 ) -> list[SessionResult]:
     """Process every recording under the given files and folders; one failure never stops the others.
 
     Up to `max_concurrent_sessions` sessions run at once, in threads or on Dask (`task_runner`). The
-    transcription of sessions in this process is reported to `progress` (the CLI's progress bars).
+    transcription of sessions in this process is reported to `progress` (the CLI's progress bars): an
+    object, not the reporter itself, as Prefect sends a flow's parameters with its tasks to Dask workers.
     """
     settings = settings or load_settings()
-    transcription = TranscriptionProgress(progress)
+    transcription = progress or TranscriptionProgress()
     logger = get_run_logger()
     for moved in workspace.migrate_workspace(settings.output_dir):
         logger.info("moved to the site/private layout: %s", moved)

@@ -1,7 +1,8 @@
-"""Transcription progress of one run, created by its flow and handed to the tasks that transcribe.
+"""Transcription progress of one run: made for it (by `livecast run` around its progress bars, else by the
+flow) and handed by the flow to the tasks that transcribe.
 
-No module-level state: the CLI's progress bars receive what the run's tasks report through the object the
-flow passes them, so two runs in one process never see each other's progress.
+No module-level state: the progress bars receive what the run's tasks report through the object the flow
+passes them, so two runs in one process never see each other's progress.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import yaml
 
 from livecastpipe import workspace
 from livecastpipe.flows.pipeline import process_folder
+from livecastpipe.flows.progress import TranscriptionProgress
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, TranscribeSettings
 from livecastpipe.stages.diarization.engine import ENGINES
@@ -31,7 +32,7 @@ def _run(paths: list[Path], settings: Settings) -> tuple[list, list[float]]:
     def reporter(source: str, done: float, total: float) -> None:
         progress.append(done)
 
-    return process_folder([str(p) for p in paths], settings, reporter), progress
+    return process_folder([str(p) for p in paths], settings, TranscriptionProgress(reporter)), progress
 
 
 def test_folder_run_transcribes_caches_and_contains_failures(
@@ -91,7 +92,7 @@ def test_two_runs_in_one_process_each_report_only_their_own_progress(prefect_har
 
     def run(name: str, clip: Path) -> list:
         settings = Settings(output_dir=tmp_path / name, speakers=SpeakerSettings(diarize=False))
-        return process_folder([str(clip)], settings, lambda *report: heard[name].append(report))
+        return process_folder([str(clip)], settings, TranscriptionProgress(lambda *report: heard[name].append(report)))
 
     with ThreadPoolExecutor(2) as pool:
         runs = [pool.submit(run, "first", first), pool.submit(run, "second", second)]

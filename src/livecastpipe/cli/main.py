@@ -198,6 +198,7 @@ def run(
             load_models_in_background,
             process_folder,
         )
+        from livecastpipe.flows.progress import TranscriptionProgress
 
         load_models_in_background(settings, paths)
         try:
@@ -222,7 +223,7 @@ def run(
 
             site_error: str | None = None
             try:
-                results = process_folder([str(p) for p in paths], settings, report)
+                results = process_folder([str(p) for p in paths], settings, TranscriptionProgress(report))
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
                 results, site_error = exc.results, str(exc)
 
