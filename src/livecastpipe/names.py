@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from livecastpipe.editor.editor_text import SPEAKER_NAME, refused_character
 from livecastpipe.models import SpeakerInfo
@@ -34,17 +33,6 @@ def check_speaker_name(name: str) -> str:
     raise ValueError(
         f"speaker name {name[:40]!r} {problem}; a name is one line of at most {MAX_NAME_LENGTH} characters"
     )
-
-
-@dataclass(frozen=True)
-class SpeakerNames:
-    """A session's speaker names, made from the editors' approvals by the one rule
-    (`review.session_speaker_names`): what its page, captions, chapters and workbench show."""
-
-    given: dict[str, str]
-    """Speaker id → the name an editor gave (`given_speaker_names`), for the speakers that have one."""
-    public: dict[str, str]
-    """Speaker id → the name viewers see (`public_speaker_names`): the given name, else "Spreker N"."""
 
 
 def _clean(name: str | None) -> str:

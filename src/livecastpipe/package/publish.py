@@ -51,6 +51,7 @@ from livecastpipe.editor.review import (
     Publishable,
     ReviewError,
     SessionReview,
+    SpeakerNames,
     captions_reviewed,
     chapter_summary_key,
     chapter_title_key,
@@ -68,7 +69,6 @@ from livecastpipe.models import (
     to_json,
     to_jsonable,
 )
-from livecastpipe.names import SpeakerNames
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import json_in_html, markup_text
 from livecastpipe.package.package_format import PublishError
