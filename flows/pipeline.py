@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from prefect.utilities.annotations import quote
 from livecastpipe import workspace
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.flows.editorial import summarize_and_review
+from livecastpipe.flows.progress import TranscriptionProgress
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
 from livecastpipe.models import Diarization, Recording, Transcript, title_slug
@@ -70,29 +71,6 @@ from livecastpipe.stages.transcribe import (
     transcribe_file,
 )
 from livecastpipe.storage import error_line
-
-ProgressReporter = Callable[[str, float, float], None]
-"""Called with (session source, seconds transcribed, total seconds)."""
-
-_progress_reporters: list[ProgressReporter] = []
-
-_stream_free: dict[str, threading.Event] = {}
-"""Per recording (SHA-256) a session of this process transcribes: set when a transcription stream has no
-block left to start, so the diarization can take its core."""
-
-
-def add_progress_reporter(reporter: ProgressReporter) -> None:
-    """Receive transcription progress of every session run in this process (the CLI's progress bars)."""
-    _progress_reporters.append(reporter)
-
-
-def remove_progress_reporter(reporter: ProgressReporter) -> None:
-    _progress_reporters.remove(reporter)
-
-
-def _report(source: str, done: float, total: float) -> None:
-    for reporter in list(_progress_reporters):
-        reporter(source, done, total)
 
 
 def load_models_in_background(settings: Settings, paths: Sequence[Path]) -> None:
@@ -192,41 +170,21 @@ def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Rec
     persist_result=True,
 )
 def transcribe_block_task(
-    recording: Recording, settings: TranscribeSettings, plan: TranscriptionPlan, index: int
+    recording: Recording,
+    settings: TranscribeSettings,
+    plan: TranscriptionPlan,
+    index: int,
+    progress: TranscriptionProgress,
 ) -> BlockTranscript:
-    """Transcribe one block of a recording; a rerun after a killed run redoes only the unfinished blocks."""
-    return _transcribe_reporting_progress(recording, settings, plan, index)
+    """Transcribe one block of a recording, reporting the recording's seconds transcribed by all its blocks
+    (`progress`); a rerun after a killed run redoes only the unfinished blocks."""
 
-
-def _transcribe_reporting_progress(
-    recording: Recording, settings: TranscribeSettings, plan: TranscriptionPlan, index: int
-) -> BlockTranscript:
-    """Transcribe one block, reporting the recording's seconds transcribed by all its blocks in this process."""
-    total = recording.media.duration
-
-    def progress(seconds: float) -> None:
-        with _blocks_lock:
-            done = _blocks_done.setdefault(recording.sha256, {})
-            done[index] = seconds
-            so_far = sum(done.values())
-        _report(recording.source, min(so_far, total), total)
+    def block_progress(seconds: float) -> None:
+        progress.block_progress(recording, index, seconds)
 
     return transcribe_block(
-        Path(recording.audio_path), plan, index, settings, decoding_terms(recording.metadata), progress
+        Path(recording.audio_path), plan, index, settings, decoding_terms(recording.metadata), block_progress
     )
-
-
-# Dask pickles tasks and flows by value, and with them the globals they name: the lock is named only by
-# module-level functions, which are pickled by reference.
-_blocks_done: dict[str, dict[int, float]] = {}
-"""Seconds transcribed per block of each recording being transcribed in this process (progress bars)."""
-_blocks_lock = threading.Lock()
-
-
-def _forget_progress(recording: Recording) -> None:
-    """Drop a recording's block progress once its transcription ended."""
-    with _blocks_lock:
-        _blocks_done.pop(recording.sha256, None)
 
 
 @task(
@@ -240,9 +198,16 @@ def _forget_progress(recording: Recording) -> None:
     ),
     persist_result=True,
 )
-def transcribe_task(recording: Recording, settings: Settings, storage: str) -> Transcript:
+def transcribe_task(
+    recording: Recording,
+    settings: Settings,
+    storage: str,
+    progress: TranscriptionProgress,
+    stream_free: threading.Event | None = None,
+) -> Transcript:
     """Transcribe the recording with its blocks as tasks of their own: in threads of this process, or
-    spread over the Dask cluster (`block_task_runner`). Progress is reported in audio seconds."""
+    spread over the Dask cluster (`block_task_runner`). Progress is reported in audio seconds (`progress`);
+    `stream_free` is set once a transcription stream has no block left, for the diarization waiting on it."""
     block_task = transcribe_block_task.with_options(
         result_storage=storage, **stage_options(settings, "transcribe-block")
     )
@@ -255,20 +220,26 @@ def transcribe_task(recording: Recording, settings: Settings, storage: str) -> T
                 futures = [
                     runner.submit(
                         block_task,
-                        {"recording": recording, "settings": settings.transcribe, "plan": plan, "index": index},
+                        {
+                            "recording": recording,
+                            "settings": settings.transcribe,
+                            "plan": plan,
+                            "index": index,
+                            "progress": progress,
+                        },
                     )
                     for index in range(len(plan.blocks))
                 ]
-                if (stream_free := _stream_free.get(recording.sha256)) is not None:
+                if stream_free is not None:
                     call_when_a_stream_frees(futures, stream_count(settings.transcribe), stream_free.set)
                 return [future.result() for future in futures]
         finally:
-            _forget_progress(recording)
+            progress.blocks_ended(recording)
 
     transcript = transcribe_file(
         Path(recording.audio_path), settings.transcribe, decoding_terms(recording.metadata), run_blocks=run_blocks
     )
-    _report(recording.source, recording.media.duration, recording.media.duration)
+    progress.transcribed(recording)
     for warning in transcript.warnings:
         get_run_logger().warning("%s: %s", recording.source, warning)
     return transcript
@@ -385,7 +356,11 @@ def _result_storage(settings: Settings) -> str:
 
 
 def _transcribe_and_diarize(
-    recording: Recording, settings: Settings, storage: str, speech: PrefectFuture[tuple[tuple[float, float], ...]]
+    recording: Recording,
+    settings: Settings,
+    storage: str,
+    speech: PrefectFuture[tuple[tuple[float, float], ...]],
+    progress: TranscriptionProgress,
 ) -> tuple[Transcript, Diarization]:
     """Transcription, and the diarization, which needs only the audio: it starts when a transcription
     stream has no block left, on the core that stream leaves free, or with transcription when
@@ -394,22 +369,20 @@ def _transcribe_and_diarize(
     (`speakers.diarize` off), no diarization runs: the recording is one speaker's."""
     transcribe = transcribe_task.with_options(result_storage=storage, **stage_options(settings, "transcribe"))
     if not settings.speakers.diarize:
-        return transcribe(recording, settings, storage), one_speaker(recording.media.duration)
+        return transcribe(recording, settings, storage, progress), one_speaker(recording.media.duration)
     diarize = diarize_task.with_options(result_storage=storage, **stage_options(settings, "diarize"))
     if settings.diarize_beside_transcription:
         beside = diarize.submit(recording, settings.speakers, speech)
-        return transcribe(recording, settings, storage), beside.result()
+        return transcribe(recording, settings, storage, progress), beside.result()
     if settings.task_runner == "dask":
-        return transcribe(recording, settings, storage), diarize(recording, settings.speakers, speech.result())
-    stream_free = _stream_free.setdefault(recording.sha256, threading.Event())
-    try:
-        transcribing = transcribe.submit(recording, settings, storage)
-        transcribing.add_done_callback(lambda _: stream_free.set())  # also when cached, or failed
-        stream_free.wait()
-        diarization = diarize(recording, settings.speakers, speech.result())
-        return transcribing.result(), diarization
-    finally:
-        _stream_free.pop(recording.sha256, None)
+        transcript = transcribe(recording, settings, storage, progress)
+        return transcript, diarize(recording, settings.speakers, speech.result())
+    stream_free = threading.Event()
+    transcribing = transcribe.submit(recording, settings, storage, progress, stream_free)
+    transcribing.add_done_callback(lambda _: stream_free.set())  # also when cached, or failed
+    stream_free.wait()
+    diarization = diarize(recording, settings.speakers, speech.result())
+    return transcribing.result(), diarization
 
 
 @flow(name="process-session", flow_run_name=_session_run_name, log_prints=True)
@@ -417,8 +390,10 @@ def process_session(
     source: str,
     settings: Settings | None = None,
     taken_slugs: dict[str, str] | None = None,
+    progress: TranscriptionProgress | None = None,
 ) -> SessionResult:
-    """Ingest, transcribe and write one recording's outputs."""
+    """Ingest, transcribe and write one recording's outputs; transcription progress goes to `progress`
+    (the run's: `process_folder` passes its own)."""
     settings = settings or load_settings()
     if taken_slugs is None:  # run on its own (a deployment): never take another session's folder
         workspace.migrate_workspace(settings.output_dir)
@@ -434,10 +409,14 @@ def process_session(
         get_run_logger().info("%s: %s", source, placement.update)
     if placement.copies is not None:
         get_run_logger().warning("%s: %s", source, placement.copies)
-    return _process_recording(source, placement.recording, settings, placement.notes)
+    return _process_recording(
+        source, placement.recording, settings, placement.notes, progress or TranscriptionProgress()
+    )
 
 
-def _process_recording(source: str, recording: Recording, settings: Settings, notes: tuple[str, ...]) -> SessionResult:
+def _process_recording(
+    source: str, recording: Recording, settings: Settings, notes: tuple[str, ...], progress: TranscriptionProgress
+) -> SessionResult:
     """Everything after ingest: the stages, publishing, then the voice library."""
     storage = _result_storage(settings)
     media = media_task.with_options(**stage_options(settings, "media")).submit(
@@ -446,7 +425,7 @@ def _process_recording(source: str, recording: Recording, settings: Settings, no
     speech = speech_task.with_options(result_storage=storage, **stage_options(settings, "speech")).submit(
         recording, settings.speakers
     )
-    transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech)
+    transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech, progress)
     transcript, report_files = repaired(recording, transcript, speech.result(), settings, storage)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
@@ -506,9 +485,11 @@ def same_session_in_run(source: str, done: Sequence[SessionResult]) -> str | Non
 
 
 @task(name="process-sessions", cache_policy=NO_CACHE)
-def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: dict[str, str]) -> list[SessionResult]:
+def process_sessions_task(
+    sources: list[str], settings: Settings, taken_slugs: dict[str, str], progress: TranscriptionProgress
+) -> list[SessionResult]:
     """Run `process_session` for recordings that could make one session (`output_name_groups`), one after
-    another; failures become results.
+    another, reporting their transcription to the run's `progress`; failures become results.
 
     Once one of them is done, a later one of its name or its content fails, naming it: one run makes one
     session per name and per recording."""
@@ -527,7 +508,7 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
         # Eager commits store each stage's result as soon as it is done: inside this task's transaction
         # they would wait for its end, and a killed run would lose them all (its rerun redoing every stage).
         with transaction(commit_mode=CommitMode.EAGER):
-            state = installed_process_session(source, settings, dict(taken), return_state=True)
+            state = installed_process_session(source, settings, dict(taken), progress, return_state=True)
         outcome = state.result(raise_on_failure=False)
         timed_out = timed_out_stage(state.state_details.flow_run_id)
         if isinstance(outcome, SessionResult):
@@ -550,12 +531,17 @@ def process_sessions_task(sources: list[str], settings: Settings, taken_slugs: d
 
 
 @flow(name="process-folder")
-def process_folder(paths: list[str], settings: Settings | None = None) -> list[SessionResult]:
+def process_folder(
+    paths: list[str], settings: Settings | None = None, progress: TranscriptionProgress | None = None
+) -> list[SessionResult]:
     """Process every recording under the given files and folders; one failure never stops the others.
 
-    Up to `max_concurrent_sessions` sessions run at once, in threads or on Dask (`task_runner`).
+    Up to `max_concurrent_sessions` sessions run at once, in threads or on Dask (`task_runner`). The
+    transcription of sessions in this process is reported to `progress` (the CLI's progress bars): an
+    object, not the reporter itself, as Prefect sends a flow's parameters with its tasks to Dask workers.
     """
     settings = settings or load_settings()
+    transcription = progress or TranscriptionProgress()
     logger = get_run_logger()
     for moved in workspace.migrate_workspace(settings.output_dir):
         logger.info("moved to the site/private layout: %s", moved)
@@ -575,7 +561,10 @@ def process_folder(paths: list[str], settings: Settings | None = None) -> list[S
         session_results: list[SessionResult] = []
         with session_task_runner(settings, len(groups)) as runner:
             futures = [
-                runner.submit(process_sessions_task, {"sources": group, "settings": settings, "taken_slugs": taken})
+                runner.submit(
+                    process_sessions_task,
+                    {"sources": group, "settings": settings, "taken_slugs": taken, "progress": transcription},
+                )
                 for group in groups
             ]
             for group, future in zip(groups, futures):

@@ -16,7 +16,7 @@ from prefect import get_run_logger, task
 from prefect.utilities.annotations import quote
 
 from livecastpipe import workspace
-from livecastpipe.editor.review import ReviewError, approved_speaker_names, read_review
+from livecastpipe.editor.review import ReviewError, read_review, session_speaker_names
 from livecastpipe.flows.caching import stage_cache_key
 from livecastpipe.models import (
     Chapter,
@@ -26,7 +26,6 @@ from livecastpipe.models import (
     SpeakerTurn,
     Transcript,
 )
-from livecastpipe.names import public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.settings import ChapterSettings, Settings, SpeakerSettings
 from livecastpipe.stages.chapters import ChapterResult, chapter_files, make_chapters
@@ -140,9 +139,7 @@ def speakers_and_chapters(
         review = read_review(folder)
     except ReviewError:  # an unreadable review is reported when publishing; no approved names meanwhile
         review = None
-    names = public_speaker_names(
-        stage.speakers.values(), approved_speaker_names(review, stage.speakers), stage.transcript.speaker_ids
-    )
+    names = session_speaker_names(review, stage.speakers.values(), stage.transcript.speaker_ids).public
     chapters = chapters_task.with_options(result_storage=result_storage)(  # type: ignore[arg-type]  # None: Prefect's default storage
         recording, quote(stage.transcript), quote(list(diarization.turns)), names, settings.chapters
     )

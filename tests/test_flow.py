@@ -14,11 +14,8 @@ import pytest
 import yaml
 
 from livecastpipe import workspace
-from livecastpipe.flows.pipeline import (
-    add_progress_reporter,
-    process_folder,
-    remove_progress_reporter,
-)
+from livecastpipe.flows.pipeline import process_folder
+from livecastpipe.flows.progress import TranscriptionProgress
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, TranscribeSettings
 from livecastpipe.stages.diarization.engine import ENGINES
@@ -35,11 +32,7 @@ def _run(paths: list[Path], settings: Settings) -> tuple[list, list[float]]:
     def reporter(source: str, done: float, total: float) -> None:
         progress.append(done)
 
-    add_progress_reporter(reporter)
-    try:
-        return process_folder([str(p) for p in paths], settings), progress
-    finally:
-        remove_progress_reporter(reporter)
+    return process_folder([str(p) for p in paths], settings, TranscriptionProgress(reporter)), progress
 
 
 def test_folder_run_transcribes_caches_and_contains_failures(
@@ -85,6 +78,31 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     assert rerun[0].status == "done"
     assert rerun_progress == []  # transcription came from the cache, not the model
     assert from_json(Transcript, (folder / "transcript.json").read_text()) == transcript
+
+
+def test_two_runs_in_one_process_each_report_only_their_own_progress(prefect_harness, tmp_path: Path) -> None:
+    """Runs at once in one process (a worker, an embedding application) share no state: each one's
+    progress bars show its own recordings, in full, and never the other's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.test_scaling import cut_clips
+
+    first, second = cut_clips(tmp_path / "clips", 2, seconds=6)
+    heard: dict[str, list[tuple[str, float, float]]] = {"first": [], "second": []}
+
+    def run(name: str, clip: Path) -> list:
+        settings = Settings(output_dir=tmp_path / name, speakers=SpeakerSettings(diarize=False))
+        return process_folder([str(clip)], settings, TranscriptionProgress(lambda *report: heard[name].append(report)))
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(run, "first", first), pool.submit(run, "second", second)]
+        results = [future.result() for future in runs]
+
+    assert [r.status for rs in results for r in rs] == ["done", "done"], results
+    for name, clip in (("first", first), ("second", second)):
+        assert {source for source, _, _ in heard[name]} == {str(clip)}
+        _, done, total = heard[name][-1]
+        assert done == total == pytest.approx(6.0, abs=0.1)
 
 
 def run_names() -> tuple[set[str], set[str]]:

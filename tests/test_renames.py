@@ -18,6 +18,7 @@ from livecastpipe.editor.review import (
     approve,
     approved_speaker_names,
     read_review,
+    session_speaker_names,
     speaker_name_key,
     update_review,
     write_review,
@@ -171,3 +172,28 @@ def test_sidecar_names_nobody_confirmed_are_announced_not_stated(
     assert CliRunner().invoke(app, ["publish", SLUG, "--output", str(output)]).exit_code == 0
     page = (workspace.session_site_dir(output, SLUG) / "index.html").read_text()
     assert '<h2 id="sprekers-kop">Sprekers</h2>' in page and "Aangekondigde" not in page
+
+
+def test_one_chain_names_speakers_from_the_review_for_flows_page_and_workbench(tmp_path: Path) -> None:
+    """Approved in the review wins over confirmed in speakers.yaml; a proposed name stays out; a speaker
+    only the transcript has (one an editor added) is named by its approval, numbered with the others."""
+    folder = workspace.session_private_dir(tmp_path / "out", "sessie")
+    folder.mkdir(parents=True)
+    added = SpeakerInfo("SPEAKER_02", "Sanne Jansen")
+    review = update_review(
+        folder, "sessie", "Sessie", SessionSummary((), (), (), "x", "extractive"), [], [*SPEAKERS.values(), added]
+    )
+    review = approve(review, speaker_name_key("SPEAKER_00"), "Redactie", "Anne  de Vries-Bakker")
+    review = approve(review, speaker_name_key("SPEAKER_02"), "Redactie")
+
+    names = session_speaker_names(review, SPEAKERS.values(), ["SPEAKER_02", "SPEAKER_03"])
+
+    assert names.given == {"SPEAKER_00": "Anne de Vries-Bakker", "SPEAKER_02": "Sanne Jansen"}
+    assert names.public == {
+        "SPEAKER_00": "Anne de Vries-Bakker",
+        "SPEAKER_01": "Spreker 2",
+        "SPEAKER_02": "Sanne Jansen",
+        "SPEAKER_03": "Spreker 4",
+    }
+    unreviewed = session_speaker_names(None, SPEAKERS.values())
+    assert unreviewed.public == {"SPEAKER_00": "Anne de Vries", "SPEAKER_01": "Spreker 2"}

@@ -208,11 +208,10 @@ def _process_with_progress(
     with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
         from livecastpipe.flows.pipeline import (
             SiteNotPublished,
-            add_progress_reporter,
             load_models_in_background,
             process_folder,
-            remove_progress_reporter,
         )
+        from livecastpipe.flows.progress import TranscriptionProgress
 
         load_models_in_background(settings, paths)
         try:
@@ -235,13 +234,10 @@ def _process_with_progress(
                     bars[source] = progress.add_task(Path(source).name, total=total or None)
                 progress.update(bars[source], completed=done)
 
-            add_progress_reporter(report)
             try:
-                return process_folder([str(p) for p in paths], settings), None
+                return process_folder([str(p) for p in paths], settings, TranscriptionProgress(report)), None
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
                 return exc.results, str(exc)
-            finally:
-                remove_progress_reporter(report)
 
 
 def _format_files(result: SessionResult) -> dict[str, list[str]]:

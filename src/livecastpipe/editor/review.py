@@ -23,7 +23,7 @@ from livecastpipe import workspace
 from livecastpipe.editor.editor_files import StaleVersion, editor_lock, locked_update, version_of
 from livecastpipe.editor.editor_text import CHAPTER_TITLE, REVIEW_TEXT, TextRefused, checked_text
 from livecastpipe.models import SpeakerInfo, from_json, to_json
-from livecastpipe.names import check_speaker_name
+from livecastpipe.names import check_speaker_name, given_speaker_names, public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.stages.summaries import (
     SessionSummary,
@@ -512,3 +512,28 @@ def approved_speaker_names(review: SessionReview | None, speaker_ids: Iterable[s
         if shown and shown.reviewed:
             names[speaker_id] = shown.text
     return names
+
+
+@dataclass(frozen=True)
+class SpeakerNames:
+    """A session's speaker names as `session_speaker_names` makes them: what its page, captions, chapters
+    and workbench show."""
+
+    given: dict[str, str]
+    """Speaker id → the name an editor gave (`given_speaker_names`), for the speakers that have one."""
+    public: dict[str, str]
+    """Speaker id → the name viewers see (`public_speaker_names`): the given name, else "Spreker N"."""
+
+
+def session_speaker_names(
+    review: SessionReview | None, speakers: Iterable[SpeakerInfo], also: Iterable[str] = ()
+) -> SpeakerNames:
+    """Approved (for `speakers` and a transcript's further ids `also`) → given → public, the one chain for the
+    flows, the page and the workbench; not in names.py, whose importer ingest would fingerprint the review."""
+    speakers = list(speakers)
+    ids = [s.id for s in speakers]
+    ids += sorted(set(also) - set(ids))
+    approved = approved_speaker_names(review, ids)
+    return SpeakerNames(
+        given=given_speaker_names(speakers, approved), public=public_speaker_names(speakers, approved, ids)
+    )

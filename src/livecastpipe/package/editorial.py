@@ -25,12 +25,12 @@ from livecastpipe.editor.review import (
     Publishable,
     ReviewError,
     SessionReview,
-    approved_speaker_names,
     captions_reviewed,
     chapter_summary_key,
     chapter_title_key,
     publishable_text,
     read_review,
+    session_speaker_names,
 )
 from livecastpipe.models import (
     SpeakerInfo,
@@ -38,7 +38,6 @@ from livecastpipe.models import (
     from_jsonable,
     to_json,
 )
-from livecastpipe.names import given_speaker_names, public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.package_format import PublishError
 from livecastpipe.package.provenance import (
@@ -82,10 +81,9 @@ def editorial_content(
 
     summary = text(SESSION_SUMMARY_KEY)
     keywords = text(KEYWORDS_KEY)
-    names = given_speaker_names(package.speakers, approved_speaker_names(review, (s.id for s in package.speakers)))
-    public = public_speaker_names(package.speakers, names, package.transcript.speaker_ids)
+    names = session_speaker_names(review, package.speakers, package.transcript.speaker_ids)
     chapters = tuple(
-        replace(c, title=title.text) if (title := text(chapter_title_key(n))) else with_speaker_name(c, public)
+        replace(c, title=title.text) if (title := text(chapter_title_key(n))) else with_speaker_name(c, names.public)
         for n, c in enumerate(package.chapters, start=1)
     )
     return EditorialContent(
@@ -194,7 +192,7 @@ def edited_package(
         rendered = replace(package, transcript=edited_transcript(machine, edits), chapters=chapters)
         rendered = with_confirmed_speakers(rendered, speakers_yaml)
     editorial = editorial_content(rendered, review, publish_unreviewed)
-    names = public_speaker_names(rendered.speakers, editorial.speaker_names, rendered.transcript.speaker_ids)
+    names = editorial.speaker_names.public
     stage_files = dict(rendered.stage_files)
     cue_search = outputs.CUE_SEARCH.name()
     if rendered.transcript != machine:

@@ -20,12 +20,12 @@ from livecastpipe.editor.edits.model import INAUDIBLE
 from livecastpipe.editor.review import (
     CAPTIONS_UNREVIEWED_LABEL,
     Publishable,
+    SpeakerNames,
 )
 from livecastpipe.models import (
     Chapter,
     Transcript,
 )
-from livecastpipe.names import public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import json_in_html, markup_text
 from livecastpipe.package.store import SessionPackage
@@ -67,8 +67,8 @@ class EditorialContent:
     chapters: tuple[Chapter, ...] = ()
     """The package's chapters with their approved titles."""
     chapter_summaries: tuple[Publishable | None, ...] = ()
-    speaker_names: dict[str, str] = field(default_factory=dict)
-    """Speaker id → name that may be shown (approved in review, or confirmed in speakers.yaml)."""
+    speaker_names: SpeakerNames = field(default_factory=lambda: SpeakerNames({}, {}))
+    """The names that may be shown (approved in review, or confirmed in speakers.yaml), and those shown."""
     captions_reviewed: bool = False
     """An editor approved the captions of this transcript; until then the page says they are unchecked."""
 
@@ -251,9 +251,9 @@ def session_json_ld(
 def speaker_roles(package: SessionPackage, editorial: EditorialContent) -> list[tuple[str, str]]:
     """(name, role) per speaker: the identified speakers whose names may be shown, else the panel as
     announced in the session metadata."""
-    named = [s for s in package.speakers if s.id in editorial.speaker_names]
+    named = [s for s in package.speakers if s.id in editorial.speaker_names.given]
     if named:
-        return [(editorial.speaker_names[s.id], s.role) for s in named]
+        return [(editorial.speaker_names.given[s.id], s.role) for s in named]
     return [(s.name, s.role) for s in package.recording.metadata.speakers]
 
 
@@ -340,7 +340,7 @@ def render_session_page(
     settings: PublishSettings,
 ) -> str:
     """The session's `index.html`: player, chapters, summary, speakers, transcript, downloads."""
-    names = public_speaker_names(package.speakers, editorial.speaker_names, package.transcript.speaker_ids)
+    names = editorial.speaker_names.public
     paragraphs = transcript_paragraphs(package.transcript, names)
     rec = package.recording
     url = session_url_builder(rec.slug, settings)
@@ -357,7 +357,7 @@ def render_session_page(
             summary_paragraphs=[p.strip() for p in (editorial.summary or "").split("\n\n") if p.strip()],
             keywords=editorial.keywords,
             speakers=speaker_list(package, editorial),
-            speakers_announced=not editorial.speaker_names,
+            speakers_announced=not editorial.speaker_names.given,
             paragraphs=paragraphs,
             downloads=outputs.downloads(package.language, sizes),
             json_ld=json_in_html(session_json_ld(package, editorial, media, paragraphs, settings)),

@@ -22,15 +22,14 @@ from livecastpipe.editor.review import (
     ReviewError,
     ReviewItem,
     SessionReview,
-    approved_speaker_names,
     captions_reviewed,
     chapter_title_key,
     item_version,
     read_review,
+    session_speaker_names,
 )
 from livecastpipe.editor.workbench.guard import ApiError
 from livecastpipe.models import Chapter, SpeakerInfo, Transcript
-from livecastpipe.names import given_speaker_names, public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import plain_text
 from livecastpipe.package.package_format import PublishError
@@ -396,14 +395,12 @@ class SessionViews:
         review = self.read_review(slug)
         infos = self.speaker_infos(slug)
         ids = edits.speakers
-        approved = approved_speaker_names(review, set(infos) | set(ids))
-        given = given_speaker_names(infos.values(), approved)
-        public = public_speaker_names(infos.values(), approved, ids)
+        names = session_speaker_names(review, infos.values(), ids)
         speakers = tuple(
             SpeakerView(
                 id=sid,
-                label=public[sid],
-                name=given.get(sid),
+                label=names.public[sid],
+                name=names.given.get(sid),
                 proposed=infos[sid].name if sid in infos and not infos[sid].confirmed and infos[sid].name else None,
                 proposed_source=infos[sid].name_source if sid in infos else "none",
                 role=infos[sid].role if sid in infos else "speaker",
