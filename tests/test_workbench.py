@@ -576,25 +576,30 @@ def test_a_loop_of_links_in_the_site_is_not_found(client: TestClient, output: Pa
     assert [s["slug"] for s in client.get("/api/sessions").json()["sessions"]] == [SLUG]
 
 
-def test_a_broken_package_json_is_one_json_line_naming_the_file(output: Path) -> None:
-    package = workspace.session_dir_for(output, SLUG, outputs.PACKAGE_DATA) / outputs.PACKAGE_DATA.name()
-    package.write_text("{half a file", encoding="utf-8")
+@pytest.mark.parametrize(
+    ("entry", "says"), [(outputs.PACKAGE_DATA, "stored session data"), (outputs.MANIFEST, "manifest")]
+)
+def test_a_broken_package_or_manifest_is_one_json_line_naming_the_file(
+    output: Path, entry: outputs.OutputFile, says: str
+) -> None:
+    broken = workspace.session_dir_for(output, SLUG, entry) / entry.name()
+    broken.write_text("{half a file", encoding="utf-8")
     client = workbench_client(output, headers={TOKEN_HEADER: TOKEN}, raise_server_exceptions=False)
     failed = client.get(f"/api/sessions/{SLUG}")
     assert failed.status_code == 500 and failed.headers["content-type"] == "application/json"
-    assert failed.json()["error"].startswith(f"{package}: stored session data cannot be read")
+    assert failed.json()["error"].startswith(f"{broken}: ") and says in failed.json()["error"]
 
 
 def test_an_unexpected_failure_is_one_json_line_and_the_traceback_goes_to_the_log(
     output: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    manifest = workspace.session_site_dir(output, SLUG) / outputs.MANIFEST.name()
-    manifest.write_text("{half a file", encoding="utf-8")
+    machine = workspace.session_private_dir(output, SLUG) / outputs.MACHINE_TRANSCRIPT.name()
+    machine.write_text("{half a file", encoding="utf-8")
     client = workbench_client(output, headers={TOKEN_HEADER: TOKEN}, raise_server_exceptions=False)
     failed = client.get(f"/api/sessions/{SLUG}")
     assert failed.status_code == 500 and failed.headers["content-type"] == "application/json"
     message = failed.json()["error"]
-    assert message.startswith("onverwachte fout (JSONDecodeError)") and "\n" not in message
+    assert message.startswith("onverwachte fout (") and "\n" not in message
     assert "frame-ancestors 'none'" in failed.headers["content-security-policy"]
     logged = [r for r in caplog.records if r.name == "livecastpipe.editor.workbench" and r.exc_info]
     assert logged and f"GET /api/sessions/{SLUG} failed" in logged[0].getMessage()

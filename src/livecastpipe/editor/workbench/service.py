@@ -4,7 +4,6 @@ older version), speakers named, chapters moved and retitled, generated texts dec
 from __future__ import annotations
 
 import fcntl
-import json
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -43,6 +42,7 @@ from livecastpipe.package.catalogue import publish_catalogue
 from livecastpipe.package.editorial import render_preview
 from livecastpipe.package.package_format import PublishError
 from livecastpipe.package.publish import republish
+from livecastpipe.package.store import read_manifest
 from livecastpipe.settings import Settings
 from livecastpipe.stages.speakers import ROLES, change_speakers_file, rename_speaker
 from livecastpipe.stages.voices import SpeakerFileError, update_voice_library
@@ -326,11 +326,14 @@ class Workbench(SessionViews):
                     raise ApiError(500, error_line(exc)) from exc
         finally:
             self._publish_lock.release()
-        manifest = json.loads((folder / outputs.MANIFEST.name()).read_text(encoding="utf-8"))
+        try:
+            manifest = read_manifest(folder)
+        except PublishError as exc:
+            raise ApiError(500, error_line(exc)) from exc
         return {
             "published": slug,
-            "at": manifest.get("published"),
-            "captions_reviewed": bool(manifest.get("captions", {}).get("reviewed")),
+            "at": manifest.published,
+            "captions_reviewed": manifest.captions.reviewed,
             "page": f"/sessions/{slug}/{outputs.SESSION_PAGE.name()}",
         }
 

@@ -3,7 +3,6 @@ review, the segments with the machine's text under them), read from the session'
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,15 @@ from livecastpipe.package import outputs
 from livecastpipe.package.escaping import plain_text
 from livecastpipe.package.package_format import PublishError
 from livecastpipe.package.render import ROLE_LABELS, jinja_environment
-from livecastpipe.package.store import PackageData, package_data_path, published_sessions, read_package_data
+from livecastpipe.package.store import (
+    PackageData,
+    SessionManifest,
+    is_published,
+    package_data_path,
+    published_sessions,
+    read_manifest,
+    read_package_data,
+)
 from livecastpipe.settings import Settings
 from livecastpipe.stages.speakers import ROLES, read_speakers_yaml
 from livecastpipe.stages.voices import SpeakerFileError, VoiceLibrary
@@ -295,10 +302,10 @@ class SessionViews:
         found = []
         for folder in published_sessions(self.output_dir):
             try:
-                manifest = json.loads((folder / outputs.MANIFEST.name()).read_text(encoding="utf-8"))
-                entry = manifest.get("catalogue", {})
-            except (OSError, ValueError):
-                entry = {}
+                manifest: SessionManifest | None = read_manifest(folder)
+            except PublishError:
+                manifest = None
+            entry = manifest.catalogue if manifest else {}
             private = workspace.session_private_dir(self.output_dir, folder.name)
             found.append(
                 {
@@ -307,18 +314,14 @@ class SessionViews:
                     "date": entry.get("date"),
                     "duration": entry.get("duration"),
                     "edited": (private / outputs.EDITS.name()).is_file(),
-                    "captions_reviewed": bool(manifest.get("captions", {}).get("reviewed")) if entry else False,
+                    "captions_reviewed": manifest.captions.reviewed if manifest else False,
                 }
             )
         return found
 
     def require_session(self, slug: str) -> None:
         """ApiError 404 unless `slug` is a published session of this output folder."""
-        if (
-            "/" in slug
-            or slug.startswith(".")
-            or not (workspace.session_site_dir(self.output_dir, slug) / outputs.MANIFEST.name()).is_file()
-        ):
+        if "/" in slug or slug.startswith(".") or not is_published(self.output_dir, slug):
             raise ApiError(
                 404, f"sessie '{slug}' is niet gepubliceerd in {self.output_dir}: kies een sessie uit de lijst"
             )
@@ -409,20 +412,19 @@ class SessionViews:
             )
             for sid in ids
         )
-        manifest = json.loads(
-            (workspace.session_site_dir(self.output_dir, slug) / outputs.MANIFEST.name()).read_text(encoding="utf-8")
-        )
+        try:
+            manifest = read_manifest(workspace.session_site_dir(self.output_dir, slug))
+        except PublishError as exc:
+            raise ApiError(500, error_line(exc)) from exc
         return SessionView(
             slug=slug,
-            title=(data.recording.metadata.title if data else None)
-            or manifest.get("catalogue", {}).get("title")
-            or slug,
+            title=(data.recording.metadata.title if data else None) or manifest.title or slug,
             edits=edits,
             machine=machine,
             speakers=speakers,
             chapters=self._chapters(slug, edits, review),
             review=review,
-            media=manifest.get("media", {}),
+            media=manifest.media,
             language=machine.language,
         )
 
