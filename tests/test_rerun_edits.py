@@ -24,7 +24,7 @@ from livecastpipe.stages.speakers import attribute_speakers
 from livecastpipe.stages.terms import correct_terms, decoding_terms, flag_words
 from livecastpipe.stages.transcribe import transcribe_file
 
-from .publish_fixtures import SampleSession, sample_package, sample_session, sample_turns  # noqa: F401 (fixture)
+from .publish_fixtures import SampleSession, sample_package, sample_turns
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def midpoint(word: Word) -> float:
 
 @pytest.mark.parametrize("change", list(RERUNS))
 def test_a_rerun_with_other_settings_publishes_each_edit_once_at_its_time(
-    sample_session: SampleSession,  # noqa: F811
+    sample_session: SampleSession,
     change: str,
 ) -> None:
     first_run = sample_package(sample_session).transcript
