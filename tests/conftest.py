@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +53,11 @@ def prefect_harness():
         yield
 
 
+def timed_words(transcript: Any) -> list[tuple[str, float, float]]:
+    """A transcript's words with their times (what the flow adds, speakers, left out)."""
+    return [(w.text, w.start, w.end) for w in transcript.words]
+
+
 def transcribed_and_repaired(recording, settings):  # type: ignore[no-untyped-def]
     """The transcript the flow makes of a recording, by the library alone: transcription with the
     session's names and terms, then the repair stage over the diarization's speech regions."""
@@ -62,3 +70,49 @@ def transcribed_and_repaired(recording, settings):  # type: ignore[no-untyped-de
     local = transcribe_file(wav, settings.transcribe, decoding_terms(recording.metadata))
     speech = find_speech(wav, settings.speakers)
     return check_transcript(local, wav, speech, settings.transcribe, recording.metadata)[0]
+
+
+def repeated_sample(media: Path, times: int) -> Path:
+    """The sample session `times` over, as one recording with the sample's sidecar."""
+    media.mkdir(parents=True, exist_ok=True)
+    long_session = media / "lange-sessie.mp4"
+    parts = media / "parts.txt"
+    parts.write_text(f"file '{SAMPLE}'\n" * times)
+    run_ffmpeg("-f", "concat", "-safe", "0", "-i", str(parts), "-c", "copy", str(long_session))
+    parts.unlink()
+    (media / "lange-sessie.yaml").write_bytes(SAMPLE_SIDECAR.read_bytes())
+    return long_session
+
+
+@dataclass(frozen=True)
+class LongSample:
+    """The sample twice over as one recording of about 3 minutes (two transcription blocks), and the
+    transcript the library makes of it on its own: what a flow that spreads its blocks must give."""
+
+    recording_file: Path
+    settings: Any
+    """The transcription settings (`TranscribeSettings`, two blocks at once) the reference was made with."""
+    reference: Any
+    """The `Transcript` by `transcribed_and_repaired`."""
+
+    def copy_into(self, media: Path) -> Path:
+        """The recording and its sidecar copied into a media folder of a test's own."""
+        media.mkdir(parents=True, exist_ok=True)
+        for source in (self.recording_file, self.recording_file.with_suffix(".yaml")):
+            shutil.copy(source, media / source.name)
+        return media / self.recording_file.name
+
+
+@pytest.fixture(scope="session")
+def long_sample(tmp_path_factory: pytest.TempPathFactory) -> LongSample:
+    """The long sample and its reference transcript, made once per test run (the model's longest run) for
+    the block-caching and Dask tests."""
+    from livecastpipe.settings import Settings, TranscribeSettings
+    from livecastpipe.stages.ingest import ingest
+
+    long_session = repeated_sample(tmp_path_factory.mktemp("long-media"), 2)
+    settings = Settings(
+        output_dir=tmp_path_factory.mktemp("long-out"), transcribe=TranscribeSettings(parallel_blocks=2)
+    )
+    recording = ingest(long_session, settings.resolved_cache_dir)
+    return LongSample(long_session, settings.transcribe, transcribed_and_repaired(recording, settings))

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,6 +37,7 @@ from livecastpipe.package.server import preview_server
 from livecastpipe.package.store import SessionPackage
 from livecastpipe.settings import (
     PublishSettings,
+    Settings,
     SubtitleSettings,
     SummariesSettings,
     TranscribeSettings,
@@ -50,6 +52,9 @@ from livecastpipe.timefmt import webvtt_timestamp
 
 from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
 
+if TYPE_CHECKING:  # the flows import Prefect: only the flow fixture below loads them, when a test needs it
+    from livecastpipe.flows.pipeline import SessionResult
+
 HOSTILE_SCRIPT = "<script>document.title='gehackt'</script>"
 HOSTILE_IMG = '"><img src=x onerror="document.title=\'gehackt\'">'
 SETTINGS = PublishSettings(base_url="https://replays.example.org/cooperatieven/", owner_email="redactie@example.org")
@@ -62,18 +67,25 @@ class SampleSession:
 
     recording: Recording
     transcript: Transcript
+    heard: Transcript
+    """What the model heard, before the names and terms were corrected (the transcription tests' subject)."""
+    progress: tuple[float, ...]
+    """The seconds of audio done, as the transcription reported them."""
 
 
 @pytest.fixture(scope="session")
 def sample_session(tmp_path_factory: pytest.TempPathFactory) -> SampleSession:
+    """The sample transcribed once per test run, as the flow decodes it: its speakers' names and its glossary
+    as decoding terms; shared by the transcription, publish, edit and rerun tests."""
     folder = tmp_path_factory.mktemp("sample-media")
     shutil.copy(SAMPLE, folder / SAMPLE.name)
     shutil.copy(SAMPLE_SIDECAR, folder / SAMPLE_SIDECAR.name)
     recording = ingest(folder / SAMPLE.name, folder / "cache")
     metadata = recording.metadata
-    heard = transcribe_file(Path(recording.audio_path), TranscribeSettings(), decoding_terms(metadata))
+    progress: list[float] = []
+    heard = transcribe_file(Path(recording.audio_path), TranscribeSettings(), decoding_terms(metadata), progress.append)
     corrected, _ = correct_terms(heard, metadata)  # the session's own words spelled right, as the repair stage does
-    return SampleSession(recording, flag_words(corrected, metadata))
+    return SampleSession(recording, flag_words(corrected, metadata), heard, tuple(progress))
 
 
 TURN_PAUSE_S = 0.9
@@ -281,3 +293,37 @@ def site_url(published_site: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
+
+
+@dataclass(frozen=True)
+class SampleFlowRun:
+    """The sample published by the real flow (`process_folder`, default settings)."""
+
+    source: Path
+    """The sample's copy the run read: a rerun names this file, so that it is the same session."""
+    output: Path
+    result: SessionResult
+
+
+@pytest.fixture(scope="session")
+def sample_flow_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> SampleFlowRun:
+    """The sample through the real flow once per test run, shared by the flow, subtitles and publish tests
+    (read-only: a test that changes the output works on `flow_output_copy`)."""
+    from livecastpipe.flows.pipeline import process_folder
+
+    media = tmp_path_factory.mktemp("flow-media")
+    shutil.copy(SAMPLE, media / SAMPLE.name)
+    shutil.copy(SAMPLE_SIDECAR, media / SAMPLE_SIDECAR.name)
+    output = tmp_path_factory.mktemp("flow") / "out"
+    (result,) = process_folder([str(media / SAMPLE.name)], Settings(output_dir=output))
+    assert result.status == "done", result.error
+    return SampleFlowRun(media / SAMPLE.name, output, result)
+
+
+@pytest.fixture()
+def flow_output_copy(sample_flow_run: SampleFlowRun, tmp_path: Path) -> Path:
+    """A copy of the flow's output folder for a test that changes it; its cache comes along, so a rerun
+    finds the stages done as in the folder the run wrote."""
+    copy = tmp_path / "flow-out"
+    shutil.copytree(sample_flow_run.output, copy, symlinks=True)
+    return copy

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO
-from tests.test_scaling import cut_clips, repeated_sample, transcript_words
+from tests.conftest import REPO, LongSample, timed_words
+from tests.test_scaling import cut_clips, transcript_words
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed]
 
@@ -184,7 +184,9 @@ def test_livecast_run_on_a_local_dask_cluster(tmp_path: Path) -> None:
     assert sorted(words) == ["deel-1", "deel-2"] and all(words.values())
 
 
-def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_path: Path) -> None:
+def test_one_long_sessions_blocks_run_on_every_dask_worker(
+    prefect_harness, long_sample: LongSample, tmp_path: Path
+) -> None:
     """With `task_runner = "dask"`, the blocks of a lone long session are spread over the cluster's
     workers, and the transcript is word for word and time for time the one this process makes on its own."""
     from distributed import Client, LocalCluster
@@ -192,12 +194,9 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
 
     from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.models import Transcript, from_json
-    from livecastpipe.settings import Settings, TranscribeSettings
-    from livecastpipe.stages.ingest import ingest
+    from livecastpipe.settings import Settings
 
-    from .conftest import transcribed_and_repaired
-
-    long_session = repeated_sample(tmp_path / "media", 2)  # about 3 min: two blocks
+    long_session = long_sample.copy_into(tmp_path / "media")  # about 3 min: two blocks
     with (
         LocalCluster(
             n_workers=2,
@@ -213,7 +212,7 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
             output_dir=tmp_path / "out",
             task_runner="dask",
             dask_address=cluster.scheduler_address,
-            transcribe=TranscribeSettings(parallel_blocks=2),
+            transcribe=long_sample.settings,
         )
         [result] = process_folder([str(long_session)], settings)
         models_per_worker = dask.run(_models_loaded_here)
@@ -221,9 +220,7 @@ def test_one_long_sessions_blocks_run_on_every_dask_worker(prefect_harness, tmp_
     assert result.status == "done", result.error
     assert sorted(models_per_worker.values()) == [1, 1], f"each worker must transcribe a block: {models_per_worker}"
     transcript = from_json(Transcript, (Path(result.output_dir) / "transcript.json").read_text())
-    recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
-    timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
-    assert timed_words(transcript) == timed_words(transcribed_and_repaired(recording, settings))
+    assert timed_words(transcript) == timed_words(long_sample.reference)
 
 
 def _models_loaded_here() -> int:

@@ -22,6 +22,7 @@ from livecastpipe.stages.diarization.engine import ENGINES
 from livecastpipe.stages.repair import repeated_words
 
 from .conftest import run_ffmpeg
+from .publish_fixtures import SampleFlowRun
 
 pytestmark = pytest.mark.slow
 
@@ -200,17 +201,19 @@ def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
     )
 
 
-def test_failed_rerun_keeps_the_good_output(prefect_harness, sample_copy: Path, tmp_path: Path) -> None:
-    settings = Settings(output_dir=tmp_path / "out")
-    first, _ = _run([sample_copy], settings)
-    transcript_file = Path(first[0].output_dir) / "transcript.json"
+def test_failed_rerun_keeps_the_good_output(
+    sample_flow_run: SampleFlowRun, flow_output_copy: Path, tmp_path: Path
+) -> None:
+    """The flow's good output (its first run's, copied), then a rerun whose model cannot load."""
+    assert sample_flow_run.result.slug is not None
+    transcript_file = workspace.session_site_dir(flow_output_copy, sample_flow_run.result.slug) / "transcript.json"
     before = transcript_file.read_bytes()
 
     broken = Settings(
-        output_dir=tmp_path / "out",
+        output_dir=flow_output_copy,
         transcribe=TranscribeSettings(model=str(tmp_path / "geen-model")),
     )
-    again, _ = _run([sample_copy], broken)
+    again, _ = _run([sample_flow_run.source], broken)
     assert again[0].status == "failed"
     assert transcript_file.read_bytes() == before
     assert not [p for p in transcript_file.parent.iterdir() if p.name.endswith(".tmp")]

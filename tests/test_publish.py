@@ -27,7 +27,7 @@ from livecastpipe.stages.media import prepare_media_ahead
 from livecastpipe.storage import sha256_file
 
 from .conftest import SAMPLE, run_ffmpeg
-from .publish_fixtures import APPROVED_SUMMARY, HOSTILE_SCRIPT, SETTINGS, hostile_package
+from .publish_fixtures import APPROVED_SUMMARY, HOSTILE_SCRIPT, SETTINGS, SampleFlowRun, hostile_package
 
 SAMPLE_SLUG = "cooperatieven-maken-de-stad-voorbeeldsessie"
 
@@ -322,7 +322,7 @@ def test_cli_publish_rerenders_from_stored_data_and_reports_unknown_sessions(
 
 @pytest.mark.slow
 def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decisions(
-    prefect_harness, sample_copy: Path, tmp_path: Path
+    sample_flow_run: SampleFlowRun, flow_output_copy: Path
 ) -> None:
     from livecastpipe.editor.edits.edits_file import update_edits
     from livecastpipe.editor.edits.model import SessionEdits
@@ -336,16 +336,16 @@ def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decis
     from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.settings import Settings
 
-    settings = Settings(output_dir=tmp_path / "out")
-    (result,) = process_folder([str(sample_copy)], settings)
-    assert result.status == "done", result.error
-    folder = Path(result.output_dir)
+    settings = Settings(output_dir=flow_output_copy)  # the flow's first run, copied: this test edits it
+    slug = sample_flow_run.result.slug
+    assert slug is not None
+    folder = workspace.session_site_dir(flow_output_copy, slug)
     assert (folder / "index.html").is_file() and (folder / "captions.nl.vtt").is_file()
-    site = workspace.site_dir(tmp_path / "out")
+    site = workspace.site_dir(flow_output_copy)
     assert (site / "index.html").is_file() and (site / "pagefind" / "pagefind.js").is_file()
     assert "Samenvatting" not in (folder / "index.html").read_text()  # nothing approved yet
 
-    private = workspace.session_private_dir(tmp_path / "out", folder.name)
+    private = workspace.session_private_dir(flow_output_copy, slug)
     review = approve(read_review(private), SESSION_SUMMARY_KEY, "Redactie", "Een gesprek over buurtcoöperaties.")
     write_review(private, review)
     edited_review = (private / "review.json").read_bytes()
@@ -356,8 +356,8 @@ def test_flow_publishes_the_package_and_catalogue_and_a_rerun_keeps_editor_decis
 
     corrected = update_edits(private, correct_first_word)
     edited_transcript = (private / "edits.json").read_bytes()
-    (result,) = process_folder([str(sample_copy)], settings)
-    assert result.status == "done", result.error
+    (result,) = process_folder([str(sample_flow_run.source)], settings)
+    assert result.status == "done" and Path(str(result.output_dir)).resolve() == folder.resolve(), result.error
     assert "Een gesprek over buurtcoöperaties." in (folder / "index.html").read_text()
     assert read_review(private).item(SESSION_SUMMARY_KEY).decision.text == "Een gesprek over buurtcoöperaties."
     assert (private / "review.json").read_bytes() == edited_review

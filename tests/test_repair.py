@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from livecastpipe.models import PanelSpeaker, Segment, SessionMetadata, Transcript, Word
 from livecastpipe.settings import SpeakerSettings, TranscribeSettings
 from livecastpipe.stages.diarization import find_speech
-from livecastpipe.stages.ingest import ingest
 from livecastpipe.stages.repair import (
     LOOP_REPEATS,
     Span,
@@ -30,6 +29,8 @@ from livecastpipe.stages.repair import (
     uncaptioned_spans,
 )
 from livecastpipe.stages.terms import correct_terms, flag_words, sound_key
+
+from .publish_fixtures import SampleSession
 
 METADATA = SessionMetadata(
     speakers=(PanelSpeaker("Anne de Vries", "moderator"), PanelSpeaker("Pieter Bakker")),
@@ -162,12 +163,11 @@ def test_words_to_check_are_flagged() -> None:
 
 
 @pytest.mark.slow
-def test_a_loop_in_the_sample_is_repaired_with_the_real_model(sample: Path, tmp_path: Path) -> None:
-    from livecastpipe.stages.transcribe import transcribe_file
-
-    recording = ingest(sample, tmp_path / "cache")
+def test_a_loop_in_the_sample_is_repaired_with_the_real_model(sample_session: SampleSession) -> None:
+    """The sample as the model heard it (the flow's decoding, shared with the other tests), a loop put into
+    its first segment: the repair stage decodes that stretch again with the real model."""
+    recording, transcript = sample_session.recording, sample_session.heard
     settings = TranscribeSettings()
-    transcript = transcribe_file(Path(recording.audio_path), settings, recording.metadata.glossary)
     first = transcript.segments[0]
     # The loop the issue saw on a machine with another ffmpeg: one word, 28 times, over real speech.
     loop = tuple(

@@ -28,7 +28,7 @@ from livecastpipe.stages.speakers import attribute_speakers
 from livecastpipe.stages.terms import correct_terms, decoding_terms, flag_words
 from livecastpipe.stages.transcribe import transcribe_file
 
-from .publish_fixtures import SampleSession, sample_package, sample_session, sample_turns  # noqa: F401 (fixture)
+from .publish_fixtures import SampleFlowRun, SampleSession, sample_package, sample_turns
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,7 @@ def midpoint(word: Word) -> float:
 
 @pytest.mark.parametrize("change", list(RERUNS))
 def test_a_rerun_with_other_settings_publishes_each_edit_once_at_its_time(
-    sample_session: SampleSession,  # noqa: F811
+    sample_session: SampleSession,
     change: str,
 ) -> None:
     first_run = sample_package(sample_session).transcript
@@ -155,11 +155,13 @@ def clock_seconds(timestamp: str) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def test_livecast_run_again_without_diarization_keeps_an_editors_correction(sample_copy: Path, tmp_path: Path) -> None:
-    """`livecast run`, an editor corrects a segment, `livecast run --no-diarize`: the captions, transcript.txt
-    and transcript.json hold the correction once, at its time, and none of the machine's words it replaced."""
-    output, home = tmp_path / "out", tmp_path / "prefect-home"
-    run_livecast(sample_copy.parent, output, home)
+def test_livecast_run_again_without_diarization_keeps_an_editors_correction(
+    sample_flow_run: SampleFlowRun, flow_output_copy: Path, tmp_path: Path
+) -> None:
+    """A run of the sample (the flow's, copied), an editor corrects a segment, `livecast run --no-diarize`: the
+    captions, transcript.txt and transcript.json hold the correction once, at its time, and none of the
+    machine's words it replaced."""
+    output, home = flow_output_copy, tmp_path / "prefect-home"
     slug = next(p.name for p in (output / "site").iterdir() if (p / "session.json").is_file())
     private = workspace.session_private_dir(output, slug)
     current = current_edits(output, slug)
@@ -167,7 +169,7 @@ def test_livecast_run_again_without_diarization_keeps_an_editors_correction(samp
     correction = corrected(target.text, 1)
     update_edits(private, lambda e: ed.set_text(e, target.id, correction, base_version=e.version, editor=EDITOR))
 
-    run_livecast(sample_copy.parent, output, home, "--no-diarize")
+    run_livecast(sample_flow_run.source.parent, output, home, "--no-diarize")
 
     folder = workspace.session_site_dir(output, slug)
     published = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))

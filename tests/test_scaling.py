@@ -16,12 +16,9 @@ import pytest
 from livecastpipe.flows import pipeline
 from livecastpipe.flows.pipeline import process_folder
 from livecastpipe.models import Transcript, from_json
-from livecastpipe.settings import Settings, TranscribeSettings
+from livecastpipe.settings import Settings
 from livecastpipe.stages import transcribe
-from livecastpipe.stages.ingest import ingest
-from tests.conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
-
-from .conftest import transcribed_and_repaired
+from tests.conftest import SAMPLE, LongSample, repeated_sample, run_ffmpeg, timed_words
 
 pytestmark = pytest.mark.slow
 
@@ -109,25 +106,13 @@ def _session_spans_since(started: datetime) -> list[tuple[datetime, datetime]]:
     )
 
 
-def repeated_sample(media: Path, times: int) -> Path:
-    """The sample session `times` over, as one recording with the sample's sidecar."""
-    media.mkdir(parents=True, exist_ok=True)
-    long_session = media / "lange-sessie.mp4"
-    parts = media / "parts.txt"
-    parts.write_text(f"file '{SAMPLE}'\n" * times)
-    run_ffmpeg("-f", "concat", "-safe", "0", "-i", str(parts), "-c", "copy", str(long_session))
-    parts.unlink()
-    (media / "lange-sessie.yaml").write_bytes(SAMPLE_SIDECAR.read_bytes())
-    return long_session
-
-
 def test_a_failed_block_is_the_only_one_transcribed_again(
-    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness, long_sample: LongSample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Blocks are cached one by one: when one block's transcription dies, the rerun transcribes that block
     only, and the transcript is the one an uninterrupted run gives."""
-    long_session = repeated_sample(tmp_path / "media", 2)  # about 3 min, two blocks on two streams
-    settings = Settings(output_dir=tmp_path / "out", transcribe=TranscribeSettings(parallel_blocks=2))
+    long_session = long_sample.copy_into(tmp_path / "media")  # about 3 min, two blocks on two streams
+    settings = Settings(output_dir=tmp_path / "out", transcribe=long_sample.settings)
     transcribed: list[int] = []
     broken = [True]
 
@@ -151,9 +136,7 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
     assert second[0].status == "done", second[0].error
     assert transcribed == [1], "the finished block must come from the cache"
     transcript = from_json(Transcript, (Path(second[0].output_dir) / "transcript.json").read_text())
-    recording = ingest(long_session, settings.resolved_cache_dir)  # the decoded audio and glossary, from the cache
-    timed_words = lambda t: [(w.text, w.start, w.end) for w in t.words]  # noqa: E731 (the flow adds speakers)
-    assert timed_words(transcript) == timed_words(transcribed_and_repaired(recording, settings))
+    assert timed_words(transcript) == timed_words(long_sample.reference)
 
 
 def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:

@@ -33,6 +33,8 @@ from livecastpipe.stages.subtitles import (
     words_in_text,
 )
 
+from .publish_fixtures import SampleFlowRun
+
 NL_DEFAULT = BUILTIN_SUBTITLE_PROFILES["nl-default"]
 NL_BROADCAST = BUILTIN_SUBTITLE_PROFILES["nl-broadcast"]
 WITH_ELLIPSIS = SubtitleProfile(continuation="...", max_line_chars=37)
@@ -488,27 +490,9 @@ def test_identical_timestamps_still_give_valid_files_with_the_cue_flagged() -> N
 # --- the real sample through the real flow ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sample_flow_run(prefect_harness, sample_copy_module: Path, tmp_path_factory: pytest.TempPathFactory):
-    from livecastpipe.flows.pipeline import process_session
-    from livecastpipe.settings import Settings
-
-    output = tmp_path_factory.mktemp("out")
-    result = process_session(str(sample_copy_module), Settings(output_dir=output))
-    return result
-
-
-@pytest.fixture(scope="module")
-def sample_copy_module(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("media")
-    for source in (sample, sample.with_suffix(".yaml")):
-        (folder / source.name).write_bytes(source.read_bytes())
-    return folder / sample.name
-
-
 @pytest.mark.slow
-def test_sample_session_publishes_subtitles_with_every_transcript_word(sample_flow_run) -> None:
-    folder = Path(sample_flow_run.output_dir)
+def test_sample_session_publishes_subtitles_with_every_transcript_word(sample_flow_run: SampleFlowRun) -> None:
+    folder = Path(sample_flow_run.result.output_dir)
     transcript = from_json(Transcript, (folder / "transcript.json").read_text())
     expected = [w.text for w in transcript.words]
     assert len(expected) > 80
@@ -527,11 +511,11 @@ def test_sample_session_publishes_subtitles_with_every_transcript_word(sample_fl
 
 
 @pytest.mark.slow
-def test_sample_report_is_a_prefect_markdown_artifact(sample_flow_run) -> None:
+def test_sample_report_is_a_prefect_markdown_artifact(sample_flow_run: SampleFlowRun) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    key = f"subtitle-report-{sample_flow_run.slug}"
+    key = f"subtitle-report-{sample_flow_run.result.slug}"
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
     assert artifacts and artifacts[0].type == "markdown"
@@ -539,8 +523,8 @@ def test_sample_report_is_a_prefect_markdown_artifact(sample_flow_run) -> None:
 
 
 @pytest.mark.slow
-def test_sample_words_with_alternating_speakers_get_voice_spans(sample_flow_run) -> None:
-    folder = Path(sample_flow_run.output_dir)
+def test_sample_words_with_alternating_speakers_get_voice_spans(sample_flow_run: SampleFlowRun) -> None:
+    folder = Path(sample_flow_run.result.output_dir)
     transcript = from_json(Transcript, (folder / "transcript.json").read_text())
     ids = ["SPEAKER_00", "SPEAKER_01"]
     words = [
@@ -612,14 +596,16 @@ def test_a_long_session_is_searched_again_only_around_a_correction(monkeypatch: 
 
 
 @pytest.mark.slow
-def test_sample_speech_always_has_a_caption_on_screen(sample_flow_run, sample: Path, tmp_path: Path) -> None:
+def test_sample_speech_always_has_a_caption_on_screen(
+    sample_flow_run: SampleFlowRun, sample: Path, tmp_path: Path
+) -> None:
     from livecastpipe.settings import SpeakerSettings
     from livecastpipe.stages.diarization import find_speech
     from livecastpipe.stages.ingest import ingest
 
     recording = ingest(sample, tmp_path / "cache")
     speech = find_speech(Path(recording.audio_path), SpeakerSettings())
-    cues = vtt_spans((Path(sample_flow_run.output_dir) / "captions.nl.vtt").read_text(encoding="utf-8"))
+    cues = vtt_spans((Path(sample_flow_run.result.output_dir) / "captions.nl.vtt").read_text(encoding="utf-8"))
     uncovered = []
     for start, end in speech:
         cursor = start

@@ -18,7 +18,6 @@ from livecastpipe.settings import TranscribeSettings
 from livecastpipe.stages import bundled_model
 from livecastpipe.stages.bundled_model import BundledModelError, ensure_bundled_model
 from livecastpipe.stages.ingest import SAMPLE_RATE, audio_frames, ingest, load_audio
-from livecastpipe.stages.terms import decoding_terms
 from livecastpipe.stages.transcribe import (
     CHUNK_SAMPLES,
     VAD_OPTIONS,
@@ -34,23 +33,12 @@ from livecastpipe.stages.transcribe import (
 )
 from livecastpipe.stages.vad import speech_probabilities, speech_regions
 
-
-@pytest.fixture(scope="module")
-def sample_transcript(sample: Path, tmp_path_factory: pytest.TempPathFactory):
-    recording = ingest(sample, tmp_path_factory.mktemp("cache"))
-    progress: list[float] = []
-    transcript = transcribe_file(
-        Path(recording.audio_path),
-        TranscribeSettings(),
-        decoding_terms(recording.metadata),  # as the flow decodes: the speakers' names and the glossary
-        progress.append,
-    )
-    return recording, transcript, progress
+from .publish_fixtures import SampleSession
 
 
 @pytest.mark.slow
-def test_sample_gives_dutch_words_with_plausible_times(sample_transcript) -> None:
-    recording, transcript, progress = sample_transcript
+def test_sample_gives_dutch_words_with_plausible_times(sample_session: SampleSession) -> None:
+    recording, transcript, progress = sample_session.recording, sample_session.heard, sample_session.progress
     assert transcript.language == "nl"
     text = transcript.text.lower()
     for expected in ("naam", "samen", "anne"):
@@ -96,9 +84,10 @@ def test_a_piece_without_a_space_continues_the_word_before_it() -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_twice(sample_transcript, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample's decoded WAV twice over (about 3 min): long enough for two blocks."""
-    recording, _, _ = sample_transcript
+def sample_twice(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample's decoded WAV twice over (about 3 min): long enough for two blocks (decoded only: no
+    test that needs no model waits for one)."""
+    recording = ingest(sample, tmp_path_factory.mktemp("cache"))
     with wave.open(recording.audio_path, "rb") as wav:  # the same 16-bit samples, twice
         params, frames = wav.getparams(), wav.readframes(wav.getnframes())
     twice = tmp_path_factory.mktemp("twice") / "twice.wav"

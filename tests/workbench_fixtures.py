@@ -66,9 +66,10 @@ def small_package(recording: Recording) -> SessionPackage:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording: Recording) -> Path:
-    """An output folder with the small session published and its review file made (read-only: copy it)."""
+    """An output folder with the small session published and its review file made, once per test run for the
+    workbench's API and browser tests (read-only: copy it)."""
     output = tmp_path_factory.mktemp("workbench") / "output"
     package = small_package(hostile_audio_recording)
     sentences = split_sentences(package.transcript)
