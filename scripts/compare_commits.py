@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SKIPPED_PARTS = {".cache"}
-"""Private caches, not published files."""
+SKIPPED_PARTS = {".cache", "cache"}
+"""Private caches (`private/cache/`, `.cache/` in older layouts), not published files: their keys hash the
+stages' code, which a restructuring changes by definition."""
 SKIPPED_SUFFIXES = (".lock",)
-VOLATILE_KEYS = {"published", "updated_at", "versions", "livecastpipe", "editor_files"}
-"""JSON keys that name the code's version or a moment (publishing, the review file's update, and so the
-hash of that file in the manifest; the editors' files themselves are compared): they differ between any
-two runs."""
+VOLATILE_KEYS = {"published", "updated_at", "versions", "livecastpipe", "editor_files", "seconds"}
+"""JSON keys that name the code's version, a moment or a duration of work (publishing, the review file's
+update, and so the hash of that file in the manifest; the repair stage's processing time in
+`transcript-report.json`; the editors' files themselves are compared): they differ between any two runs."""
 VOLATILE_LINE = re.compile(r"^\s*<lastBuildDate>.*</lastBuildDate>\s*$", re.MULTILINE)
 """The feed's build time."""
 
@@ -88,6 +89,11 @@ def without_volatile(value: Any) -> Any:
         return {k: without_volatile(v) for k, v in value.items() if k not in VOLATILE_KEYS}
     if isinstance(value, list):
         return [without_volatile(v) for v in value]
+    if isinstance(value, str) and value.startswith("{"):  # a stage's JSON file kept inside package.json
+        try:
+            return without_volatile(json.loads(value))
+        except ValueError:
+            return value
     return value
 
 
