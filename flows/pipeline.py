@@ -20,6 +20,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.filesystems import LocalFileSystem
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run, task_run
@@ -71,6 +72,10 @@ from livecastpipe.stages.transcribe import (
     transcribe_file,
 )
 from livecastpipe.storage import error_line
+
+_STORAGE_SAVE_ATTEMPTS = 3
+"""How often a session saves its result-storage block before it fails: a save loses a race only to
+another session registering the same type, which a second save finds."""
 
 
 def load_models_in_background(settings: Settings, paths: Sequence[Path]) -> None:
@@ -348,10 +353,18 @@ def catalogue_task(settings: Settings) -> str:
 
 
 def _result_storage(settings: Settings) -> str:
-    """A saved LocalFileSystem block under the cache folder, where cached stage results are kept."""
+    """A saved LocalFileSystem block under the cache folder, where cached stage results are kept.
+    Sessions starting at once in other processes (Dask workers) register the block's type together:
+    Prefect reads, then creates, so the one that loses is told it exists and saves again, finding it."""
     basepath = (settings.resolved_cache_dir / "results").resolve()
     name = "livecast-results-" + hashlib.sha256(str(basepath).encode()).hexdigest()[:12]
-    LocalFileSystem(basepath=str(basepath)).save(name, overwrite=True)
+    for attempt in range(_STORAGE_SAVE_ATTEMPTS):
+        try:
+            LocalFileSystem(basepath=str(basepath)).save(name, overwrite=True)
+            break
+        except ObjectAlreadyExists:
+            if attempt == _STORAGE_SAVE_ATTEMPTS - 1:
+                raise
     return f"local-file-system/{name}"
 
 

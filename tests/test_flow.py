@@ -201,6 +201,36 @@ def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
     )
 
 
+def test_a_session_that_loses_the_race_to_register_result_storage_still_runs(
+    prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sessions starting at once on Dask workers both find Prefect's LocalFileSystem block type
+    missing and both create it; the server refuses the second (409). That session must not fail: here
+    the type's lookup answers "not found" once although the server has it, as for the loser of the race."""
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.exceptions import ObjectNotFound
+
+    from livecastpipe.flows import pipeline
+
+    real_lookup = SyncPrefectClient.read_block_type_by_slug
+    lookups: list[str] = []
+
+    def lookup_losing_the_race_once(self, slug: str):  # type: ignore[no-untyped-def]
+        lookups.append(slug)
+        if lookups.count("local-file-system") == 1 and slug == "local-file-system":
+            raise ObjectNotFound(http_exc=Exception("registered meanwhile by another session"))
+        return real_lookup(self, slug)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_block_type_by_slug", lookup_losing_the_race_once)
+    monkeypatch.setattr(pipeline.LocalFileSystem, "_block_type_id", None, raising=False)
+
+    storage = pipeline._result_storage(Settings(cache_dir=tmp_path / "cache", output_dir=tmp_path / "out"))
+
+    assert lookups.count("local-file-system") >= 2  # the refused creation was followed by a second save
+    saved = pipeline.LocalFileSystem.load(storage.split("/", 1)[1])
+    assert Path(saved.basepath) == (tmp_path / "cache" / "results").resolve()
+
+
 def test_failed_rerun_keeps_the_good_output(
     sample_flow_run: SampleFlowRun, flow_output_copy: Path, tmp_path: Path
 ) -> None:
