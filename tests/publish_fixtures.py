@@ -297,12 +297,17 @@ def site_url(published_site: Path) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class SampleFlowRun:
-    """The sample published by the real flow (`process_folder`, default settings)."""
+    """The sample published by the real flow (`process_folder`, default settings), in a batch with a broken
+    file, an empty one and a path that does not exist."""
 
     source: Path
     """The sample's copy the run read: a rerun names this file, so that it is the same session."""
     output: Path
     result: SessionResult
+    failures: dict[str, SessionResult]
+    """The batch's other recordings, by file name: each failed."""
+    progress: list[float]
+    """The seconds of audio transcribed, as the run reported them."""
 
 
 @pytest.fixture(scope="session")
@@ -310,14 +315,24 @@ def sample_flow_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFact
     """The sample through the real flow once per test run, shared by the flow, subtitles and publish tests
     (read-only: a test that changes the output works on `flow_output_copy`)."""
     from livecastpipe.flows.pipeline import process_folder
+    from livecastpipe.flows.progress import TranscriptionProgress
 
     media = tmp_path_factory.mktemp("flow-media")
     shutil.copy(SAMPLE, media / SAMPLE.name)
     shutil.copy(SAMPLE_SIDECAR, media / SAMPLE_SIDECAR.name)
+    (media / "kapot.mp4").write_text("geen video")
+    (media / "leeg.wav").touch()
     output = tmp_path_factory.mktemp("flow") / "out"
-    (result,) = process_folder([str(media / SAMPLE.name)], Settings(output_dir=output))
+    progress: list[float] = []
+    results = process_folder(
+        [str(media), str(media.parent / "bestaat-niet.mp4")],
+        Settings(output_dir=output),
+        TranscriptionProgress(lambda source, done, total: progress.append(done)),
+    )
+    by_name = {Path(r.source).name: r for r in results}
+    result = by_name.pop(SAMPLE.name)
     assert result.status == "done", result.error
-    return SampleFlowRun(media / SAMPLE.name, output, result)
+    return SampleFlowRun(media / SAMPLE.name, output, result, by_name, progress)
 
 
 @pytest.fixture()

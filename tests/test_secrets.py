@@ -44,16 +44,16 @@ def test_the_key_is_used_but_never_shown(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_planted_key_is_in_no_produced_file(
-    prefect_harness, sample_copy: Path, tmp_path: Path, chat_server, caplog: pytest.LogCaptureFixture
+    prefect_harness, short_sample_copy: Path, tmp_path: Path, chat_server, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The whole flow on the sample with the key in `livecast.toml`: the endpoint gets it, and no file of
+    """The whole flow on the sample's first seconds with the key in `livecast.toml`: the endpoint gets it, and no file of
     the site or the private workspace (cache included) holds it, nor any log line."""
     from livecastpipe.flows.pipeline import process_folder
 
     server = chat_server(lambda body: completion('{"samenvatting": "Kort.", "hoofdstuktitels": [], "trefwoorden": []}'))
     settings = load_settings(_config(tmp_path, server.url), environ={})
     caplog.set_level(logging.DEBUG)
-    (result,) = process_folder([str(sample_copy)], settings)
+    (result,) = process_folder([str(short_sample_copy)], settings)
     assert result.status == "done", result.error
     assert server.requests and server.requests[0][1]["Authorization"] == f"Bearer {KEY}"
     produced = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
