@@ -194,7 +194,13 @@ class PublishSettings(BaseModel):
     time_zone: str = "Europe/Amsterdam"
     """Where the sessions took place: dates in metadata get this zone's offset."""
     audio_bitrate_kbps: int = Field(default=64, ge=16, le=320)
-    """Bitrate of the low-bandwidth audio-only copy (AAC, mono)."""
+    """Bitrate of the low-bandwidth audio-only copy (mono)."""
+    podcast_audio: Literal["m4a", "mp3"] = "m4a"
+    """Format of the audio-only copy, the audio feeds' enclosure: `m4a` (AAC) or `mp3` (for podcast
+    apps and players that play only MP3)."""
+    normalise_audio: bool = True
+    """Bring the audio copy to -16 LUFS, the loudness podcast apps expect (EBU R128, ffmpeg's `loudnorm`);
+    off, the copy keeps the recording's loudness."""
     video_crf: int = Field(default=23, ge=0, le=51)
     """x264 quality when a recording must be re-encoded to be web-playable."""
     podcast_category: str = "Society & Culture"
@@ -229,7 +235,8 @@ class PublishSettings(BaseModel):
 
     def fingerprint(self) -> str:
         """Short stable hash of the settings that decide the media copies (reuse key)."""
-        blob = json.dumps({"audio": self.audio_bitrate_kbps, "crf": self.video_crf}).encode()
+        audio = {"kbps": self.audio_bitrate_kbps, "format": self.podcast_audio, "normalised": self.normalise_audio}
+        blob = json.dumps({"audio": audio, "crf": self.video_crf}).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

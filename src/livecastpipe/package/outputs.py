@@ -165,6 +165,10 @@ SIGN_LANGUAGE_VIDEO = OutputFile(
 )
 WEB_VIDEO = OutputFile("web_video", "video.mp4", "media", "video/mp4", "public", download_label="Video (MP4)")
 AUDIO_COPY = OutputFile("audio_copy", "audio.m4a", "media", "audio/mp4", "public", download_label="Alleen geluid (M4A)")
+AUDIO_COPY_MP3 = OutputFile(
+    "audio_copy_mp3", "audio.mp3", "media", "audio/mpeg", "public", download_label="Alleen geluid (MP3)"
+)
+"""The audio copy as MP3 instead of M4A (`publish.podcast_audio = "mp3"`)."""
 POSTER = OutputFile("poster", "poster.jpg", "media", "image/jpeg", "public")
 SESSION_PAGE = OutputFile("session_page", "index.html", "publish", "text/html", "public")
 EMBED_PAGE = OutputFile("embed_page", "embed.html", "publish", "text/html", "public")
@@ -225,7 +229,7 @@ MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/js
 OUTPUTS: tuple[OutputFile, ...] = (
     CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON,
     PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
-    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
+    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, AUDIO_COPY_MP3, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
     CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
     MACHINE_TRANSCRIPT,
@@ -233,6 +237,16 @@ OUTPUTS: tuple[OutputFile, ...] = (
     DECODED_AUDIO, MEDIA_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
+
+AUDIO_COPIES: dict[str, OutputFile] = {"m4a": AUDIO_COPY, "mp3": AUDIO_COPY_MP3}
+"""The audio copy's file by `publish.podcast_audio`."""
+
+
+def audio_copy(name: str) -> OutputFile:
+    """The audio copy a package's audio file is (M4A or MP3, by its name): its media type for the player
+    and the feeds' enclosures."""
+    return next((o for o in AUDIO_COPIES.values() if o.name() == name), AUDIO_COPY)
+
 
 OUTPUT_FORMATS = ("vtt", "srt", "txt", "json", "tsv", "whisperx", "podcast")
 """The transcript and subtitle formats a run chooses from (`publish.formats`, `--output-format`; `all`: every

@@ -300,6 +300,7 @@ def player_context(
     return {
         "rec": package.recording,
         "media": media,
+        "audio_type": outputs.audio_copy(media.audio).media_type,
         "files": files,
         "out": outputs.session_file_names(package.language),
         "lang": package.language,
@@ -398,7 +399,7 @@ def catalogue_entry(
             if role in PODCAST_ROLES
         ],
         "language": package.language,
-        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": outputs.AUDIO_COPY.media_type},
+        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": outputs.audio_copy(media.audio).media_type},
         "video": {"path": media.video, "bytes": sizes[media.video], "type": outputs.WEB_VIDEO.media_type}
         if media.video
         else None,

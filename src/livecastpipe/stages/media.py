@@ -79,20 +79,64 @@ def make_web_video(source: Path, target: Path, settings: PublishSettings, backgr
     return True
 
 
+PODCAST_LOUDNESS_LUFS = -16.0
+"""The audio copy's integrated loudness when normalised (`publish.normalise_audio`): what podcast apps expect."""
+TRUE_PEAK_DBTP = -2.0
+"""The audio copy's highest true peak (dBTP) when its loudness is normalised: AAC and MP3 encoding adds
+up to half a dB, and the encoded copy must stay under the -1 dBTP podcast directories ask."""
+
+AUDIO_ENCODERS = {"m4a": "aac", "mp3": "libmp3lame"}
+"""ffmpeg's encoder of each `publish.podcast_audio` format."""
+AUDIO_CONTAINERS = {"m4a": ["-movflags", "+faststart", "-f", "mp4"], "mp3": ["-f", "mp3"]}
+"""ffmpeg's container options of each `publish.podcast_audio` format."""
+
+
+def measure_loudness(source: Path, target_lufs: float, background: bool = False) -> dict[str, str]:
+    """The first pass of ffmpeg's `loudnorm` over the recording's audio: its measured integrated loudness,
+    loudness range, true peak and threshold, which the second pass uses to normalise linearly."""
+    nice = ["nice", "-n", "19"] if background and shutil.which("nice") else []
+    analysis = f"loudnorm=I={target_lufs}:TP={TRUE_PEAK_DBTP}:LRA=11:print_format=json"
+    command = [*nice, ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(source), "-map", "0:a:0", "-vn"]
+    result = run_child([*command, "-af", analysis, "-f", "null", "-"], capture_output=True, text=True)
+    report = result.stderr[result.stderr.rfind("{") : result.stderr.rfind("}") + 1]
+    if result.returncode != 0 or not report:
+        raise PublishError(source, f"ffmpeg could not measure the loudness: {result.stderr.strip()[-200:]}")
+    measured: dict[str, str] = json.loads(report)
+    return measured
+
+
+def loudness_filter(source: Path, target_lufs: float, background: bool = False) -> str:
+    """ffmpeg's `loudnorm` second pass: the audio brought to `target_lufs` (EBU R128) with its true peak
+    at most `TRUE_PEAK_DBTP`, linearly where the measured range allows; silence is left as it is."""
+    measured = measure_loudness(source, target_lufs, background)
+    if measured["input_i"] in ("-inf", "inf"):
+        return "anull"
+    return (
+        f"loudnorm=I={target_lufs}:TP={TRUE_PEAK_DBTP}:LRA=11:measured_I={measured['input_i']}"
+        f":measured_TP={measured['input_tp']}:measured_LRA={measured['input_lra']}"
+        f":measured_thresh={measured['input_thresh']}:offset={measured['target_offset']}:linear=true"
+    )
+
+
 def make_audio_copy(source: Path, target: Path, settings: PublishSettings, background: bool = False) -> None:
-    """Write the low-bandwidth audio-only copy (`.m4a`, `+faststart`): the AAC stream as it is when it is
-    already no larger than the configured bitrate, else mono AAC at that bitrate."""
+    """Write the low-bandwidth audio-only copy in `publish.podcast_audio`'s format, at -16 LUFS (two-pass
+    `loudnorm`, `publish.normalise_audio`): mono at the configured bitrate. Without normalisation an M4A
+    copy keeps the AAC stream as it is when no larger than that bitrate."""
     with av.open(str(source), metadata_errors="ignore") as container:
         audio = container.streams.audio[0]
         small_aac = (
             audio.codec_context.name == "aac" and 0 < (audio.bit_rate or 0) <= settings.audio_bitrate_kbps * 1100
         )
-    codec = ["-c:a", "copy"] if small_aac else ["-ac", "1", "-c:a", "aac", "-b:a", f"{settings.audio_bitrate_kbps}k"]
-    _run_ffmpeg(
-        ["-i", str(source), "-map", "0:a:0", "-vn", *codec, "-movflags", "+faststart", "-f", "mp4", str(target)],
-        source,
-        background,
-    )
+    audio_format = settings.podcast_audio
+    if not settings.normalise_audio and audio_format == "m4a" and small_aac:
+        codec = ["-c:a", "copy"]
+    else:
+        codec = ["-ac", "1", "-c:a", AUDIO_ENCODERS[audio_format], "-b:a", f"{settings.audio_bitrate_kbps}k"]
+        if settings.normalise_audio:
+            # loudnorm resamples to 192 kHz: the copy gets a podcast's 44.1 kHz back.
+            codec += ["-af", loudness_filter(source, PODCAST_LOUDNESS_LUFS, background), "-ar", "44100"]
+    muxer = AUDIO_CONTAINERS[audio_format]
+    _run_ffmpeg(["-i", str(source), "-map", "0:a:0", "-vn", *codec, *muxer, str(target)], source, background)
 
 
 def make_poster(source: Path, target: Path, duration: float, background: bool = False) -> None:
@@ -184,6 +228,7 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
     if not source.is_file():
         raise PublishError(source, "recording not found, and no published media to reuse")
     has_video = recording.media.video is not None
+    audio_name = outputs.AUDIO_COPIES[settings.podcast_audio].name()
     reencoded = False
     try:
         if has_video:
@@ -191,12 +236,12 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
             make_poster(source, folder / outputs.POSTER.name(), recording.media.duration, background)
         else:
             make_title_card_of(recording, folder / outputs.POSTER.name())
-        make_audio_copy(source, folder / outputs.AUDIO_COPY.name(), settings, background)
+        make_audio_copy(source, folder / audio_name, settings, background)
     except av.error.FFmpegError as exc:
         raise PublishError(source, f"not a readable recording ({exc.strerror})") from exc
     return MediaFiles(
         video=outputs.WEB_VIDEO.name() if has_video else None,
-        audio=outputs.AUDIO_COPY.name(),
+        audio=audio_name,
         poster=outputs.POSTER.name(),
         video_reencoded=reencoded,
         source_sha256=recording.sha256,
