@@ -103,7 +103,21 @@ ComputeTypeOption = Annotated[
 ]
 HotwordsOption = Annotated[Optional[str], typer.Option(help="Words to listen for, beside each glossary.")]
 InitialPromptOption = Annotated[
-    Optional[str], typer.Option(help="Text preceding the audio: spelling and style to follow.")
+    Optional[str],
+    typer.Option(
+        "--initial-prompt", "--initial_prompt", help="Text preceding the audio: spelling and style to follow."
+    ),
+]
+BeamSizeOption = Annotated[
+    Optional[int], typer.Option("--beam-size", "--beam_size", min=1, help="Beams searched while decoding (default 5).")
+]
+BatchSizeOption = Annotated[
+    Optional[int],
+    typer.Option("--batch-size", "--batch_size", min=1, help="30 s speech chunks decoded at a time (default 8)."),
+]
+RunOutputOption = Annotated[
+    Optional[Path],
+    typer.Option("--output", "-o", "--output-dir", "--output_dir", help="Output folder (default: output)."),
 ]
 NumSpeakersOption = Annotated[
     Optional[int], typer.Option(help="Speakers per recording, where its metadata states none.")
@@ -119,10 +133,12 @@ NoDiarizeOption = Annotated[
 OutputFormatOption = Annotated[
     Optional[list[str]],
     typer.Option(
+        "--output-format",
+        "--output_format",
         help="Write only these transcript and subtitle formats: "
         f"{', '.join(outputs.OUTPUT_FORMATS)} or {outputs.ALL_FORMATS} (the default; repeatable; "
         "publish.formats). The player's WebVTT tracks and transcript.json are always written; the "
-        "page and the feeds offer what was written; --json lists the files under 'files'."
+        "page and the feeds offer what was written; --json lists the files under 'files'.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")]
@@ -140,7 +156,7 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefe
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
-    output: OutputOption = None,
+    output: RunOutputOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     language: LanguageOption = None,
@@ -149,6 +165,8 @@ def run(
     compute_type: ComputeTypeOption = None,
     hotwords: HotwordsOption = None,
     initial_prompt: InitialPromptOption = None,
+    beam_size: BeamSizeOption = None,
+    batch_size: BatchSizeOption = None,
     num_speakers: NumSpeakersOption = None,
     min_speakers: MinSpeakersOption = None,
     max_speakers: MaxSpeakersOption = None,
@@ -160,7 +178,8 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed or the site around them
-    (catalogue, search index, feeds) was not rebuilt.
+    (catalogue, search index, feeds) was not rebuilt. Whisper's own flag spellings are accepted too
+    (`--initial_prompt`, `--output_format`, `-o`/`--output_dir`, `--beam_size`, `--batch_size`).
 
     Progress and the summary table go to stderr; stdout holds only what was asked for (--json).
     """
@@ -180,6 +199,8 @@ def run(
         compute_type=compute_type,
         hotwords=hotwords,
         initial_prompt=initial_prompt,
+        beam_size=beam_size,
+        batch_size=batch_size,
         diarize=False if no_diarize else None,
         num_speakers=num_speakers,
         min_speakers=min_speakers,
