@@ -32,7 +32,7 @@ def loudness_of(path: Path) -> tuple[float, float]:
     )
     summary = result.stderr[result.stderr.rindex("Summary:") :]
     integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
+    peak = re.search(r"Peak:\s+(-?(?:[\d.]+|inf)) dBFS", summary)
     assert integrated and peak, summary
     return float(integrated.group(1)), float(peak.group(1))
 
@@ -62,6 +62,15 @@ def test_audio_copy_keeps_the_recordings_loudness_when_asked(quiet_recording: Pa
     target = tmp_path / "audio.m4a"
     make_audio_copy(quiet_recording, target, replace_settings(normalise_audio=False))
     assert abs(loudness_of(target)[0] - loudness_of(quiet_recording)[0]) <= 1.0
+
+
+def test_a_silent_recording_gets_a_silent_copy(tmp_path: Path) -> None:
+    """Silence has no loudness to measure (-inf): the copy is written as it is, not amplified noise."""
+    source = tmp_path / "stilte.m4a"
+    run_ffmpeg("-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "5", "-c:a", "aac", str(source))
+    target = tmp_path / "audio.mp3"
+    make_audio_copy(source, target, replace_settings(podcast_audio="mp3"))
+    assert loudness_of(target)[0] <= -70  # the scanner's floor: nothing audible
 
 
 def replace_settings(**changes: object) -> PublishSettings:
