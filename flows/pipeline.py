@@ -523,12 +523,11 @@ def process_sessions_task(
         with transaction(commit_mode=CommitMode.EAGER):
             state = installed_process_session(source, settings, dict(taken), progress, return_state=True)
         outcome = state.result(raise_on_failure=False)
-        timed_out = timed_out_stage(state.state_details.flow_run_id)
         if isinstance(outcome, SessionResult):
             results.append(outcome)
             taken.update(existing_slugs(settings.output_dir))
         else:
-            if isinstance(outcome, TimeoutError) and timed_out:
+            if timed_out := timed_out_stage(outcome):
                 stage, seconds = timed_out
                 message = (
                     f"{source}: the {stage} stage ran past its time limit of {seconds:g} s "

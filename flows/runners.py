@@ -3,11 +3,9 @@ process, or a Dask cluster; and each stage's time limit and retry pause from the
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
@@ -18,31 +16,30 @@ from livecastpipe.stages.transcribe import stream_count
 
 def stage_options(settings: Settings, stage: str) -> dict[str, Any]:
     """`with_options` for a stage's task: its time limit and the pause before a retry, from `settings.stages`;
-    a stage stopped by its time limit is remembered for the session's error (`timed_out_stage`)."""
+    a stage stopped by its time limit names itself on its error (`timed_out_stage`)."""
     return {
         "timeout_seconds": settings.stages.timeout(stage),
         "retry_delay_seconds": settings.stages.retry_delay_s,
-        "on_failure": [_remember_timeout],
+        "on_failure": [_name_the_timed_out_stage],
     }
 
 
-_timed_out: dict[UUID, tuple[str, float]] = {}
-"""Per flow run, the first of its stages stopped by its time limit, and the limit (seconds)."""
-_timed_out_lock = threading.Lock()
+_TIMED_OUT_STAGE = "livecast_timed_out_stage"
+"""The attribute of a stage's TimeoutError that holds (stage, limit in seconds)."""
 
 
-def _remember_timeout(task: Any, task_run: Any, state: Any) -> None:
-    """A failed stage's hook: when its time limit stopped it, remember the stage for its flow run. The
-    innermost comes first (a timed-out transcription block fails its transcription by the same error)."""
-    if state.name == "TimedOut" and task_run.flow_run_id is not None:
-        with _timed_out_lock:
-            _timed_out.setdefault(task_run.flow_run_id, (task.name, task.timeout_seconds))
+def _name_the_timed_out_stage(task: Any, task_run: Any, state: Any) -> None:
+    """A failed stage's hook, run before its error reaches the caller: when its time limit stopped it, the
+    error names the stage and the limit. The innermost keeps its name (a timed-out transcription block
+    fails its transcription by the same error)."""
+    error = state.data
+    if state.name == "TimedOut" and isinstance(error, TimeoutError) and not hasattr(error, _TIMED_OUT_STAGE):
+        setattr(error, _TIMED_OUT_STAGE, (task.name, task.timeout_seconds))
 
 
-def timed_out_stage(flow_run_id: UUID | None) -> tuple[str, float] | None:
-    """(stage, seconds) of the flow run's stage its time limit stopped, if one was (forgotten once asked)."""
-    with _timed_out_lock:
-        return _timed_out.pop(flow_run_id, None) if flow_run_id is not None else None
+def timed_out_stage(error: object) -> tuple[str, float] | None:
+    """(stage, seconds) of the stage whose time limit raised `error`, a session's failure; None otherwise."""
+    return getattr(error, _TIMED_OUT_STAGE, None) if isinstance(error, TimeoutError) else None
 
 
 def _local_dask_runner(workers: int) -> TaskRunner:

@@ -140,28 +140,27 @@ def check_api(api_url: str) -> None:
         )
 
 
-_started_early: TemporaryServer | None = None
-
-
-def start_early() -> None:
+def start_early() -> TemporaryServer | None:
     """Start the temporary server now, unless an API is given in the environment; `prefect_api` takes it
     over (or stops it, when Prefect's settings name an API). Stopped at exit in any case."""
-    global _started_early
-    if _started_early is None and not os.environ.get("PREFECT_API_URL"):
-        _started_early = TemporaryServer()
-        atexit.register(_started_early.stop)
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    server = TemporaryServer()
+    atexit.register(server.stop)
+    return server
 
 
 @contextmanager
-def prefect_api() -> Iterator[Callable[[], None]]:
-    """Run the enclosed flows against the configured Prefect API, or else a temporary local server.
+def prefect_api(started: TemporaryServer | None = None) -> Iterator[Callable[[], None]]:
+    """Run the enclosed flows against the configured Prefect API, or else a temporary local server: the
+    one `start_early` `started`, or one started now.
 
-    The server is started at once; the context yields the function that waits until it answers, to be
-    called after the heavy imports, just before the first flow run.
+    The context yields the function that waits until the server answers, to be called after the heavy
+    imports, just before the first flow run.
     """
     # Started before Prefect is imported, unless an API is given in the environment; stopped again when
     # Prefect's settings (a profile) name one.
-    server = None if os.environ.get("PREFECT_API_URL") else (_started_early or TemporaryServer())
+    server = None if os.environ.get("PREFECT_API_URL") else (started or TemporaryServer())
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,

@@ -8,13 +8,14 @@ import sys
 
 
 def main() -> None:
+    early_server = None
     if sys.argv[1:2] == ["run"]:
         from livecastpipe.flows.server import start_early
 
-        start_early()
+        early_server = start_early()
     from livecastpipe.cli.main import entry_point
 
-    entry_point()
+    entry_point(early_server)
 
 
 if __name__ == "__main__":

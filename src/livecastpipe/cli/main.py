@@ -33,6 +33,7 @@ from livecastpipe.timefmt import minutes_and_seconds
 
 if TYPE_CHECKING:
     from livecastpipe.flows.pipeline import SessionResult
+    from livecastpipe.flows.server import TemporaryServer
 
 app = typer.Typer(
     help="Turn Dutch conference recordings into accessible, subtitled replays.", pretty_exceptions_enable=False
@@ -71,12 +72,13 @@ def main(
     """livecastpipe command line."""
 
 
-def entry_point() -> None:
+def entry_point(early_server: TemporaryServer | None = None) -> None:
     """The `livecast` command: a fault of the file system (read-only folder, full disk, missing file) or
     of a file's content ends it with one line, `error: <path>: <problem>`, and status 1; with `-v` the
-    traceback follows."""
+    traceback follows. `early_server`, Prefect's temporary server started before the imports, goes to
+    `run` (as the command's context object)."""
     try:
-        app(prog_name="livecast")
+        app(prog_name="livecast", obj=early_server)
     except (OSError, ValueError) as exc:
         if {"-v", "--verbose"} & set(sys.argv[1:]):
             traceback.print_exc()
@@ -155,6 +157,7 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefe
 
 @app.command()
 def run(
+    context: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
     output: RunOutputOption = None,
     config: ConfigOption = None,
@@ -210,7 +213,7 @@ def run(
         settings = load_settings(config, flags)
     except SettingsError as exc:
         raise fail(str(exc), 2) from exc
-    results, site_error = _process_with_progress(paths, settings, quiet)
+    results, site_error = _process_with_progress(paths, settings, quiet, context.obj)
     if json_output:
         records = [dataclasses.asdict(r) | {"files": _format_files(r)} for r in results]
         print(json.dumps(records, ensure_ascii=False, indent=2))
@@ -220,13 +223,14 @@ def run(
 
 
 def _process_with_progress(
-    paths: list[Path], settings: Settings, quiet: bool
+    paths: list[Path], settings: Settings, quiet: bool, early_server: TemporaryServer | None
 ) -> tuple[list[SessionResult], str | None]:
-    """Run the folder flow under the Prefect API with a progress bar per recording (none when quiet); the
-    sessions' results, and why the site around them was not rebuilt (None when it was)."""
+    """Run the folder flow under the Prefect API (on `early_server` when the command started one) with a
+    progress bar per recording (none when quiet); the sessions' results, and why the site around them was
+    not rebuilt (None when it was)."""
     from livecastpipe.flows.server import PrefectApiUnreachable, prefect_api
 
-    with prefect_api() as prefect_ready:  # the server starts now, while the flows are imported
+    with prefect_api(early_server) as prefect_ready:  # the server starts now, while the flows are imported
         from livecastpipe.flows.pipeline import (
             SiteNotPublished,
             load_models_in_background,
