@@ -139,7 +139,9 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefe
 
 @app.command()
 def run(
-    paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Recordings, folders of recordings, or URLs (media files, HLS playlists).")
+    ],
     output: OutputOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
@@ -198,9 +200,7 @@ def run(
     _exit_on_failures(results, site_error)
 
 
-def _process_with_progress(
-    paths: list[Path], settings: Settings, quiet: bool
-) -> tuple[list[SessionResult], str | None]:
+def _process_with_progress(paths: list[str], settings: Settings, quiet: bool) -> tuple[list[SessionResult], str | None]:
     """Run the folder flow under the Prefect API with a progress bar per recording (none when quiet); the
     sessions' results, and why the site around them was not rebuilt (None when it was)."""
     from livecastpipe.flows.server import PrefectApiUnreachable, prefect_api
@@ -235,7 +235,7 @@ def _process_with_progress(
                 progress.update(bars[source], completed=done)
 
             try:
-                return process_folder([str(p) for p in paths], settings, TranscriptionProgress(report)), None
+                return process_folder(paths, settings, TranscriptionProgress(report)), None
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
                 return exc.results, str(exc)
 
