@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -212,3 +215,37 @@ def test_a_sidecar_names_a_recording_by_url(media_server: MediaServer, tmp_path:
     (media / "keynote.yaml").write_text("source_url: ftp://example.org/keynote.wav\n")
     with pytest.raises(IngestError, match=r"keynote\.yaml: invalid metadata: source_url: .*http:// or https://"):
         ingest_source(str(media / "keynote"), tmp_path / "cache")
+
+
+@pytest.mark.slow
+def test_livecast_run_takes_folders_and_urls_and_a_failed_download_stays_alone(
+    media_server: MediaServer, tmp_path: Path
+) -> None:
+    _hls_rendition(media_server.root / "zaal1")
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "opening.yaml").write_text(f"title: Opening\nsource_url: {media_server.url}/zaal1/index.m3u8\n")
+    missing = f"{media_server.url}/zaal2/index.m3u8"
+    out = tmp_path / "out"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "livecastpipe", "run", str(media), missing, "--output", str(out), "--json"]
+        + ["--no-diarize", "--output-format", "vtt"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
+
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: cannot be downloaded: the server answered HTTP 404 File not found"]
+    records = {r["source"]: r for r in json.loads(done.stdout)}
+    assert records[str(media / "opening")]["status"] == "done" and records[missing]["status"] == "failed"
+    manifest = json.loads((out / "site" / "opening" / "session.json").read_text())
+    assert manifest["recording"]["source"] == f"{media_server.url}/zaal1/index.m3u8"
+    assert manifest["recording"]["file"] == "opening"
+    for published in (out / "site").rglob("*"):
+        if published.suffix in (".json", ".html", ".xml", ".vtt", ".txt"):
+            assert str(tmp_path) not in published.read_text(), published  # no local path, the cache's neither
