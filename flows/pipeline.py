@@ -425,7 +425,7 @@ def process_session(
     placement = place_recording(settings.output_dir, recording, settings.replace_recordings)
     if placement.refusal is not None:
         forget_decoded_audio(recording)
-        raise IngestError(Path(source), placement.refusal)
+        raise IngestError(source, placement.refusal)
     if placement.update is not None:
         get_run_logger().info("%s: %s", source, placement.update)
     if placement.copies is not None:

@@ -155,6 +155,12 @@ def test_a_direct_media_url_is_ingested_and_published_without_its_password_or_qu
     assert public["source"] == f"{media_server.url}/zaal%202/opening.wav"
     assert "geheim" not in json.dumps(public)
 
+    with recording.media_file.open("r+b") as damaged:  # the cached download no longer has its SHA-256
+        damaged.seek(-1000, 2)
+        damaged.write(bytes(1000))
+    again = ingest_source(url, tmp_path / "cache")
+    assert again.sha256 == recording.sha256 and media_server.bytes_sent["zaal 2/opening.wav"] >= 2 * clip.stat().st_size
+
 
 def test_a_missing_url_fails_in_one_line_naming_it_and_leaves_nothing(
     media_server: MediaServer, tmp_path: Path

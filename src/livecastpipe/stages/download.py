@@ -154,6 +154,8 @@ def download(url: str, cache_dir: Path, retries: int = DOWNLOAD_RETRIES) -> Down
     folder = download_folder(url, cache_dir)
     if (done := _recorded(folder, url)) is not None:
         return done
+    if (folder / DOWNLOAD_RECORD).exists():  # a download changed since it was checked: fetched anew
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with yt_dlp.YoutubeDL(_options(folder, retries)) as downloader:
