@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import pickle
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -255,3 +257,29 @@ def test_livecast_run_takes_folders_and_urls_and_a_failed_download_stays_alone(
     for published in (out / "site").rglob("*"):
         if published.suffix in (".json", ".html", ".xml", ".vtt", ".txt"):
             assert str(tmp_path) not in published.read_text(), published  # no local path, the cache's neither
+
+
+def test_the_ingest_task_retries_a_dropped_download_but_not_a_404(media_server: MediaServer, tmp_path: Path) -> None:
+    from prefect.states import Failed
+
+    from livecastpipe.flows.pipeline import _not_bad_input
+
+    url = f"{media_server.url}/bestaat-niet.wav"
+    with pytest.raises(DownloadError) as missing:
+        download(url, tmp_path / "cache")
+    refused = f"http://127.0.0.1:{_free_port()}/sessie.wav"
+    with pytest.raises(DownloadError) as unreachable:
+        download(refused, tmp_path / "cache", retries=0)
+    assert str(unreachable.value).startswith(f"{refused}: download failed: ") and "Connection refused" in str(
+        unreachable.value
+    )
+    assert not _not_bad_input(None, None, Failed(data=missing.value))
+    assert _not_bad_input(None, None, Failed(data=unreachable.value))
+    assert pickle.loads(pickle.dumps(unreachable.value)).transient  # as a Dask worker sends it back
+
+
+def _free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
