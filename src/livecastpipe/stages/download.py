@@ -21,11 +21,11 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import ContentTooShortError
 
 from livecastpipe.models import Recording, SessionMetadata, is_url
+from livecastpipe.package import outputs
 from livecastpipe.stages.ingest import IngestError, ffmpeg_binary, ingest, ingest_file, listed_url, read_metadata
 from livecastpipe.storage import atomic_write_text, sha256_file
 
 DOWNLOADS_FOLDER = "downloads"
-DOWNLOAD_RECORD = "download.json"
 DOWNLOAD_RETRIES = 3
 """How often yt-dlp itself retries a dropped connection or a fragment (resuming the `.part`) before the
 download fails as transient, for the ingest task to retry after its delay."""
@@ -139,7 +139,7 @@ def _options(folder: Path, retries: int) -> dict[str, Any]:
 def _recorded(folder: Path, url: str) -> Download | None:
     """The completed download of `url` in `folder`, when its file still has the SHA-256 recorded."""
     try:
-        record = json.loads((folder / DOWNLOAD_RECORD).read_text(encoding="utf-8"))
+        record = json.loads((folder / outputs.DOWNLOAD_RECORD.name()).read_text(encoding="utf-8"))
         path = folder / Path(record["file"]).name
         if record["url"] == url and path.is_file() and sha256_file(path) == record["sha256"]:
             return Download(url, path, record["sha256"])
@@ -154,7 +154,7 @@ def download(url: str, cache_dir: Path, retries: int = DOWNLOAD_RETRIES) -> Down
     folder = download_folder(url, cache_dir)
     if (done := _recorded(folder, url)) is not None:
         return done
-    if (folder / DOWNLOAD_RECORD).exists():  # a download changed since it was checked: fetched anew
+    if (folder / outputs.DOWNLOAD_RECORD.name()).exists():  # a download changed since it was checked: fetched anew
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -172,7 +172,7 @@ def download(url: str, cache_dir: Path, retries: int = DOWNLOAD_RETRIES) -> Down
     path = files[0]
     sha256 = sha256_file(path)
     record = {"url": url, "file": path.name, "sha256": sha256, "size_bytes": path.stat().st_size}
-    atomic_write_text(folder / DOWNLOAD_RECORD, json.dumps(record, indent=2) + "\n")
+    atomic_write_text(folder / outputs.DOWNLOAD_RECORD.name(), json.dumps(record, indent=2) + "\n")
     return Download(url, path, sha256)
 
 

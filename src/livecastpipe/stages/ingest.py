@@ -260,11 +260,14 @@ def _sidecar_entry(recording: Path) -> tuple[Path, Any, str] | None:
 
 def sidecar_file(recording: Path) -> Path | None:
     """The file `read_metadata` takes the recording's metadata from, if any (for its hash in the manifest)."""
-    try:
-        entry = _sidecar_entry(recording)
-    except IngestError:
-        return None
-    return entry[0] if entry else None
+    for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
+        if sidecar.is_file():
+            return sidecar
+    folder_file = recording.parent / FOLDER_SIDECAR
+    if folder_file.is_file():
+        data = _read_yaml(folder_file)
+        return folder_file if isinstance(data, Mapping) and recording.name in data else None
+    return None
 
 
 def read_metadata(recording: Path) -> SessionMetadata:
