@@ -181,6 +181,27 @@ def test_a_missing_url_fails_in_one_line_naming_it_and_leaves_nothing(
     assert "\n" not in str(not_media.value) and str(tmp_path) not in str(not_media.value)
 
 
+def test_a_page_with_one_video_gives_it_and_a_page_with_several_is_refused(
+    media_server: MediaServer, tmp_path: Path
+) -> None:
+    clip = _clip(media_server.root / "media" / "keynote.wav")
+    _clip(media_server.root / "media" / "paneel.wav", seconds=4)
+    (media_server.root / "keynote.html").write_text('<html><body><video src="media/keynote.wav"></video></body></html>')
+    (media_server.root / "dag.html").write_text(
+        '<html><body><video src="media/keynote.wav"></video><video src="media/paneel.wav"></video></body></html>'
+    )
+
+    assert download(f"{media_server.url}/keynote.html", tmp_path / "cache").sha256 == sha256_file(clip)
+    with pytest.raises(DownloadError) as several:
+        download(f"{media_server.url}/dag.html", tmp_path / "cache")
+    assert str(several.value) == (
+        f"{media_server.url}/dag.html: a playlist of 2 recordings, not one: give the URL of each recording instead"
+    )
+    assert (
+        not several.value.transient and not download_folder(f"{media_server.url}/dag.html", tmp_path / "cache").exists()
+    )
+
+
 def test_a_dropped_download_continues_from_its_part_on_rerun(media_server: MediaServer, tmp_path: Path) -> None:
     clip = _clip(media_server.root / "sessie.wav", seconds=20)
     size = clip.stat().st_size

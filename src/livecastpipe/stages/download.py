@@ -122,6 +122,9 @@ def _options(folder: Path, retries: int) -> dict[str, Any]:
         "nopart": False,
         "overwrites": False,
         "noplaylist": True,
+        "extract_flat": "in_playlist",
+        "match_filter": _not_live,
+        "cachedir": False,
         "retries": retries,
         "fragment_retries": retries,
         "file_access_retries": 0,
@@ -166,14 +169,35 @@ def download(url: str, cache_dir: Path, retries: int = DOWNLOAD_RETRIES) -> Down
             raise DownloadError(url, f"{error.problem} (a rerun continues the part downloaded)", True) from exc
         shutil.rmtree(folder, ignore_errors=True)
         raise error from exc
-    files = [Path(d["filepath"]) for d in (info or {}).get("requested_downloads", []) if d.get("filepath")]
-    if not files or not files[0].is_file():
-        raise DownloadError(url, "cannot be downloaded: no media file came of it", transient=False)
-    path = files[0]
+    try:
+        path = _downloaded_file(url, info or {})
+    except DownloadError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     sha256 = sha256_file(path)
     record = {"url": url, "file": path.name, "sha256": sha256, "size_bytes": path.stat().st_size}
     atomic_write_text(folder / outputs.DOWNLOAD_RECORD.name(), json.dumps(record, indent=2) + "\n")
     return Download(url, path, sha256)
+
+
+def _downloaded_file(url: str, info: Mapping[str, Any]) -> Path:
+    """The one media file yt-dlp wrote for `url`; a playlist (its entries are not fetched) or a live stream
+    (refused by `_not_live`) is an error."""
+    if info.get("_type") == "playlist" or "entries" in info:
+        count = len(list(info.get("entries") or []))
+        problem = f"a playlist of {count} recordings, not one: give the URL of each recording instead"
+        raise DownloadError(url, problem, transient=False)
+    if info.get("is_live"):
+        raise DownloadError(url, "a live stream: process its recording once the stream has ended", transient=False)
+    files = [Path(d["filepath"]) for d in info.get("requested_downloads", []) if d.get("filepath")]
+    if not files or not files[0].is_file():
+        raise DownloadError(url, "cannot be downloaded: no media file came of it", transient=False)
+    return files[0]
+
+
+def _not_live(info: Mapping[str, Any], *, incomplete: bool) -> str | None:
+    """yt-dlp's match filter: a live stream is not downloaded (it would never end)."""
+    return "a live stream" if info.get("is_live") else None
 
 
 def forget_download(url: str, cache_dir: Path) -> None:
