@@ -202,6 +202,18 @@ def test_a_page_with_one_video_gives_it_and_a_page_with_several_is_refused(
     )
 
 
+def test_a_live_stream_is_refused_not_downloaded_forever(media_server: MediaServer, tmp_path: Path) -> None:
+    playlist = _hls_rendition(media_server.root / "live")
+    playlist.write_text(playlist.read_text().replace("#EXT-X-ENDLIST\n", ""))  # still being streamed
+    url = f"{media_server.url}/live/index.m3u8"
+
+    with pytest.raises(DownloadError) as live:
+        download(url, tmp_path / "cache")
+
+    assert str(live.value) == f"{url}: a live stream: process its recording once the stream has ended"
+    assert not any(name.endswith(".ts") for name in media_server.bytes_sent)
+
+
 def test_a_dropped_download_continues_from_its_part_on_rerun(media_server: MediaServer, tmp_path: Path) -> None:
     clip = _clip(media_server.root / "sessie.wav", seconds=20)
     size = clip.stat().st_size
