@@ -127,14 +127,14 @@ def test_an_hls_playlist_is_ingested_under_its_url_and_a_rerun_reuses_the_downlo
 
     assert recording.source == url
     assert recording.media.audio.codec == "aac" and 7.5 < recording.media.duration < 8.5
-    assert recording.slug == "index" and recording.file_name == "index.m3u8"
+    assert recording.slug == "live" and recording.file_name == "live.m3u8"  # not every stream's "index"
     segments = sorted(p.name for p in playlist.parent.glob("*.ts"))
     assert len(segments) >= 4 and all(media_server.bytes_sent[f"live/{s}"] > 0 for s in segments)
     record = json.loads((download_folder(url, cache) / "download.json").read_text())
     assert record["sha256"] == recording.sha256 == sha256_file(recording.media_file)
     # The public manifest names the recording by its URL and nothing of this machine.
     public = public_recording(recording)
-    assert public["source"] == url and public["file"] == "index.m3u8"
+    assert public["source"] == url and public["file"] == "live.m3u8"
     assert str(tmp_path) not in json.dumps(public)
 
     sent = sum(media_server.bytes_sent.values())

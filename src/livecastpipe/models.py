@@ -120,6 +120,7 @@ class Recording:
 
 
 URL_SCHEMES = ("http", "https")
+GENERIC_PLAYLIST_NAMES = frozenset({"index", "master", "playlist", "manifest", "chunklist", "prog_index", "stream"})
 
 
 def is_url(source: str) -> bool:
@@ -140,9 +141,16 @@ def public_url(url: str) -> str:
 
 
 def url_file_name(url: str) -> str:
-    """The last part of a URL's path (`talk.m3u8`), which names a recording as a file name does."""
+    """The last part of a URL's path (`talk.m3u8`), which names a recording as a file name does; a playlist
+    named as most streaming servers name them all (`index.m3u8`) is named by its folder (`zaal1.m3u8`)."""
     parts = urlsplit(url)
-    return unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]) or parts.hostname or "recording"
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if not segments:
+        return parts.hostname or "recording"
+    name = Path(segments[-1])
+    if name.stem.lower() in GENERIC_PLAYLIST_NAMES and len(segments) > 1:
+        return segments[-2] + name.suffix
+    return name.name
 
 
 def title_slug(title: str) -> str:
