@@ -19,7 +19,7 @@ def settings_of_run(arguments: list[str], folder: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(folder)
     taken: list[Settings] = []
 
-    def take_settings(paths: list[Path], settings: Settings, quiet: bool) -> None:
+    def take_settings(paths: list[str], settings: Settings, quiet: bool, early_server: object) -> None:
         taken.append(settings)
         raise typer.Exit(0)
 

@@ -158,7 +158,9 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefe
 @app.command()
 def run(
     context: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Recordings, folders of recordings, or URLs (media files, HLS playlists).")
+    ],
     output: RunOutputOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
@@ -223,7 +225,7 @@ def run(
 
 
 def _process_with_progress(
-    paths: list[Path], settings: Settings, quiet: bool, early_server: TemporaryServer | None
+    paths: list[str], settings: Settings, quiet: bool, early_server: TemporaryServer | None
 ) -> tuple[list[SessionResult], str | None]:
     """Run the folder flow under the Prefect API (on `early_server` when the command started one) with a
     progress bar per recording (none when quiet); the sessions' results, and why the site around them was
@@ -260,7 +262,7 @@ def _process_with_progress(
                 progress.update(bars[source], completed=done)
 
             try:
-                return process_folder([str(p) for p in paths], settings, TranscriptionProgress(report)), None
+                return process_folder(paths, settings, TranscriptionProgress(report)), None
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
                 return exc.results, str(exc)
 

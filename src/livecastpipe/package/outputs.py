@@ -225,6 +225,8 @@ DECODED_AUDIO = OutputFile(
 """Named by the pinned decoder's version: audio decoded by another ffmpeg is never reused."""
 MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/json", "private", scope="cache")
 """What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
+DOWNLOAD_RECORD = OutputFile("download_record", "download.json", "ingest", "application/json", "private", scope="cache")
+"""A URL's download (`cache/downloads/<hash of the URL>/`): the URL, its file's name, SHA-256 and size."""
 
 OUTPUTS: tuple[OutputFile, ...] = (
     CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON,
@@ -234,7 +236,7 @@ OUTPUTS: tuple[OutputFile, ...] = (
     TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
     MACHINE_TRANSCRIPT,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
-    DECODED_AUDIO, MEDIA_RECORD,
+    DECODED_AUDIO, MEDIA_RECORD, DOWNLOAD_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
 

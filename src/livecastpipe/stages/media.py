@@ -224,7 +224,7 @@ def make_media(recording: Recording, folder: Path, settings: PublishSettings, ba
     `background` runs ffmpeg at the lowest CPU priority, so media made while transcription runs take
     only the CPU time transcription leaves idle.
     """
-    source = Path(recording.source)
+    source = recording.media_file
     if not source.is_file():
         raise PublishError(source, "recording not found, and no published media to reuse")
     has_video = recording.media.video is not None
