@@ -189,6 +189,8 @@ def run(
         settings = load_settings(config, flags)
     except SettingsError as exc:
         raise fail(str(exc), 2) from exc
+    if not quiet:
+        _warn_about_settings(settings)
     results, site_error = _process_with_progress(paths, settings, quiet)
     if json_output:
         records = [dataclasses.asdict(r) | {"files": _format_files(r)} for r in results]
@@ -196,6 +198,14 @@ def run(
     if not quiet:
         _print_summary(results, site_error)
     _exit_on_failures(results, site_error)
+
+
+def _warn_about_settings(settings: Settings) -> None:
+    """One `warning:` line per publishing setting whose absence leaves the feeds or embeds unusable."""
+    from livecastpipe.package.discovery import settings_warnings
+
+    for warning in settings_warnings(settings.publish):
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 def _process_with_progress(
@@ -302,6 +312,7 @@ def publish(
     from livecastpipe.workspace import run_lock
 
     settings = command_settings(output, config)
+    _warn_about_settings(settings)
     with run_lock(settings.output_dir, settings.resolved_cache_dir):
         slugs = sessions or [p.name for p in published_sessions(settings.output_dir)]
         failed = 0
@@ -330,17 +341,22 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the output folder's public site on localhost for a preview (with the seeking and search a
-    browser needs); the private workspace beside it is never served."""
+    browser needs); the private workspace beside it is never served. Without `base_url` in the settings,
+    the feeds, oEmbed, sitemap and robots.txt are served with this preview's address as the site's."""
     from livecastpipe import workspace
     from livecastpipe.package import outputs
     from livecastpipe.package.server import preview_server
 
-    output_dir = command_settings(output, config).output_dir
-    folder = workspace.site_dir(output_dir)
-    if not workspace.site_file(output_dir, outputs.CATALOGUE_PAGE).is_file():
+    settings = command_settings(output, config)
+    folder = workspace.site_dir(settings.output_dir)
+    if not workspace.site_file(settings.output_dir, outputs.CATALOGUE_PAGE).is_file():
         raise fail(f"{folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
-    server = preview_server(output_dir, port)
-    console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    addressless = None if settings.publish.base_url else settings.publish
+    server = preview_server(settings.output_dir, port, preview_settings=addressless)
+    address = f"http://127.0.0.1:{server.server_address[1]}/"
+    console.print(f"Serving {folder} on {address} (Ctrl-C stops)")
+    if addressless:
+        console.print(f"The feeds, oEmbed and sitemap name {address} as the site's address (no base_url is set).")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
