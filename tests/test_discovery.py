@@ -127,8 +127,9 @@ def test_publish_warns_once_when_feeds_and_embeds_have_no_public_address(tmp_pat
     result = CliRunner().invoke(app, args)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 2, result.stderr
-    assert "base_url is not set" in warnings[0] and "podcast apps cannot fetch the audio" in warnings[0]
-    assert "owner_email is not set" in warnings[1] and "itunes:email" in warnings[1]
+    assert warnings[0].startswith("warning: [publish] base_url is not set: the feeds' enclosures")
+    assert "podcast apps cannot fetch the audio" in warnings[0]
+    assert warnings[1].startswith("warning: [publish] owner_email is not set") and "itunes:email" in warnings[1]
     (tmp_path / "adres.toml").write_text(
         "[publish]\nbase_url = 'https://example.org/'\nowner_email = 'redactie@example.org'\n", encoding="utf-8"
     )

@@ -202,10 +202,12 @@ def run(
 
 def _warn_about_settings(settings: Settings) -> None:
     """One `warning:` line per publishing setting whose absence leaves the feeds or embeds unusable."""
+    from rich.markup import escape
+
     from livecastpipe.package.discovery import settings_warnings
 
     for warning in settings_warnings(settings.publish):
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def _process_with_progress(
@@ -356,7 +358,7 @@ def serve(
     address = f"http://127.0.0.1:{server.server_address[1]}/"
     console.print(f"Serving {folder} on {address} (Ctrl-C stops)")
     if addressless:
-        console.print(f"The feeds, oEmbed and sitemap name {address} as the site's address (no base_url is set).")
+        console.print("The feeds, oEmbed and sitemap use this address (no base_url is set).")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
