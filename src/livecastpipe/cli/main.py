@@ -189,14 +189,14 @@ def run(
         settings = load_settings(config, flags)
     except SettingsError as exc:
         raise fail(str(exc), 2) from exc
-    if not quiet:
-        _warn_about_settings(settings)
     results, site_error = _process_with_progress(paths, settings, quiet)
     if json_output:
         records = [dataclasses.asdict(r) | {"files": _format_files(r)} for r in results]
         print(json.dumps(records, ensure_ascii=False, indent=2))
     if not quiet:
         _print_summary(results, site_error)
+        if any(r.status == "done" for r in results):  # feeds and oEmbed were written
+            _warn_about_settings(settings)
     _exit_on_failures(results, site_error)
 
 
@@ -314,7 +314,6 @@ def publish(
     from livecastpipe.workspace import run_lock
 
     settings = command_settings(output, config)
-    _warn_about_settings(settings)
     with run_lock(settings.output_dir, settings.resolved_cache_dir):
         slugs = sessions or [p.name for p in published_sessions(settings.output_dir)]
         failed = 0
@@ -327,6 +326,7 @@ def publish(
                 err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
         try:
             console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+            _warn_about_settings(settings)  # once the feeds and oEmbed are written
         except (PublishError, OSError) as exc:
             failed += 1
             err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
