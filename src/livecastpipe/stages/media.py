@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import tempfile
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +119,22 @@ def card_font(size: int) -> Any:
         return ImageFont.load_default(size=size)
 
 
+def title_lines(title: str, size: int, width: float) -> tuple[Any, list[str]]:
+    """The font and the lines (four at most) that set `title` within `width` pixels: words wrapped by their
+    drawn width, the font made smaller until the longest word fits."""
+    font = card_font(size)
+    while size > 12 and max(font.getlength(word) for word in title.split() or [""]) > width:
+        size = round(size * 0.9)
+        font = card_font(size)
+    lines: list[str] = []
+    for word in title.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return font, lines[:4]
+
+
 def make_title_card(target: Path, title: str, subtitle: str, size: tuple[int, int] = (1280, 720)) -> None:
     """A JPEG title card: 1280×720 for audio-only recordings (poster and sharing image), square for the
     podcast feeds' channel image."""
@@ -127,13 +142,14 @@ def make_title_card(target: Path, title: str, subtitle: str, size: tuple[int, in
 
     width, height = size
     scale = height / 720
+    margin = 96 * width / 1280
     image = Image.new("RGB", size, TITLE_CARD_COLOUR)
     draw = ImageDraw.Draw(image)
-    title_font = card_font(round(64 * scale))
+    title_font, lines = title_lines(title, round(64 * scale), width - 2 * margin)
     small_font = card_font(round(36 * scale))
     y = 180 * scale
-    for line in textwrap.wrap(title, width=round(32 * width / 1280 / scale))[:4]:
-        draw.text((96 * width / 1280, y), line, fill="#ffffff", font=title_font)
+    for line in lines:
+        draw.text((margin, y), line, fill="#ffffff", font=title_font)
         y += 84 * scale
     draw.text((96 * width / 1280, y + 40 * scale), subtitle, fill="#dbe7f5", font=small_font)
     image.save(target, "JPEG", quality=88)
@@ -162,9 +178,9 @@ def make_episode_artwork(recording: Recording, poster: Path, target: Path) -> No
     side = EPISODE_ARTWORK_SIZE
     card = Image.new("RGB", (side, side), TITLE_CARD_COLOUR)
     draw = ImageDraw.Draw(card)
-    font = card_font(72)
+    font, lines = title_lines(recording.title, 72, side - 2 * 96)
     y = 120
-    for line in textwrap.wrap(recording.title, width=30)[:4]:
+    for line in lines:
         draw.text((96, y), line, fill="#ffffff", font=font)
         y += 96
     with Image.open(poster) as opened:
