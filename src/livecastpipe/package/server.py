@@ -131,7 +131,7 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         return None
 
     def site_path(self) -> str:
-        """The requested path inside the site (`slug/chapters.json`), undecoded names kept as sent."""
+        """The requested path inside the site, percent-decoded, without query or fragment (`slug/chapters.json`)."""
         return urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0]).lstrip("/")
 
     def send_head(self) -> Any:
@@ -230,6 +230,8 @@ def rendered_with_address(site: Path, path: str, settings: PublishSettings, base
     slug, _, name = path.partition("/")
     if name == outputs.OEMBED.name() and (site / path).is_file():
         entry = read_manifest(site / slug).catalogue
+        if not entry:  # a package from before manifests had a catalogue entry: served as published
+            return None
         poster = site / slug / entry["poster"]
         return oembed_json(entry["slug"], entry["title"], entry["poster"], image_size(poster), settings)
     if path == outputs.ROBOTS.name():
