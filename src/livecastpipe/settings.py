@@ -184,7 +184,9 @@ class PublishSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    site_title: str = "Coöperatieven maken de stad"
+    site_title: str = "Terugkijken"
+    """The site's name: the catalogue's heading, every feed's title (and author and owner, unless
+    `owner_name` is set), `og:site_name`, oEmbed's provider and the channel image's text."""
     site_description: str = (
         "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
     )
@@ -209,6 +211,7 @@ class PublishSettings(BaseModel):
     owner_name: str | None = None
     """The feeds' `itunes:owner` (the site title when unset); directories mail `owner_email` to verify it."""
     owner_email: str | None = None
+    """The feeds' `itunes:email` and `podcast:locked owner`; unset, they are left out (a run warns)."""
     formats: tuple[str, ...] = (ALL_FORMATS,)
     """The transcript and subtitle formats written into each package (`--output-format`): vtt, srt, txt, json,
     tsv, whisperx, podcast, or all. The player's WebVTT tracks and transcript.json are always written; the

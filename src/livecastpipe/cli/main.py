@@ -221,7 +221,19 @@ def run(
         print(json.dumps(records, ensure_ascii=False, indent=2))
     if not quiet:
         _print_summary(results, site_error)
+        if any(r.status == "done" for r in results):  # feeds and oEmbed were written
+            _warn_about_settings(settings)
     _exit_on_failures(results, site_error)
+
+
+def _warn_about_settings(settings: Settings) -> None:
+    """One `warning:` line per publishing setting whose absence leaves the feeds or embeds unusable."""
+    from rich.markup import escape
+
+    from livecastpipe.package.discovery import settings_warnings
+
+    for warning in settings_warnings(settings.publish):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def _process_with_progress(
@@ -341,6 +353,7 @@ def publish(
                 err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
         try:
             console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+            _warn_about_settings(settings)  # once the feeds and oEmbed are written
         except (PublishError, OSError) as exc:
             failed += 1
             err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
@@ -357,17 +370,22 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the output folder's public site on localhost for a preview (with the seeking and search a
-    browser needs); the private workspace beside it is never served."""
+    browser needs); the private workspace beside it is never served. Without `base_url` in the settings,
+    the feeds, oEmbed, sitemap and robots.txt are served with this preview's address as the site's."""
     from livecastpipe import workspace
     from livecastpipe.package import outputs
     from livecastpipe.package.server import preview_server
 
-    output_dir = command_settings(output, config).output_dir
-    folder = workspace.site_dir(output_dir)
-    if not workspace.site_file(output_dir, outputs.CATALOGUE_PAGE).is_file():
+    settings = command_settings(output, config)
+    folder = workspace.site_dir(settings.output_dir)
+    if not workspace.site_file(settings.output_dir, outputs.CATALOGUE_PAGE).is_file():
         raise fail(f"{folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
-    server = preview_server(output_dir, port)
-    console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    addressless = None if settings.publish.base_url else settings.publish
+    server = preview_server(settings.output_dir, port, preview_settings=addressless)
+    address = f"http://127.0.0.1:{server.server_address[1]}/"
+    console.print(f"Serving {folder} on {address} (Ctrl-C stops)")
+    if addressless:
+        console.print("The feeds, oEmbed and sitemap use this address (no base_url is set).")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -65,7 +65,7 @@ from livecastpipe.package.store import (
 )
 from livecastpipe.settings import PublishSettings
 from livecastpipe.stages.ingest import sidecar_file
-from livecastpipe.stages.media import MediaFiles, prepare_media
+from livecastpipe.stages.media import MediaFiles, image_size, make_episode_artwork, prepare_media
 from livecastpipe.storage import atomic_write_bytes, sha256_file
 
 
@@ -224,7 +224,12 @@ def _write_package_files(
     sizes[page.name] = page.stat().st_size
     embed = staged / outputs.EMBED_PAGE.name()
     embed.write_text(render_embed_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
-    (staged / outputs.OEMBED.name()).write_text(oembed_json(package, settings), encoding="utf-8")
+    rec = package.recording
+    poster_size = image_size(staged / media.poster)
+    (staged / outputs.OEMBED.name()).write_text(
+        oembed_json(rec.slug, rec.title, media.poster, poster_size, settings), encoding="utf-8"
+    )
+    make_episode_artwork(rec, staged / media.poster, staged / outputs.EPISODE_ARTWORK.name())
     _check_registered(staged, package, "public")
     _check_registered(staged_private, package, "private")
 

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import tempfile
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,23 +149,90 @@ def make_poster(source: Path, target: Path, duration: float, background: bool = 
     )
 
 
+TITLE_CARD_COLOUR = "#1b3354"
+
+
+def card_font(size: int) -> Any:
+    """DejaVu Sans at `size` px where the system has it (Debian's fonts-dejavu-core), for the accented letters
+    and dashes of Dutch titles; else Pillow's own font, which draws only ASCII."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def title_lines(title: str, size: int, width: float) -> tuple[Any, list[str]]:
+    """The font and the lines (four at most) that set `title` within `width` pixels: words wrapped by their
+    drawn width, the font made smaller until the longest word fits."""
+    font = card_font(size)
+    while size > 12 and max(font.getlength(word) for word in title.split() or [""]) > width:
+        size = round(size * 0.9)
+        font = card_font(size)
+    lines: list[str] = []
+    for word in title.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return font, lines[:4]
+
+
 def make_title_card(target: Path, title: str, subtitle: str, size: tuple[int, int] = (1280, 720)) -> None:
     """A JPEG title card: 1280×720 for audio-only recordings (poster and sharing image), square for the
     podcast feeds' channel image."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     width, height = size
     scale = height / 720
-    image = Image.new("RGB", size, "#1b3354")
+    margin = 96 * width / 1280
+    image = Image.new("RGB", size, TITLE_CARD_COLOUR)
     draw = ImageDraw.Draw(image)
-    title_font = ImageFont.load_default(size=round(64 * scale))
-    small_font = ImageFont.load_default(size=round(36 * scale))
+    title_font, lines = title_lines(title, round(64 * scale), width - 2 * margin)
+    small_font = card_font(round(36 * scale))
     y = 180 * scale
-    for line in textwrap.wrap(title, width=round(32 * width / 1280 / scale))[:4]:
-        draw.text((96 * width / 1280, y), line, fill="#ffffff", font=title_font)
+    for line in lines:
+        draw.text((margin, y), line, fill="#ffffff", font=title_font)
         y += 84 * scale
     draw.text((96 * width / 1280, y + 40 * scale), subtitle, fill="#dbe7f5", font=small_font)
     image.save(target, "JPEG", quality=88)
+
+
+EPISODE_ARTWORK_SIZE = 1400
+"""The side of the square episode artwork, in pixels: the least Apple Podcasts accepts (3000 the most)."""
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """An image's (width, height) in pixels."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size
+
+
+def make_episode_artwork(recording: Recording, poster: Path, target: Path) -> None:
+    """The square JPEG episode artwork of the feeds: the video's poster, whole, on the title card's colour
+    under the session's title; for an audio-only recording, its title card drawn square."""
+    if recording.media.video is None:
+        make_title_card_of(recording, target, size=(EPISODE_ARTWORK_SIZE, EPISODE_ARTWORK_SIZE))
+        return
+    from PIL import Image, ImageDraw
+
+    side = EPISODE_ARTWORK_SIZE
+    card = Image.new("RGB", (side, side), TITLE_CARD_COLOUR)
+    draw = ImageDraw.Draw(card)
+    font, lines = title_lines(recording.title, 72, side - 2 * 96)
+    y = 120
+    for line in lines:
+        draw.text((96, y), line, fill="#ffffff", font=font)
+        y += 96
+    with Image.open(poster) as opened:
+        still = opened.convert("RGB")
+    width = side - 2 * 96
+    height = round(still.height * width / still.width)
+    card.paste(still.resize((width, height), Image.Resampling.LANCZOS), (96, max(y + 48, side - 96 - height)))
+    card.save(target, "JPEG", quality=88)
 
 
 def _media_record(folder: Path) -> Any:
@@ -212,10 +278,10 @@ def prepare_media(
     return make_media(recording, folder, settings)
 
 
-def make_title_card_of(recording: Recording, target: Path) -> None:
+def make_title_card_of(recording: Recording, target: Path, size: tuple[int, int] = (1280, 720)) -> None:
     """The poster of an audio-only recording: a card with its title, date and programme."""
     subtitle = " · ".join(x for x in (dutch_date(recording.metadata.date), recording.metadata.programme) if x)
-    make_title_card(target, recording.title, subtitle)
+    make_title_card(target, recording.title, subtitle, size)
 
 
 def make_media(recording: Recording, folder: Path, settings: PublishSettings, background: bool = False) -> MediaFiles:
