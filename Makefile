@@ -6,6 +6,11 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # Debian packages the tests need beyond Python (installed by system-test-deps when missing): the browser
 # for the page tests, espeak-ng for speech the tests make (another language, panels).
 SYSTEM_TEST_PACKAGES := chromium espeak-ng
+# PyTorch (used only to export the speaker model once, on the CPU) is the CPU build, pinned `+cpu` in
+# pyproject.toml: PyPI has only the CUDA build, so it comes from PyTorch's CPU index (or a mirror of it:
+# `make setup TORCH_INDEX=...`), alone and first, so no other package is looked up there.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_REQUIREMENT := $(shell grep -o '"torch==[^"]*"' pyproject.toml)
 
 .PHONY: run test check setup system-test-deps browser-test-deps sample bench
 
@@ -25,6 +30,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-deps --extra-index-url $(TORCH_INDEX) $(TORCH_REQUIREMENT)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 

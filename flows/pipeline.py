@@ -33,7 +33,7 @@ from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.progress import TranscriptionProgress
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
-from livecastpipe.models import Diarization, Recording, Transcript, title_slug
+from livecastpipe.models import Diarization, Recording, Transcript, is_url, title_slug, url_file_name
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import SiteNotRebuilt, publish_catalogue
 from livecastpipe.package.publish import publish_session
@@ -47,11 +47,11 @@ from livecastpipe.settings import (
     load_settings,
 )
 from livecastpipe.stages.diarization import engine_for, one_speaker
+from livecastpipe.stages.download import DownloadError, ingest_source
 from livecastpipe.stages.ingest import (
     IngestError,
     find_recordings,
     forget_decoded_audio,
-    ingest,
     read_metadata,
 )
 from livecastpipe.stages.languages import dictionary
@@ -78,15 +78,18 @@ _STORAGE_SAVE_ATTEMPTS = 3
 another session registering the same type, which a second save finds."""
 
 
-def load_models_in_background(settings: Settings, paths: Sequence[Path]) -> None:
+def load_models_in_background(settings: Settings, paths: Sequence[str]) -> None:
     """Load the Whisper model, the diarization engine and the configured language's word list in a daemon
     thread, while this process waits for Prefect's server to start, on a core that would otherwise wait too.
 
     A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
     load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
-    Nothing is loaded for a rerun of sessions published unchanged: their stages come from the cache.
+    Nothing is loaded for a rerun of sessions published unchanged: their stages come from the cache (a URL
+    among them is not known to be unchanged before it is downloaded).
     """
-    if settings.task_runner != "threads" or published_unchanged(paths, settings.output_dir):
+    if settings.task_runner != "threads":
+        return
+    if not any(is_url(p) for p in paths) and published_unchanged([Path(p) for p in paths], settings.output_dir):
         return
 
     def load() -> None:
@@ -124,6 +127,8 @@ def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except SiteNotRebuilt as exc:  # a fault of the file system may pass; content that cannot be published won't
         return not isinstance(exc.__cause__, ValueError)
+    except DownloadError as exc:  # a dropped connection may pass; a 404 won't
+        return exc.transient
     except (IngestError, ValueError):
         return False
     except Exception:
@@ -143,10 +148,12 @@ def _ingest_run_name() -> str:
 
 
 def _source_slug(source: str) -> str:
-    """The slug of a recording's title (its file name without a title), before ingest reads it."""
+    """The slug of a recording's title (its file name, or its URL's, without a title), before ingest reads it."""
+    if is_url(source):
+        return title_slug(Path(url_file_name(source)).stem)
     path = Path(source)
     try:
-        title = read_metadata(path).title if path.is_file() else None
+        title = read_metadata(path).title
     except IngestError:
         title = None
     return title_slug(title or path.stem)
@@ -154,8 +161,9 @@ def _source_slug(source: str) -> str:
 
 @task(name="ingest", task_run_name=_ingest_run_name, retries=1, retry_condition_fn=_not_bad_input)
 def ingest_task(source: str, cache_dir: str, taken_slugs: dict[str, str]) -> Recording:
-    """Probe, hash and decode one recording (decoded audio is reused when already in the cache)."""
-    return ingest(Path(source), Path(cache_dir), taken_slugs)
+    """Probe, hash and decode one recording, downloaded first when it is named by a URL (decoded audio and
+    downloads are reused when already in the cache)."""
+    return ingest_source(source, Path(cache_dir), taken_slugs)
 
 
 @task(
@@ -417,7 +425,7 @@ def process_session(
     placement = place_recording(settings.output_dir, recording, settings.replace_recordings)
     if placement.refusal is not None:
         forget_decoded_audio(recording)
-        raise IngestError(Path(source), placement.refusal)
+        raise IngestError(source, placement.refusal)
     if placement.update is not None:
         get_run_logger().info("%s: %s", source, placement.update)
     if placement.copies is not None:
@@ -563,6 +571,9 @@ def process_folder(
         results: list[SessionResult] = []
         sources: list[str] = []
         for path in paths:
+            if is_url(path):
+                sources.append(path)
+                continue
             try:
                 sources.extend(str(p) for p in find_recordings([Path(path)]))
             except IngestError as exc:

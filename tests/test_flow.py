@@ -265,6 +265,11 @@ def test_cli_reports_each_failure_and_exits_non_zero(short_sample_copy: Path, tm
         f"error: {media / 'kapot.mp4'}: not a readable audio or video file (Invalid data found when processing input)"
     ], done.stderr
     assert "done" in done.stderr and "failed" in done.stderr  # the summary table, beside the progress bars
+    # no base_url in the settings: said once, in one line, after the summary
+    (unaddressed,) = [line for line in done.stderr.splitlines() if "base_url is not set" in line]
+    assert (
+        unaddressed.startswith("warning: [publish] base_url") and "podcast apps cannot fetch the audio" in unaddressed
+    )
     records = {Path(r["source"]).name: r for r in json.loads(done.stdout)}  # stdout: only the JSON asked for
     assert records["kapot.mp4"]["status"] == "failed" and records["kapot.mp4"]["files"] == {}
     # --output-format: the formats chosen, plus what the page needs (its WebVTT tracks, transcript.json)

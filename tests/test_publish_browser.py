@@ -21,6 +21,7 @@ from playwright.sync_api import (
 
 from livecastpipe.models import Recording
 from livecastpipe.package.publish import publish_session
+from livecastpipe.package.render import EMBED_HEIGHT, EMBED_WIDTH
 from livecastpipe.package.server import preview_server
 from livecastpipe.timefmt import parse_player_time
 
@@ -773,7 +774,7 @@ def test_embed_page_plays_in_an_iframe_on_another_origin(
     embed_url = f"{site_url}{SAMPLE_SLUG}/embed.html"
     (host / "index.html").write_text(
         f'<!doctype html><html lang="nl"><link rel="icon" href="data:,"><title>Gemeente</title><h1>Raadsvergadering</h1>'
-        f'<iframe src="{embed_url}#t=10" title="Speler" width="640" height="720"></iframe></html>',
+        f'<iframe src="{embed_url}#t=10" title="Speler" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}"></iframe></html>',
         encoding="utf-8",
     )
     # another website, with a plain static server of its own (our server's policy frames nothing)
@@ -794,6 +795,9 @@ def test_embed_page_plays_in_an_iframe_on_another_origin(
         player = page.frames[1]
         assert player.url.startswith(site_url) and not page.url.startswith(site_url)
         player.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 10) < 0.01")
+        # the embed code's 16:9 frame shows the title line and the whole video; the controls follow below
+        video_bottom = player.evaluate("document.getElementById('player').getBoundingClientRect().bottom")
+        assert 0.75 * EMBED_HEIGHT < video_bottom <= player.evaluate("innerHeight") == EMBED_HEIGHT
         frame.locator("#knop-afspelen").click()
         player.wait_for_function("() => !document.getElementById('player').paused")
         frame.locator("#knop-afspelen").click()

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import pytest
 
-from livecastpipe.package.catalogue import publish_catalogue
+from livecastpipe.package.catalogue import podcast_guid, publish_catalogue
 from livecastpipe.package.publish import republish
 from livecastpipe.package.server import preview_server
 from livecastpipe.package.store import published_sessions
@@ -180,3 +180,38 @@ def test_the_preview_server_sends_the_registered_media_types(site: tuple[str, st
     request = urllib.request.Request(root + f"{SAMPLE_SLUG}/chapters.json", headers={"Range": "bytes=0-9"})
     with urllib.request.urlopen(request) as response:
         assert response.status == 206 and response.headers.get_content_type() == "application/json+chapters"
+
+
+@pytest.mark.slow
+def test_serve_gives_a_site_without_public_address_its_own_for_feeds_oembed_and_sitemap(relative_site: Path) -> None:
+    """`livecast serve` on a site published without `base_url`: the feeds, oEmbed, sitemap and robots.txt
+    name the preview's address, so a podcast app fetches the audio and an embed loads from it."""
+    site = site_dir(relative_site)
+    assert not (site / "sitemap.xml").exists() and "Sitemap:" not in (site / "robots.txt").read_text()
+    server = preview_server(relative_site, port=0, preview_settings=PublishSettings())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    root = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with urllib.request.urlopen(root + "feed.xml") as response:
+            feed = response.read()
+        parsed = feedparser.parse(feed)
+        assert not parsed.bozo and len(parsed.entries) == 2
+        for entry in parsed.entries:
+            (enclosure,) = entry.enclosures
+            assert enclosure.href.startswith(root) and entry.image.href.startswith(root)
+            assert_served(enclosure.href)
+        guid = ET.fromstring(feed).findtext("channel/{https://podcastindex.org/namespace/1.0}guid")
+        assert guid == podcast_guid(root + "feed.xml")
+        with urllib.request.urlopen(f"{root}{SAMPLE_SLUG}/oembed.json") as response:
+            oembed = json.loads(response.read())
+        assert f'src="{root}{SAMPLE_SLUG}/embed.html"' in oembed["html"]
+        assert oembed["provider_url"] == root and oembed["thumbnail_url"] == f"{root}{SAMPLE_SLUG}/poster.jpg"
+        with urllib.request.urlopen(root + "robots.txt") as response:
+            assert f"Sitemap: {root}sitemap.xml" in response.read().decode()
+        with urllib.request.urlopen(root + "sitemap.xml") as response:
+            locs = [e.text for e in ET.fromstring(response.read()).findall(".//{*}loc")]
+        assert locs[0] == root and f"{root}{SAMPLE_SLUG}/" in locs
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (site / "feed.xml").read_bytes() != feed  # the files on disk stay as published

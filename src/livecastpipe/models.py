@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import TypeAdapter
 from slugify import slugify
@@ -87,12 +88,69 @@ class Recording:
     """16 kHz mono 16-bit WAV decoded once from the source; later stages read only this."""
     decoder: str = ""
     """The pinned decoder (and its version) that made `audio_path`."""
+    local_file: str = ""
+    """Where the media are read from when `source` is a URL: its download in the cache."""
+    listed_as: str = ""
+    """For a URL that a sidecar names (`source_url:`), the path that sidecar lists the recording under."""
+
+    @property
+    def media_file(self) -> Path:
+        """The recording's file on this machine: the source itself, or its download."""
+        return Path(self.local_file or self.source)
+
+    @property
+    def named_path(self) -> Path | None:
+        """The local path the recording's sidecar belongs to: its file, or the one a sidecar lists it under;
+        None for a URL named on its own."""
+        if self.listed_as:
+            return Path(self.listed_as)
+        return None if is_url(self.source) else Path(self.source)
+
+    @property
+    def file_name(self) -> str:
+        """The recording's file name: its file's, the name a sidecar lists it under, or the URL's last part."""
+        named = self.named_path
+        return named.name if named is not None else url_file_name(self.source)
 
     @property
     def title(self) -> str:
         """The sidecar's title, else the file name's slug: a renamed file renames its session, whose folder
         (`slug`) stays where it was published."""
-        return self.metadata.title or title_slug(Path(self.source).stem)
+        return self.metadata.title or title_slug(Path(self.file_name).stem)
+
+
+URL_SCHEMES = ("http", "https")
+GENERIC_PLAYLIST_NAMES = frozenset({"index", "master", "playlist", "manifest", "chunklist", "prog_index", "stream"})
+
+
+def is_url(source: str) -> bool:
+    """Whether a recording is named by an http(s) URL rather than a local path."""
+    parts = urlsplit(source)
+    return parts.scheme.lower() in URL_SCHEMES and bool(parts.netloc)
+
+
+def public_url(url: str) -> str:
+    """The URL as published files may name it: without a user name and password, a query or a fragment
+    (signed URLs carry their tokens there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def url_file_name(url: str) -> str:
+    """The last part of a URL's path (`talk.m3u8`), which names a recording as a file name does; a playlist
+    named as most streaming servers name them all (`index.m3u8`) is named by its folder (`zaal1.m3u8`)."""
+    parts = urlsplit(url)
+    segments = [unquote(s) for s in parts.path.split("/") if s]
+    if not segments:
+        return parts.hostname or "recording"
+    name = Path(segments[-1])
+    if name.stem.lower() in GENERIC_PLAYLIST_NAMES and len(segments) > 1:
+        return segments[-2] + name.suffix
+    return name.name
 
 
 def title_slug(title: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from livecastpipe import workspace
-from livecastpipe.models import title_slug
+from livecastpipe.models import is_url, title_slug, url_file_name
 from livecastpipe.package import store
 from livecastpipe.package.package_format import PublishError
 from livecastpipe.stages.ingest import IngestError, find_recordings, read_metadata, sidecar_file
@@ -15,7 +15,10 @@ from livecastpipe.storage import sha256_file
 
 
 def output_name(source: str) -> str:
-    """The session name a recording's title (or file name) gives it, known before its content is hashed."""
+    """The session name a recording's title (or file name, or its URL's) gives it, known before its content
+    is hashed."""
+    if is_url(source):
+        return title_slug(Path(url_file_name(source)).stem)
     try:
         metadata = read_metadata(Path(source))
     except IngestError:

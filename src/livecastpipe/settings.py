@@ -184,7 +184,9 @@ class PublishSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    site_title: str = "Coöperatieven maken de stad"
+    site_title: str = "Terugkijken"
+    """The site's name: the catalogue's heading, every feed's title (and author and owner, unless
+    `owner_name` is set), `og:site_name`, oEmbed's provider and the channel image's text."""
     site_description: str = (
         "Toegankelijke terugkijkpagina's van de conferentiesessies, met ondertiteling en transcript."
     )
@@ -194,7 +196,13 @@ class PublishSettings(BaseModel):
     time_zone: str = "Europe/Amsterdam"
     """Where the sessions took place: dates in metadata get this zone's offset."""
     audio_bitrate_kbps: int = Field(default=64, ge=16, le=320)
-    """Bitrate of the low-bandwidth audio-only copy (AAC, mono)."""
+    """Bitrate of the low-bandwidth audio-only copy (mono)."""
+    podcast_audio: Literal["m4a", "mp3"] = "m4a"
+    """Format of the audio-only copy, the audio feeds' enclosure: `m4a` (AAC) or `mp3` (for podcast
+    apps and players that play only MP3)."""
+    normalise_audio: bool = True
+    """Bring the audio copy to -16 LUFS, the loudness podcast apps expect (EBU R128, ffmpeg's `loudnorm`);
+    off, the copy keeps the recording's loudness."""
     video_crf: int = Field(default=23, ge=0, le=51)
     """x264 quality when a recording must be re-encoded to be web-playable."""
     podcast_category: str = "Society & Culture"
@@ -203,6 +211,7 @@ class PublishSettings(BaseModel):
     owner_name: str | None = None
     """The feeds' `itunes:owner` (the site title when unset); directories mail `owner_email` to verify it."""
     owner_email: str | None = None
+    """The feeds' `itunes:email` and `podcast:locked owner`; unset, they are left out (a run warns)."""
     formats: tuple[str, ...] = (ALL_FORMATS,)
     """The transcript and subtitle formats written into each package (`--output-format`): vtt, srt, txt, json,
     tsv, whisperx, podcast, or all. The player's WebVTT tracks and transcript.json are always written; the
@@ -229,7 +238,8 @@ class PublishSettings(BaseModel):
 
     def fingerprint(self) -> str:
         """Short stable hash of the settings that decide the media copies (reuse key)."""
-        blob = json.dumps({"audio": self.audio_bitrate_kbps, "crf": self.video_crf}).encode()
+        audio = {"kbps": self.audio_bitrate_kbps, "format": self.podcast_audio, "normalised": self.normalise_audio}
+        blob = json.dumps({"audio": audio, "crf": self.video_crf}).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -105,7 +105,21 @@ ComputeTypeOption = Annotated[
 ]
 HotwordsOption = Annotated[Optional[str], typer.Option(help="Words to listen for, beside each glossary.")]
 InitialPromptOption = Annotated[
-    Optional[str], typer.Option(help="Text preceding the audio: spelling and style to follow.")
+    Optional[str],
+    typer.Option(
+        "--initial-prompt", "--initial_prompt", help="Text preceding the audio: spelling and style to follow."
+    ),
+]
+BeamSizeOption = Annotated[
+    Optional[int], typer.Option("--beam-size", "--beam_size", min=1, help="Beams searched while decoding (default 5).")
+]
+BatchSizeOption = Annotated[
+    Optional[int],
+    typer.Option("--batch-size", "--batch_size", min=1, help="30 s speech chunks decoded at a time (default 8)."),
+]
+RunOutputOption = Annotated[
+    Optional[Path],
+    typer.Option("--output", "-o", "--output-dir", "--output_dir", help="Output folder (default: output)."),
 ]
 NumSpeakersOption = Annotated[
     Optional[int], typer.Option(help="Speakers per recording, where its metadata states none.")
@@ -121,10 +135,12 @@ NoDiarizeOption = Annotated[
 OutputFormatOption = Annotated[
     Optional[list[str]],
     typer.Option(
+        "--output-format",
+        "--output_format",
         help="Write only these transcript and subtitle formats: "
         f"{', '.join(outputs.OUTPUT_FORMATS)} or {outputs.ALL_FORMATS} (the default; repeatable; "
         "publish.formats). The player's WebVTT tracks and transcript.json are always written; the "
-        "page and the feeds offer what was written; --json lists the files under 'files'."
+        "page and the feeds offer what was written; --json lists the files under 'files'.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the run summary as JSON on stdout.")]
@@ -142,8 +158,10 @@ VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefe
 @app.command()
 def run(
     context: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Recordings, or folders of recordings.")],
-    output: OutputOption = None,
+    paths: Annotated[
+        list[str], typer.Argument(help="Recordings, folders of recordings, or URLs (media files, HLS playlists).")
+    ],
+    output: RunOutputOption = None,
     config: ConfigOption = None,
     model: ModelOption = None,
     language: LanguageOption = None,
@@ -152,6 +170,8 @@ def run(
     compute_type: ComputeTypeOption = None,
     hotwords: HotwordsOption = None,
     initial_prompt: InitialPromptOption = None,
+    beam_size: BeamSizeOption = None,
+    batch_size: BatchSizeOption = None,
     num_speakers: NumSpeakersOption = None,
     min_speakers: MinSpeakersOption = None,
     max_speakers: MaxSpeakersOption = None,
@@ -163,7 +183,8 @@ def run(
     verbose: VerboseOption = False,
 ) -> None:
     """Process recordings with the Prefect flow; exit 1 when any session failed or the site around them
-    (catalogue, search index, feeds) was not rebuilt.
+    (catalogue, search index, feeds) was not rebuilt. Whisper's own flag spellings are accepted too
+    (`--initial_prompt`, `--output_format`, `-o`/`--output_dir`, `--beam_size`, `--batch_size`).
 
     Progress and the summary table go to stderr; stdout holds only what was asked for (--json).
     """
@@ -183,6 +204,8 @@ def run(
         compute_type=compute_type,
         hotwords=hotwords,
         initial_prompt=initial_prompt,
+        beam_size=beam_size,
+        batch_size=batch_size,
         diarize=False if no_diarize else None,
         num_speakers=num_speakers,
         min_speakers=min_speakers,
@@ -198,11 +221,23 @@ def run(
         print(json.dumps(records, ensure_ascii=False, indent=2))
     if not quiet:
         _print_summary(results, site_error)
+        if any(r.status == "done" for r in results):  # feeds and oEmbed were written
+            _warn_about_settings(settings)
     _exit_on_failures(results, site_error)
 
 
+def _warn_about_settings(settings: Settings) -> None:
+    """One `warning:` line per publishing setting whose absence leaves the feeds or embeds unusable."""
+    from rich.markup import escape
+
+    from livecastpipe.package.discovery import settings_warnings
+
+    for warning in settings_warnings(settings.publish):
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
 def _process_with_progress(
-    paths: list[Path], settings: Settings, quiet: bool, early_server: TemporaryServer | None
+    paths: list[str], settings: Settings, quiet: bool, early_server: TemporaryServer | None
 ) -> tuple[list[SessionResult], str | None]:
     """Run the folder flow under the Prefect API (on `early_server` when the command started one) with a
     progress bar per recording (none when quiet); the sessions' results, and why the site around them was
@@ -239,7 +274,7 @@ def _process_with_progress(
                 progress.update(bars[source], completed=done)
 
             try:
-                return process_folder([str(p) for p in paths], settings, TranscriptionProgress(report)), None
+                return process_folder(paths, settings, TranscriptionProgress(report)), None
             except SiteNotPublished as exc:  # the sessions ended, the catalogue, feeds or search index did not
                 return exc.results, str(exc)
 
@@ -318,6 +353,7 @@ def publish(
                 err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
         try:
             console.print(f"[green]catalogue[/] {publish_catalogue(settings.output_dir, settings.publish)}")
+            _warn_about_settings(settings)  # once the feeds and oEmbed are written
         except (PublishError, OSError) as exc:
             failed += 1
             err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
@@ -334,17 +370,22 @@ def serve(
     config: ConfigOption = None,
 ) -> None:
     """Serve the output folder's public site on localhost for a preview (with the seeking and search a
-    browser needs); the private workspace beside it is never served."""
+    browser needs); the private workspace beside it is never served. Without `base_url` in the settings,
+    the feeds, oEmbed, sitemap and robots.txt are served with this preview's address as the site's."""
     from livecastpipe import workspace
     from livecastpipe.package import outputs
     from livecastpipe.package.server import preview_server
 
-    output_dir = command_settings(output, config).output_dir
-    folder = workspace.site_dir(output_dir)
-    if not workspace.site_file(output_dir, outputs.CATALOGUE_PAGE).is_file():
+    settings = command_settings(output, config)
+    folder = workspace.site_dir(settings.output_dir)
+    if not workspace.site_file(settings.output_dir, outputs.CATALOGUE_PAGE).is_file():
         raise fail(f"{folder}: no catalogue yet (run `livecast run` or `livecast publish`)")
-    server = preview_server(output_dir, port)
-    console.print(f"Serving {folder} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    addressless = None if settings.publish.base_url else settings.publish
+    server = preview_server(settings.output_dir, port, preview_settings=addressless)
+    address = f"http://127.0.0.1:{server.server_address[1]}/"
+    console.print(f"Serving {folder} on {address} (Ctrl-C stops)")
+    if addressless:
+        console.print("The feeds, oEmbed and sitemap use this address (no base_url is set).")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

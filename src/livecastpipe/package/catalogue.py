@@ -26,6 +26,7 @@ from slugify import slugify
 
 from livecastpipe import workspace
 from livecastpipe.package import outputs
+from livecastpipe.package.discovery import write_discovery_files
 from livecastpipe.package.package_format import PublishError
 from livecastpipe.package.publish import write_static_assets
 from livecastpipe.package.render import template_environment
@@ -259,8 +260,8 @@ def rebuilding(part: str) -> Iterator[None]:
 
 
 def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
-    """Rebuild the catalogue page, its search index and the podcast feeds from the published packages;
-    SiteNotRebuilt names the part that failed."""
+    """Rebuild the catalogue page, its search index, the podcast feeds, the sitemap and robots.txt from the
+    published packages; SiteNotRebuilt names the part that failed."""
     site = workspace.site_dir(output_dir)
     with rebuilding("catalogue"):
         site.mkdir(parents=True, exist_ok=True)
@@ -272,6 +273,8 @@ def publish_catalogue(output_dir: Path, settings: PublishSettings) -> Path:
     feeds = site_feeds(entries, settings)
     with rebuilding("podcast feeds"):
         write_feeds(site, feeds, settings)
+    with rebuilding("sitemap"):
+        write_discovery_files(site, entries, settings)
     with rebuilding("catalogue"):
         atomic_write_text(
             workspace.site_file(output_dir, outputs.CATALOGUE_PAGE), render_catalogue(entries, feeds, settings)

@@ -165,11 +165,19 @@ SIGN_LANGUAGE_VIDEO = OutputFile(
 )
 WEB_VIDEO = OutputFile("web_video", "video.mp4", "media", "video/mp4", "public", download_label="Video (MP4)")
 AUDIO_COPY = OutputFile("audio_copy", "audio.m4a", "media", "audio/mp4", "public", download_label="Alleen geluid (M4A)")
+AUDIO_COPY_MP3 = OutputFile(
+    "audio_copy_mp3", "audio.mp3", "media", "audio/mpeg", "public", download_label="Alleen geluid (MP3)"
+)
+"""The audio copy as MP3 instead of M4A (`publish.podcast_audio = "mp3"`)."""
 POSTER = OutputFile("poster", "poster.jpg", "media", "image/jpeg", "public")
+EPISODE_ARTWORK = OutputFile("episode_artwork", "artwork.jpg", "publish", "image/jpeg", "public")
+"""The episode's square image in the feeds (`itunes:image`, 1400×1400: Apple asks for square art of at least
+1400 px), made from the poster or, for audio-only recordings, a square title card."""
 SESSION_PAGE = OutputFile("session_page", "index.html", "publish", "text/html", "public")
 EMBED_PAGE = OutputFile("embed_page", "embed.html", "publish", "text/html", "public")
 """The player alone, for an iframe on another website (the one page other sites may frame)."""
-OEMBED = OutputFile("oembed", "oembed.json", "publish", "application/json+oembed", "public")
+OEMBED = OutputFile("oembed", "oembed.json", "publish", "application/json", "public")
+"""Served as JSON; `application/json+oembed` is only the type of the page's discovery link to it."""
 CHAPTERS_VTT = OutputFile("chapters_vtt", "chapters.vtt", "publish", "text/vtt", "public")
 YOUTUBE_CHAPTERS = OutputFile("youtube_chapters", "youtube-chapters.txt", "chapters", "text/plain", "public")
 PLAYER_CSS = OutputFile("player_css", "assets/player.css", "publish", "text/css", "public")
@@ -203,6 +211,10 @@ PROGRAMME_FEEDS = OutputFile("programme_feeds", "feeds", "catalogue", "applicati
 """A folder with an audio feed (`<programme>.xml`) and a video feed (`<programme>-video.xml`) per programme."""
 PODCAST_COVER = OutputFile("podcast_cover", "cover.jpg", "catalogue", "image/jpeg", "public", scope="site")
 """The feeds' square channel image (1400×1400, what podcast directories ask for)."""
+SITEMAP = OutputFile("sitemap", "sitemap.xml", "catalogue", "application/xml", "public", scope="site")
+"""Every page, with Google's video entries (written only with a public address: its URLs must be absolute)."""
+ROBOTS = OutputFile("robots", "robots.txt", "catalogue", "text/plain", "public", scope="site")
+"""Everything may be crawled; names the sitemap when the site has a public address."""
 SEARCH_INDEX = OutputFile("search_index", "pagefind", "catalogue", "application/octet-stream", "public", scope="site")
 """Pagefind's folder: files of many kinds (scripts, WebAssembly, index fragments), typed by their extension."""
 CATALOGUE_JS = OutputFile("catalogue_js", "assets/catalogue.js", "catalogue", "text/javascript", "public", scope="site")
@@ -221,18 +233,31 @@ DECODED_AUDIO = OutputFile(
 """Named by the pinned decoder's version: audio decoded by another ffmpeg is never reused."""
 MEDIA_RECORD = OutputFile("media_record", "media.json", "media", "application/json", "private", scope="cache")
 """What a folder of media prepared ahead holds: the `MediaFiles` record, as in a manifest's `media`."""
+DOWNLOAD_RECORD = OutputFile("download_record", "download.json", "ingest", "application/json", "private", scope="cache")
+"""A URL's download (`cache/downloads/<hash of the URL>/`): the URL, its file's name, SHA-256 and size."""
 
 OUTPUTS: tuple[OutputFile, ...] = (
     CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON,
     PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
-    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, POSTER, SESSION_PAGE, EMBED_PAGE, OEMBED,
-    CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
+    DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, AUDIO_COPY_MP3, POSTER, EPISODE_ARTWORK, SESSION_PAGE,
+    EMBED_PAGE, OEMBED, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
     MACHINE_TRANSCRIPT,
-    CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SEARCH_INDEX, CATALOGUE_JS, CATALOGUE_CSS, VOICE_LIBRARY,
-    DECODED_AUDIO, MEDIA_RECORD,
+    CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SITEMAP, ROBOTS, SEARCH_INDEX, CATALOGUE_JS,
+    CATALOGUE_CSS, VOICE_LIBRARY,
+    DECODED_AUDIO, MEDIA_RECORD, DOWNLOAD_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
+
+AUDIO_COPIES: dict[str, OutputFile] = {"m4a": AUDIO_COPY, "mp3": AUDIO_COPY_MP3}
+"""The audio copy's file by `publish.podcast_audio`."""
+
+
+def audio_copy(name: str) -> OutputFile:
+    """The audio copy a package's audio file is (M4A or MP3, by its name): its media type for the player
+    and the feeds' enclosures."""
+    return next((o for o in AUDIO_COPIES.values() if o.name() == name), AUDIO_COPY)
+
 
 OUTPUT_FORMATS = ("vtt", "srt", "txt", "json", "tsv", "whisperx", "podcast")
 """The transcript and subtitle formats a run chooses from (`publish.formats`, `--output-format`; `all`: every
@@ -242,6 +267,14 @@ ALL_FORMATS = "all"
 ALWAYS_WRITTEN: tuple[OutputFile, ...] = (CAPTIONS_VTT, SUBTITLES_VTT, TRANSCRIPT_JSON)
 """Written whatever the formats chosen: the player's two caption tracks, and the transcript that
 republishing (`livecast publish`) and the editors' tools read back."""
+
+CROSS_ORIGIN: tuple[OutputFile, ...] = (
+    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, PODCAST_TRANSCRIPT,
+    WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON, CHAPTERS_VTT, OEMBED,
+)  # fmt: skip
+"""The session files other websites' scripts may read (`Access-Control-Allow-Origin: *`): transcripts,
+captions and chapters (podcast apps on the web fetch them, as the Podcasting 2.0 transcript spec asks) and
+oEmbed."""
 
 EDITOR_FILES: tuple[OutputFile, ...] = (REVIEW, SPEAKERS, EDITS)
 """The editors' own files in a session folder: inputs to publishing, never overwritten by it."""
@@ -293,6 +326,13 @@ def downloads(language: str, sizes: Mapping[str, int]) -> list[tuple[str, str, i
         for o in session_outputs()
         if o.download_label and o.name(language) in sizes
     ]
+
+
+def cross_origin(path: str) -> bool:
+    """Whether a file served from the site (`slug/chapters.json`) may be read by other websites' scripts."""
+    _, _, inside = path.partition("/")
+    found = session_file(inside) if inside else None
+    return found is not None and found[0] in CROSS_ORIGIN
 
 
 def media_type(path: str) -> str | None:

@@ -24,6 +24,8 @@ from livecastpipe.editor.edits.edits_file import edits_over_machine, write_edits
 from livecastpipe.models import (
     NO_DIARIZATION,
     Recording,
+    is_url,
+    public_url,
     to_jsonable,
 )
 from livecastpipe.package import outputs
@@ -63,7 +65,7 @@ from livecastpipe.package.store import (
 )
 from livecastpipe.settings import PublishSettings
 from livecastpipe.stages.ingest import sidecar_file
-from livecastpipe.stages.media import MediaFiles, prepare_media
+from livecastpipe.stages.media import MediaFiles, image_size, make_episode_artwork, prepare_media
 from livecastpipe.storage import atomic_write_bytes, sha256_file
 
 
@@ -122,19 +124,23 @@ def with_sidecar_hash(package: SessionPackage) -> SessionPackage:
     recording is beside it (kept from then on, so a re-render without the recording keeps it)."""
     if "sidecar" in package.provenance:
         return package
-    sidecar = sidecar_file(Path(package.recording.source))
+    named = package.recording.named_path
+    sidecar = sidecar_file(named) if named is not None else None
     entry = {"file": sidecar.name, "sha256": sha256_file(sidecar)} if sidecar else None
     return replace(package, provenance={**package.provenance, "sidecar": entry})
 
 
 def public_recording(recording: Recording) -> dict[str, Any]:
-    """The recording as the public manifest names it: by file name and SHA-256, its sign-language video and
-    descriptions by file name, never where they lie on this machine (the private `package.json` keeps that)."""
-    data = {k: v for k, v in to_jsonable(recording).items() if k not in ("source", "audio_path")}
+    """The recording as the public manifest names it: by file name and SHA-256 (and by its URL, less any
+    password and query, when it was downloaded), its sign-language video and descriptions by file name,
+    never where they lie on this machine (the private `package.json` keeps that)."""
+    local = ("source", "audio_path", "local_file", "listed_as")
+    data = {k: v for k, v in to_jsonable(recording).items() if k not in local}
     for field_name in ("sign_language_video", "descriptions"):
         if data["metadata"].get(field_name):
             data["metadata"][field_name] = Path(data["metadata"][field_name]).name
-    return {"file": Path(recording.source).name, **data}
+    remote = {"source": public_url(recording.source)} if is_url(recording.source) else {}
+    return {"file": recording.file_name, **remote, **data}
 
 
 def publish_session(
@@ -218,7 +224,12 @@ def _write_package_files(
     sizes[page.name] = page.stat().st_size
     embed = staged / outputs.EMBED_PAGE.name()
     embed.write_text(render_embed_page(package, editorial, media, files, sizes, settings), encoding="utf-8")
-    (staged / outputs.OEMBED.name()).write_text(oembed_json(package, settings), encoding="utf-8")
+    rec = package.recording
+    poster_size = image_size(staged / media.poster)
+    (staged / outputs.OEMBED.name()).write_text(
+        oembed_json(rec.slug, rec.title, media.poster, poster_size, settings), encoding="utf-8"
+    )
+    make_episode_artwork(rec, staged / media.poster, staged / outputs.EPISODE_ARTWORK.name())
     _check_registered(staged, package, "public")
     _check_registered(staged_private, package, "private")
 

@@ -231,6 +231,7 @@ def session_json_ld(
         "contentUrl": url(media.video or media.audio),
         "transcript": "\n".join((f"{p.speaker}: " if p.speaker else "") + p.text for p in paragraphs),
         "url": url(""),
+        "embedUrl": url(outputs.EMBED_PAGE.name()),
     }
     if editorial.keywords:
         data["keywords"] = ", ".join(editorial.keywords)
@@ -262,31 +263,37 @@ def speaker_list(package: SessionPackage, editorial: EditorialContent) -> list[t
     return [(name, ROLE_LABELS.get(role, role)) for name, role in speaker_roles(package, editorial)]
 
 
-EMBED_WIDTH, EMBED_HEIGHT = 640, 720
-"""The iframe's size in the embed code: a 16:9 player with its controls."""
+EMBED_WIDTH, EMBED_HEIGHT = 640, 360
+"""The iframe's size in the embed code and oEmbed: a 16:9 frame the video fills (its controls and the
+link to the full page follow below it, in the frame's scrolling)."""
 
 
-def embed_code(package: SessionPackage, settings: PublishSettings) -> str:
+def embed_code(slug: str, title: str, settings: PublishSettings) -> str:
     """The `<iframe>` a website pastes to show the session's player (`embed.html`)."""
     page = outputs.EMBED_PAGE.name()  # without a public address: relative, the page's script makes it absolute
-    src = session_url_builder(package.recording.slug, settings)(page)
-    title = html.escape(f"Speler: {package.recording.title}", quote=True)
+    src = session_url_builder(slug, settings)(page)
+    label = html.escape(f"Speler: {title}", quote=True)
     return (
-        f'<iframe src="{html.escape(src, quote=True)}" title="{title}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
+        f'<iframe src="{html.escape(src, quote=True)}" title="{label}" width="{EMBED_WIDTH}" height="{EMBED_HEIGHT}" '
         'allow="fullscreen; autoplay" allowfullscreen></iframe>'
     )
 
 
-def oembed_json(package: SessionPackage, settings: PublishSettings) -> str:
-    """The oEmbed 1.0 response for the session (a `video`, its html the embed code), as a static file."""
+def oembed_json(slug: str, title: str, poster: str, poster_size: tuple[int, int], settings: PublishSettings) -> str:
+    """The oEmbed 1.0 response for a session (a `video`, its html the embed code, its poster as thumbnail),
+    as a static file; its addresses absolute under `base_url`."""
+    url = session_url_builder(slug, settings)
     data: dict[str, Any] = {
         "version": "1.0",
         "type": "video",
-        "title": package.recording.title,
+        "title": title,
         "provider_name": settings.site_title,
-        "html": embed_code(package, settings),
+        "html": embed_code(slug, title, settings),
         "width": EMBED_WIDTH,
         "height": EMBED_HEIGHT,
+        "thumbnail_url": url(poster),
+        "thumbnail_width": poster_size[0],
+        "thumbnail_height": poster_size[1],
     }
     if settings.base_url:
         data["provider_url"] = settings.base_url
@@ -300,6 +307,7 @@ def player_context(
     return {
         "rec": package.recording,
         "media": media,
+        "audio_type": outputs.audio_copy(media.audio).media_type,
         "files": files,
         "out": outputs.session_file_names(package.language),
         "lang": package.language,
@@ -367,7 +375,7 @@ def render_session_page(
             video_url=url(media.video) if media.video else None,
             locale=OPEN_GRAPH_LOCALES.get(package.language, package.language),
             site_title=settings.site_title,
-            embed_code=embed_code(package, settings),
+            embed_code=embed_code(rec.slug, rec.title, settings),
             oembed_url=url(outputs.OEMBED.name()),
         )
     )
@@ -392,13 +400,14 @@ def catalogue_entry(
         "summary": editorial.summary or rec.metadata.description,
         "keywords": list(editorial.keywords),
         "poster": media.poster,
+        "artwork": outputs.EPISODE_ARTWORK.name(),
         "people": [
             {"name": name, "role": PODCAST_ROLES[role]}
             for name, role in speaker_roles(package, editorial)
             if role in PODCAST_ROLES
         ],
         "language": package.language,
-        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": outputs.AUDIO_COPY.media_type},
+        "audio": {"path": media.audio, "bytes": sizes[media.audio], "type": outputs.audio_copy(media.audio).media_type},
         "video": {"path": media.video, "bytes": sizes[media.video], "type": outputs.WEB_VIDEO.media_type}
         if media.video
         else None,

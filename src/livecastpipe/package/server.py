@@ -4,6 +4,7 @@ to seek in media), no folder listings, nothing outside the site, security header
 from __future__ import annotations
 
 import http.server
+import io
 import ipaddress
 import os
 import posixpath
@@ -16,6 +17,8 @@ from typing import Any
 
 from livecastpipe import workspace
 from livecastpipe.package import outputs
+from livecastpipe.package.store import read_manifest
+from livecastpipe.settings import PublishSettings
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
@@ -83,6 +86,16 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         **registry_media_types(),
     }
     frame_ancestors = "'self'"
+    preview_settings: PublishSettings | None = None
+    """Settings without a public address: the files that need one are rendered for this server's."""
+
+    def _preview_body(self) -> bytes | None:
+        """The feed, oEmbed, sitemap or robots.txt asked for, rendered with this server's address as the
+        site's `base_url`; None for any other file (served as published)."""
+        assert self.preview_settings is not None
+        base_url = f"http://{self.headers.get('Host')}/"
+        rendered = rendered_with_address(Path(self.directory), self.site_path(), self.preview_settings, base_url)
+        return rendered.encode("utf-8") if rendered is not None else None
 
     def guess_type(self, path: str | os.PathLike[str]) -> str:
         """The media type the output registry gives the file (`chapters.json`: application/json+chapters),
@@ -117,6 +130,10 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_error(404, "File not found")
         return None
 
+    def site_path(self) -> str:
+        """The requested path inside the site, percent-decoded, without query or fragment (`slug/chapters.json`)."""
+        return urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0]).lstrip("/")
+
     def send_head(self) -> Any:
         address = self.server.server_address
         assert isinstance(address, tuple)  # an IP socket's (host, port, …)
@@ -130,6 +147,12 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         if not translated:
             self.send_error(404, "File not found")
             return None
+        if self.preview_settings is not None and (body := self._preview_body()) is not None:
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(translated))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
         range_header = self.headers.get("Range")
         path = Path(translated)
         if not range_header or not path.is_file() or not range_header.startswith("bytes="):
@@ -166,6 +189,8 @@ class SiteRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(frame_ancestors=frame_ancestors))
         for name, value in SECURITY_HEADERS.items():
             self.send_header(name, value)
+        if outputs.cross_origin(self.site_path()):  # transcripts, chapters, oEmbed: other sites' scripts read them
+            self.send_header("Access-Control-Allow-Origin", "*")
         super().end_headers()
 
     def copyfile(self, source: Any, outputfile: Any) -> None:
@@ -193,14 +218,49 @@ class SiteServer(http.server.ThreadingHTTPServer):
         print(f"livecast serve: a request from {client_address[0]} failed: {error!r}", file=sys.stderr)
 
 
+def rendered_with_address(site: Path, path: str, settings: PublishSettings, base_url: str) -> str | None:
+    """The site file at `path` that needs a public address (a feed, a session's `oembed.json`, `sitemap.xml`,
+    `robots.txt`) rendered under `base_url` from the published manifests; None for any other path."""
+    from livecastpipe.package.catalogue import catalogue_entries, render_feed, site_feeds
+    from livecastpipe.package.discovery import render_robots, render_sitemap
+    from livecastpipe.package.render import oembed_json
+    from livecastpipe.stages.media import image_size
+
+    settings = settings.model_copy(update={"base_url": base_url})
+    slug, _, name = path.partition("/")
+    if name == outputs.OEMBED.name() and (site / path).is_file():
+        entry = read_manifest(site / slug).catalogue
+        if not entry:  # a package from before manifests had a catalogue entry: served as published
+            return None
+        poster = site / slug / entry["poster"]
+        return oembed_json(entry["slug"], entry["title"], entry["poster"], image_size(poster), settings)
+    if path == outputs.ROBOTS.name():
+        return render_robots(base_url)
+    entries = catalogue_entries(site.parent)
+    if path == outputs.SITEMAP.name():
+        return render_sitemap(entries, base_url)
+    feed = next((f for f in site_feeds(entries, settings) if f.path == path), None)
+    return render_feed(feed, settings) if feed is not None else None
+
+
 def preview_server(
-    output_dir: Path, port: int = 8000, host: str = "127.0.0.1", frame_ancestors: str = "'self'"
+    output_dir: Path,
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    frame_ancestors: str = "'self'",
+    preview_settings: PublishSettings | None = None,
 ) -> SiteServer:
     """An HTTP server for the public site of an output folder (port 0 picks a free one); call serve_forever().
 
     `frame_ancestors` is the CSP source list of the sites that may embed the pages (`'self'`, `'none'`,
-    or origins).
+    or origins). With `preview_settings` (a site published without `base_url`), the feeds, oEmbed, sitemap
+    and robots.txt are rendered with this server's address as the public one, so that a podcast app or an
+    embed can be tried against the preview.
     """
-    handler_class = type("SiteHandler", (SiteRequestHandler,), {"frame_ancestors": frame_ancestors})
+    handler_class = type(
+        "SiteHandler",
+        (SiteRequestHandler,),
+        {"frame_ancestors": frame_ancestors, "preview_settings": preview_settings},
+    )
     handler = partial(handler_class, directory=str(workspace.site_dir(output_dir)))
     return SiteServer((host, port), handler)

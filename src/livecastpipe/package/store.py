@@ -27,6 +27,7 @@ from livecastpipe.models import (
     Transcript,
     from_json,
     from_jsonable,
+    is_url,
     title_slug,
     to_jsonable,
 )
@@ -386,7 +387,8 @@ def replaced_session(published: Sequence[PublishedRecording], recording: Recordi
     if any(p.slug == recording.slug and p.sha256 == recording.sha256 for p in published):
         return None
     here = Path(recording.source).resolve()
-    name = title_slug(recording.metadata.title or here.stem)
+    stem = Path(recording.file_name).stem if is_url(recording.source) else here.stem
+    name = title_slug(recording.metadata.title or stem)
     for session in published:
         same_name = name in (session.slug, title_slug(session.title))
         if session.sha256 != recording.sha256 and (Path(session.source).resolve() == here or same_name):

@@ -7,13 +7,14 @@ WAV decoded here, so the (possibly huge) video is never held in memory.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import os
 import shutil
 import subprocess
 import wave
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -34,6 +35,7 @@ from livecastpipe.models import (
     Recording,
     SessionMetadata,
     VideoStream,
+    is_url,
     title_slug,
 )
 from livecastpipe.names import MAX_NAME_LENGTH
@@ -78,16 +80,51 @@ def decoder_name() -> str:
 
 
 def find_recordings(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of media files; a missing path raises IngestError."""
+    """Expand files and folders into a sorted list of recordings: media files, and the recordings their
+    sidecars name by URL (`source_url:`, as `folder/talk` for `talk.yaml`); a missing path raises IngestError."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.iterdir()) if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES)
-        elif path.is_file():
+            media = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES]
+            found.extend(sorted([*media, *_listed_recordings(path, media)]))
+        elif path.is_file() and path.suffix.lower() == ".yaml" and listed_url(path.with_suffix("")):
+            found.append(path.with_suffix(""))
+        elif path.is_file() or (not path.exists() and listed_url(path)):
             found.append(path)
         else:
             raise IngestError(path, "no such file or folder")
     return found
+
+
+def _listed_recordings(folder: Path, media: Sequence[Path]) -> list[Path]:
+    """The recordings a folder's sidecars name by URL, where no file of theirs is in the folder: each
+    `<name>.yaml` with `source_url:` (or that cannot be read: ingest then says why) and each entry of
+    `sessions.yaml` with one."""
+    names = {p.name for p in media} | {p.stem for p in media}
+    listed: list[Path] = []
+    for sidecar in folder.glob("*.yaml"):
+        if sidecar.name == FOLDER_SIDECAR or sidecar.stem in names or not sidecar.is_file():
+            continue
+        try:
+            data = _read_yaml(sidecar)
+        except IngestError:
+            listed.append(sidecar.with_suffix(""))
+            continue
+        if isinstance(data, Mapping) and "source_url" in data:
+            listed.append(sidecar.with_suffix(""))
+    folder_file = folder / FOLDER_SIDECAR
+    with contextlib.suppress(IngestError):
+        data = _read_yaml(folder_file) if folder_file.is_file() else None
+        if isinstance(data, Mapping):
+            listed.extend(
+                folder / str(name)
+                for name, entry in data.items()
+                if isinstance(entry, Mapping)
+                and "source_url" in entry
+                and str(name) not in names
+                and "/" not in str(name)
+            )
+    return listed
 
 
 # --- metadata sidecars ----------------------------------------------------------------------------
@@ -100,6 +137,7 @@ MAX_DESCRIPTION = 5000
 MAX_SPEAKERS = 50
 MAX_GLOSSARY_TERMS = 500
 MAX_TERM = 100
+MAX_URL = 2000
 """Field limits: what fits a page, a feed item and a caption; longer text is an error, not cut."""
 
 
@@ -124,6 +162,14 @@ class _SidecarSchema(BaseModel):
     max_speakers: int | None = Field(default=None, ge=1)
     sign_language_video: str | None = Field(default=None, min_length=1)
     descriptions: str | None = Field(default=None, min_length=1)
+    source_url: str | None = Field(default=None, max_length=MAX_URL)
+
+    @field_validator("source_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not is_url(value.strip()):
+            raise ValueError("must be an http:// or https:// address")
+        return value.strip() if value is not None else None
 
     @field_validator("speakers", mode="before")
     @classmethod
@@ -161,16 +207,21 @@ def _read_yaml(path: Path) -> Any:
         raise IngestError(path, f"not valid YAML: {exc}".replace("\n", " ")) from exc
 
 
-def _validate_sidecar(path: Path, data: Any, where: str = "") -> SessionMetadata:
-    if data is None:
-        return SessionMetadata()
+def _validated(path: Path, data: Any, where: str = "") -> _SidecarSchema:
+    """The sidecar's fields checked against the schema; mistakes raise IngestError by file and field."""
     if not isinstance(data, Mapping):
         raise IngestError(path, f"{where or 'metadata'} must be a mapping of fields")
     try:
-        metadata = _SidecarSchema.model_validate(data).to_metadata(path.parent)
+        return _SidecarSchema.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{where}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise IngestError(path, f"invalid metadata: {problems}") from exc
+
+
+def _validate_sidecar(path: Path, data: Any, where: str = "") -> SessionMetadata:
+    if data is None:
+        return SessionMetadata()
+    metadata = _validated(path, data, where).to_metadata(path.parent)
     _check_accessibility_files(path, metadata, where)
     return metadata
 
@@ -192,6 +243,21 @@ def _check_accessibility_files(path: Path, metadata: SessionMetadata, where: str
             raise IngestError(path, f"invalid metadata: {where}descriptions: the WebVTT file holds no cues")
 
 
+def _sidecar_entry(recording: Path) -> tuple[Path, Any, str] | None:
+    """Where `recording`'s metadata is: the sidecar file, its data, and the prefix naming its fields in errors."""
+    for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
+        if sidecar.is_file():
+            return sidecar, _read_yaml(sidecar), ""
+    folder_file = recording.parent / FOLDER_SIDECAR
+    if folder_file.is_file():
+        data = _read_yaml(folder_file)
+        if not isinstance(data, Mapping):
+            raise IngestError(folder_file, "must map recording file names to their metadata")
+        if recording.name in data:
+            return folder_file, data[recording.name], f"{recording.name}."
+    return None
+
+
 def sidecar_file(recording: Path) -> Path | None:
     """The file `read_metadata` takes the recording's metadata from, if any (for its hash in the manifest)."""
     for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
@@ -206,17 +272,17 @@ def sidecar_file(recording: Path) -> Path | None:
 
 def read_metadata(recording: Path) -> SessionMetadata:
     """Metadata from `<name>.yaml` / `<name>.<ext>.yaml` beside the recording, else its folder's `sessions.yaml`."""
-    for sidecar in (recording.with_suffix(".yaml"), recording.with_name(recording.name + ".yaml")):
-        if sidecar.is_file():
-            return _validate_sidecar(sidecar, _read_yaml(sidecar))
-    folder_file = recording.parent / FOLDER_SIDECAR
-    if folder_file.is_file():
-        data = _read_yaml(folder_file)
-        if not isinstance(data, Mapping):
-            raise IngestError(folder_file, "must map recording file names to their metadata")
-        if recording.name in data:
-            return _validate_sidecar(folder_file, data[recording.name], where=f"{recording.name}.")
-    return SessionMetadata()
+    entry = _sidecar_entry(recording)
+    return _validate_sidecar(*entry) if entry else SessionMetadata()
+
+
+def listed_url(recording: Path) -> str | None:
+    """The URL the recording's sidecar names (`source_url:`), when it has one; a sidecar with mistakes
+    raises IngestError by file and field."""
+    entry = _sidecar_entry(recording)
+    if entry is None or entry[1] is None:
+        return None
+    return _validated(*entry).source_url
 
 
 # --- probing and decoding -------------------------------------------------------------------------
@@ -384,17 +450,29 @@ def forget_decoded_audio(recording: Recording) -> None:
 
 
 def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None = None) -> Recording:
-    """Probe, identify and decode one recording; raise IngestError naming the file and the problem."""
+    """Probe, identify and decode one recording file; raise IngestError naming the file and the problem."""
     if not source.exists():
         raise IngestError(source, "no such file")
     if not source.is_file():
         raise IngestError(source, "not a file")
-    metadata = read_metadata(source)
-    info = probe(source)
-    sha = sha256_file(source)
+    return ingest_file(source, read_metadata(source), cache_dir, taken_slugs)
+
+
+def ingest_file(
+    file: Path,
+    metadata: SessionMetadata,
+    cache_dir: Path,
+    taken_slugs: Mapping[str, str] | None = None,
+    source: str | None = None,
+    listed_as: Path | None = None,
+) -> Recording:
+    """Probe, hash and decode `file`, with its metadata; `source` names the recording when it is not the
+    file itself (the URL it was downloaded from, listed in a sidecar as `listed_as`)."""
+    info = probe(file)
+    sha = sha256_file(file)
     wav_path = cache_dir / sha[:32] / outputs.DECODED_AUDIO.name()
     try:
-        decoded = _decoded_and_checked(source, info, wav_path)
+        decoded = _decoded_and_checked(file, info, wav_path)
     except IngestError:  # a rejected recording leaves nothing in the cache (a 10-hour WAV is 1.15 GB)
         shutil.rmtree(wav_path.parent, ignore_errors=True)
         raise
@@ -404,13 +482,16 @@ def ingest(source: Path, cache_dir: Path, taken_slugs: Mapping[str, str] | None 
         raise
     if not info.duration:
         info = MediaInfo(info.format_name, decoded, info.size_bytes, info.audio, info.video)
-    slug = session_slug(metadata.title or source.stem, sha, taken_slugs or {})
-    return Recording(
-        source=str(source),
+    recording = Recording(
+        source=source or str(file),
         sha256=sha,
-        slug=slug,
+        slug="",
         media=info,
         metadata=metadata,
         audio_path=str(wav_path),
         decoder=decoder_name(),
+        local_file=str(file) if source else "",
+        listed_as=str(listed_as) if listed_as else "",
     )
+    slug = session_slug(metadata.title or Path(recording.file_name).stem, sha, taken_slugs or {})
+    return dataclasses.replace(recording, slug=slug)
