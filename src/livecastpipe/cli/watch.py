@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional, cast
 
 import typer
+from rich.markup import escape
 
 from livecastpipe.cli.support import ConfigOption, OutputOption, command_settings, console, err_console, fail
 from livecastpipe.settings import WatchSettings
@@ -50,11 +51,13 @@ def _pass(
             run_name = _submit(watch.deployment, path, version)
         except Exception as exc:  # Prefect's client raises many kinds: the server down, no such deployment
             failed += 1
-            err_console.print(f"[red]error:[/] {path}: not submitted: {error_line(exc)}", highlight=False)
+            err_console.print(f"[red]error:[/] {escape(f'{path}: not submitted: {error_line(exc)}')}")
             continue
         submitted.add(version.key(path))
         watching.record_submitted(output, submitted)
-        console.print(f"[green]submitted[/] {path} as flow run {run_name} of {watch.deployment}")
+        console.print(
+            f"[green]submitted[/] {escape(f'{path} as flow run {run_name} of {watch.deployment}')}", soft_wrap=True
+        )
     waiting = [path for path, sighting in sightings.items() if sighting.version.key(path) not in submitted]
     return sightings, len(waiting), failed
 
