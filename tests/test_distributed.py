@@ -13,13 +13,19 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import httpx
 import pytest
 
 from tests.conftest import REPO, LongSample, timed_words
 from tests.test_scaling import cut_clips, transcript_words
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
 
 pytestmark = [pytest.mark.slow, pytest.mark.distributed]
 
@@ -72,20 +78,31 @@ def prefect_cli(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path: Path) -> None:
-    from distributed import Client, LocalCluster
-    from prefect import get_client
-    from prefect.deployments import run_deployment
+@dataclass(frozen=True)
+class DeployedPool:
+    """A real Prefect server with the `livecast` process work pool, `prefect.yaml`'s deployments and a worker."""
+
+    api_url: str
+    env: dict[str, str]
+    """The server's, the worker's and the CLI's environment."""
+    worker_output: Path
+    """Where the worker's runs publish when a run's parameters name no settings (`LIVECAST_OUTPUT_DIR`)."""
+    worker_log: Path
+
+
+@pytest.fixture(scope="module")
+def deployed_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedPool]:
+    """One server, work pool, `prefect deploy --all` and worker, shared by this module's deployment tests
+    (starting them is most of a test's time)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    media = tmp_path / "media"
-    cut_clips(media, 3, seconds=10)
+    root = tmp_path_factory.mktemp("prefect-server")
     api_url = f"http://127.0.0.1:{free_port()}/api"
     env = {
         **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_HOME": str(root / "prefect-home"),
         "PREFECT_API_URL": api_url,
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{root / 'prefect.db'}",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         "PREFECT_CLI_PROMPT": "false",
@@ -93,7 +110,45 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path
         "PWD": str(REPO),
     }
     host, port = "127.0.0.1", api_url.split(":")[2].split("/")[0]
-    server_log = tmp_path / "server.log"
+    server_log = root / "server.log"
+    pool = DeployedPool(api_url, env, root / "worker-output", root / "worker.log")
+    with background([PREFECT, "server", "start", "--host", host, "--port", port], env, server_log) as server:
+        wait_until_healthy(api_url, server, server_log)
+        prefect_cli("work-pool", "create", "livecast", "--type", "process", env=env)
+        prefect_cli("deploy", "--all", env=env)
+        worker_env = {**env, "LIVECAST_OUTPUT_DIR": str(pool.worker_output)}
+        with (
+            background(
+                [PREFECT, "worker", "start", "--pool", "livecast", "--type", "process"], worker_env, pool.worker_log
+            ),
+            temporary_settings({PREFECT_API_URL: api_url}),
+        ):
+            yield pool
+
+
+def wait_for_final_state(flow_run_id: UUID, timeout: float) -> State:
+    """The flow run's final state, polled from the server; the test fails when it has none by `timeout`."""
+    from prefect import get_client
+
+    deadline, state = time.monotonic() + timeout, None
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(flow_run_id).state
+            if state is not None and state.is_final():
+                return state
+            time.sleep(2)
+    pytest.fail(f"flow run {flow_run_id} not finished after {timeout} s: {state}")
+
+
+def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(
+    deployed_pool: DeployedPool, tmp_path: Path
+) -> None:
+    from distributed import Client, LocalCluster
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    media = tmp_path / "media"
+    cut_clips(media, 3, seconds=10)
     embedded_env = {**os.environ, "PREFECT_HOME": str(tmp_path / "embedded-prefect-home")}
     embedded_env.pop("PREFECT_API_URL", None)
 
@@ -104,47 +159,35 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path
             embedded_env,
             tmp_path / "embedded.log",
         ) as embedded,
-        background([PREFECT, "server", "start", "--host", host, "--port", port], env, server_log) as server,
         LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            host=host,
+            host="127.0.0.1",
             dashboard_address=None,
-            env={"PREFECT_API_URL": api_url, "PREFECT_HOME": env["PREFECT_HOME"]},
+            env={"PREFECT_API_URL": deployed_pool.api_url, "PREFECT_HOME": deployed_pool.env["PREFECT_HOME"]},
         ) as cluster,
         Client(cluster) as dask,
     ):
-        wait_until_healthy(api_url, server, server_log)
-        prefect_cli("work-pool", "create", "livecast", "--type", "process", env=env)
-        prefect_cli("deploy", "--all", env=env)
-        with (
-            background(
-                [PREFECT, "worker", "start", "--pool", "livecast", "--type", "process"],
-                env,
-                tmp_path / "worker.log",
-            ),
-            temporary_settings({PREFECT_API_URL: api_url}),
-        ):
-            with get_client(sync_client=True) as client:
-                session_deployment = client.read_deployment_by_name("process-session/livecast-session")
-            assert session_deployment.entrypoint == "livecastpipe.flows.pipeline:process_session"
-            flow_run = run_deployment(
-                "process-folder/livecast-folder",
-                parameters={
-                    "paths": [str(media)],
-                    "settings": {
-                        "output_dir": str(tmp_path / "deployed"),
-                        "task_runner": "dask",
-                        "dask_address": cluster.scheduler_address,
-                        "max_concurrent_sessions": 2,
-                    },
+        with get_client(sync_client=True) as client:
+            session_deployment = client.read_deployment_by_name("process-session/livecast-session")
+        assert session_deployment.entrypoint == "livecastpipe.flows.pipeline:process_session"
+        flow_run = run_deployment(
+            "process-folder/livecast-folder",
+            parameters={
+                "paths": [str(media)],
+                "settings": {
+                    "output_dir": str(tmp_path / "deployed"),
+                    "task_runner": "dask",
+                    "dask_address": cluster.scheduler_address,
+                    "max_concurrent_sessions": 2,
                 },
-                timeout=300,
-            )
-            worker_log = (tmp_path / "worker.log").read_text()
-            assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{worker_log}"
-            models_per_worker = dask.run(_models_loaded_here)
+            },
+            timeout=300,
+        )
+        worker_log = deployed_pool.worker_log.read_text()
+        assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{worker_log}"
+        models_per_worker = dask.run(_models_loaded_here)
         assert embedded.wait(timeout=600) == 0, (tmp_path / "embedded.log").read_text()
 
     deployed_words = transcript_words(tmp_path / "deployed")
@@ -154,6 +197,46 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(tmp_path
     assert sorted(models_per_worker.values()) in ([0, 1], [1, 1]), (
         f"sessions must run on the Dask workers, each loading the model at most once: {models_per_worker}"
     )
+
+
+def test_a_recording_dropped_into_a_watched_folder_is_published_by_one_flow_run(
+    deployed_pool: DeployedPool, tmp_path: Path
+) -> None:
+    """`livecast watch --once` (as cron runs it) submits a recording copied into the folder to the session
+    deployment: one flow run, which the worker runs to a published session; run again, as a restarted
+    watcher, it submits nothing. The deployment has its concurrency limit from prefect.yaml."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    [clip] = cut_clips(tmp_path / "clips", 1, seconds=8)
+    dropbox = tmp_path / "dropbox"
+    dropbox.mkdir()
+    (dropbox / ".deel-1.wav.tmp").write_bytes(b"a copy being made by rsync")
+    recording = clip.read_bytes()
+    with (dropbox / clip.name).open("wb") as copy:  # copied in two steps: the file grows
+        copy.write(recording[: len(recording) // 2])
+        copy.flush()
+        copy.write(recording[len(recording) // 2 :])
+    watch = [sys.executable, "-m", "livecastpipe", "watch", str(dropbox), "--once", "--settle-s", "2"]
+    watch += ["--output", str(deployed_pool.worker_output)]
+
+    first = subprocess.run(watch, capture_output=True, text=True, env=deployed_pool.env, timeout=120)
+    again = subprocess.run(watch, capture_output=True, text=True, env=deployed_pool.env, timeout=120)
+
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.count("submitted") == 1 and f"submitted {dropbox / clip.name}" in first.stdout, first.stdout
+    assert "submitted" not in again.stdout, again.stdout
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("process-session/livecast-session")
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["livecast-session"]))
+        )
+    assert deployment.global_concurrency_limit is not None and deployment.global_concurrency_limit.limit == 1
+    assert [run.parameters for run in runs] == [{"source": str(dropbox / clip.name)}]
+    state = wait_for_final_state(runs[0].id, timeout=180)
+    assert state.is_completed(), f"{state}\n{deployed_pool.worker_log.read_text()}"
+    words = transcript_words(deployed_pool.worker_output)
+    assert list(words) == ["deel-1"] and words["deel-1"], words
 
 
 def test_livecast_run_on_a_local_dask_cluster(tmp_path: Path) -> None:

@@ -333,6 +333,19 @@ class StageRunSettings(BaseModel):
         return self.timeout_s.get(stage, STAGE_TIMEOUTS_S[stage])
 
 
+class WatchSettings(BaseModel):
+    """`livecast watch`: when a recording dropped into a watched folder is whole, and where it goes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    settle_s: float = Field(default=30.0, gt=0)
+    """A recording is submitted once its size and modification time have not changed for this long."""
+    poll_s: float = Field(default=5.0, gt=0)
+    """How often the watched folder is looked at."""
+    deployment: str = "process-session/livecast-session"
+    """The deployment (`flow/deployment`) each recording's flow run is submitted to."""
+
+
 class Settings(BaseSettings):
     """Everything a run can be told: the one model `load_settings` fills from the settings file, the
     environment and the command line (see `settings_sources`)."""
@@ -366,6 +379,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = ReviewSettings()
     publish: PublishSettings = PublishSettings()
     stages: StageRunSettings = StageRunSettings()
+    watch: WatchSettings = WatchSettings()
 
     @property
     def resolved_cache_dir(self) -> Path:

@@ -26,6 +26,7 @@ from livecastpipe.cli.support import (
     err_console,
     fail,
 )
+from livecastpipe.cli.watch import watch_command
 from livecastpipe.package import outputs
 from livecastpipe.settings import Settings, SettingsError, flag_overrides, load_settings
 from livecastpipe.storage import error_line
@@ -41,6 +42,7 @@ app = typer.Typer(
 app.command("review")(review_command)
 app.command("speakers")(speakers_command)
 app.command("edit")(edit_command)
+app.command("watch")(watch_command)
 
 
 def _quiet_prefect(verbose: bool) -> None:

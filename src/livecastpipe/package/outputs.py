@@ -220,6 +220,8 @@ SEARCH_INDEX = OutputFile("search_index", "pagefind", "catalogue", "application/
 CATALOGUE_JS = OutputFile("catalogue_js", "assets/catalogue.js", "catalogue", "text/javascript", "public", scope="site")
 CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "text/css", "public", scope="site")
 VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
+WATCH_STATE = OutputFile("watch_state", "watched.json", "watch", "application/json", "private", scope="site")
+"""What `livecast watch` submitted: each recording's path, size and modification time, so none goes twice."""
 
 # A recording's cache folder.
 DECODED_AUDIO = OutputFile(
@@ -244,7 +246,7 @@ OUTPUTS: tuple[OutputFile, ...] = (
     TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
     MACHINE_TRANSCRIPT,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SITEMAP, ROBOTS, SEARCH_INDEX, CATALOGUE_JS,
-    CATALOGUE_CSS, VOICE_LIBRARY,
+    CATALOGUE_CSS, VOICE_LIBRARY, WATCH_STATE,
     DECODED_AUDIO, MEDIA_RECORD, DOWNLOAD_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
