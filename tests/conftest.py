@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,19 @@ pytest_plugins = ["tests.publish_fixtures", "tests.workbench_fixtures", "tests.b
 def run_ffmpeg(*args: str) -> None:
     """Run the same ffmpeg the pipeline uses, failing the test on error."""
     subprocess.run([ffmpeg_binary(), "-v", "error", "-y", *args], check=True)
+
+
+def livecast(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`livecast ARGUMENTS` as a user runs it in `cwd`: a Prefect home of its own there (so its own
+    temporary server), stdout and stderr kept apart."""
+    return subprocess.run(
+        [sys.executable, "-m", "livecastpipe", *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PREFECT_HOME": str(cwd / "prefect-home")},
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="session")

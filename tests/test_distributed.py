@@ -140,24 +140,33 @@ def wait_for_final_state(flow_run_id: UUID, timeout: float) -> State:
     pytest.fail(f"flow run {flow_run_id} not finished after {timeout} s: {state}")
 
 
-def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(
+def test_folder_deployment_on_a_worker_and_dask_equals_livecast_run_on_its_own_dask_cluster(
     deployed_pool: DeployedPool, tmp_path: Path
 ) -> None:
+    """The folder deployment, run by the worker with its sessions on a Dask cluster, publishes what
+    `livecast run` with `task_runner = "dask"` publishes on a local cluster of its own, whose workers report
+    to the run's own temporary server."""
     from distributed import Client, LocalCluster
     from prefect import get_client
     from prefect.deployments import run_deployment
 
     media = tmp_path / "media"
     cut_clips(media, 3, seconds=10)
-    embedded_env = {**os.environ, "PREFECT_HOME": str(tmp_path / "embedded-prefect-home")}
+    embedded_env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "embedded-prefect-home"),
+        "LIVECAST_TASK_RUNNER": "dask",
+        "LIVECAST_MAX_CONCURRENT_SESSIONS": "2",
+    }
     embedded_env.pop("PREFECT_API_URL", None)
+    embedded_log = tmp_path / "embedded.log"
 
     with (
-        # The embedded run (`livecast run`, its own temporary Prefect server) goes alongside.
+        # The embedded run (`livecast run`, its own temporary Prefect server and Dask cluster) goes alongside.
         background(
-            [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "embedded")],
+            [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "embedded"), "-v"],
             embedded_env,
-            tmp_path / "embedded.log",
+            embedded_log,
         ) as embedded,
         LocalCluster(
             n_workers=2,
@@ -188,8 +197,12 @@ def test_folder_deployment_on_a_worker_and_dask_equals_the_embedded_run(
         worker_log = deployed_pool.worker_log.read_text()
         assert flow_run.state is not None and flow_run.state.is_completed(), f"{flow_run.state}\n{worker_log}"
         models_per_worker = dask.run(_models_loaded_here)
-        assert embedded.wait(timeout=600) == 0, (tmp_path / "embedded.log").read_text()
+        assert embedded.wait(timeout=600) == 0, embedded_log.read_text()
 
+    log = embedded_log.read_text()
+    assert "Creating a new Dask cluster" in log
+    assert log.count("Temporary server ready") == 1, "Dask workers must report to the run's own server"
+    assert "Starting temporary server" not in log
     deployed_words = transcript_words(tmp_path / "deployed")
     assert sorted(deployed_words) == ["deel-1", "deel-2", "deel-3"]
     assert all(deployed_words.values())
@@ -237,34 +250,6 @@ def test_a_recording_dropped_into_a_watched_folder_is_published_by_one_flow_run(
     assert state.is_completed(), f"{state}\n{deployed_pool.worker_log.read_text()}"
     words = transcript_words(deployed_pool.worker_output)
     assert list(words) == ["deel-1"] and words["deel-1"], words
-
-
-def test_livecast_run_on_a_local_dask_cluster(tmp_path: Path) -> None:
-    media = tmp_path / "media"
-    cut_clips(media, 2, seconds=8)
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "LIVECAST_TASK_RUNNER": "dask",
-        "LIVECAST_MAX_CONCURRENT_SESSIONS": "2",
-    }
-    env.pop("PREFECT_API_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out"), "-v"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-    )
-
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log
-    assert "Creating a new Dask cluster" in log
-    assert log.count("Temporary server ready") == 1, "Dask workers must report to the run's own server"
-    assert "Starting temporary server" not in log
-    words = transcript_words(tmp_path / "out")
-    assert sorted(words) == ["deel-1", "deel-2"] and all(words.values())
 
 
 def test_one_long_sessions_blocks_run_on_every_dask_worker(

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import pickle
 import re
 import socket
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +28,7 @@ from livecastpipe.stages.download import (
 from livecastpipe.stages.ingest import IngestError, find_recordings
 from livecastpipe.storage import sha256_file
 
-from .conftest import SAMPLE, run_ffmpeg
+from .conftest import SAMPLE, livecast, run_ffmpeg
 
 
 @dataclass
@@ -268,15 +265,17 @@ def test_livecast_run_takes_folders_and_urls_and_a_failed_download_stays_alone(
     (media / "opening.yaml").write_text(f"title: Opening\nsource_url: {media_server.url}/zaal1/index.m3u8\n")
     missing = f"{media_server.url}/zaal2/index.m3u8"
     out = tmp_path / "out"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    done = subprocess.run(
-        [sys.executable, "-m", "livecastpipe", "run", str(media), missing, "--output", str(out), "--json"]
-        + ["--no-diarize", "--output-format", "vtt"],
-        capture_output=True,
-        text=True,
-        env=env,
+    done = livecast(
+        "run",
+        str(media),
+        missing,
+        "--output",
+        str(out),
+        "--json",
+        "--no-diarize",
+        "--output-format",
+        "vtt",
         cwd=tmp_path,
-        timeout=600,
     )
 
     assert done.returncode == 1, done.stderr

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from livecastpipe.settings import Settings, SpeakerSettings, StageRunSettings, T
 from livecastpipe.stages.diarization.engine import ENGINES
 from livecastpipe.stages.repair import repeated_words
 
-from .conftest import run_ffmpeg
+from .conftest import livecast, run_ffmpeg
 from .publish_fixtures import SampleFlowRun
 
 pytestmark = pytest.mark.slow
@@ -248,16 +245,10 @@ def test_failed_rerun_keeps_the_good_output(
 def test_cli_reports_each_failure_and_exits_non_zero(short_sample_copy: Path, tmp_path: Path) -> None:
     media = short_sample_copy.parent
     (media / "kapot.mp4").write_text("geen video")
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    done = subprocess.run(
-        [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(tmp_path / "out")]
-        + ["--json", "--output-format", "tsv", "--output-format", "srt", "--device", "cpu", "--compute-type", "int8"]
-        + ["--no-diarize"],
-        capture_output=True,
-        text=True,
-        env=env,
+    done = livecast(
+        *("run", str(media), "--output", str(tmp_path / "out"), "--json", "--output-format", "tsv"),
+        *("--output-format", "srt", "--device", "cpu", "--compute-type", "int8", "--no-diarize"),
         cwd=tmp_path,
-        timeout=600,
     )
     assert done.returncode == 1, done.stderr
     error_lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
