@@ -11,7 +11,8 @@ Each conversation gets a sidecar as an organiser would write it (`<name>.yaml` b
   listed word), by how often said, rarest, longest; at most 8, and at least 3.
 The conversation is ingested (pinned decoder, the sidecar read as the pipeline reads it) and transcribed by
 `transcribe_file` with the bundled base model and the default settings, in each decoding mode: no decoding
-hint, names and glossary as hotwords, or as an initial prompt. Each transcript is measured as decoded and
+hint, names and glossary as hotwords, or as an initial prompt; and as hotwords with two moderators' names
+listed that nobody says (`UNSAID_NAMES`), as a sidecar may list them. Each transcript is measured as decoded and
 after the repair stage's correction of near spellings (`terms.correct_terms`): WER (jiwer, `normalise_dutch`)
 and the glossary's occurrences in the reference found in the transcript, per conversation and pooled, with
 a paired count of conversations better / worse than no hints at all. Transcripts are kept in the work
@@ -29,6 +30,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -37,7 +39,7 @@ from spellchecker import SpellChecker
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import eval_pairs, fillets_conversations, normalise_dutch, word_error_rate, write_report  # noqa: E402
 
-from livecastpipe.models import SessionMetadata, Transcript, from_json, to_json  # noqa: E402
+from livecastpipe.models import PanelSpeaker, SessionMetadata, Transcript, from_jsonable, to_json  # noqa: E402
 from livecastpipe.settings import TranscribeSettings  # noqa: E402
 from livecastpipe.stages.ingest import ingest  # noqa: E402
 from livecastpipe.stages.languages import dictionary  # noqa: E402
@@ -46,8 +48,17 @@ from livecastpipe.stages.transcribe import transcribe_file  # noqa: E402
 
 MIN_TERM_LETTERS = 5
 MIN_TERMS, MAX_TERMS = 3, 8
-DECODINGS = ("correction", "hotwords", "prompt")
-"""The `[transcribe] hints` values: how names and glossary reach the decoder (`correction`: they do not)."""
+UNSAID_NAMES = ("Anne de Vries", "Pieter Bakker")
+"""Two moderators' names (the README's example sidecar) that no conversation says: do names that are
+listed but never (or rarely) said make recognition worse?"""
+DECODINGS = {
+    "correction": ("correction", False),
+    "hotwords": ("hotwords", False),
+    "prompt": ("prompt", False),
+    "hotwords-unsaid-names": ("hotwords", True),
+}
+"""Each decoding: its `[transcribe] hints` value (`correction`: names and glossary do not reach the
+decoder), and whether the sidecar also lists `UNSAID_NAMES` as speakers."""
 MODES = {
     "no hints": ("correction", False),
     "correction only": ("correction", True),
@@ -55,6 +66,7 @@ MODES = {
     "hotwords + correction": ("hotwords", True),
     "prompt": ("prompt", False),
     "prompt + correction": ("prompt", True),
+    "hotwords + correction, 2 unsaid names": ("hotwords-unsaid-names", True),
 }
 """Each mode measured: (decoding, whether the repair stage's correction follows)."""
 BASELINE = "no hints"
@@ -156,11 +168,11 @@ def decoded(audio: Path, metadata: SessionMetadata, decoding: str, cache: Path) 
     kept = cache / f"{audio.stem}.{decoding}.json"
     if kept.is_file():
         stored = json.loads(kept.read_text())
-        return from_json(Transcript, stored["transcript"]), stored["seconds"]
+        return from_jsonable(Transcript, stored["transcript"]), stored["seconds"]
     recording = ingest(audio, cache / "ingest")
     started = time.perf_counter()
     transcript = transcribe_file(
-        Path(recording.audio_path), TranscribeSettings(hints=decoding), decoding_terms(metadata)
+        Path(recording.audio_path), TranscribeSettings(hints=DECODINGS[decoding][0]), decoding_terms(metadata)
     )
     seconds = round(time.perf_counter() - started, 2)
     kept.write_text(json.dumps({"transcript": json.loads(to_json(transcript)), "seconds": seconds}))
@@ -173,9 +185,12 @@ def measure_conversation(audio: Path, reference: str, cache: Path) -> tuple[dict
     terms = [s.name for s in metadata.speakers] + list(metadata.glossary)
     row: dict = {"name": audio.stem, "glossary_size": len(terms), "modes": {}}
     texts = {}
-    for decoding in DECODINGS:
-        transcript, seconds = decoded(audio, metadata, decoding, cache)
-        corrected, corrections = correct_terms(transcript, metadata)
+    for decoding, (_, unsaid_names) in DECODINGS.items():
+        listed = metadata
+        if unsaid_names:
+            listed = replace(metadata, speakers=tuple(PanelSpeaker(name, "moderator") for name in UNSAID_NAMES))
+        transcript, seconds = decoded(audio, listed, decoding, cache)
+        corrected, corrections = correct_terms(transcript, listed)
         for mode, (mode_decoding, correct) in MODES.items():
             if mode_decoding != decoding:
                 continue
@@ -219,7 +234,8 @@ def markdown(rows: Sequence[dict], totals: dict) -> str:
         f"{len(rows)} fillets conversations (real Dutch speech, two voice actors; reference: the script),",
         "bundled Whisper base, default `[transcribe]` settings, `bench/hints.py`. Sidecars: no speakers' names",
         "(the script never names the two fish), a glossary of 3–8 terms per level (rule in `bench/hints.py`).",
-        "Paired: conversations whose WER is lower / equal / higher than with no hints.",
+        "Paired: conversations whose WER is lower / equal / higher than with no hints. Last row: the sidecar",
+        "also lists two moderators' names nobody says (`UNSAID_NAMES`).",
         "",
         "| mode | WER (pooled) | glossary right | better / same / worse | transcription s |",
         "|---|---|---|---|---|",
