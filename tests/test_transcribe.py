@@ -257,5 +257,22 @@ def test_hotwords_and_initial_prompt_reach_the_decoder_beside_the_glossary() -> 
     options = _decoding_options(TranscribeSettings(hotwords="Buurtkracht", initial_prompt="Een panel."), ["Coöperatie"])
     assert "Buurtkracht" in options["hotwords"] and "Coöperatie" in options["hotwords"]
     assert options["initial_prompt"] == "Een panel."
-    plain = _decoding_options(TranscribeSettings(use_glossary=False), ["Coöperatie"])
+    plain = _decoding_options(TranscribeSettings(hints="correction"), ["Coöperatie"])
     assert plain["hotwords"] is None and plain["initial_prompt"] is None
+
+
+def test_hints_setting_decides_how_names_and_glossary_reach_the_decoder() -> None:
+    """`hints = "prompt"` names the session's terms in an initial prompt after the configured one and not
+    as hotwords; `correction` gives the decoder none of them, only the configured words."""
+    from livecastpipe.stages.transcribe import _decoding_options
+
+    terms = ["Anne de Vries", "coöperatie", "Commons Vlag"]
+    prompted = _decoding_options(TranscribeSettings(hints="prompt", initial_prompt="Een panel."), terms)
+    assert prompted["initial_prompt"] == "Een panel. Een gesprek over Anne de Vries, coöperatie en Commons Vlag."
+    assert prompted["hotwords"] is None
+    hot = _decoding_options(TranscribeSettings(hints="hotwords"), terms)
+    assert hot["hotwords"] == "Anne de Vries, coöperatie, Commons Vlag" and hot["initial_prompt"] is None
+    corrected_only = _decoding_options(TranscribeSettings(hints="correction", hotwords="Buurtkracht"), terms)
+    assert corrected_only["hotwords"] == "Buurtkracht" and corrected_only["initial_prompt"] is None
+    with pytest.raises(ValueError):
+        TranscribeSettings(hints="everything")  # type: ignore[arg-type]

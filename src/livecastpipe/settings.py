@@ -46,7 +46,11 @@ class TranscribeSettings(BaseModel):
     """30 s speech chunks decoded at a time (faster-whisper's batched pipeline). Parallel blocks share
     the batch (two streams decode 4 chunks each), so memory stays that of one stream."""
     vad: bool = True
-    use_glossary: bool = True
+    hints: Literal["hotwords", "prompt", "correction"] = "hotwords"
+    """How the session's speakers' names and glossary help: `hotwords` or `prompt` (an initial prompt) give
+    them to the decoder, and the repair stage then corrects near spellings; `correction` only corrects
+    after recognition. Hotwords: the lowest WER and most terms right on real Dutch speech
+    (`bench/results/hints.md`)."""
     hotwords: str | None = None
     """Words to listen for in every recording (faster-whisper's `hotwords`), beside each session's glossary."""
     initial_prompt: str | None = None

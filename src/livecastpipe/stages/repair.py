@@ -24,7 +24,7 @@ from livecastpipe.models import Segment, SessionMetadata, Transcript, Word, to_j
 from livecastpipe.settings import TranscribeSettings
 from livecastpipe.stages.ingest import SAMPLE_RATE, audio_frames, load_audio
 from livecastpipe.stages.terms import Correction, correct_terms, decoding_terms, flag_words
-from livecastpipe.stages.transcribe import glossary_hotwords, load_model, spoken_words
+from livecastpipe.stages.transcribe import load_model, session_hints, spoken_words
 
 Span = tuple[float, float]
 """A stretch of time, in seconds."""
@@ -266,13 +266,14 @@ def loop_breaking_decoder(
     total: int,
     language: str | None,
     beam_size: int,
-    hotwords: str | None,
+    hints: tuple[str | None, str | None],
 ) -> Decoder:
     """A `Decoder` over a recording (`samples(start, count)` reads it). Each stretch, with `CONTEXT_S` around
     it, is joined with the next ones into clips of up to 30 s (a stretch costs its share of one Whisper
     window, not a window of its own), and each clip is decoded sequentially: falling back to higher
     temperatures when the text repeats itself, not conditioned on text before it, with a repetition
-    penalty. Each word goes back to the stretch it was heard in, at its time in the recording."""
+    penalty, with the session's `hints` (hotwords, initial prompt). Each word goes back to the stretch it was
+    heard in, at its time in the recording."""
     gap = np.zeros(int(JOIN_SILENCE_S * SAMPLE_RATE), dtype=np.float32)
 
     def decode_clip(pieces: Sequence[tuple[int, int]]) -> list[list[Segment]]:
@@ -292,7 +293,8 @@ def loop_breaking_decoder(
             repetition_penalty=1.1,
             word_timestamps=True,
             vad_filter=False,
-            hotwords=hotwords,
+            hotwords=hints[0],
+            initial_prompt=hints[1],
         )
         heard: list[list[Segment]] = [[] for _ in pieces]
         for seg in found:
@@ -358,7 +360,7 @@ def check_transcript(
         total,
         transcript.language,
         settings.beam_size,
-        glossary_hotwords(decoding_terms(metadata)) if settings.use_glossary else None,
+        session_hints(settings, decoding_terms(metadata)),
     )
 
     def decode(spans: Sequence[Span]) -> list[list[Segment]]:

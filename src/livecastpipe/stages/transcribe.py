@@ -111,17 +111,35 @@ def _language_warnings(model: WhisperModel, audio: np.ndarray, expected: str) ->
     return [warning]
 
 
+def glossary_prompt(glossary: Sequence[str]) -> str | None:
+    """The session's names and glossary as an initial prompt: a Dutch sentence naming them, or None."""
+    terms = list(dict.fromkeys(t.strip() for t in glossary if t.strip()))
+    if not terms:
+        return None
+    listed = terms[0] if len(terms) == 1 else f"{', '.join(terms[:-1])} en {terms[-1]}"
+    return f"Een gesprek over {listed}."
+
+
+def session_hints(settings: TranscribeSettings, glossary: Sequence[str]) -> tuple[str | None, str | None]:
+    """(hotwords, initial prompt) from the session's names and glossary, as `settings.hints` says: one of
+    them, or neither when names and terms are only corrected after recognition."""
+    if settings.hints == "hotwords":
+        return glossary_hotwords(glossary), None
+    if settings.hints == "prompt":
+        return None, glossary_prompt(glossary)
+    return None, None
+
+
 def _decoding_options(settings: TranscribeSettings, glossary: Sequence[str]) -> dict:
-    """faster-whisper's transcription options for these settings (no language: Whisper detects it)."""
+    """faster-whisper's transcription options for these settings (no language: Whisper detects it): the
+    configured hotwords and prompt, each followed by the session's hints of that kind."""
+    hotwords, prompt = session_hints(settings, glossary)
     return dict(
         language=settings.language or None,
         beam_size=settings.beam_size,
         word_timestamps=True,
-        hotwords=" ".join(
-            h for h in (settings.hotwords, glossary_hotwords(glossary) if settings.use_glossary else None) if h
-        )
-        or None,
-        initial_prompt=settings.initial_prompt or None,
+        hotwords=" ".join(h for h in (settings.hotwords, hotwords) if h) or None,
+        initial_prompt=" ".join(p for p in (settings.initial_prompt, prompt) if p) or None,
     )
 
 
