@@ -5,12 +5,14 @@ any work."""
 from __future__ import annotations
 
 import re
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import feedparser
 import pytest
 import webvtt
+from playwright.sync_api import Browser
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
@@ -24,6 +26,7 @@ from livecastpipe.models import Segment, SpeakerInfo, Transcript, Word
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import publish_catalogue
 from livecastpipe.package.publish import publish_session
+from livecastpipe.package.server import preview_server
 from livecastpipe.package.store import SessionPackage
 from livecastpipe.settings import PublishSettings, SubtitleSettings, TranscribeSettings, load_settings
 from livecastpipe.stages.ingest import ingest
@@ -72,9 +75,31 @@ def english_share(text: str) -> float:
     return len(known.known(words)) / len(set(words))
 
 
+def english_track_chosen_in_the_player(browser: Browser, output: Path, slug: str) -> list[str]:
+    """Choose "English (machine translation)" in the published page's subtitle menu (Debian's Chromium,
+    the page served by `livecast serve`'s server): the texts of the English cues then on at 0.5 s, once
+    the English track alone is on."""
+    server = preview_server(output, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page(locale="nl-NL")
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/{slug}/index.html")
+        page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+        page.select_option("#ondertiteling", "translated")
+        page.evaluate("document.getElementById('player').currentTime = 0.5")
+        on = "[...document.getElementById('player').textTracks].filter(t => t.mode !== 'disabled')"
+        page.wait_for_function(f"() => {on}.length === 1 && {on}[0].activeCues && {on}[0].activeCues.length > 0")
+        assert page.evaluate(f"{on}[0].language") == "en"
+        return page.evaluate(f"[...{on}[0].activeCues].map(c => c.text)")
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.slow
 def test_english_subtitles_of_a_clip_are_english_timed_in_it_and_published_as_machine_translation(
-    tmp_path: Path,
+    tmp_path: Path, browser: Browser
 ) -> None:
     (clip,) = cut_clips(tmp_path / "media", 1, seconds=CLIP_S)
     recording = ingest(clip, tmp_path / "cache")
@@ -87,7 +112,10 @@ def test_english_subtitles_of_a_clip_are_english_timed_in_it_and_published_as_ma
     assert translation.text.lower() != dutch.text.lower()
     files = translated_subtitle_files(translation, SubtitleSettings())
     cues = list(webvtt.from_string(files["subtitles.en.vtt"]))
-    assert cues and all(0 <= c.start_in_seconds < c.end_in_seconds <= CLIP_S + 1.0 for c in cues)
+    duration = recording.media.duration
+    assert all(0 <= w.start <= w.end <= duration for w in translation.words)
+    linger = SubtitleSettings().resolved_profile.max_linger  # a cue stays up a moment after its last word
+    assert cues and all(0 <= c.start_in_seconds < c.end_in_seconds <= duration + linger for c in cues)
     assert english_share(" ".join(c.text for c in cues)) >= 0.8
 
     # published with the Dutch subtitles: the player's track, the downloads and the feed name it
@@ -118,6 +146,7 @@ def test_english_subtitles_of_a_clip_are_english_timed_in_it_and_published_as_ma
     assert languages["subtitles.en.vtt"] == "en" and languages["captions.nl.vtt"] == "nl"
     downloads = re.search(r'<section class="downloads".*?</section>', page, re.S)
     assert downloads is not None and "subtitles.en.srt" not in downloads.group(0)  # formats: vtt only
+    assert english_track_chosen_in_the_player(browser, output, recording.slug) == [cues[0].text]
 
     # an editor corrects an English cue: kept in the edits file, applied at every publish (a rerun's too)
     starts = [c.start for c in cues]
