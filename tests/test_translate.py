@@ -14,21 +14,23 @@ import pytest
 import webvtt
 from playwright.sync_api import Browser
 from pydantic import ValidationError
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from livecastpipe import workspace
 from livecastpipe.cli import main
-from livecastpipe.editor.edits.edits_file import update_edits
 from livecastpipe.editor.edits.layout import start_edits
 from livecastpipe.editor.edits.model import EditError
 from livecastpipe.editor.edits.operations import set_translated_cue, undo
+from livecastpipe.editor.workbench.guard import TOKEN_HEADER
+from livecastpipe.editor.workbench.routes import workbench_app
+from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.models import Segment, SpeakerInfo, Transcript, Word
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import publish_catalogue
 from livecastpipe.package.publish import publish_session
 from livecastpipe.package.server import preview_server
 from livecastpipe.package.store import SessionPackage
-from livecastpipe.settings import PublishSettings, SubtitleSettings, TranscribeSettings, load_settings
+from livecastpipe.settings import PublishSettings, Settings, SubtitleSettings, TranscribeSettings, load_settings
 from livecastpipe.stages.ingest import ingest
 from livecastpipe.stages.languages import dictionary
 from livecastpipe.stages.subtitles import subtitle_files
@@ -148,15 +150,20 @@ def test_english_subtitles_of_a_clip_are_english_timed_in_it_and_published_as_ma
     assert downloads is not None and "subtitles.en.srt" not in downloads.group(0)  # formats: vtt only
     assert english_track_chosen_in_the_player(browser, output, recording.slug) == [cues[0].text]
 
-    # an editor corrects an English cue: kept in the edits file, applied at every publish (a rerun's too)
+    # an editor corrects an English cue in the workbench: kept in the edits file, applied when it publishes
+    # the session again (and at every later publish)
     starts = [c.start for c in cues]
-    update_edits(
-        workspace.session_private_dir(output, recording.slug),
-        lambda e: set_translated_cue(
-            e, starts[0], "Welcome, friends & neighbours", base_version=e.version, editor="redactie", cue_starts=starts
-        ),
+    bench = Workbench(Settings(output_dir=output, publish=publish), "token-0123456789abcdef", "Redactie")
+    client = TestClient(
+        workbench_app(bench, "127.0.0.1", 8642),
+        base_url="http://127.0.0.1:8642",
+        headers={TOKEN_HEADER: "token-0123456789abcdef"},
     )
-    publish_session(package, output, publish)
+    path = f"/api/sessions/{recording.slug}/translation/{starts[0]}"
+    assert client.post(path, json={"text": "Welcome, friends & neighbours", "version": 0}).status_code == 200
+    assert client.post(path.replace(starts[0], "00:09:00.000"), json={"text": "x", "version": 1}).status_code == 400
+    assert client.post(f"/api/sessions/{recording.slug}/publish").status_code == 200
+    publish_session(package, output, publish)  # as a rerun publishes it
     corrected = list(webvtt.from_string((folder / "subtitles.en.vtt").read_text(encoding="utf-8")))
     assert corrected[0].text == "Welcome, friends &amp; neighbours" and corrected[0].start == starts[0]
     assert [c.text for c in corrected[1:]] == [c.text for c in cues[1:]]
