@@ -164,6 +164,14 @@ def test_english_subtitles_of_a_clip_are_english_timed_in_it_and_published_as_ma
     assert client.post(path.replace(starts[0], "00:09:00.000"), json={"text": "x", "version": 1}).status_code == 400
     assert client.post(f"/api/sessions/{recording.slug}/publish").status_code == 200
     publish_session(package, output, publish)  # as a rerun publishes it
+    listed = client.get(f"/api/sessions/{recording.slug}").json()["translation"]
+    assert listed[0] == {
+        "start": starts[0],
+        "end": cues[0].end,
+        "text": "Welcome, friends & neighbours",
+        "corrected": True,
+    }
+    assert [c["corrected"] for c in listed[1:]] == [False] * (len(cues) - 1)
     corrected = list(webvtt.from_string((folder / "subtitles.en.vtt").read_text(encoding="utf-8")))
     assert corrected[0].text == "Welcome, friends &amp; neighbours" and corrected[0].start == starts[0]
     assert [c.text for c in corrected[1:]] == [c.text for c in cues[1:]]

@@ -58,10 +58,13 @@ def _noted(vtt: str) -> str:
     return vtt.replace("WEBVTT\n", f"WEBVTT\n\nNOTE {MACHINE_TRANSLATION_NOTE}\n", 1)
 
 
-def translated_cue_starts(files: Mapping[str, str]) -> list[str]:
-    """The English cues' starts (`00:01:02.340`) in a package's files, in order; none without a translation."""
+def translated_cues(files: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """The English cues in a package's files as (start, end, text as shown), starts and ends as WebVTT gives
+    them (`00:01:02.340`), in order; none without a translation."""
     content = files.get(outputs.TRANSLATED_SUBTITLES_VTT.name())
-    return [caption.start for caption in webvtt.from_string(content)] if content else []
+    if not content:
+        return []
+    return [(c.start, c.end, html.unescape(c.text)) for c in webvtt.from_string(content)]
 
 
 def corrected_translation(files: Mapping[str, str], corrections: Mapping[str, str]) -> dict[str, str]:

@@ -37,7 +37,7 @@ from livecastpipe.editor.workbench.guard import (
 from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.editor.workbench.views import site_file
 from livecastpipe.package import outputs
-from livecastpipe.stages.translate import translated_cue_starts
+from livecastpipe.stages.translate import translated_cues
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 """The media types of the workbench's own script and style (`static/workbench.{js,css}`)."""
@@ -264,7 +264,7 @@ class WorkbenchRoutes:
         editor, cue, text = self.bench.editor, request.path_params["cue"], text_field(data, "text")
         published = workspace.session_site_dir(self.bench.output_dir, slug) / outputs.TRANSLATED_SUBTITLES_VTT.name()
         try:
-            starts = translated_cue_starts({published.name: published.read_text(encoding="utf-8")})
+            starts = [start for start, _, _ in translated_cues({published.name: published.read_text(encoding="utf-8")})]
         except FileNotFoundError as exc:
             raise ApiError(404, f"sessie '{slug}' heeft geen Engelse ondertitels (--translate en)") from exc
         return lambda e: ed.set_translated_cue(e, cue, text, base_version=e.version, editor=editor, cue_starts=starts)
