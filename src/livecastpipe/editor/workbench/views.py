@@ -510,6 +510,7 @@ class SessionViews:
             known_names=self.known_names(slug, view),
             captions=captions if site_file(self.output_dir, slug, captions) else None,
             texts=machine_texts(view.machine),
+            translation=self.translation_json(slug, view.edits),
             roles=[(r, ROLE_LABELS.get(r, r)) for r in ROLES],
             token=self.token,
             editor=self.editor,
