@@ -587,8 +587,11 @@ def test_an_english_cue_corrected_with_the_keyboard_is_published(
     assert page.evaluate("document.activeElement.closest('.cue').dataset.start") == machine[1].start
     page.keyboard.press("End")
     page.keyboard.type(" together")
+    drafts = "Object.keys(localStorage).filter(k => k.startsWith('livecast.draft.'))"
+    assert page.evaluate(drafts) == [f"livecast.draft.{SLUG}.cue-{machine[1].start}"], "typed, not kept as a draft"
     page.keyboard.press("Enter")
     wait_for_status(page, "Engelse regel opgeslagen")
+    assert page.evaluate(drafts) == [], "saved, its draft stays"
     page.focus("#publish")
     page.keyboard.press("Enter")
     wait_for_status(page, "Gepubliceerd")
