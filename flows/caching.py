@@ -43,6 +43,7 @@ STAGE_CODE: dict[str, StageCode] = {
     "transcribe-block": StageCode(
         ("livecastpipe.stages.transcribe",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")
     ),
+    "translate": StageCode(("livecastpipe.stages.translate",), ("faster-whisper", "ctranslate2", "imageio-ffmpeg")),
     "repair": StageCode(
         ("livecastpipe.stages.repair",),
         ("faster-whisper", "ctranslate2", "imageio-ffmpeg", "pyspellchecker", "rapidfuzz"),

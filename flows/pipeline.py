@@ -71,6 +71,7 @@ from livecastpipe.stages.transcribe import (
     transcribe_block,
     transcribe_file,
 )
+from livecastpipe.stages.translate import TRANSLATION_LANGUAGE, translate_file, translated_subtitle_files
 from livecastpipe.storage import error_line
 
 _STORAGE_SAVE_ATTEMPTS = 3
@@ -256,6 +257,40 @@ def transcribe_task(
     for warning in transcript.warnings:
         get_run_logger().warning("%s: %s", recording.source, warning)
     return transcript
+
+
+@task(
+    name="translate",
+    task_run_name="translate/{recording.slug}",
+    retries=1,
+    retry_condition_fn=_not_bad_input,
+    cache_key_fn=stage_cache_key(
+        "translate",
+        lambda p: (model_fingerprint(p["settings"].transcribe), p["settings"].subtitles.fingerprint()),
+        settings_of=lambda parameters: parameters["settings"].transcribe,
+    ),
+    persist_result=True,
+)
+def translate_task(recording: Recording, settings: Settings) -> dict[str, str]:
+    """English subtitles (file name → content) from Whisper's translate task over the decoded audio, with the
+    model that transcribed it; cached on the recording, the model and the subtitle profile."""
+    translation = translate_file(Path(recording.audio_path), settings.transcribe)
+    return translated_subtitle_files(translation, settings.subtitles)
+
+
+def submit_translation(
+    recording: Recording, transcript: Transcript, settings: Settings, storage: str
+) -> PrefectFuture[dict[str, str]] | None:
+    """Start the English translation beside the later stages, when asked for (`[transcribe] translate`) and
+    the speech is not English already (None otherwise)."""
+    if settings.transcribe.translate is None:
+        return None
+    if transcript.language == TRANSLATION_LANGUAGE:
+        get_run_logger().info("%s: the speech is English: no translation into English", recording.source)
+        return None
+    return translate_task.with_options(result_storage=storage, **stage_options(settings, "translate")).submit(
+        recording, settings
+    )
 
 
 @task(
@@ -447,6 +482,7 @@ def _process_recording(
         recording, settings.speakers
     )
     transcript, diarization = _transcribe_and_diarize(recording, settings, storage, speech, progress)
+    translation = submit_translation(recording, transcript, settings, storage)
     transcript, report_files = repaired(recording, transcript, speech.result(), settings, storage)
     spoken = speakers_and_chapters(recording, transcript, diarization, settings, storage)
     transcript = spoken.transcript
@@ -457,7 +493,13 @@ def _process_recording(
         transcript,
         spoken.speakers,
         spoken.chapters,
-        stage_files={**report_files, **spoken.files, **subtitle_outputs(recording, subtitles), **editorial.files},
+        stage_files={
+            **report_files,
+            **spoken.files,
+            **subtitle_outputs(recording, subtitles),
+            **editorial.files,
+            **(translation.result() if translation is not None else {}),
+        },
         provenance={"diarization": {"engine": diarization.engine, "speaker_count": diarization.speaker_count_source}},
     )
     prepared = media.result(raise_on_failure=False)  # when it failed, publishing makes the media and says why

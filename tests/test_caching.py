@@ -29,6 +29,7 @@ def fingerprints(library: Path) -> dict[str, str]:
         ("stages/subtitles.py", {"subtitles"}, {"transcribe", "transcribe-block", "speech", "diarize", "chapters"}),
         ("stages/transcribe.py", {"transcribe", "transcribe-block"}, {"speech", "diarize", "chapters", "subtitles"}),
         ("stages/summaries.py", {"summaries", "generative-summary"}, {"transcribe", "transcribe-block", "subtitles"}),
+        ("stages/translate.py", {"translate"}, {"transcribe", "transcribe-block", "subtitles", "repair"}),
     ],
 )
 def test_editing_a_stage_source_changes_that_stage_key_only(

@@ -18,6 +18,7 @@ from typing import Literal
 
 import pytest
 import uvicorn
+import webvtt
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from livecastpipe import workspace
@@ -33,7 +34,7 @@ from livecastpipe.stages.terms import flag_words
 from .browser_fixtures import AXE, axe_violations, recorded_errors
 from .publish_fixtures import SETTINGS
 from .test_publish_browser import SAMPLE_SLUG
-from .workbench_fixtures import LINES, SLUG
+from .workbench_fixtures import ENGLISH_LINES, LINES, SLUG
 
 pytestmark = pytest.mark.slow
 
@@ -551,3 +552,55 @@ def test_a_keyword_replaced_everywhere_is_marked_in_the_review(page: Page, small
     page.click("[data-open=review-dialog]")
     assert keywords.locator(".vanished").is_visible(), "the keyword nobody says any more is offered unmarked"
     assert keywords.locator(".vanished").text_content() == "Verouderd: “wonen” komt niet meer voor in het transcript."
+
+
+@pytest.fixture()
+def translated_workbench(translated_edit_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """The workbench over a copy of the small session with English subtitles (a hand-made translation)."""
+    output = tmp_path / "output"
+    shutil.copytree(translated_edit_site, output, symlinks=True)
+    with serve(output) as url:
+        yield output, url
+
+
+def test_an_english_cue_corrected_with_the_keyboard_is_published(
+    page: Page, translated_workbench: tuple[Path, str]
+) -> None:
+    output, url = translated_workbench
+    published = workspace.session_site_dir(output, SLUG) / outputs.TRANSLATED_SUBTITLES_VTT.name()
+    machine = list(webvtt.read(str(published)))
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1")
+    assert page.get_by_role("heading", name="Engelse ondertitels (machinevertaling)").count() == 1
+    assert page.get_by_role("textbox", name=re.compile("Engelse tekst van de regel om")).count() == len(machine)
+    assert axe_violations(page) == []
+    stops = tab_stops(page)
+    assert len(stops) <= 40 and sum(stop.startswith("DIV#.text:") for stop in stops) == 2, " | ".join(stops)
+
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    for _ in range(2 * len(stops)):  # Tab to the English cues, the second text box of the page
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('.cue')"):
+            break
+    assert page.evaluate("document.activeElement.closest('.cue').dataset.start") == machine[0].start
+    page.keyboard.press("ArrowDown")  # the second cue, caret at its start
+    assert page.evaluate("document.activeElement.closest('.cue').dataset.start") == machine[1].start
+    page.keyboard.press("End")
+    page.keyboard.type(" together")
+    drafts = "Object.keys(localStorage).filter(k => k.startsWith('livecast.draft.'))"
+    assert page.evaluate(drafts) == [f"livecast.draft.{SLUG}.cue-{machine[1].start}"], "typed, not kept as a draft"
+    page.keyboard.press("Enter")
+    wait_for_status(page, "Engelse regel opgeslagen")
+    assert page.evaluate(drafts) == [], "saved, its draft stays"
+    page.focus("#publish")
+    page.keyboard.press("Enter")
+    wait_for_status(page, "Gepubliceerd")
+
+    corrected = " ".join(machine[1].text.split()) + " together"
+    cues = list(webvtt.read(str(published)))
+    assert [(c.start, c.end) for c in cues] == [(c.start, c.end) for c in machine]
+    assert [c.text for c in cues] == [machine[0].text, corrected, *(c.text for c in machine[2:])]
+    assert ENGLISH_LINES[0][2].split()[0] in machine[0].text  # the hand-made translation, not Dutch
+    page.reload()
+    page.wait_for_selector(".cue.edited")
+    assert page.locator(".cue.edited .text").text_content() == corrected

@@ -13,10 +13,11 @@ from livecastpipe import workspace
 from livecastpipe.editor.review import update_review
 from livecastpipe.models import Chapter, Recording, Segment, SpeakerInfo, Transcript, Word
 from livecastpipe.package.publish import publish_session
-from livecastpipe.package.store import SessionPackage
+from livecastpipe.package.store import SessionPackage, load_session_package
 from livecastpipe.settings import SubtitleSettings
 from livecastpipe.stages.subtitles import subtitle_files
 from livecastpipe.stages.summaries import ChapterSummary, SessionSummary, SummarySentence, split_sentences
+from livecastpipe.stages.translate import translated_subtitle_files
 
 from .publish_fixtures import SETTINGS
 
@@ -88,6 +89,27 @@ def edit_site(tmp_path_factory: pytest.TempPathFactory, hostile_audio_recording:
     private = workspace.session_private_dir(output, SLUG)
     update_review(private, SLUG, package.recording.title, summary, sentences, package.speakers)
     publish_session(package, output, SETTINGS)
+    return output
+
+
+ENGLISH_LINES = (
+    ("SPEAKER_00", 0.5, "Welcome to the neighbourhood cooperative of Amsterdam North"),
+    ("SPEAKER_00", 4.5, "Today we talk about living and working"),
+    ("SPEAKER_01", 8.5, "Thank you Anne for the invitation"),
+    ("SPEAKER_01", 12.5, "We begin with the members of the cooperative"),
+)
+
+
+@pytest.fixture(scope="session")
+def translated_edit_site(tmp_path_factory: pytest.TempPathFactory, edit_site: Path) -> Path:
+    """The small session published again with English subtitles made by the library from a hand-made English
+    translation (no model), once per test run (read-only: copy it)."""
+    output = tmp_path_factory.mktemp("translated") / "output"
+    shutil.copytree(edit_site, output, symlinks=True)
+    package = load_session_package(output, SLUG)
+    english = Transcript("en", 1.0, 20.0, tuple(spoken(*line) for line in ENGLISH_LINES), "handmade-test-fixture")
+    files = translated_subtitle_files(english, SubtitleSettings())
+    publish_session(replace(package, stage_files={**package.stage_files, **files}), output, SETTINGS)
     return output
 
 

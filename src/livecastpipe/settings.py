@@ -58,11 +58,46 @@ class TranscribeSettings(BaseModel):
     block_s: int = Field(default=600, ge=60)
     """Seconds of audio transcribed at a time (shared among the parallel blocks), so memory stays flat
     however long the recording. Blocks are runs of whole speech chunks: the transcript does not change."""
+    translate: str | None = None
+    """`en`: also English subtitles, machine-translated by Whisper's own translate task (a second decoding
+    pass with the same model); the transcript itself is not changed by it."""
+
+    @field_validator("translate")
+    @classmethod
+    def _english_only(cls, value: str | None) -> str | None:
+        if value not in (None, "en"):
+            raise ValueError(
+                f"cannot translate into '{value}': Whisper's translate task translates into English only (use 'en')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _model_translates(self) -> TranscribeSettings:
+        if self.translate and (reason := untranslating_model(self.model)):
+            raise ValueError(f"translate = 'en' needs a model that translates: '{self.model}' {reason}")
+        return self
+
+    def transcription_settings(self) -> dict[str, Any]:
+        """The settings that decide the transcript (all but `translate`): what it records and is cached by."""
+        return self.model_dump(exclude={"translate"})
 
     def fingerprint(self) -> str:
-        """Short stable hash of these settings, part of every cache key."""
-        blob = json.dumps(self.model_dump(), sort_keys=True).encode()
+        """Short stable hash of these settings, part of every cache key (`translate` is not: the transcript
+        stays the same, and cached, whether or not it is translated too)."""
+        blob = json.dumps(self.transcription_settings(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def untranslating_model(model: str) -> str | None:
+    """Why a Whisper model (by its name, or its folder's) cannot translate, or None when it can: the turbo
+    models were trained without the translate task, and the English-only ones (`*.en`, distil-whisper)
+    know no other language to translate from."""
+    name = Path(model).name.lower() if model != "bundled" else "base"
+    if "turbo" in name:
+        return "was trained without the translate task (choose large-v3, medium, small or base)"
+    if name.endswith(".en") or "distil" in name:
+        return "is an English-only model (choose a multilingual one, without .en)"
+    return None
 
 
 class SubtitleProfile(BaseModel):
@@ -306,7 +341,7 @@ class ReviewSettings(BaseModel):
 
 STAGE_TIMEOUTS_S = {
     "ingest": 3600, "speech": 7200, "transcribe": 6 * 3600, "transcribe-block": 3 * 3600, "diarize": 7200,
-    "subtitles": 600, "summaries": 3600, "generative-summary": 1800, "media": 4 * 3600, "publish": 3600,
+    "translate": 6 * 3600, "subtitles": 600, "summaries": 3600, "generative-summary": 1800, "media": 4 * 3600, "publish": 3600,
     "catalogue": 1800,
 }  # fmt: skip
 """How long each Prefect task of a session may run by default, seconds (a six-hour recording on two cores fits)."""

@@ -119,6 +119,12 @@ BatchSizeOption = Annotated[
     Optional[int],
     typer.Option("--batch-size", "--batch_size", min=1, help="30 s speech chunks decoded at a time (default 8)."),
 ]
+TranslateOption = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Also English subtitles, machine-translated by Whisper's translate task: 'en' (the only target)."
+    ),
+]
 RunOutputOption = Annotated[
     Optional[Path],
     typer.Option("--output", "-o", "--output-dir", "--output_dir", help="Output folder (default: output)."),
@@ -174,6 +180,7 @@ def run(
     initial_prompt: InitialPromptOption = None,
     beam_size: BeamSizeOption = None,
     batch_size: BatchSizeOption = None,
+    translate: TranslateOption = None,
     num_speakers: NumSpeakersOption = None,
     min_speakers: MinSpeakersOption = None,
     max_speakers: MaxSpeakersOption = None,
@@ -208,6 +215,7 @@ def run(
         initial_prompt=initial_prompt,
         beam_size=beam_size,
         batch_size=batch_size,
+        translate=translate,
         diarize=False if no_diarize else None,
         num_speakers=num_speakers,
         min_speakers=min_speakers,

@@ -65,6 +65,7 @@ from livecastpipe.stages.chapters import chapters_json, chapters_vtt, with_speak
 from livecastpipe.stages.media import MediaFiles
 from livecastpipe.stages.speakers import read_speakers_yaml
 from livecastpipe.stages.subtitles import subtitle_files
+from livecastpipe.stages.translate import corrected_translation
 from livecastpipe.stages.voices import SpeakerFileError
 from livecastpipe.timefmt import (
     clock,
@@ -205,6 +206,8 @@ def edited_package(
         stage_files.pop(outputs.YOUTUBE_CHAPTERS.name(), None)
         if youtube is not None:
             stage_files[outputs.YOUTUBE_CHAPTERS.name()] = youtube
+    if edits is not None:
+        stage_files.update(corrected_translation(stage_files, edits.translated_cues))
     rendered = replace(rendered, stage_files=stage_files)
     files = package_text_files(rendered, editorial, transcript_paragraphs(rendered.transcript, names), names)
     files[outputs.PACKAGE_DATA.name()] = package_data_json(package)

@@ -40,6 +40,8 @@ class OutputFile:
     output_format: str | None = None
     """The transcript or subtitle format (`OUTPUT_FORMATS`) this file is written for, when `publish.formats`
     (`--output-format`) chooses it; None: written whatever the formats chosen."""
+    language: str | None = None
+    """The language of a file in a fixed language whatever the transcript's (the English translation)."""
 
     def name(self, language: str | None = None) -> str:
         """The file's name (a path inside its folder); files named by language need the language."""
@@ -51,7 +53,7 @@ class OutputFile:
         """The language in `name` when it is this kind of file ("" for a file not named by language), else None."""
         head, lang, tail = self.pattern.partition("{lang}")
         if not lang:
-            return "" if name == self.pattern else None
+            return (self.language or "") if name == self.pattern else None
         if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
             return name[len(head) : len(name) - len(tail)]
         return None
@@ -93,6 +95,27 @@ SUBTITLES_SRT = OutputFile(
     "public",
     download_label="Ondertitels (SRT)",
     output_format="srt",
+)
+TRANSLATED_SUBTITLES_VTT = OutputFile(
+    "translated_subtitles_vtt",
+    "subtitles.en.vtt",
+    "translate",
+    "text/vtt",
+    "public",
+    download_label="Engelse ondertitels, machinevertaling (WebVTT)",
+    output_format="vtt",
+    language="en",
+)
+"""English subtitles machine-translated by Whisper's translate task (`[transcribe] translate = "en"`)."""
+TRANSLATED_SUBTITLES_SRT = OutputFile(
+    "translated_subtitles_srt",
+    "subtitles.en.srt",
+    "translate",
+    "application/x-subrip",
+    "public",
+    download_label="Engelse ondertitels, machinevertaling (SRT)",
+    output_format="srt",
+    language="en",
 )
 TRANSCRIPT_TXT = OutputFile(
     "transcript_txt",
@@ -239,8 +262,8 @@ DOWNLOAD_RECORD = OutputFile("download_record", "download.json", "ingest", "appl
 """A URL's download (`cache/downloads/<hash of the URL>/`): the URL, its file's name, SHA-256 and size."""
 
 OUTPUTS: tuple[OutputFile, ...] = (
-    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON,
-    PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
+    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSLATED_SUBTITLES_VTT, TRANSLATED_SUBTITLES_SRT,
+    TRANSCRIPT_TXT, TRANSCRIPT_JSON, PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON,
     DESCRIPTIONS_VTT, SIGN_LANGUAGE_VIDEO, WEB_VIDEO, AUDIO_COPY, AUDIO_COPY_MP3, POSTER, EPISODE_ARTWORK, SESSION_PAGE,
     EMBED_PAGE, OEMBED, CHAPTERS_VTT, YOUTUBE_CHAPTERS, PLAYER_CSS, PLAYER_JS, MANIFEST,
     TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
@@ -266,13 +289,14 @@ OUTPUT_FORMATS = ("vtt", "srt", "txt", "json", "tsv", "whisperx", "podcast")
 one): whisper's names, plus the WhisperX and Podcasting 2.0 JSON transcripts."""
 ALL_FORMATS = "all"
 
-ALWAYS_WRITTEN: tuple[OutputFile, ...] = (CAPTIONS_VTT, SUBTITLES_VTT, TRANSCRIPT_JSON)
-"""Written whatever the formats chosen: the player's two caption tracks, and the transcript that
+ALWAYS_WRITTEN: tuple[OutputFile, ...] = (CAPTIONS_VTT, SUBTITLES_VTT, TRANSLATED_SUBTITLES_VTT, TRANSCRIPT_JSON)
+"""Written whatever the formats chosen: the player's caption tracks, and the transcript that
 republishing (`livecast publish`) and the editors' tools read back."""
 
 CROSS_ORIGIN: tuple[OutputFile, ...] = (
-    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSCRIPT_TXT, TRANSCRIPT_JSON, PODCAST_TRANSCRIPT,
-    WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON, CHAPTERS_VTT, OEMBED,
+    CAPTIONS_VTT, CAPTIONS_SRT, SUBTITLES_VTT, SUBTITLES_SRT, TRANSLATED_SUBTITLES_VTT, TRANSLATED_SUBTITLES_SRT,
+    TRANSCRIPT_TXT, TRANSCRIPT_JSON, PODCAST_TRANSCRIPT, WHISPERX_JSON, TRANSCRIPT_TSV, CHAPTERS_JSON, CHAPTERS_VTT,
+    OEMBED,
 )  # fmt: skip
 """The session files other websites' scripts may read (`Access-Control-Allow-Origin: *`): transcripts,
 captions and chapters (podcast apps on the web fetch them, as the Podcasting 2.0 transcript spec asks) and
@@ -298,8 +322,9 @@ def site_file_names() -> dict[str, str]:
 
 def session_file(path: str) -> tuple[OutputFile, str] | None:
     """The entry a file of a session folder belongs to and the language in its name ("" when it has
-    none), or None for a file nobody registered."""
-    for entry in session_outputs():
+    none), or None for a file nobody registered. Files of a fixed name come first: `subtitles.en.vtt` is the
+    English translation, not a transcript's subtitles."""
+    for entry in sorted(session_outputs(), key=lambda o: "{lang}" in o.pattern):
         language = entry.language_of(path)
         if language is not None:
             return entry, language
@@ -322,11 +347,12 @@ def written(name: str, formats: Iterable[str]) -> bool:
 
 
 def downloads(language: str, sizes: Mapping[str, int]) -> list[tuple[str, str, int]]:
-    """(file name, label, bytes) of each downloadable file the package has, in registry order."""
+    """(file name, label, bytes) of each downloadable file the package has, in registry order (a translation
+    into the transcript's own language is none: an English transcript's subtitles are its own)."""
     return [
         (o.name(language), o.download_label, sizes[o.name(language)])
         for o in session_outputs()
-        if o.download_label and o.name(language) in sizes
+        if o.download_label and o.name(language) in sizes and o.language != language
     ]
 
 

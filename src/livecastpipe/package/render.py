@@ -42,8 +42,15 @@ from livecastpipe.timefmt import (
     player_time,
 )
 
-FEED_TRACKS = (outputs.CAPTIONS_VTT, outputs.SUBTITLES_SRT, outputs.PODCAST_TRANSCRIPT)
-"""The files the feed lists as transcripts, in this order."""
+FEED_TRACKS = (
+    outputs.CAPTIONS_VTT,
+    outputs.SUBTITLES_SRT,
+    outputs.PODCAST_TRANSCRIPT,
+    outputs.TRANSLATED_SUBTITLES_VTT,
+)
+"""The files the feed lists as transcripts, in this order (the English translation with its own language)."""
+TRANSLATED_TRACK_LABEL = "English (machine translation)"
+"""How the player names the English track: viewers see that no person translated it."""
 
 
 MAX_PARAGRAPH_S = 90.0
@@ -315,7 +322,16 @@ def player_context(
         "track_labels": caption_track_labels(
             files.get(outputs.CAPTIONS_VTT.name(package.language)), editorial.captions_reviewed, package.language
         ),
+        "translated": translated_track(package.language, files),
+        "translated_label": TRANSLATED_TRACK_LABEL,
     }
+
+
+def translated_track(language: str, files: Mapping[str, str]) -> str | None:
+    """The English machine translation's WebVTT file when the package has one (an English transcript's own
+    subtitles bear that name, and are no translation)."""
+    entry = outputs.TRANSLATED_SUBTITLES_VTT
+    return entry.name() if entry.language != language and entry.name() in files else None
 
 
 def render_embed_page(
@@ -411,6 +427,10 @@ def catalogue_entry(
         "video": {"path": media.video, "bytes": sizes[media.video], "type": outputs.WEB_VIDEO.media_type}
         if media.video
         else None,
-        "tracks": [n for n in (o.name(package.language) for o in FEED_TRACKS) if n in files],
+        "tracks": [  # an English transcript's own subtitles are no translation of it
+            o.name(package.language)
+            for o in FEED_TRACKS
+            if o.language != package.language and o.name(package.language) in files
+        ],
         "chapters": outputs.CHAPTERS_JSON.name() if outputs.CHAPTERS_JSON.name() in files else None,
     }

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -130,9 +130,16 @@ def session_hints(settings: TranscribeSettings, glossary: Sequence[str]) -> tupl
     return None, None
 
 
-def _decoding_options(settings: TranscribeSettings, glossary: Sequence[str]) -> dict:
+Task = Literal["transcribe", "translate"]
+"""Whisper's tasks: transcribe the speech in its language, or translate it into English."""
+
+
+def _decoding_options(settings: TranscribeSettings, glossary: Sequence[str], task: Task = "transcribe") -> dict:
     """faster-whisper's transcription options for these settings (no language: Whisper detects it): the
-    configured hotwords and prompt, each followed by the session's hints of that kind."""
+    configured hotwords and prompt, each followed by the session's hints of that kind. The translate task
+    gets neither: they are text in the spoken language, and would pull the English back into it."""
+    if task == "translate":
+        return dict(language=settings.language or None, beam_size=settings.beam_size, word_timestamps=True, task=task)
     hotwords, prompt = session_hints(settings, glossary)
     return dict(
         language=settings.language or None,
@@ -197,7 +204,7 @@ def _transcript(
         duration=round(duration, 3),
         segments=tuple(segments),
         model=resolve_model(settings)[1],
-        settings=settings.model_dump(),
+        settings=settings.transcription_settings(),
         versions={
             "livecastpipe": version("livecastpipe"),
             "faster-whisper": version("faster-whisper"),
@@ -341,22 +348,24 @@ def transcribe_block(
     settings: TranscribeSettings,
     glossary: Sequence[str] = (),
     on_progress: ProgressCallback | None = None,
+    task: Task = "transcribe",
 ) -> BlockTranscript:
-    """Transcribe block `index` of the plan; `on_progress` gets the seconds of the block done so far.
+    """Transcribe (or translate, `task`) block `index` of the plan; `on_progress` gets the seconds of the
+    block done so far.
 
     The first block also checks the language on the recording's first three minutes. With no language
     configured, each block is decoded in the language Whisper hears in its first chunk.
     """
     model = load_model(settings)
     warnings = []
-    if index == 0 and settings.language:
+    if index == 0 and settings.language and task == "transcribe":
         warnings = _language_warnings(
             model, load_audio(wav_path, 0, LANGUAGE_CHECK_SECONDS * SAMPLE_RATE), settings.language
         )
     start_s, end_s = plan.span(index)
     timeline, clips = _speech_timeline(wav_path, plan, index)
     found, info = BatchedInferencePipeline(model=model).transcribe(
-        timeline, clip_timestamps=clips, batch_size=plan.batch_size, **_decoding_options(settings, glossary)
+        timeline, clip_timestamps=clips, batch_size=plan.batch_size, **_decoding_options(settings, glossary, task)
     )
     speech = [{"start": start, "end": end} for start, end in plan.regions]
     # a segment's last word may end past the block's span: progress stops at the span, never goes back
@@ -416,18 +425,20 @@ def transcribe_file(
     on_progress: ProgressCallback | None = None,
     on_stream_free: Callable[[], None] | None = None,
     run_blocks: BlockRunner | None = None,
+    task: Task = "transcribe",
 ) -> Transcript:
     """Transcribe a decoded 16 kHz mono WAV block by block, word for word and time for time as bare
     faster-whisper's batched pipeline transcribes the whole file: the one way a recording is transcribed.
 
     By default `stream_count` blocks run at the same time in threads of this process (`on_progress` gets
     the seconds done, `on_stream_free` is called once, when a stream has no block left); `run_blocks`
-    runs them elsewhere (the flow's cached Prefect tasks) and reports on its own.
+    runs them elsewhere (the flow's cached Prefect tasks) and reports on its own. `task="translate"` gives
+    Whisper's English translation instead, timed the same way.
     """
     plan = plan_transcription(wav_path, settings)
     parts: Sequence[BlockTranscript]
     if run_blocks is None:
-        parts = _blocks_in_threads(wav_path, plan, settings, glossary, on_progress, on_stream_free)
+        parts = _blocks_in_threads(wav_path, plan, settings, glossary, on_progress, on_stream_free, task)
     else:
         parts = run_blocks(plan)
     if on_progress is not None:
@@ -442,6 +453,7 @@ def _blocks_in_threads(
     glossary: Sequence[str],
     on_progress: ProgressCallback | None,
     on_stream_free: Callable[[], None] | None,
+    task: Task = "transcribe",
 ) -> list[BlockTranscript]:
     """The plan's blocks, `stream_count` at the same time in threads of this process.
 
@@ -460,7 +472,7 @@ def _blocks_in_threads(
                     done[index] = max(done[index], seconds)
                     on_progress(sum(done))
 
-        return transcribe_block(wav_path, plan, index, settings, glossary, progress)
+        return transcribe_block(wav_path, plan, index, settings, glossary, progress, task)
 
     streams = stream_count(settings)
     with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="transcribe-block") as pool:

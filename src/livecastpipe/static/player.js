@@ -99,20 +99,22 @@
     if (playing && playing.catch) { playing.catch(function () { /* autoplay refused: the position is set */ }); }
   }
 
-  /* --- tracks: captions (with speakers), subtitles (without) or off; caption display ------------ */
-  function textTrack(kind) {
+  /* --- tracks: captions (with speakers), subtitles (without), English (machine translation) or off -- */
+  /* The choices are found by their <track id="track-…">: the Dutch and English subtitles share a kind. */
+  var TRACK_CHOICES = ["captions", "subtitles", "translated"];
+  function textTrack(choice) {
     for (var i = 0; i < media.textTracks.length; i++) {
-      if (media.textTracks[i].kind === kind) { return media.textTracks[i]; }
+      if (media.textTracks[i].id === "track-" + choice) { return media.textTracks[i]; }
     }
     return null;
   }
-  var TRACK_NAMES = { captions: "Ondertiteling met sprekers", subtitles: "Ondertiteling zonder sprekers", off: "Ondertiteling uit" };
+  var TRACK_NAMES = { captions: "Ondertiteling met sprekers", subtitles: "Ondertiteling zonder sprekers", translated: "Engelse ondertiteling, machinevertaling", off: "Ondertiteling uit" };
   function setTrack(choice, spoken) {
     if (!trackSelect) { return; }
     if (!trackSelect.querySelector('option[value="' + choice + '"]')) { choice = trackSelect.options[0].value; }
     var inPage = captionsInPage();
     captionsDrawnInPage = inPage;
-    ["captions", "subtitles"].forEach(function (kind) {
+    TRACK_CHOICES.forEach(function (kind) {
       var track = textTrack(kind);
       if (track) { track.mode = kind !== choice ? "disabled" : inPage ? "hidden" : "showing"; }
     });
@@ -150,7 +152,7 @@
     if (trackSelect && captionsInPage() !== captionsDrawnInPage) { setTrack(trackSelect.value, false); }
   }
   if (pageCaptions) {
-    ["captions", "subtitles"].forEach(function (kind) {
+    TRACK_CHOICES.forEach(function (kind) {
       var track = textTrack(kind);
       if (track) { track.addEventListener("cuechange", drawPageCaptions); }
     });
@@ -181,7 +183,7 @@
     applyCuePosition();
   }
   function applyCuePosition() {
-    ["captions", "subtitles"].forEach(function (kind) {
+    TRACK_CHOICES.forEach(function (kind) {
       var track = textTrack(kind);
       if (!track || !track.cues) { return; }
       for (var i = 0; i < track.cues.length; i++) {

@@ -1,18 +1,19 @@
-// Unsaved segment texts survive a closed tab: each text typed is kept as a draft in this browser
+// Unsaved segment (and English cue) texts survive a closed tab: each text typed is kept as a draft in this browser
 // (localStorage) until the workbench has saved it, put back when the session is opened again, and
 // closing or leaving the page with a draft left asks first (`beforeunload`).
 (() => {
   'use strict';
   const slug = document.body.dataset.slug;
-  const list = document.querySelector('.segments');
-  if (!slug || !list) return;
+  const lists = [...document.querySelectorAll('.segments, .cues')];
+  if (!slug || !lists.length) return;
   const prefix = `livecast.draft.${slug}.`;
 
   function textOf(element) {
     return element.textContent.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
   }
 
-  // The drafts of this session: [segment id, {text, base}] where base is the saved text it was typed over.
+  // The drafts of this session: [element id of the segment or cue, {text, base}] where base is the saved
+  // text it was typed over.
   function drafts() {
     const found = [];
     try {
@@ -29,7 +30,7 @@
   }
 
   function keep(element) {
-    const id = element.closest('.segment').dataset.id;
+    const id = element.closest('.segment, .cue').id;
     const text = textOf(element);
     if (text === element.dataset.text) { forget(id); return; }
     try {
@@ -38,8 +39,8 @@
   }
 
   function textNode(id) {
-    const segment = document.getElementById('seg-' + id);
-    return segment ? segment.querySelector('.text') : null;
+    const item = document.getElementById(id);
+    return item ? item.querySelector('.text') : null;
   }
 
   // A draft is done once the page shows it saved (the segment's data-text is the draft's text).
@@ -67,7 +68,7 @@
     if (restored.length) {
       document.getElementById('status').textContent = `Niet opgeslagen tekst teruggezet in ${restored.length} ` +
         `${restored.length === 1 ? 'segment' : 'segmenten'}; Enter slaat hem op.`;
-      restored[0].closest('.segment').scrollIntoView({block: 'center'});
+      restored[0].closest('.segment, .cue').scrollIntoView({block: 'center'});
     }
     if (changed.length) {
       document.getElementById('alert').textContent = 'Niet opgeslagen tekst van een segment dat intussen is ' +
@@ -75,12 +76,15 @@
     }
   }
 
-  list.addEventListener('input', (event) => {
-    if (event.target.classList.contains('text')) keep(event.target);
-  });
-  new MutationObserver(forgetSaved).observe(list, {subtree: true, childList: true, attributeFilter: ['data-text']});
+  for (const list of lists) {
+    list.addEventListener('input', (event) => {
+      if (event.target.classList.contains('text')) keep(event.target);
+    });
+    new MutationObserver(forgetSaved).observe(list, {subtree: true, childList: true, attributeFilter: ['data-text']});
+  }
   window.addEventListener('beforeunload', (event) => {
-    const unsaved = [...list.querySelectorAll('.text')].some((element) => textOf(element) !== element.dataset.text);
+    const texts = lists.flatMap((list) => [...list.querySelectorAll('.text')]);
+    const unsaved = texts.some((element) => textOf(element) !== element.dataset.text);
     if (!unsaved && !drafts().length) return;
     event.preventDefault();
     event.returnValue = '';  // older browsers ask only when this is set

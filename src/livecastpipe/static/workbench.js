@@ -178,6 +178,7 @@
   // checked, and no longer highlighted.
   function save(element, confirm) {
     const text = textOf(element);
+    if (element.closest('.cue')) return saveCue(element);
     if (text === element.dataset.text && !(confirm && element.querySelector('mark.flag'))) return Promise.resolve(true);
     const before = element.dataset.text;
     element.dataset.text = text;
@@ -186,6 +187,21 @@
       if (!saved && element.isConnected && element.dataset.text === text) element.dataset.text = before;
       return saved;
     });
+  }
+
+  // Saves an English cue's corrected text (the machine translation's cue named by its start) when it changed.
+  function saveCue(element) {
+    const text = textOf(element);
+    if (text === element.dataset.text) return Promise.resolve(true);
+    const before = element.dataset.text;
+    element.dataset.text = text;
+    const cue = element.closest('.cue');
+    return change(`translation/${encodeURIComponent(cue.dataset.start)}`, {text}, 'Engelse regel opgeslagen.', text)
+      .then((saved) => {
+        if (saved) cue.classList.add('edited');
+        else if (element.isConnected && element.dataset.text === text) element.dataset.text = before;
+        return saved;
+      });
   }
 
   function saveFocused() {
@@ -516,6 +532,17 @@
   list.addEventListener('focusout', (event) => {
     if (event.target.classList.contains('text') && event.target.isConnected) save(event.target);
   });
+  const cues = document.querySelector('.cues');
+  if (cues) {
+    cues.addEventListener('focusout', (event) => {
+      if (event.target.classList.contains('text') && event.target.isConnected) saveCue(event.target);
+    });
+    cues.addEventListener('paste', (event) => {
+      if (!event.target.closest('.text')) return;
+      event.preventDefault();  // plain text only, as in the segments
+      document.execCommand('insertText', false, (event.clipboardData.getData('text/plain') || '').replace(/\s+/g, ' '));
+    });
+  }
   list.addEventListener('paste', (event) => {
     if (!event.target.closest('.text')) return;
     event.preventDefault();  // plain text only: no markup into a segment

@@ -87,7 +87,7 @@ class Change:
     """ISO 8601, UTC."""
     action: str
     """text, speaker, split, merge, inaudible, revert, replace-all, merge-speakers, add-speaker,
-    chapter-start, resolve-stale, undo, redo."""
+    chapter-start, translated-cue, resolve-stale, undo, redo."""
     before: tuple[EditedSegment, ...]
     after: tuple[EditedSegment, ...]
     detail: dict[str, Any] = field(default_factory=dict)
@@ -112,6 +112,9 @@ class SessionEdits:
     """Speaker ids made by `add_speaker` ("SPEAKER_E1", …)."""
     chapter_starts: dict[str, float] = field(default_factory=dict)
     """Chapter number (1-based, as a string) → where the editor made it start, in seconds."""
+    translated_cues: dict[str, str] = field(default_factory=dict)
+    """The English machine translation's cues an editor corrected: the cue's start as WebVTT gives it
+    (`00:01:02.340`) → its text (lines joined by a space); a cue the translation no longer has is left out."""
 
     def segment(self, segment_id: str) -> EditedSegment:
         """The segment with this id; EditError when there is none."""

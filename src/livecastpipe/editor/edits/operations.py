@@ -442,6 +442,30 @@ def set_chapter_start(
     )
 
 
+def set_translated_cue(
+    edits: SessionEdits, cue_start: str, text: str, *, base_version: int, editor: str, cue_starts: Sequence[str]
+) -> SessionEdits:
+    """Correct the English machine translation's cue that starts at `cue_start` (as WebVTT gives it, one of
+    the package's `cue_starts`); kept beside the Dutch edits, applied at every publish."""
+    _check_version(edits, base_version)
+    if cue_start not in cue_starts:
+        raise EditError(
+            f"de Engelse ondertitels hebben geen regel die op '{shown(str(cue_start))}' begint: "
+            "laad de pagina opnieuw om de huidige ondertitels te zien"
+        )
+    corrected = clean_text(text, "de Engelse tekst", "typ de Engelse tekst van deze regel")
+    detail = {"cue": cue_start, "before": edits.translated_cues.get(cue_start), "after": corrected}
+    return _commit(
+        edits,
+        "translated-cue",
+        editor,
+        [],
+        [],
+        detail,
+        translated_cues={**edits.translated_cues, cue_start: corrected},
+    )
+
+
 def _chapter_bounds(number: int, start: float, low: float, high: float) -> str:
     """Why chapter `number` cannot start at `start`: it must stay after the chapter before, before the next."""
     after = f"na het begin van hoofdstuk {number - 1} ({clock_tenths(low)})" if number > 1 else ""
@@ -493,6 +517,10 @@ def _apply(edits: SessionEdits, change: Change, backwards: bool) -> dict[str, An
         speaker = str(change.detail["speaker"])
         others = tuple(s for s in edits.added_speakers if s != speaker)
         fields["added_speakers"] = others if backwards else (*others, speaker)
+    if action == "translated-cue":
+        key, text = str(change.detail["cue"]), change.detail["before" if backwards else "after"]
+        cues = {k: v for k, v in edits.translated_cues.items() if k != key}
+        fields["translated_cues"] = cues if text is None else {**cues, key: str(text)}
     if action == "chapter-start":
         key, value = str(change.detail["chapter"]), change.detail["before" if backwards else "after"]
         starts = {k: v for k, v in edits.chapter_starts.items() if k != key}

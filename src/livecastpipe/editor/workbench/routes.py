@@ -37,6 +37,7 @@ from livecastpipe.editor.workbench.guard import (
 from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.editor.workbench.views import site_file
 from livecastpipe.package import outputs
+from livecastpipe.stages.translate import translated_cues
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 """The media types of the workbench's own script and style (`static/workbench.{js,css}`)."""
@@ -112,6 +113,9 @@ class WorkbenchRoutes:
             Route("/api/sessions/{slug}/speakers/{speaker}", _api(self.speaker_details), methods=["PUT"]),
             Route("/api/sessions/{slug}/chapters/{number}", _api(self.chapter), methods=post),
             Route("/api/sessions/{slug}/review/{key:path}", _api(self.review_decision), methods=post),
+            Route(
+                "/api/sessions/{slug}/translation/{cue}", self.edit_endpoint(self.translated_cue, False), methods=post
+            ),
             Route("/api/sessions/{slug}/undo", self.edit_endpoint(self.undo, False), methods=post),
             Route("/api/sessions/{slug}/redo", self.edit_endpoint(self.redo, False), methods=post),
             Route("/api/sessions/{slug}/publish", _api(self.publish), methods=post),
@@ -254,6 +258,16 @@ class WorkbenchRoutes:
         """A new speaker segments can be given to."""
         editor = self.bench.editor
         return lambda e: ed.add_speaker(e, base_version=e.version, editor=editor)[0]
+
+    def translated_cue(self, request: Request, data: dict[str, Any], slug: str) -> Operation:
+        """An English (machine-translated) cue's corrected text; the cue named by its start (`00:01:02.340`)."""
+        editor, cue, text = self.bench.editor, request.path_params["cue"], text_field(data, "text")
+        published = workspace.session_site_dir(self.bench.output_dir, slug) / outputs.TRANSLATED_SUBTITLES_VTT.name()
+        try:
+            starts = [start for start, _, _ in translated_cues({published.name: published.read_text(encoding="utf-8")})]
+        except FileNotFoundError as exc:
+            raise ApiError(404, f"sessie '{slug}' heeft geen Engelse ondertitels (--translate en)") from exc
+        return lambda e: ed.set_translated_cue(e, cue, text, base_version=e.version, editor=editor, cue_starts=starts)
 
     def undo(self, request: Request, data: dict[str, Any], slug: str) -> Operation:
         """The last change not undone yet taken back (after a rerun: the rerun's words of its time)."""

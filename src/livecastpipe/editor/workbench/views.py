@@ -44,6 +44,7 @@ from livecastpipe.package.store import (
 )
 from livecastpipe.settings import Settings
 from livecastpipe.stages.speakers import ROLES, read_speakers_yaml
+from livecastpipe.stages.translate import translated_cues
 from livecastpipe.stages.voices import SpeakerFileError, VoiceLibrary
 from livecastpipe.storage import error_line
 from livecastpipe.timefmt import clock, clock_tenths
@@ -479,12 +480,26 @@ class SessionViews:
             "chapters": [chapter_json(c) for c in view.chapters],
             "review": [review_item_json(i) for i in view.review_items],
             "captions_reviewed": view.captions_reviewed,
+            "translation": self.translation_json(slug, view.edits),
             "stale": [s.id for s in view.edits.stale],
             "flagged": [{"segment": sid, "word": index} for sid, index in flagged_words(view.edits)],
             "history": [
                 {"version": c.version, "editor": c.editor, "at": c.at, "action": c.action} for c in view.edits.history
             ],
         }
+
+    def translation_json(self, slug: str, edits: SessionEdits) -> list[dict[str, Any]]:
+        """The published English cues (machine translation, with the editor's corrections), each marked
+        whether an editor corrected it; none when the session has no English subtitles."""
+        name = outputs.TRANSLATED_SUBTITLES_VTT.name()
+        path = site_file(self.output_dir, slug, name)
+        if path is None:
+            return []
+        cues = translated_cues({name: path.read_text(encoding="utf-8")})
+        return [
+            {"start": start, "end": end, "text": text, "corrected": start in edits.translated_cues}
+            for start, end, text in cues
+        ]
 
     def render_page(self, slug: str) -> str:
         """The workbench page of a session."""
@@ -495,6 +510,7 @@ class SessionViews:
             known_names=self.known_names(slug, view),
             captions=captions if site_file(self.output_dir, slug, captions) else None,
             texts=machine_texts(view.machine),
+            translation=self.translation_json(slug, view.edits),
             roles=[(r, ROLE_LABELS.get(r, r)) for r in ROLES],
             token=self.token,
             editor=self.editor,
