@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,17 @@ def livecast(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         cwd=cwd,
         timeout=600,
     )
+
+
+@pytest.fixture()
+def environment_kept() -> Iterator[None]:
+    """For a test that runs `livecast run` in this process: what the command sets in its process's
+    environment (Prefect's log level, when not verbose) is undone, or later tests' runs would inherit it."""
+    saved = dict(os.environ)
+    yield
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

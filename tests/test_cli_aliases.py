@@ -56,6 +56,7 @@ def test_whisper_flag_spellings_set_the_same_settings(
     assert value == expected
 
 
+@pytest.mark.usefixtures("environment_kept")
 @pytest.mark.parametrize(
     ("arguments", "refusal"),
     [

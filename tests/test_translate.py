@@ -43,6 +43,7 @@ CLIP_S = 7.0
 NS = {"podcast": "https://podcastindex.org/namespace/1.0"}
 
 
+@pytest.mark.usefixtures("environment_kept")
 @pytest.mark.parametrize("model", ["large-v3-turbo", "turbo", "base.en", "distil-large-v3", "/modellen/large-v3-turbo"])
 def test_a_model_that_cannot_translate_is_refused_in_one_line_before_any_work(
     model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
