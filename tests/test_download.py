@@ -307,7 +307,10 @@ def test_the_ingest_task_retries_a_dropped_download_but_not_a_404(media_server: 
     )
     assert not _not_bad_input(None, None, Failed(data=missing.value))
     assert _not_bad_input(None, None, Failed(data=unreachable.value))
+    import distributed.utils  # noqa: F401  # as on every Dask worker: errors pickled with their causes (tblib)
+
     assert pickle.loads(pickle.dumps(unreachable.value)).transient  # as a Dask worker sends it back
+    assert pickle.loads(pickle.dumps(missing.value)).transient is False
 
 
 def _free_port() -> int:

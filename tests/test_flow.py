@@ -166,17 +166,17 @@ def test_a_stage_past_its_time_limit_fails_its_session_and_the_others_finish(
 
     stalled = short_sample_copy.with_name("traag.mp4")  # another recording: a copy would be the sample's session
     run_ffmpeg("-i", str(short_sample_copy), "-t", "8", "-c", "copy", str(stalled))
-    real_ingest = pipeline.ingest
+    real_ingest = pipeline.ingest_source
 
-    def ingest_stalling_on_one(source: Path, cache_dir: Path, taken: dict[str, str]):  # type: ignore[no-untyped-def]
-        if source.name == stalled.name:
+    def ingest_stalling_on_one(source: str, cache_dir: Path, taken: dict[str, str]):  # type: ignore[no-untyped-def]
+        if Path(source).name == stalled.name:
             waited = 0.0
             while waited < 300:  # short sleeps: Prefect stops a task in a worker thread between them
                 time.sleep(0.05)
                 waited += 0.05
         return real_ingest(source, cache_dir, taken)
 
-    monkeypatch.setattr(pipeline, "ingest", ingest_stalling_on_one)
+    monkeypatch.setattr(pipeline, "ingest_source", ingest_stalling_on_one)
     settings = Settings(
         output_dir=tmp_path / "out",
         max_concurrent_sessions=2,

@@ -160,15 +160,19 @@ def download(url: str, cache_dir: Path, retries: int = DOWNLOAD_RETRIES) -> Down
     if (folder / outputs.DOWNLOAD_RECORD.name()).exists():  # a download changed since it was checked: fetched anew
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    failure: DownloadError | None = None
     try:
         with yt_dlp.YoutubeDL(_options(folder, retries)) as downloader:
             info = downloader.extract_info(url, download=True)
     except yt_dlp.utils.DownloadError as exc:
-        error = _classified(url, exc)
-        if error.transient and any(folder.iterdir()):  # the part downloaded stays, for a rerun to continue
-            raise DownloadError(url, f"{error.problem} (a rerun continues the part downloaded)", True) from exc
+        failure = _classified(url, exc)
+    # Raised outside the handler, so without yt-dlp's error as its context: a Dask worker sends a task's
+    # error back pickled with its causes (tblib), and yt-dlp's hold objects that cannot be pickled.
+    if failure is not None:
+        if failure.transient and any(folder.iterdir()):  # the part downloaded stays, for a rerun to continue
+            raise DownloadError(url, f"{failure.problem} (a rerun continues the part downloaded)", True)
         shutil.rmtree(folder, ignore_errors=True)
-        raise error from exc
+        raise failure
     try:
         path = _downloaded_file(url, info or {})
     except DownloadError:
