@@ -43,11 +43,12 @@
     return item ? item.querySelector('.text') : null;
   }
 
-  // A draft is done once the page shows it saved (the segment's data-text is the draft's text).
+  // A draft is done once the page shows it saved (the segment's data-text is the draft's text), not while a
+  // save is under way (data-saving): the save may fail, or the tab close before it is answered.
   function forgetSaved() {
     for (const [id, draft] of drafts()) {
       const element = textNode(id);
-      if (element && element.dataset.text === draft.text) forget(id);
+      if (element && !('saving' in element.dataset) && element.dataset.text === draft.text) forget(id);
     }
   }
 
@@ -80,7 +81,7 @@
     list.addEventListener('input', (event) => {
       if (event.target.classList.contains('text')) keep(event.target);
     });
-    new MutationObserver(forgetSaved).observe(list, {subtree: true, childList: true, attributeFilter: ['data-text']});
+    new MutationObserver(forgetSaved).observe(list, {subtree: true, childList: true, attributeFilter: ['data-text', 'data-saving']});
   }
   window.addEventListener('beforeunload', (event) => {
     const texts = lists.flatMap((list) => [...list.querySelectorAll('.text')]);

@@ -181,10 +181,12 @@
     if (element.closest('.cue')) return saveCue(element);
     if (text === element.dataset.text && !(confirm && element.querySelector('mark.flag'))) return Promise.resolve(true);
     const before = element.dataset.text;
+    element.dataset.saving = '';  // until the workbench answers, the text's draft is kept (workbench-drafts.js)
     element.dataset.text = text;
     const id = element.closest('.segment').dataset.id;
     return change(`segments/${encodeURIComponent(id)}`, {text}, 'Opgeslagen.', text).then((saved) => {
       if (!saved && element.isConnected && element.dataset.text === text) element.dataset.text = before;
+      delete element.dataset.saving;
       return saved;
     });
   }
@@ -194,12 +196,14 @@
     const text = textOf(element);
     if (text === element.dataset.text) return Promise.resolve(true);
     const before = element.dataset.text;
+    element.dataset.saving = '';  // until the workbench answers, the text's draft is kept (workbench-drafts.js)
     element.dataset.text = text;
     const cue = element.closest('.cue');
     return change(`translation/${encodeURIComponent(cue.dataset.start)}`, {text}, 'Engelse regel opgeslagen.', text)
       .then((saved) => {
         if (saved) cue.classList.add('edited');
         else if (element.isConnected && element.dataset.text === text) element.dataset.text = before;
+        delete element.dataset.saving;
         return saved;
       });
   }
