@@ -205,13 +205,20 @@ def test_an_editor_corrects_publishes_and_the_site_follows(page: Page, workbench
     assert re.search(CORRECTION, search_index_text(output), re.IGNORECASE), "the search index lacks the correction"
 
 
+@contextmanager
+def workbench_over_copy(site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """The workbench serving a copy of a published output folder (the test changes it), and its address."""
+    output = tmp_path / "output"
+    shutil.copytree(site, output, symlinks=True)
+    with serve(output) as url:
+        yield output, url
+
+
 @pytest.fixture()
 def small_workbench(edit_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """The workbench over a copy of the small hand-made session (no model)."""
-    output = tmp_path / "output"
-    shutil.copytree(edit_site, output, symlinks=True)
-    with serve(output) as url:
-        yield output, url
+    with workbench_over_copy(edit_site, tmp_path) as served:
+        yield served
 
 
 def segment_ids(page: Page) -> list[str]:
@@ -560,10 +567,8 @@ def test_a_keyword_replaced_everywhere_is_marked_in_the_review(page: Page, small
 @pytest.fixture()
 def translated_workbench(translated_edit_site: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """The workbench over a copy of the small session with English subtitles (a hand-made translation)."""
-    output = tmp_path / "output"
-    shutil.copytree(translated_edit_site, output, symlinks=True)
-    with serve(output) as url:
-        yield output, url
+    with workbench_over_copy(translated_edit_site, tmp_path) as served:
+        yield served
 
 
 def test_an_english_cue_corrected_with_the_keyboard_is_published(
