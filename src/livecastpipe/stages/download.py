@@ -14,11 +14,7 @@ import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yt_dlp
-from yt_dlp.networking.exceptions import HTTPError, TransportError
-from yt_dlp.utils import ContentTooShortError
+from typing import TYPE_CHECKING, Any
 
 from livecastpipe.models import Recording, SessionMetadata, is_url
 from livecastpipe.package import outputs
@@ -31,6 +27,9 @@ DOWNLOAD_RETRIES = 3
 download fails as transient, for the ingest task to retry after its delay."""
 SOCKET_TIMEOUT_S = 30.0
 GAVE_UP_RETRYING = "[download] Got error:"
+
+if TYPE_CHECKING:
+    import yt_dlp
 """How yt-dlp's downloaders report a dropped connection or fragment they stopped retrying."""
 RETRIED_HTTP_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 """Server answers that may pass; any other 4xx or 5xx fails the same way every time."""
@@ -83,6 +82,9 @@ def _classified(url: str, exc: yt_dlp.utils.DownloadError) -> DownloadError:
     """yt-dlp's error as one line naming the URL: an HTTP status that may pass and a dropped connection
     are transient; any other refusal is not. Its downloaders report what they gave up retrying as
     `Got error: …` without the exception, so the message is read too."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+    from yt_dlp.utils import ContentTooShortError
+
     causes = list(_causes(exc))
     text = " ".join(str(exc).replace("ERROR: ", "").replace("[generic] ", "").split())
     http = next((c for c in causes if isinstance(c, HTTPError)), None)
@@ -160,6 +162,8 @@ def download(url: str, cache_dir: Path, retries: int = DOWNLOAD_RETRIES) -> Down
     if (folder / outputs.DOWNLOAD_RECORD.name()).exists():  # a download changed since it was checked: fetched anew
         shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    import yt_dlp  # here, not at the top: 0.7 s that every `livecast run` of local files would pay at start
+
     failure: DownloadError | None = None
     try:
         with yt_dlp.YoutubeDL(_options(folder, retries)) as downloader:
