@@ -156,3 +156,26 @@ def write_report(name: str, data: dict, markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown)
     print(markdown)
+
+
+def aligned_words(reference: list[str], hypothesis: list[str]) -> list[str | None]:
+    """For each hypothesis word, the reference word a plain Levenshtein alignment (substitution, insertion
+    and deletion each cost 1) puts it against; None for an inserted word. A word is misrecognised when it
+    differs from its reference word (substituted) or has none (inserted)."""
+    rows, cols = len(reference) + 1, len(hypothesis) + 1
+    cost = [[i + j if i == 0 or j == 0 else 0 for j in range(cols)] for i in range(rows)]
+    for i in range(1, rows):
+        for j in range(1, cols):
+            same = reference[i - 1] == hypothesis[j - 1]
+            cost[i][j] = min(cost[i - 1][j - 1] + (not same), cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    aligned: list[str | None] = [None] * len(hypothesis)
+    i, j = len(reference), len(hypothesis)
+    while j > 0:
+        if i > 0 and cost[i][j] == cost[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            aligned[j - 1] = reference[i - 1]
+            i, j = i - 1, j - 1
+        elif cost[i][j] == cost[i][j - 1] + 1:
+            j -= 1  # inserted
+        else:
+            i -= 1  # a reference word the hypothesis left out
+    return aligned

@@ -28,7 +28,7 @@ from livecastpipe.stages.repair import (
     report_markdown,
     uncaptioned_spans,
 )
-from livecastpipe.stages.terms import correct_terms, flag_words, sound_key
+from livecastpipe.stages.terms import correct_terms, flag_words, sound_key, word_alternative
 
 from .publish_fixtures import SampleSession
 
@@ -160,6 +160,27 @@ def test_words_to_check_are_flagged() -> None:
     assert flags["buurtcoöperatie"] == flags["zonnepanelen"] == flags["beheert"] == ()
     assert flags["Hoelorgen"] == flags["Tartus"] == ("not-in-dictionary",)
     assert flags["jullie"] == ("low-confidence",)
+
+
+def test_flags_follow_the_rule_chosen_on_real_speech() -> None:
+    """The default rule (bench/results/flags.md): under 0.5 the model is unsure; a word beside a flagged one
+    is flagged under 0.65 (Whisper's errors come in runs); a sure word beside a flagged one is left alone."""
+    probabilities = {"wij": 0.97, "gaan": 0.6, "morgen": 0.45, "naar": 0.9, "Tartus": 0.95, "toe": 0.62}
+    heard = _segment(" ".join(probabilities))
+    words = tuple(replace(w, probability=probabilities[w.text]) for w in heard.words)
+    flagged = flag_words(_transcript(replace(heard, words=words)), METADATA)
+    assert [(w.text, w.flags) for w in flagged.words] == [
+        ("wij", ()),
+        ("gaan", ("near-flagged",)),
+        ("morgen", ("low-confidence",)),
+        ("naar", ()),
+        ("Tartus", ("not-in-dictionary",)),
+        ("toe", ("near-flagged",)),
+    ]
+    assert flagged.text == _transcript(heard).text, "flags change no word"
+    unknown = next(w for w in flagged.words if w.text == "Tartus")
+    assert word_alternative(replace(unknown, text="Amsterdan,"), "nl") == "Amsterdam,"
+    assert word_alternative(flagged.words[2], "nl") is None  # a known word has no alternative
 
 
 @pytest.mark.slow

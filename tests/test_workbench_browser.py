@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -57,12 +58,12 @@ def page(browser: Browser) -> Iterator[Page]:
     assert errors == [], f"the page logged errors: {errors}"
 
 
-def machine_transcript_path(output: Path) -> Path:
+def machine_transcript_path(output: Path, slug: str = SAMPLE_SLUG) -> Path:
     """The file `edits.machine_transcript` reads: the private machine transcript, else the public one."""
-    private = workspace.session_dir_for(output, SAMPLE_SLUG, outputs.MACHINE_TRANSCRIPT)
+    private = workspace.session_dir_for(output, slug, outputs.MACHINE_TRANSCRIPT)
     if (private / outputs.MACHINE_TRANSCRIPT.name()).is_file():
         return private / outputs.MACHINE_TRANSCRIPT.name()
-    return workspace.session_site_dir(output, SAMPLE_SLUG) / outputs.TRANSCRIPT_JSON.name()
+    return workspace.session_site_dir(output, slug) / outputs.TRANSCRIPT_JSON.name()
 
 
 @contextmanager
@@ -424,6 +425,36 @@ def test_enter_on_an_unchanged_segment_confirms_its_flagged_words(
     assert page.locator("#seg-s1 mark.flag").count() == 0 and page.text_content("#flag-count") == "0"
     assert page.text_content("#seg-s1 .badge") == "nagekeken"
     assert page.text_content("#seg-s1 .text") == LINES[0][2]
+
+
+def test_a_flagged_words_alternative_is_taken_with_one_key(page: Page, small_workbench: tuple[Path, str]) -> None:
+    """The machine heard "uitnodigin" (no Dutch word): flagged by the repair stage's rule, its likely
+    spelling is shown beside it; Alt+N selects it, Alt+A takes the alternative and saves it as a text edit."""
+    output, url = small_workbench
+    path = machine_transcript_path(output, SLUG)
+    heard = from_json(Transcript, path.read_text(encoding="utf-8"))
+    third = heard.segments[2]
+    words = tuple(replace(w, text="uitnodigin") if w.text == "uitnodiging" else w for w in third.words)
+    misheard = replace(heard, segments=(*heard.segments[:2], replace(third, words=words), *heard.segments[3:]))
+    metadata = load_session_package(output, SLUG).recording.metadata
+    path.write_text(to_json(flag_words(misheard, metadata)))
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    machine = api_session(page, url, SLUG)["segments"][2]
+    assert machine["words"][-1]["alternative"] == "uitnodiging"
+    shown = page.evaluate(
+        "getComputedStyle(document.querySelector('#seg-s3 mark.flag[data-alternative]'), '::after').content"
+    )
+    assert "uitnodiging" in shown, "the alternative is not shown beside the word"
+
+    put_caret(page, "s3", len("Dank je wel Anne voor de") - 1)
+    page.keyboard.press("Alt+KeyN")
+    page.wait_for_function("() => getSelection().toString() === 'uitnodigin'")
+    page.keyboard.press("Alt+KeyA")
+    wait_for_status(page, "overgenomen")
+    session = api_session(page, url, SLUG)
+    assert session["segments"][2]["text"] == "Dank je wel Anne voor de uitnodiging"
+    assert session["history"][-1]["action"] == "text"
+    assert page.text_content("#seg-s3 .text") == "Dank je wel Anne voor de uitnodiging"
 
 
 def test_a_long_message_never_covers_the_player(browser: Browser, small_workbench: tuple[Path, str]) -> None:

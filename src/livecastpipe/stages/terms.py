@@ -9,6 +9,7 @@ neither the dictionary of the transcript's language (pyspellchecker's) nor the m
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -26,9 +27,12 @@ WORD_SIMILARITY = 85.0
 """A word (or two: Whisper splits words) this similar to a one-word term or name part is taken for it."""
 MIN_TERM_CHARS = 4
 """Shorter terms are left alone: too many ordinary words look like them."""
-LOW_CONFIDENCE = 0.4
-"""A word the model gives less than this probability is flagged `low-confidence`."""
+LOW_CONFIDENCE = 0.5
+"""A word the model gives less than this probability is flagged `low-confidence` (0.4 before issue #28)."""
+NEAR_CONFIDENCE = 0.65
+"""A word next to a flagged word is flagged `near-flagged` below this probability (see `FlagRule`)."""
 LOW_CONFIDENCE_FLAG = "low-confidence"
+NEAR_FLAG = "near-flagged"
 UNKNOWN_WORD_FLAG = "not-in-dictionary"
 CORRECTED_FLAG = "corrected"
 
@@ -245,11 +249,24 @@ def correct_terms(transcript: Transcript, metadata: SessionMetadata) -> tuple[Tr
     return replace(transcript, segments=tuple(segments)), corrections
 
 
-def word_flags(word: Word, known: Iterable[str], language: str) -> tuple[str, ...]:
-    """Why an editor should check a word: the model was unsure, or neither the dictionary of `language`
-    nor the metadata (`known`) knows it; in a language without a dictionary no word is unknown."""
+@dataclass(frozen=True)
+class FlagRule:
+    """When a word is flagged for checking. The defaults are chosen on real Dutch speech: the highest recall
+    of misrecognised words at a third of all words flagged, on half the fillets conversations and checked on
+    the other half (`bench/flags.py`, `bench/results/flags.md`)."""
+
+    low_confidence: float = LOW_CONFIDENCE
+    """A word the model gives less than this probability is flagged `low-confidence`."""
+    near_confidence: float = NEAR_CONFIDENCE
+    """A word next to a flagged word is flagged `near-flagged` below this probability: Whisper's errors come
+    in runs, and the word beside a wrong one is often wrong too."""
+
+
+def word_flags(word: Word, known: Iterable[str], language: str, rule: FlagRule = FlagRule()) -> tuple[str, ...]:
+    """Why an editor should check a word on its own: the model was unsure, or neither the dictionary of
+    `language` nor the metadata (`known`) knows it; in a language without a dictionary no word is unknown."""
     flags = [f for f in word.flags if f == CORRECTED_FLAG]
-    if word.probability < LOW_CONFIDENCE:
+    if word.probability < rule.low_confidence:
         flags.append(LOW_CONFIDENCE_FLAG)
     checkable = CORRECTED_FLAG not in flags and dictionary(language) is not None
     if checkable and not _is_dictionary_word(word.text, language) and _letters(word.text) not in known:
@@ -257,14 +274,68 @@ def word_flags(word: Word, known: Iterable[str], language: str) -> tuple[str, ..
     return tuple(flags)
 
 
-def flag_words(transcript: Transcript, metadata: SessionMetadata) -> Transcript:
-    """The transcript with each word's `flags` set (see `word_flags`), by the dictionary of its language."""
+def segment_flags(words: Sequence[Word], known: Iterable[str], language: str, rule: FlagRule) -> list[tuple[str, ...]]:
+    """Each word's flags (`word_flags`), and `near-flagged` on an unflagged word next to a flagged one that
+    the model gave less than `rule.near_confidence`."""
+    own = [word_flags(w, known, language, rule) for w in words]
+    flags = []
+    for index, (word, mine) in enumerate(zip(words, own)):
+        beside = (index > 0 and own[index - 1]) or (index + 1 < len(own) and own[index + 1])
+        near = not mine and beside and word.probability < rule.near_confidence
+        flags.append((NEAR_FLAG,) if near else mine)
+    return flags
+
+
+def flag_words(transcript: Transcript, metadata: SessionMetadata, rule: FlagRule = FlagRule()) -> Transcript:
+    """The transcript with each word's `flags` set by `rule` (`segment_flags`), by the dictionary of its
+    language."""
     known = known_words(metadata)
     language = transcript.language
     return replace(
         transcript,
         segments=tuple(
-            replace(segment, words=tuple(replace(w, flags=word_flags(w, known, language)) for w in segment.words))
+            replace(
+                segment,
+                words=tuple(
+                    replace(w, flags=f)
+                    for w, f in zip(segment.words, segment_flags(segment.words, known, language, rule))
+                ),
+            )
             for segment in transcript.segments
         ),
     )
+
+
+def word_alternative(word: Word, language: str) -> str | None:
+    """A likely right spelling of a word flagged `not-in-dictionary`: the most frequent word of the
+    language's dictionary one letter away (added, left out, changed or two swapped), with the heard word's
+    capital and closing punctuation; None for other words, or when the dictionary has no such word."""
+    if UNKNOWN_WORD_FLAG not in word.flags:
+        return None
+    tail = _trailing_punctuation(word.text)
+    heard = word.text[: len(word.text) - len(tail)]
+    found = _nearest_known(heard.casefold(), language)
+    if found is None:
+        return None
+    return (found[:1].upper() + found[1:] if heard[:1].isupper() else found) + tail
+
+
+_SPELLING_LETTERS = "abcdefghijklmnopqrstuvwxyzáàâäçéèêëíìîïñóòôöúùûü"
+"""The letters an alternative may differ in (a dictionary's own list also holds digits and punctuation)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _nearest_known(heard: str, language: str) -> str | None:
+    """The dictionary's most frequent word one edit from `heard` (lower case), if any: some 600 lookups for
+    an 8-letter word, so a two-hour session's unknown words cost well under a second."""
+    known = dictionary(language)
+    if known is None or not heard.isalpha():
+        return None
+    frequency = known.word_frequency.dictionary
+    splits = [(heard[:i], heard[i:]) for i in range(len(heard) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in _SPELLING_LETTERS}
+    edits |= {a + c + b for a, b in splits for c in _SPELLING_LETTERS}
+    near = [w for w in edits if w in frequency and len(w) > 1 and w != heard]
+    return max(near, key=lambda w: (frequency[w], w), default=None)

@@ -416,6 +416,25 @@
     play(start - 1);
   }
 
+  // Replaces the selected flagged word (or the one at the caret) by the alternative shown beside it and saves
+  // the segment like any typed text (with history, so Alt+Z undoes it).
+  function acceptAlternative() {
+    const selection = getSelection();
+    const node = selection.rangeCount ? selection.anchorNode : null;
+    const element = node && node.nodeType !== Node.ELEMENT_NODE ? node.parentElement : node;
+    const mark = element && list.contains(element) ? element.closest('mark.flag[data-alternative]') : null;
+    if (!mark) {
+      say('Selecteer eerst een woord om na te kijken dat een voorstel heeft (Alt+N).');
+      return;
+    }
+    const alternative = mark.dataset.alternative;
+    const text = mark.closest('.text');
+    mark.replaceWith(document.createTextNode(alternative));
+    save(text).then((saved) => {
+      if (saved) say(`Voorstel “${alternative}” overgenomen en opgeslagen.`);
+    });
+  }
+
   function rangeOf(node) {
     const range = document.createRange();
     range.selectNodeContents(node);
@@ -462,6 +481,7 @@
     },
     'next-flag': () => flagged(1),
     'previous-flag': () => flagged(-1),
+    'accept-alternative': acceptAlternative,
     split: () => segmentCommand((id, word) => {
       const count = (segmentNode(id).querySelector('.text').dataset.text.match(/\S+/g) || []).length;
       if (word === null || word <= 0 || word >= count) {

@@ -117,7 +117,7 @@ class Workbench(SessionViews):
             latest = exc.current
             texts = machine_texts(machine)
             found = next((s for s in latest.segments if s.id == segment_id), None)
-            segment = segment_json(found, texts) if found else None
+            segment = segment_json(found, texts, machine.language) if found else None
             if segment is not None and found is not None and with_html:
                 segment["html"] = self.segment_html(self.view(slug, latest), found, texts)
             raise ApiError(409, str(exc), version=latest.version, segment=segment) from exc
@@ -135,7 +135,7 @@ class Workbench(SessionViews):
         changed = [s for s in after.segments if old.get(s.id) != s]
         segments = []
         for segment in changed:
-            entry = segment_json(segment, texts)
+            entry = segment_json(segment, texts, view.language)
             if with_html:
                 entry["html"] = self.segment_html(view, segment, texts)
             segments.append(entry)

@@ -44,6 +44,7 @@ from livecastpipe.package.store import (
 )
 from livecastpipe.settings import Settings
 from livecastpipe.stages.speakers import ROLES, read_speakers_yaml
+from livecastpipe.stages.terms import word_alternative
 from livecastpipe.stages.translate import translated_cues
 from livecastpipe.stages.voices import SpeakerFileError, VoiceLibrary
 from livecastpipe.storage import error_line
@@ -56,6 +57,7 @@ FLAG_REASONS = {
     "low-confidence": "onzeker herkend",
     "not-in-dictionary": "niet in het woordenboek",
     "corrected": "automatisch verbeterd",
+    "near-flagged": "naast een woord om na te kijken",
 }
 """`Word.flags` → why the workbench highlights the word."""
 
@@ -83,6 +85,7 @@ SHORTCUTS = (
     Shortcut("replay", "KeyR", "Alt+R", "Het segment opnieuw afspelen"),
     Shortcut("next-flag", "KeyN", "Alt+N", "Volgende woord om na te kijken (selecteert het)"),
     Shortcut("previous-flag", "KeyN", "Alt+Shift+N", "Vorige woord om na te kijken", shift=True),
+    Shortcut("accept-alternative", "KeyA", "Alt+A", "Het voorstel bij het geselecteerde woord overnemen (en opslaan)"),
     Shortcut("split", "KeyS", "Alt+S", "Segment splitsen bij de cursor"),
     Shortcut("merge-previous", "KeyM", "Alt+M", "Samenvoegen met het vorige segment"),
     Shortcut("merge-next", "KeyM", "Alt+Shift+M", "Samenvoegen met het volgende segment", shift=True),
@@ -124,15 +127,20 @@ def template_environment() -> Environment:
     return env
 
 
-def words_html(segment: EditedSegment) -> Markup:
+def words_html(segment: EditedSegment, language: str) -> Markup:
     """A segment's words for its editable text: each a span with its times, the ones to check marked with
-    why (none once the editor saved the segment). Built here, not in the template: a two-hour session has
-    some 15 000 words, and the page must open quickly."""
+    why and their likely alternative (`terms.word_alternative`, accepted with Alt+A); none once the editor
+    saved the segment. Built here, not in the template: a two-hour session has some 15 000 words, and the
+    page must open quickly."""
     parts = []
     for word in segment.words:
         reasons = "" if segment.checked else flag_reasons(word.flags)
         times = f'data-start="{word.start}" data-end="{word.end}"'
         text = escape(plain_text(word.text))
+        alternative = word_alternative(word, language) if reasons else None
+        if alternative:
+            reasons += f"; voorstel: {alternative} (Alt+A)"
+            times += f' data-alternative="{escape(plain_text(alternative))}"'
         if reasons:
             parts.append(f'<mark class="w flag" {times} title="Nakijken: {escape(reasons)}">{text}</mark>')
         else:
@@ -220,8 +228,9 @@ def machine_text(segment: EditedSegment, texts: HeardWords) -> str:
     return " ".join(w.text.strip() for w in texts.claimed(segment)).strip()
 
 
-def segment_json(segment: EditedSegment, texts: HeardWords) -> dict[str, Any]:
-    """One segment for the API: ids, times, speaker, text, words (with their flags) and edit state."""
+def segment_json(segment: EditedSegment, texts: HeardWords, language: str) -> dict[str, Any]:
+    """One segment for the API: ids, times, speaker, text, words (with their flags and a flagged word's
+    likely `alternative`, `terms.word_alternative`) and edit state."""
     return {
         "id": segment.id,
         "start": segment.start,
@@ -229,7 +238,14 @@ def segment_json(segment: EditedSegment, texts: HeardWords) -> dict[str, Any]:
         "speaker": segment.speaker,
         "text": segment.text,
         "words": [
-            {"start": w.start, "end": w.end, "text": w.text, "probability": w.probability, "flags": list(w.flags)}
+            {
+                "start": w.start,
+                "end": w.end,
+                "text": w.text,
+                "probability": w.probability,
+                "flags": list(w.flags),
+                "alternative": word_alternative(w, language),
+            }
             for w in segment.words
         ],
         "edited": segment.edited,
@@ -475,7 +491,7 @@ class SessionViews:
             "title": view.title,
             "version": view.edits.version,
             "language": view.language,
-            "segments": [segment_json(s, texts) for s in view.edits.segments],
+            "segments": [segment_json(s, texts, view.language) for s in view.edits.segments],
             "speakers": [speaker_json(s) for s in view.speakers],
             "chapters": [chapter_json(c) for c in view.chapters],
             "review": [review_item_json(i) for i in view.review_items],
@@ -526,4 +542,4 @@ class SessionViews:
     def segment_html(self, view: SessionView, segment: EditedSegment, texts: HeardWords) -> str:
         """One segment of the page, as the template renders it (the client swaps it in after a change)."""
         macro = self.templates.get_template("_segment.html.j2").module.segment_item  # type: ignore[attr-defined]
-        return str(macro(segment, view.speakers, texts))
+        return str(macro(segment, view.speakers, texts, view.language))
