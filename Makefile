@@ -17,8 +17,12 @@ TORCH_REQUIREMENT := $(shell grep -o '"torch==[^"]*"' pyproject.toml)
 run: setup  ## set up, then process the sample session in media/ into output/
 	$(BIN)/livecast run media/
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist): tests wait on servers, browsers and children as
+# much as they compute, so two keep both cores busy; `make test TEST_WORKERS=0` runs it in this process.
+TEST_WORKERS ?= 2
+
 test: setup system-test-deps browser-test-deps check  ## set up, check format, lint and types, then run the test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 check: setup  ## formatting, lint and types (configured in pyproject.toml)
 	$(BIN)/ruff format --check src flows tests bench scripts

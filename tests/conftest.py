@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The CLI's tables as a 120-column terminal shows them, in every test process: pytest-xdist's workers have no
+# terminal, and Rich would otherwise size them to whatever terminal the first process was started from.
+os.environ["COLUMNS"] = "120"
 
 from livecastpipe.stages.ingest import ffmpeg_binary  # noqa: E402
 
@@ -24,6 +30,23 @@ SAMPLE_SIDECAR = REPO / "media" / "cooperatieven-sample.yaml"
 # Fixtures shared by several test modules, registered once here so that each expensive one (the sample
 # transcribed by the real model, the published site) is set up once per run, not once per importing module.
 pytest_plugins = ["tests.publish_fixtures", "tests.workbench_fixtures", "tests.browser_fixtures", "tests.chat_fixtures"]
+
+
+Made = TypeVar("Made")
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], Made]) -> Made:
+    """What `make` builds in a fresh folder, built once per test run even when the tests run in several
+    processes (pytest-xdist): the first worker to ask builds it under a lock and leaves it pickled beside
+    the workers' folders, the others wait and read it. Only for fixtures their tests treat as read-only."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's own
+    made = shared / f"{name}.pickle"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not made.is_file():
+            made.write_bytes(pickle.dumps(make(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=shared)))))
+        return pickle.loads(made.read_bytes())
 
 
 def run_ffmpeg(*args: str) -> None:
@@ -137,9 +160,10 @@ def long_sample(tmp_path_factory: pytest.TempPathFactory) -> LongSample:
     from livecastpipe.settings import Settings, TranscribeSettings
     from livecastpipe.stages.ingest import ingest
 
-    long_session = repeated_sample(tmp_path_factory.mktemp("long-media"), 2)
-    settings = Settings(
-        output_dir=tmp_path_factory.mktemp("long-out"), transcribe=TranscribeSettings(parallel_blocks=2)
-    )
-    recording = ingest(long_session, settings.resolved_cache_dir)
-    return LongSample(long_session, settings.transcribe, transcribed_and_repaired(recording, settings))
+    def make(folder: Path) -> LongSample:
+        long_session = repeated_sample(folder / "media", 2)
+        settings = Settings(output_dir=folder / "out", transcribe=TranscribeSettings(parallel_blocks=2))
+        recording = ingest(long_session, settings.resolved_cache_dir)
+        return LongSample(long_session, settings.transcribe, transcribed_and_repaired(recording, settings))
+
+    return made_once(tmp_path_factory, "long-sample", make)

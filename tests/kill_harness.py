@@ -115,6 +115,8 @@ class Sweep:
     """What a kill left that it must not (a half-made session, a review listed before a publish)."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Per point, seconds from the run's start to the kill (or to its end, when it finished first)."""
+    killed_at: dict[str, float] = field(default_factory=dict)
+    """Per kill, when it landed (`time.time()`, to compare with the modification times of files)."""
     after: dict[str, str] = field(default_factory=dict)
     """Per kill, the last task the run's log says finished before it (where the kill landed)."""
     final_exit: int | None = None
@@ -187,6 +189,7 @@ def kill_at(
             continue
         os.kill(run.pid, signal.SIGKILL)
         run.wait()
+        sweep.killed_at[point.name] = time.time()
         sweep.seconds[point.name] = round(time.monotonic() - began, 1)
         sweep.killed.append(point.name)
         sweep.after[point.name] = last_finished(_text(log))

@@ -7,6 +7,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ from livecastpipe.stages.terms import correct_terms, decoding_terms, flag_words
 from livecastpipe.stages.transcribe import transcribe_file
 from livecastpipe.timefmt import webvtt_timestamp
 
-from .conftest import SAMPLE, SAMPLE_SIDECAR, run_ffmpeg
+from .conftest import SAMPLE, SAMPLE_SIDECAR, made_once, run_ffmpeg
 
 if TYPE_CHECKING:  # the flows import Prefect: only the flow fixture below loads them, when a test needs it
     from livecastpipe.flows.pipeline import SessionResult
@@ -77,15 +78,19 @@ class SampleSession:
 def sample_session(tmp_path_factory: pytest.TempPathFactory) -> SampleSession:
     """The sample transcribed once per test run, as the flow decodes it: its speakers' names and its glossary
     as decoding terms; shared by the transcription, publish, edit and rerun tests."""
-    folder = tmp_path_factory.mktemp("sample-media")
-    shutil.copy(SAMPLE, folder / SAMPLE.name)
-    shutil.copy(SAMPLE_SIDECAR, folder / SAMPLE_SIDECAR.name)
-    recording = ingest(folder / SAMPLE.name, folder / "cache")
-    metadata = recording.metadata
-    progress: list[float] = []
-    heard = transcribe_file(Path(recording.audio_path), TranscribeSettings(), decoding_terms(metadata), progress.append)
-    corrected, _ = correct_terms(heard, metadata)  # the session's own words spelled right, as the repair stage does
-    return SampleSession(recording, flag_words(corrected, metadata), heard, tuple(progress))
+
+    def make(folder: Path) -> SampleSession:
+        shutil.copy(SAMPLE, folder / SAMPLE.name)
+        shutil.copy(SAMPLE_SIDECAR, folder / SAMPLE_SIDECAR.name)
+        recording = ingest(folder / SAMPLE.name, folder / "cache")
+        metadata = recording.metadata
+        progress: list[float] = []
+        terms = decoding_terms(metadata)
+        heard = transcribe_file(Path(recording.audio_path), TranscribeSettings(), terms, progress.append)
+        corrected, _ = correct_terms(heard, metadata)  # the session's own words spelled right, as repair does
+        return SampleSession(recording, flag_words(corrected, metadata), heard, tuple(progress))
+
+    return made_once(tmp_path_factory, "sample-session", make)
 
 
 TURN_PAUSE_S = 0.9
@@ -308,6 +313,48 @@ class SampleFlowRun:
     """The batch's other recordings, by file name: each failed."""
     progress: list[float]
     """The seconds of audio transcribed, as the run reported them."""
+    prefect_record: PrefectRecord
+    """What the run left on its Prefect server."""
+
+
+@dataclass(frozen=True)
+class PrefectRecord:
+    """The flow runs, task runs and artifacts a Prefect server holds (read right after a run, as a user would
+    in the UI: a test in another pytest-xdist process has a server of its own)."""
+
+    flow_runs: frozenset[str]
+    task_runs: frozenset[str]
+    artifacts: dict[str, tuple[str | None, str]]
+    """By key: the artifact's type and its data."""
+
+
+def prefect_record(since: datetime) -> PrefectRecord:
+    """What the current Prefect server holds of the runs started since `since`: their names and keyed artifacts."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        TaskRunFilter,
+        TaskRunFilterStartTime,
+    )
+
+    with get_client(sync_client=True) as client:
+        flow_runs = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since))
+        )
+        task_runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=since))
+        )
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[r.id for r in flow_runs]))
+        )
+    return PrefectRecord(
+        frozenset(r.name for r in flow_runs),
+        frozenset(r.name for r in task_runs),
+        {a.key: (a.type, str(a.data)) for a in artifacts if a.key},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -317,22 +364,27 @@ def sample_flow_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFact
     from livecastpipe.flows.pipeline import process_folder
     from livecastpipe.flows.progress import TranscriptionProgress
 
-    media = tmp_path_factory.mktemp("flow-media")
-    shutil.copy(SAMPLE, media / SAMPLE.name)
-    shutil.copy(SAMPLE_SIDECAR, media / SAMPLE_SIDECAR.name)
-    (media / "kapot.mp4").write_text("geen video")
-    (media / "leeg.wav").touch()
-    output = tmp_path_factory.mktemp("flow") / "out"
-    progress: list[float] = []
-    results = process_folder(
-        [str(media), str(media.parent / "bestaat-niet.mp4")],
-        Settings(output_dir=output),
-        TranscriptionProgress(lambda source, done, total: progress.append(done)),
-    )
-    by_name = {Path(r.source).name: r for r in results}
-    result = by_name.pop(SAMPLE.name)
-    assert result.status == "done", result.error
-    return SampleFlowRun(media / SAMPLE.name, output, result, by_name, progress)
+    def make(folder: Path) -> SampleFlowRun:
+        media = folder / "flow-media"
+        media.mkdir()
+        shutil.copy(SAMPLE, media / SAMPLE.name)
+        shutil.copy(SAMPLE_SIDECAR, media / SAMPLE_SIDECAR.name)
+        (media / "kapot.mp4").write_text("geen video")
+        (media / "leeg.wav").touch()
+        output = folder / "flow" / "out"
+        progress: list[float] = []
+        started = datetime.now(timezone.utc)
+        results = process_folder(
+            [str(media), str(folder / "bestaat-niet.mp4")],
+            Settings(output_dir=output),
+            TranscriptionProgress(lambda source, done, total: progress.append(done)),
+        )
+        by_name = {Path(r.source).name: r for r in results}
+        result = by_name.pop(SAMPLE.name)
+        assert result.status == "done", result.error
+        return SampleFlowRun(media / SAMPLE.name, output, result, by_name, progress, prefect_record(started))
+
+    return made_once(tmp_path_factory, "sample-flow-run", make)
 
 
 @pytest.fixture()

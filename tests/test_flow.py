@@ -54,10 +54,10 @@ def test_folder_run_transcribes_caches_and_contains_failures(
     assert manifest["recording"]["sha256"] == transcript_sha(sample_flow_run.source)
     progress = sample_flow_run.progress
     assert progress and max(progress) == pytest.approx(transcript.duration, abs=0.5)
-    flow_names, task_names = run_names()
-    assert f"process-session/{folder.name}" in flow_names  # found in the UI by the session's slug
-    assert {f"ingest/{folder.name}", f"transcribe/{folder.name}", f"publish/{folder.name}"} <= task_names
-    assert f"transcribe-block/{folder.name}/0" in task_names
+    record = sample_flow_run.prefect_record
+    assert f"process-session/{folder.name}" in record.flow_runs  # found in the UI by the session's slug
+    assert {f"ingest/{folder.name}", f"transcribe/{folder.name}", f"publish/{folder.name}"} <= record.task_runs
+    assert f"transcribe-block/{folder.name}/0" in record.task_runs
     assert manifest["recording"]["decoder"].startswith("imageio-ffmpeg ")
     # The repair stage ran: its report is kept for the editors, the words to check are flagged.
     report = json.loads(

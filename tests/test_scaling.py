@@ -1,13 +1,8 @@
-"""Many and long recordings: sessions at once on one shared model, and a killed run that resumes."""
+"""Many and long recordings: sessions at once on one shared model, and a failed block transcribed again alone
+(a run killed during transcription resumes: tests/test_kill.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-import wave
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +13,7 @@ from livecastpipe.flows.pipeline import process_folder
 from livecastpipe.models import Transcript, from_json
 from livecastpipe.settings import Settings
 from livecastpipe.stages import transcribe
-from tests.conftest import SAMPLE, LongSample, repeated_sample, run_ffmpeg, timed_words
+from tests.conftest import SAMPLE, LongSample, run_ffmpeg, timed_words
 
 pytestmark = pytest.mark.slow
 
@@ -137,62 +132,3 @@ def test_a_failed_block_is_the_only_one_transcribed_again(
     assert transcribed == [1], "the finished block must come from the cache"
     transcript = from_json(Transcript, (Path(second[0].output_dir) / "transcript.json").read_text())
     assert timed_words(transcript) == timed_words(long_sample.reference)
-
-
-def test_a_run_killed_during_transcription_resumes_without_redoing_ingest(tmp_path: Path) -> None:
-    media = tmp_path / "media"
-    repeated_sample(media, 3)
-    output = tmp_path / "out"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home")}
-    command = [sys.executable, "-m", "livecastpipe", "run", str(media), "--output", str(output), "-v"]
-
-    first_log = tmp_path / "first.log"
-    with first_log.open("w") as log:
-        first = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, start_new_session=True
-        )
-    try:
-        _wait_for(lambda: _logged(first_log.read_text(), "ingest"), first, first_log)
-        time.sleep(3)  # the model is loaded and decoding; a 3 min session takes far longer
-        assert first.poll() is None, first_log.read_text()
-        log_at_kill = first_log.read_text()
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)  # the run and its temporary Prefect server
-        first.wait()
-
-    assert not _logged(log_at_kill, "transcribe"), "killed too late: transcription had already finished"
-    assert not list((output / "site").glob("*/transcript.json")), "no transcript may exist before transcription ends"
-    decoded = list((output / "private" / "cache").glob("*/audio-16k*.wav"))
-    assert len(decoded) == 1
-    decoded_before = decoded[0].stat()
-
-    second = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
-
-    assert second.returncode == 0, second.stdout + second.stderr
-    after = decoded[0].stat()
-    assert (after.st_ino, after.st_mtime_ns) == (decoded_before.st_ino, decoded_before.st_mtime_ns), (
-        "the finished ingest stage (decoded audio) must be reused, not redone"
-    )
-    folder = output / "site" / "cooperatieven-maken-de-stad-voorbeeldsessie"
-    transcript = from_json(Transcript, (folder / "transcript.json").read_text())
-    with wave.open(str(decoded[0])) as audio:
-        assert transcript.duration == pytest.approx(audio.getnframes() / audio.getframerate(), abs=0.1)
-    third = transcript.duration / 3
-    for copy in range(3):  # every copy of the sample was transcribed, the last one included
-        assert any(third * copy <= w.start < third * (copy + 1) for w in transcript.words), copy
-    assert not [p.name for p in folder.rglob("*") if p.name.endswith((".tmp", ".partial"))]
-
-
-def _logged(log: str, task: str) -> bool:
-    """Whether Prefect logged the end of a task run of this name."""
-    return any(f"Task run '{task}/" in line and "Finished" in line for line in log.splitlines())
-
-
-def _wait_for(condition, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            pytest.fail(f"livecast run ended early ({process.returncode}):\n{log.read_text()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for the run:\n{log.read_text()}")
-        time.sleep(0.2)

@@ -512,14 +512,9 @@ def test_sample_session_publishes_subtitles_with_every_transcript_word(sample_fl
 
 @pytest.mark.slow
 def test_sample_report_is_a_prefect_markdown_artifact(sample_flow_run: SampleFlowRun) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    key = f"subtitle-report-{sample_flow_run.result.slug}"
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-    assert artifacts and artifacts[0].type == "markdown"
-    assert "# Subtitles: profile `nl-default`" in artifacts[0].data and "line length" in artifacts[0].data
+    kind, data = sample_flow_run.prefect_record.artifacts[f"subtitle-report-{sample_flow_run.result.slug}"]
+    assert kind == "markdown"
+    assert "# Subtitles: profile `nl-default`" in data and "line length" in data
 
 
 @pytest.mark.slow
