@@ -239,7 +239,7 @@ def correct_terms(transcript: Transcript, metadata: SessionMetadata) -> tuple[Tr
         return transcript, []
     segments, corrections = [], []
     for segment in transcript.segments:
-        corrected, made = correct_segment(segment, terms, transcript.language)
+        corrected, made = correct_segment(segment, terms, segment.language or transcript.language)
         segments.append(corrected)
         corrections.extend(made)
     return replace(transcript, segments=tuple(segments)), corrections
@@ -258,13 +258,19 @@ def word_flags(word: Word, known: Iterable[str], language: str) -> tuple[str, ..
 
 
 def flag_words(transcript: Transcript, metadata: SessionMetadata) -> Transcript:
-    """The transcript with each word's `flags` set (see `word_flags`), by the dictionary of its language."""
+    """The transcript with each word's `flags` set (see `word_flags`), by the dictionary of the language
+    its segment was spoken in (an English turn in a Dutch session by the English one)."""
     known = known_words(metadata)
-    language = transcript.language
     return replace(
         transcript,
         segments=tuple(
-            replace(segment, words=tuple(replace(w, flags=word_flags(w, known, language)) for w in segment.words))
+            replace(
+                segment,
+                words=tuple(
+                    replace(w, flags=word_flags(w, known, segment.language or transcript.language))
+                    for w in segment.words
+                ),
+            )
             for segment in transcript.segments
         ),
     )
