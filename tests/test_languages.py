@@ -12,20 +12,46 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import webvtt
 
 from livecastpipe.models import Segment, SessionMetadata, SpeakerTurn, Transcript, Word
+from livecastpipe.package.editorial import transcript_txt
 from livecastpipe.package.outputs import DEFAULT_LANGUAGE
+from livecastpipe.package.render import transcript_paragraphs
 from livecastpipe.settings import ChapterSettings, Settings, SubtitleSettings, SummariesSettings, TranscribeSettings
 from livecastpipe.stages.chapters import make_chapters
 from livecastpipe.stages.ingest import ingest
 from livecastpipe.stages.subtitles import subtitle_files
 from livecastpipe.stages.summaries import extractive_summary
 from livecastpipe.stages.terms import LOW_CONFIDENCE_FLAG, UNKNOWN_WORD_FLAG, flag_words
-from livecastpipe.stages.transcribe import transcribe_file
+from livecastpipe.stages.transcribe import load_model, transcribe_file
+from livecastpipe.stages.turn_languages import relabel_other_languages
 
-from .conftest import run_ffmpeg, transcribed_and_repaired
+from .conftest import SAMPLE, run_ffmpeg, transcribed_and_repaired
 
 JFK = Path(__file__).parent / "fixtures" / "jfk.opus"
+JFK_WORDS = "ask not what your country can do for you".split()
+GUEST_TURN = (20.5, 31.5)
+"""Where JFK speaks in the `english_guest` recording (seconds)."""
+
+
+@pytest.fixture(scope="module")
+def english_guest(tmp_path_factory: pytest.TempPathFactory) -> Transcript:
+    """A Dutch session with an English guest: the sample's first 20 s, JFK's 11 s (half a second of silence
+    either side), then 10 s more of the sample; transcribed and repaired as the flow does (Dutch)."""
+    folder = tmp_path_factory.mktemp("english-guest")
+    graph = (
+        "[0:a]aresample=16000,atrim=0:20,asetpts=N/SR/TB[a];[0:a]aresample=16000,atrim=20:30,asetpts=N/SR/TB[c];"
+        "[1:a]aresample=16000,adelay=500,apad=pad_dur=0.5[b];[a][b][c]concat=n=3:v=0:a=1[out]"
+    )
+    target = folder / "gast.wav"
+    run_ffmpeg("-i", str(SAMPLE), "-i", str(JFK), "-filter_complex", graph, "-map", "[out]", "-ac", "1", str(target))
+    return transcribed_and_repaired(ingest(target, folder / "cache"), Settings())
+
+
+def _in_guest_turn(segment: Segment) -> bool:
+    middle = (segment.start + segment.end) / 2
+    return GUEST_TURN[0] <= middle <= GUEST_TURN[1]
 
 
 def _said(language: str, *turns: tuple[float, float, str, str]) -> Transcript:
@@ -122,3 +148,51 @@ def test_english_keywords_are_its_nouns_not_its_talk() -> None:
     assert {"housing cooperative", "members", "solar panels", "neighbourhood"} <= set(keywords), keywords
     talk = {"well", "think", "really", "know", "mean", "started", "decided"}
     assert not any(talk & set(k.split()) for k in keywords), keywords
+
+
+@pytest.mark.slow
+def test_an_english_turn_in_a_dutch_session_is_transcribed_in_english_and_marked(english_guest: Transcript) -> None:
+    """Decoded as Dutch the turn came out as "En zo mijn fellow americans…", labelled Dutch and open to
+    Dutch dictionary flags; now its words are English, it is labelled "en" in the captions (`<lang en>`),
+    the page's transcript (`lang="en"`) and the download ("[Engels]"), and the Dutch turns stay Dutch."""
+    assert english_guest.language == "nl"
+    guest = [s for s in english_guest.segments if _in_guest_turn(s)]
+    dutch = [s for s in english_guest.segments if not _in_guest_turn(s)]
+    assert guest and dutch
+    assert {s.language for s in guest} == {"en"} and {s.language for s in dutch} == {None}
+    heard = {w.text.strip(".,!?").lower() for s in guest for w in s.words}
+    assert sum(w in heard for w in JFK_WORDS) >= 0.7 * len(JFK_WORDS), heard
+    assert "americans" in heard and not heard & {"en", "zo", "mijn"}, heard
+    assert not [w.text for s in guest for w in s.words if UNKNOWN_WORD_FLAG in w.flags]
+
+    files = subtitle_files(english_guest, {}, SubtitleSettings())
+    captions = files["captions.nl.vtt"]
+    tagged = [c.raw_text for c in webvtt.from_string(captions) if "<lang en>" in c.raw_text]
+    assert tagged and all("country" in c or "Americans" in c or "ask" in c for c in tagged), captions
+    assert "<lang" not in files["captions.nl.srt"]
+
+    paragraphs = transcript_paragraphs(english_guest, {})
+    pieces = [piece for p in paragraphs for piece in p.pieces]
+    assert {piece.language for piece in pieces if "Americans" in piece.text} == {"en"}
+    assert {piece.language for piece in pieces if piece.start < GUEST_TURN[0]} == {None}
+    assert "[Engels] And so my fellow Americans" in " ".join(transcript_txt(paragraphs).split())
+
+    summary = extractive_summary(english_guest, [], SummariesSettings())
+    summarised = " ".join([*(s.text for s in summary.sentences), *summary.keywords]).lower()
+    assert summarised and "americans" not in summarised and "fellow" not in summarised, summary
+
+
+def test_dutch_with_english_loanwords_stays_as_decoded() -> None:
+    """A Dutch turn that borrows a few English words is not taken for English: without a segment whose
+    words read as another language the audio is not even listened to again."""
+    dutch = _said(
+        "nl",
+        (0.0, 6.0, "SPEAKER_00", "We hebben een meeting over de deadline van het project gepland."),
+        (6.0, 9.0, "SPEAKER_01", "Oké, prima, dat is fijn."),
+    )
+
+    def no_audio(start: float, end: float) -> None:
+        raise AssertionError(f"the audio {start}-{end} was read")
+
+    relabelled, turns = relabel_other_languages(dutch, load_model(TranscribeSettings()), no_audio, 5)  # type: ignore[arg-type]
+    assert relabelled == dutch and turns == []

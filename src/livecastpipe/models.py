@@ -180,6 +180,9 @@ class Segment:
     text: str
     words: tuple[Word, ...]
     speaker: str | None = None
+    language: str | None = None
+    """The language it was spoken and decoded in where that is not the session's (`turn_languages`);
+    None: the transcript's."""
 
 
 @dataclass(frozen=True)

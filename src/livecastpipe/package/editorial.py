@@ -103,7 +103,7 @@ def transcript_txt(paragraphs: Sequence[TranscriptParagraph]) -> str:
     blocks = []
     for p in paragraphs:
         head = f"[{clock(p.start, with_hours=True)}]" + (f" {p.speaker}" if p.speaker else "")
-        blocks.append(head + "\n" + textwrap.fill(p.text, width=80))
+        blocks.append(head + "\n" + textwrap.fill(p.marked_text, width=80))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 

@@ -86,6 +86,8 @@ class TranscriptPiece:
 
     start: float
     text: str
+    language: str | None = None
+    """The language it was spoken in where that is not the session's (the page gives it `lang`)."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,25 @@ class TranscriptParagraph:
     speaker: str | None
     anchor: str
     pieces: tuple[TranscriptPiece, ...]
+    language: str = ""
+    """The session's language (pieces in another one carry theirs)."""
 
     @property
     def text(self) -> str:
         return " ".join(p.text for p in self.pieces)
+
+    @property
+    def marked_text(self) -> str:
+        """The text with "[Engels]" (the language's Dutch name) where speech in another language than the
+        session's begins, and "[Nederlands]" where the session's language returns: the transcript download's
+        way of marking it."""
+        parts, language = [], None
+        for piece in self.pieces:
+            if piece.language != language:
+                parts.append(f"[{language_name(piece.language or self.language)}]")
+                language = piece.language
+            parts.append(piece.text)
+        return " ".join(parts)
 
 
 SOUND_CUE_LINE = re.compile(r"^\s*[\[(][^\])]+[\])]\s*$", re.MULTILINE)
@@ -122,19 +139,21 @@ def caption_track_labels(captions_vtt: str | None, reviewed: bool, language: str
 def _segment_pieces(transcript: Transcript) -> Iterator[tuple[str | None, TranscriptPiece, float]]:
     """(speaker, piece, end) per segment, split where the words' speaker changes inside it."""
     for seg in transcript.segments:
+        language = seg.language if seg.language != transcript.language else None
         words = [w for w in seg.words if w.text.strip()]
         if not words or all(w.speaker is None for w in words):
             if seg.text.strip():
-                yield seg.speaker, TranscriptPiece(seg.start, seg.text.strip()), seg.end
+                yield seg.speaker, TranscriptPiece(seg.start, seg.text.strip(), language), seg.end
             continue
         run: list = [words[0]]
         for word in words[1:]:
             if word.speaker != run[0].speaker:
-                yield run[0].speaker, TranscriptPiece(run[0].start, " ".join(w.text for w in run)), run[-1].end
+                piece = TranscriptPiece(run[0].start, " ".join(w.text for w in run), language)
+                yield run[0].speaker, piece, run[-1].end
                 run = [word]
             else:
                 run.append(word)
-        yield run[0].speaker, TranscriptPiece(run[0].start, " ".join(w.text for w in run)), run[-1].end
+        yield run[0].speaker, TranscriptPiece(run[0].start, " ".join(w.text for w in run), language), run[-1].end
 
 
 def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> list[TranscriptParagraph]:
@@ -160,6 +179,7 @@ def transcript_paragraphs(transcript: Transcript, names: Mapping[str, str]) -> l
                 speaker=names.get(speaker) if speaker else None,
                 anchor=anchor,
                 pieces=tuple(pieces),
+                language=transcript.language,
             )
         )
     return paragraphs

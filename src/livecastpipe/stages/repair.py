@@ -25,6 +25,7 @@ from livecastpipe.settings import TranscribeSettings
 from livecastpipe.stages.ingest import SAMPLE_RATE, audio_frames, load_audio
 from livecastpipe.stages.terms import Correction, correct_terms, decoding_terms, flag_words
 from livecastpipe.stages.transcribe import load_model, session_hints, spoken_words
+from livecastpipe.stages.turn_languages import OtherLanguageTurn, relabel_other_languages
 
 Span = tuple[float, float]
 """A stretch of time, in seconds."""
@@ -334,11 +335,24 @@ class TranscriptReport:
     corrections: tuple[Correction, ...]
     flagged: dict[str, int] = field(default_factory=dict)
     """How many words carry each flag."""
+    other_languages: tuple[OtherLanguageTurn, ...] = ()
+    """Stretches spoken in another language than the session's, decoded again in theirs."""
     speech_s: float = 0.0
     redecoded_s: float = 0.0
     """Seconds of audio decoded again."""
     seconds: float = 0.0
     """Wall time of the stage."""
+
+
+def _seconds_reader(wav_path: Path, total: int) -> Callable[[float, float], np.ndarray]:
+    """Reads the recording's audio from one second to another (clamped to the recording)."""
+
+    def samples(start: float, end: float) -> np.ndarray:
+        first = max(0, int(start * SAMPLE_RATE))
+        last = min(total, int(end * SAMPLE_RATE))
+        return load_audio(wav_path, first, max(0, last - first))
+
+    return samples
 
 
 def check_transcript(
@@ -354,8 +368,9 @@ def check_transcript(
     began = time.perf_counter()
     redecoded = 0.0
     total = audio_frames(wav_path)
+    model = load_model(settings)
     decoder = loop_breaking_decoder(
-        load_model(settings),
+        model,
         lambda start, count: load_audio(wav_path, start, count),
         total,
         transcript.language,
@@ -369,7 +384,10 @@ def check_transcript(
         return decoder(spans)
 
     segments, repairs, uncaptioned = repair_segments(transcript.segments, speech, decode)
-    corrected, corrections = correct_terms(replace(transcript, segments=tuple(segments)), metadata)
+    relabelled, other_languages = relabel_other_languages(
+        replace(transcript, segments=tuple(segments)), model, _seconds_reader(wav_path, total), settings.beam_size
+    )
+    corrected, corrections = correct_terms(relabelled, metadata)
     flagged = flag_words(corrected, metadata)
     counts: dict[str, int] = {}
     for word in flagged.words:
@@ -380,6 +398,7 @@ def check_transcript(
         uncaptioned=tuple(uncaptioned),
         corrections=tuple(corrections),
         flagged=dict(sorted(counts.items())),
+        other_languages=tuple(other_languages),
         speech_s=round(sum(b - a for a, b in speech or ()), 3),
         redecoded_s=round(redecoded, 3),
         seconds=round(time.perf_counter() - began, 3),
@@ -412,6 +431,12 @@ def report_markdown(report: TranscriptReport) -> str:
         lines += [f"| {c.start:.1f} s | {_cell(c.original)} | {_cell(c.corrected)} |" for c in report.corrections]
     if report.uncaptioned:
         lines += ["", "Still without captions: " + ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in report.uncaptioned)]
+    if report.other_languages:
+        lines += ["", "| time | language | p | before | after |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {t.start:.1f}–{t.end:.1f} s | {t.language} | {t.probability:.2f} | {_cell(t.before)} | {_cell(t.after)} |"
+            for t in report.other_languages
+        ]
     if report.flagged:
         lines += ["", "Words to check: " + ", ".join(f"{n} {flag}" for flag, n in report.flagged.items())]
     return "\n".join(lines) + "\n"

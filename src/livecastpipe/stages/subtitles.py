@@ -599,12 +599,40 @@ def srt_labels(names: Mapping[str, str], style: str) -> dict[str, str]:
 # --- files -------------------------------------------------------------------------------------------
 
 
-def _vtt_lines(cue: Cue, names: Mapping[str, str] | None) -> list[str]:
+WordLanguages = Sequence[tuple[str, str | None]]
+"""Each word of the cues' stream: its text and the language it was spoken in where that is not the
+session's (None)."""
+
+
+def _vtt_line(line: CueLine, languages: WordLanguages) -> str:
+    """A line's WebVTT cue text: each run of words in another language than the session's in a
+    `<lang xx>` span, so players and screen readers know them as such."""
+    spoken = languages[line.first_word : line.end_word]
+    joined = " ".join(text for text, _ in spoken)
+    at = line.text.find(joined) if spoken else -1
+    if at < 0 or all(language is None for _, language in spoken):
+        return vtt_cue_text(line.text)
+    runs: list[tuple[str | None, list[str]]] = []
+    for text, language in spoken:
+        if runs and runs[-1][0] == language:
+            runs[-1][1].append(text)
+        else:
+            runs.append((language, [text]))
+    parts = [
+        f"<lang {language}>{vtt_cue_text(' '.join(texts))}</lang>" if language else vtt_cue_text(" ".join(texts))
+        for language, texts in runs
+    ]
+    lead, tail = line.text[:at], line.text[at + len(joined) :]
+    return (vtt_cue_text(lead) if lead else "") + " ".join(parts) + (vtt_cue_text(tail) if tail else "")
+
+
+def _vtt_lines(cue: Cue, names: Mapping[str, str] | None, languages: WordLanguages) -> list[str]:
+    lines = [_vtt_line(line, languages) for line in cue.lines]
     if names is None:
-        return [vtt_cue_text(line.text) for line in cue.lines]
+        return lines
     if cue.dialogue:
-        return [_voice_span([vtt_cue_text(line.text)], line.speaker, names) for line in cue.lines]
-    return _voice_span([vtt_cue_text(line.text) for line in cue.lines], cue.lines[0].speaker, names).split("\n")
+        return [_voice_span([text], line.speaker, names) for text, line in zip(lines, cue.lines)]
+    return _voice_span(lines, cue.lines[0].speaker, names).split("\n")
 
 
 def _voice_span(lines: list[str], speaker: str | None, names: Mapping[str, str]) -> str:
@@ -614,10 +642,12 @@ def _voice_span(lines: list[str], speaker: str | None, names: Mapping[str, str])
     return f"<v {vtt_voice_name(names[speaker])}>{text}</v>"
 
 
-def render_webvtt(cues: Sequence[Cue], names: Mapping[str, str] | None = None) -> str:
-    """A WebVTT file of the cues; with `names` (speaker id → name) every cue carries a voice span."""
+def render_webvtt(cues: Sequence[Cue], names: Mapping[str, str] | None = None, languages: WordLanguages = ()) -> str:
+    """A WebVTT file of the cues; with `names` (speaker id → name) every cue carries a voice span, with
+    `languages` (see `word_languages`) words in another language a language span."""
     captions = [
-        webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), _vtt_lines(cue, names)) for cue in cues
+        webvtt.Caption(webvtt_timestamp(cue.start), webvtt_timestamp(cue.end), _vtt_lines(cue, names, languages))
+        for cue in cues
     ]
     return webvtt.WebVTT(captions=captions).content.rstrip("\n") + "\n"
 
@@ -669,6 +699,15 @@ def read_cue_searches(text: str | None) -> dict[str, CueSearch]:
         return {}
 
 
+def word_languages(transcript: Transcript) -> list[tuple[str, str | None]]:
+    """Each word's text as the cues show it, and its segment's language where that is not the session's."""
+    return [
+        (" ".join(w.text.split()), s.language if s.language != transcript.language else None)
+        for s in transcript.segments
+        for w in s.words
+    ]
+
+
 def subtitle_files(
     transcript: Transcript,
     speaker_names: Mapping[str, str],
@@ -690,10 +729,11 @@ def subtitle_files(
     names = public_speaker_names((), speaker_names, transcript.speaker_ids)
     labels = srt_labels(names, settings.srt_speaker_label)
     labelled, labelled_search = search_cues(words, profile, labels, previous=kept.get("captions"))
+    languages = word_languages(transcript)
     files = {
         # Browsers do not display voice names, so captions also show the name at each speaker change.
-        outputs.CAPTIONS_VTT.name(lang): render_webvtt(labelled, names),
-        outputs.SUBTITLES_VTT.name(lang): render_webvtt(cues),
+        outputs.CAPTIONS_VTT.name(lang): render_webvtt(labelled, names, languages),
+        outputs.SUBTITLES_VTT.name(lang): render_webvtt(cues, None, languages),
         outputs.SUBTITLES_SRT.name(lang): render_srt(cues),
         outputs.CAPTIONS_SRT.name(lang): render_srt(labelled),
     }

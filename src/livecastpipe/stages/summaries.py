@@ -144,9 +144,13 @@ class _TimedWord:
 
 
 def _timed_words(transcript: Transcript) -> list[_TimedWord]:
-    """Every word with time and speaker; segments without word timings get evenly spread words."""
+    """Every word with time and speaker; segments without word timings get evenly spread words. Speech in
+    another language than the session's (a guest's English turn) is left out: the summaries and keywords
+    are of the session's language."""
     words: list[_TimedWord] = []
     for segment in transcript.segments:
+        if segment.language not in (None, transcript.language):
+            continue
         if segment.words:
             words.extend(_TimedWord(w.start, w.end, w.text, w.speaker or segment.speaker) for w in segment.words)
             continue

@@ -243,7 +243,7 @@ def correct_terms(transcript: Transcript, metadata: SessionMetadata) -> tuple[Tr
         return transcript, []
     segments, corrections = [], []
     for segment in transcript.segments:
-        corrected, made = correct_segment(segment, terms, transcript.language)
+        corrected, made = correct_segment(segment, terms, segment.language or transcript.language)
         segments.append(corrected)
         corrections.extend(made)
     return replace(transcript, segments=tuple(segments)), corrections
@@ -287,10 +287,9 @@ def segment_flags(words: Sequence[Word], known: Iterable[str], language: str, ru
 
 
 def flag_words(transcript: Transcript, metadata: SessionMetadata, rule: FlagRule = FlagRule()) -> Transcript:
-    """The transcript with each word's `flags` set by `rule` (`segment_flags`), by the dictionary of its
-    language."""
+    """The transcript with each word's `flags` set by `rule` (`segment_flags`), by the dictionary of the
+    language its segment was spoken in (an English turn in a Dutch session by the English one)."""
     known = known_words(metadata)
-    language = transcript.language
     return replace(
         transcript,
         segments=tuple(
@@ -298,7 +297,10 @@ def flag_words(transcript: Transcript, metadata: SessionMetadata, rule: FlagRule
                 segment,
                 words=tuple(
                     replace(w, flags=f)
-                    for w, f in zip(segment.words, segment_flags(segment.words, known, language, rule))
+                    for w, f in zip(
+                        segment.words,
+                        segment_flags(segment.words, known, segment.language or transcript.language, rule),
+                    )
                 ),
             )
             for segment in transcript.segments

@@ -97,7 +97,10 @@ def edited_transcript(machine: Transcript, edits: SessionEdits | None) -> Transc
             if s.id == s.origin[0]:
                 segments.append(by_id[s.id])
         elif s.words:
-            segments.append(Segment(s.start, s.end, s.text, s.words, s.speaker))
+            # an edited turn keeps the language its machine segments were spoken in (an English guest's)
+            languages = {by_id[o].language for o in s.origin if o in by_id}
+            language = languages.pop() if len(languages) == 1 else None
+            segments.append(Segment(s.start, s.end, s.text, s.words, s.speaker, language))
     return replace(machine, segments=tuple(segments))
 
 
