@@ -612,3 +612,36 @@ def test_an_english_cue_corrected_with_the_keyboard_is_published(
     page.reload()
     page.wait_for_selector(".cue.edited")
     assert page.locator(".cue.edited .text").text_content() == corrected
+
+
+PREVIEW_STARTS = """() => { const track = document.getElementById('preview-track').track;
+  return track.cues ? [...track.cues].map(c => c.startTime) : []; }"""
+
+
+def test_a_cue_moved_with_the_keyboard_shows_in_the_preview_track_and_typing_warns_of_its_speed(
+    page: Page, small_workbench: tuple[Path, str]
+) -> None:
+    _, url = small_workbench
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    page.wait_for_function("() => document.querySelectorAll('#caption-cues .caption-cue').length >= 2")
+    stops = tab_stops(page)
+    assert len(stops) <= 40 and sum(stop.startswith("LI#caption-") for stop in stops) == 1, " | ".join(stops)
+    listed = f"async () => (await fetch('{url}/api/sessions/{SLUG}/cues')).json()"
+    before = page.evaluate(listed)["cues"][1]
+    loaded = f"() => ({PREVIEW_STARTS})().some(s => Math.abs(s - {before['start']}) < 0.002)"
+    page.wait_for_function(loaded)  # the preview track has the cues
+    page.focus("#caption-cues .caption-cue[tabindex='0']")  # the cue list's one tab stop: the first cue
+    page.keyboard.press("ArrowDown")
+    key = page.evaluate("document.activeElement.dataset.key")
+    assert key == before["key"]
+    page.keyboard.press("ArrowRight")  # its start 100 ms later
+    wait_for_status(page, "Regel verschoven")
+    start = next(c["start"] for c in page.evaluate(listed)["cues"] if c["key"] == key)
+    assert start == pytest.approx(before["start"] + 0.1, abs=0.0011)
+    assert "verschoven" in page.evaluate("(key) => document.getElementById('caption-' + key).textContent", key)
+    page.wait_for_function(f"() => ({PREVIEW_STARTS})().some(s => Math.abs(s - {start}) < 0.002)")
+
+    page.focus("#seg-s1 .text")
+    page.keyboard.press("End")
+    page.keyboard.type(" en alle buurtcooperatievergaderingen van de gemeenteraad")
+    page.wait_for_function("() => document.getElementById('cue-warnings').textContent.includes('te snel om te lezen')")
