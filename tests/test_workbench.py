@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import webvtt
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -30,6 +31,7 @@ from livecastpipe.editor.workbench.service import Workbench
 from livecastpipe.models import Transcript, from_json, to_json
 from livecastpipe.package import outputs
 from livecastpipe.settings import Settings
+from livecastpipe.stages.cue_times import key_seconds
 
 from .publish_fixtures import SETTINGS
 from .workbench_fixtures import LINES, SLUG
@@ -696,3 +698,55 @@ def test_after_a_rerun_segmenting_differently_an_edit_shows_the_machine_text_of_
     assert edited[0]["machine_text"] == LINES[2][2], "the machine text shown is of another stretch"
     assert " ".join(s["text"] for s in data["segments"]).count("uitnodiging") == 1
     assert edited[0]["speaker"] == "SPEAKER_01"
+
+
+def cues_of(client: TestClient) -> dict:
+    response = client.get(f"/api/sessions/{SLUG}/cues")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_cue_moved_through_the_api_is_in_the_preview_track_and_published(client: TestClient, output: Path) -> None:
+    """The editor moves the second cue's start 100 ms later: the preview track and, after publishing, the
+    published captions start it there; bad input is a 400 with a JSON error, a stale version a 409."""
+    listed = cues_of(client)
+    assert listed["profile"] == {"max_cps": 17.0, "max_line_chars": 42, "min_gap": 0.08}
+    cue = listed["cues"][1]
+    moves = f"/api/sessions/{SLUG}/cues/{cue['key']}"
+    for bad in ({"start": "later", "end": cue["end"]}, {"start": cue["end"], "end": cue["start"]}):
+        refused = client.post(moves, json={**bad, "version": 0})
+        assert refused.status_code == 400 and refused.json()["error"], refused.text
+    unknown = client.post(f"/api/sessions/{SLUG}/cues/00:00:03.333", json={"start": 3, "end": 4, "version": 0})
+    assert unknown.status_code == 400 and "geen regel" in unknown.json()["error"]
+    start = round(cue["start"] + 0.1, 3)
+    answer = client.post(moves, json={"start": start, "end": cue["end"], "version": 0})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["version"] == 1 and answer.json()["captions"]["cues"][1]["moved"]
+    stale = client.post(moves, json={"start": start + 0.1, "end": cue["end"], "version": 0})
+    assert stale.status_code == 409 and stale.json()["version"] == 1
+    track = client.get(f"/api/sessions/{SLUG}/captions.vtt")
+    assert track.headers["content-type"].startswith("text/vtt")
+    assert key_seconds(list(webvtt.from_string(track.text))[1].start) == pytest.approx(start, abs=0.0011)
+    assert client.post(f"/api/sessions/{SLUG}/publish").status_code == 200
+    published = (workspace.session_site_dir(output, SLUG) / "captions.nl.vtt").read_text(encoding="utf-8")
+    assert key_seconds(list(webvtt.from_string(published))[1].start) == pytest.approx(start, abs=0.0011)
+    stored = read_edits(workspace.session_private_dir(output, SLUG))
+    assert stored is not None and stored.cue_times == {cue["key"]: (start, cue["end"])}
+
+
+def test_typing_a_long_text_warns_that_its_cues_go_too_fast_to_read(client: TestClient, output: Path) -> None:
+    long_text = " ".join(["buurtcooperatievergadering"] * 4)
+    found = client.post(f"/api/sessions/{SLUG}/cues/check", json={"segment": "s1", "text": long_text})
+    assert found.status_code == 200, found.text
+    assert any(w.startswith("te snel om te lezen") for c in found.json()["cues"] for w in c["warnings"])
+    plain = client.post(f"/api/sessions/{SLUG}/cues/check", json={"segment": "s1", "text": LINES[0][2]})
+    assert all(c["warnings"] == [] for c in plain.json()["cues"])
+    assert client.post(f"/api/sessions/{SLUG}/cues/check", json={"segment": "s1", "text": ""}).status_code == 400
+    assert read_edits(workspace.session_private_dir(output, SLUG)) is None, "a check saved something"
+
+
+def test_the_level_strip_has_a_peak_per_50_ms_of_the_audio(client: TestClient) -> None:
+    levels = client.get(f"/api/sessions/{SLUG}/levels").json()
+    assert levels["step"] == 0.05
+    assert len(levels["peaks"]) == pytest.approx(20.0 / 0.05, abs=3)  # the 20-second recording
+    assert max(levels["peaks"]) > 0 and all(0 <= p <= 255 for p in levels["peaks"])

@@ -45,10 +45,16 @@ SCREENSHOT = Path(__file__).parent / "artifacts" / "workbench.png"
 """Copied by hand to docs/workbench.png (the README's picture) when the workbench's look changes."""
 
 
+WORKBENCHES = ("workbench", "small_workbench", "translated_workbench")
+
+
 @pytest.fixture()
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page with axe-core loaded (as an init script, so the CSP stays on) that fails the test on console
-    errors, uncaught exceptions and dialogs."""
+    errors, uncaught exceptions and dialogs. The test's workbench is started first, so it is stopped only
+    after the page is closed (the page still loads the preview track and levels after a test's last step)."""
+    for name in set(WORKBENCHES) & set(request.fixturenames):
+        request.getfixturevalue(name)
     context: BrowserContext = browser.new_context(viewport={"width": 1280, "height": 800}, locale="nl-NL")
     context.add_init_script(path=str(AXE))
     page = context.new_page()
@@ -643,3 +649,36 @@ def test_an_english_cue_corrected_with_the_keyboard_is_published(
     page.reload()
     page.wait_for_selector(".cue.edited")
     assert page.locator(".cue.edited .text").text_content() == corrected
+
+
+PREVIEW_STARTS = """() => { const track = document.getElementById('preview-track').track;
+  return track.cues ? [...track.cues].map(c => c.startTime) : []; }"""
+
+
+def test_a_cue_moved_with_the_keyboard_shows_in_the_preview_track_and_typing_warns_of_its_speed(
+    page: Page, small_workbench: tuple[Path, str]
+) -> None:
+    _, url = small_workbench
+    page.goto(f"{url}/sessions/{SLUG}/?token={TOKEN}")
+    page.wait_for_function("() => document.querySelectorAll('#caption-cues .caption-cue').length >= 2")
+    stops = tab_stops(page)
+    assert len(stops) <= 40 and sum(stop.startswith("LI#caption-") for stop in stops) == 1, " | ".join(stops)
+    listed = f"async () => (await fetch('{url}/api/sessions/{SLUG}/cues')).json()"
+    before = page.evaluate(listed)["cues"][1]
+    loaded = f"() => ({PREVIEW_STARTS})().some(s => Math.abs(s - {before['start']}) < 0.002)"
+    page.wait_for_function(loaded)  # the preview track has the cues
+    page.focus("#caption-cues .caption-cue[tabindex='0']")  # the cue list's one tab stop: the first cue
+    page.keyboard.press("ArrowDown")
+    key = page.evaluate("document.activeElement.dataset.key")
+    assert key == before["key"]
+    page.keyboard.press("ArrowRight")  # its start 100 ms later
+    wait_for_status(page, "Regel verschoven")
+    start = next(c["start"] for c in page.evaluate(listed)["cues"] if c["key"] == key)
+    assert start == pytest.approx(before["start"] + 0.1, abs=0.0011)
+    assert "verschoven" in page.evaluate("(key) => document.getElementById('caption-' + key).textContent", key)
+    page.wait_for_function(f"() => ({PREVIEW_STARTS})().some(s => Math.abs(s - {start}) < 0.002)")
+
+    page.focus("#seg-s1 .text")
+    page.keyboard.press("End")
+    page.keyboard.type(" en alle buurtcooperatievergaderingen van de gemeenteraad")
+    page.wait_for_function("() => document.getElementById('cue-warnings').textContent.includes('te snel om te lezen')")

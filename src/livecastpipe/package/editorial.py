@@ -60,11 +60,12 @@ from livecastpipe.package.store import (
     read_manifest,
 )
 from livecastpipe.package.transcript_formats import podcast_transcript_json, whisper_tsv, whisperx_json
-from livecastpipe.settings import PublishSettings, SubtitleSettings
+from livecastpipe.settings import PublishSettings, SubtitleProfile, SubtitleSettings
 from livecastpipe.stages.chapters import chapters_json, chapters_vtt, with_speaker_name, youtube_chapters
+from livecastpipe.stages.cue_times import CueTimes, TimedCue
 from livecastpipe.stages.media import MediaFiles
 from livecastpipe.stages.speakers import read_speakers_yaml
-from livecastpipe.stages.subtitles import subtitle_files
+from livecastpipe.stages.subtitles import caption_cues, read_cue_searches, subtitle_files
 from livecastpipe.stages.translate import corrected_translation
 from livecastpipe.stages.voices import SpeakerFileError
 from livecastpipe.timefmt import (
@@ -196,9 +197,11 @@ def edited_package(
     names = editorial.speaker_names.public
     stage_files = dict(rendered.stage_files)
     cue_search = outputs.CUE_SEARCH.name()
-    if rendered.transcript != machine:
+    cue_times = edits.cue_times if edits is not None else {}
+    if rendered.transcript != machine or cue_times:
         base = last_cue_search or stage_files.get(cue_search)
-        stage_files.update(_subtitle_files(rendered.transcript, names, subtitle_settings, base))
+        duration = rendered.recording.media.duration
+        stage_files.update(_subtitle_files(rendered.transcript, names, subtitle_settings, base, cue_times, duration))
     elif cue_search not in stage_files and last_cue_search:
         stage_files[cue_search] = last_cue_search
     if edits is not None and edits.chapter_starts:
@@ -221,16 +224,24 @@ _MADE: dict[str, dict[str, str]] = {}
 
 
 def _subtitle_files(
-    transcript: Transcript, names: dict[str, str], settings: SubtitleSettings, last_cue_search: str | None
+    transcript: Transcript,
+    names: dict[str, str],
+    settings: SubtitleSettings,
+    last_cue_search: str | None,
+    cue_times: CueTimes,
+    duration: float,
 ) -> dict[str, str]:
-    """`subtitles.subtitle_files`, made once for the same words, names and settings in this process."""
+    """`subtitles.subtitle_files`, made once for the same words, names, settings and cue times in this process."""
     words = [(w.text, w.start, w.end, w.speaker) for w in transcript.words]
-    made_from = json.dumps([words, sorted(names.items()), settings.model_dump(mode="json"), transcript.language])
+    times = sorted(cue_times.items())
+    made_from = json.dumps(
+        [words, sorted(names.items()), settings.model_dump(mode="json"), transcript.language, times, duration]
+    )
     key = hashlib.sha256(made_from.encode()).hexdigest()
     if key not in _MADE:
         if len(_MADE) >= 2:
             _MADE.clear()
-        _MADE[key] = subtitle_files(transcript, names, settings, last_cue_search)
+        _MADE[key] = subtitle_files(transcript, names, settings, last_cue_search, cue_times, duration)
     return dict(_MADE[key])
 
 
@@ -282,6 +293,47 @@ def render_preview(output_dir: Path, slug: str, settings: PublishSettings, publi
     files = {n: t for n, t in inputs.files.items() if outputs.written(n, settings.formats)}
     sizes.update({n: len(t.encode("utf-8")) for n, t in files.items() if file_visibility(n) == "public"})
     return render_session_page(inputs.package, inputs.editorial, media, files, sizes, settings)
+
+
+@dataclass(frozen=True)
+class EditedCaptions:
+    """A session's captions as publishing would make them now from its edits (the workbench's cues)."""
+
+    cues: list[TimedCue]
+    unplaced: dict[str, tuple[float, float]]
+    """The editor's cue timing edits that cannot be placed on a cue now (kept, not applied)."""
+    names: dict[str, str]
+    """The public speaker names of the captions' voice spans."""
+    profile: SubtitleProfile
+    duration: float
+    language: str
+
+
+def edited_captions(output_dir: Path, slug: str, edits: SessionEdits | None = None) -> EditedCaptions:
+    """The captions (labelled cues) publishing would make from the session's stored edits, or from `edits`
+    (unsaved: what typing or moving a cue would make), with the profile the package was published with."""
+    package = load_session_package(output_dir, slug)
+    private = workspace.session_private_dir(output_dir, slug)
+    package, review, speakers_yaml, stored = editor_inputs(package, private, private)
+    edits = edits_over_machine(slug, package.transcript, stored) if edits is None else edits
+    rendered = with_confirmed_speakers(
+        replace(package, transcript=edited_transcript(package.transcript, edits)), speakers_yaml
+    )
+    names = session_speaker_names(review, rendered.speakers, rendered.transcript.speaker_ids).public
+    settings = subtitle_settings_of(package)
+    previous = read_cue_searches(last_cue_search(private) or package.stage_files.get(outputs.CUE_SEARCH.name()))
+    duration = package.recording.media.duration
+    timed, unplaced, voices, _ = caption_cues(
+        rendered.transcript, names, settings, previous.get("captions"), edits.cue_times, duration
+    )
+    return EditedCaptions(
+        cues=timed,
+        unplaced={key: edits.cue_times[key] for key in unplaced},
+        names=voices,
+        profile=settings.resolved_profile,
+        duration=duration,
+        language=package.transcript.language,
+    )
 
 
 def file_visibility(name: str) -> outputs.Visibility | None:

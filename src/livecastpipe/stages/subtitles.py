@@ -30,6 +30,7 @@ from livecastpipe.names import public_speaker_names
 from livecastpipe.package import outputs
 from livecastpipe.package.escaping import srt_text, vtt_cue_text, vtt_voice_name
 from livecastpipe.settings import SubtitleProfile, SubtitleSettings
+from livecastpipe.stages.cue_times import CueTimes, TimedCue, timed_cues
 from livecastpipe.stages.cues import DIALOGUE_DASH, Cue, CueLine, reading_ms, too_fast_to_read
 from livecastpipe.stages.dutch import (
     AMBIGUOUS_DETERMINERS,
@@ -708,16 +709,37 @@ def word_languages(transcript: Transcript) -> list[tuple[str, str | None]]:
     ]
 
 
+def caption_cues(
+    transcript: Transcript,
+    speaker_names: Mapping[str, str],
+    settings: SubtitleSettings,
+    previous: CueSearch | None = None,
+    cue_times: CueTimes | None = None,
+    duration: float = math.inf,
+) -> tuple[list[TimedCue], list[str], dict[str, str], CueSearch | None]:
+    """The captions' cues as published (naming the speaker at each change, with the editor's cue timing
+    edits, see `cue_times.timed_cues`), the timing edits that cannot be placed, the public speaker names
+    of their voice spans, and the search to keep."""
+    names = public_speaker_names((), speaker_names, transcript.speaker_ids)
+    labels = srt_labels(names, settings.srt_speaker_label)
+    labelled, search = search_cues(transcript.words, settings.resolved_profile, labels, previous=previous)
+    timed, unplaced = timed_cues(labelled, cue_times or {}, duration)
+    return timed, unplaced, names, search
+
+
 def subtitle_files(
     transcript: Transcript,
     speaker_names: Mapping[str, str],
     settings: SubtitleSettings,
     previous: str | None = None,
+    cue_times: CueTimes | None = None,
+    duration: float = math.inf,
 ) -> dict[str, str]:
     """The session's subtitle files (name → content) for publish: captions naming the speaker at each
     change (WebVTT with voice spans, and SRT), subtitles without names (WebVTT and SRT), the report, and
     the cue searches (`cue-search.json`, private): given the last one (`previous`, its content), a
-    transcript an editor corrected is searched again only around the corrections.
+    transcript an editor corrected is searched again only around the corrections. The editor's cue timing
+    edits (`cue_times`, within the media's `duration`) are laid over both.
 
     Every cue file is parsed back with its library before it is returned.
     """
@@ -725,10 +747,12 @@ def subtitle_files(
     profile = settings.resolved_profile
     lang = transcript.language
     kept = read_cue_searches(previous)
-    cues, plain_search = search_cues(words, profile, previous=kept.get("subtitles"))
-    names = public_speaker_names((), speaker_names, transcript.speaker_ids)
-    labels = srt_labels(names, settings.srt_speaker_label)
-    labelled, labelled_search = search_cues(words, profile, labels, previous=kept.get("captions"))
+    built, plain_search = search_cues(words, profile, previous=kept.get("subtitles"))
+    cues = [t.cue for t in timed_cues(built, cue_times or {}, duration)[0]]
+    timed, _, names, labelled_search = caption_cues(
+        transcript, speaker_names, settings, kept.get("captions"), cue_times, duration
+    )
+    labelled = [t.cue for t in timed]
     languages = word_languages(transcript)
     files = {
         # Browsers do not display voice names, so captions also show the name at each speaker change.

@@ -102,6 +102,10 @@
       'Laad de pagina opnieuw om alle wijzigingen te zien.');
   }
 
+  // The cue editor (workbench-cues.js) saves through the same queue, with the same version.
+  window.livecastWorkbench = {call, api, enqueue, say, warn, conflict, version: () => version,
+    setVersion: (value) => { version = value; }};
+
   // --- the segments on the page -----------------------------------------------------------------
 
   function fragment(html) {
@@ -138,6 +142,7 @@
         : active.matches('select.speaker') ? 'select.speaker' : '.play';
     const offset = control === '.text' ? caretOffset(active) : null;
     version = result.version;
+    document.dispatchEvent(new CustomEvent('livecast-changed', {detail: result}));  // the cues follow (workbench-cues.js)
     const placed = result.segments.map((changed) => place(changed, result.order || null));
     for (const id of result.removed || []) {
       const node = segmentNode(id);

@@ -87,7 +87,7 @@ class Change:
     """ISO 8601, UTC."""
     action: str
     """text, speaker, split, merge, inaudible, revert, replace-all, merge-speakers, add-speaker,
-    chapter-start, translated-cue, resolve-stale, undo, redo."""
+    chapter-start, translated-cue, cue-time, resolve-stale, undo, redo."""
     before: tuple[EditedSegment, ...]
     after: tuple[EditedSegment, ...]
     detail: dict[str, Any] = field(default_factory=dict)
@@ -115,6 +115,10 @@ class SessionEdits:
     translated_cues: dict[str, str] = field(default_factory=dict)
     """The English machine translation's cues an editor corrected: the cue's start as WebVTT gives it
     (`00:01:02.340`) → its text (lines joined by a space); a cue the translation no longer has is left out."""
+    cue_times: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Captions' cues an editor retimed: the cue's start as the subtitle search built it (`00:01:02.340`) →
+    its (start, end) in seconds; laid over the cues built at every publish, by time (`cue_times.timed_cues`;
+    one that can no longer be placed is kept and shown to the editor)."""
 
     def segment(self, segment_id: str) -> EditedSegment:
         """The segment with this id; EditError when there is none."""

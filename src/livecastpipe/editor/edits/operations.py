@@ -36,7 +36,7 @@ from livecastpipe.editor.edits.model import (
     utc_now,
 )
 from livecastpipe.models import Chapter, Transcript, Word
-from livecastpipe.timefmt import clock_tenths
+from livecastpipe.timefmt import clock_tenths, webvtt_timestamp
 
 # --- checks ---------------------------------------------------------------------------------------
 
@@ -466,6 +466,62 @@ def set_translated_cue(
     )
 
 
+def set_cue_time(
+    edits: SessionEdits,
+    cue_key: str,
+    start: Any,
+    end: Any,
+    *,
+    base_version: int,
+    editor: str,
+    cues: Sequence[tuple[str, float, float]],
+    min_gap: float,
+    duration: float,
+) -> SessionEdits:
+    """Move the start and end of the captions' cue named `cue_key` (one of the shown `cues`: key, start,
+    end, in order), clamped to the media's `duration`; the start must stay before the end, and the gap
+    to either neighbour must not shrink under `min_gap` (nor the cues overlap)."""
+    _check_version(edits, base_version)
+    keys = [key for key, _, _ in cues]
+    if cue_key not in keys:
+        raise EditError(
+            f"de ondertiteling heeft geen regel '{shown(str(cue_key))}': laad de pagina opnieuw om de huidige "
+            "ondertitels te zien"
+        )
+    for value, what in ((start, "begin"), (end, "einde")):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise EditError(f"het {what} van een regel moet een tijd in seconden zijn, niet '{shown(str(value))}'")
+    start, end = round(max(float(start), 0.0), 3), round(min(float(end), duration), 3)
+    if start >= end:
+        raise EditError(
+            f"een regel moet beginnen vóór hij eindigt ({webvtt_timestamp(start)} is niet vóór {webvtt_timestamp(end)})"
+        )
+    at = keys.index(cue_key)
+    _, old_start, old_end = cues[at]
+    if at > 0 and _gap_refused(start - cues[at - 1][2], old_start - cues[at - 1][2], min_gap):
+        raise EditError(_gap_message("begint", cues[at - 1][2], start, "eindigt de vorige regel", min_gap))
+    if at + 1 < len(cues) and _gap_refused(cues[at + 1][1] - end, cues[at + 1][1] - old_end, min_gap):
+        raise EditError(_gap_message("eindigt", cues[at + 1][1], end, "begint de volgende regel", min_gap))
+    detail = {"cue": cue_key, "before": edits.cue_times.get(cue_key), "after": [start, end]}
+    cue_times = {**edits.cue_times, cue_key: (start, end)}
+    return _commit(edits, "cue-time", editor, [], [], detail, cue_times=cue_times)
+
+
+def _gap_refused(gap: float, before: float, min_gap: float) -> bool:
+    """Whether a moved cue leaves too small a `gap` to a neighbour (it was `before`): an overlap, or under
+    `min_gap` and smaller than it was (a gap the subtitle search left small may stay, not shrink)."""
+    gap, before = round(gap, 3), round(before, 3)
+    return gap < 0 or (gap < min_gap and gap < before)
+
+
+def _gap_message(moved: str, neighbour: float, at: float, where: str, min_gap: float) -> str:
+    """Why a cue cannot start or end at `at`: its neighbour is too near (at `neighbour`)."""
+    return (
+        f"de regel {moved} dan op {webvtt_timestamp(at)}, maar op {webvtt_timestamp(neighbour)} {where}: "
+        f"houd minstens {min_gap:g} s ertussen"
+    )
+
+
 def _chapter_bounds(number: int, start: float, low: float, high: float) -> str:
     """Why chapter `number` cannot start at `start`: it must stay after the chapter before, before the next."""
     after = f"na het begin van hoofdstuk {number - 1} ({clock_tenths(low)})" if number > 1 else ""
@@ -521,6 +577,10 @@ def _apply(edits: SessionEdits, change: Change, backwards: bool) -> dict[str, An
         key, text = str(change.detail["cue"]), change.detail["before" if backwards else "after"]
         cues = {k: v for k, v in edits.translated_cues.items() if k != key}
         fields["translated_cues"] = cues if text is None else {**cues, key: str(text)}
+    if action == "cue-time":
+        key, times = str(change.detail["cue"]), change.detail["before" if backwards else "after"]
+        timed = {k: v for k, v in edits.cue_times.items() if k != key}
+        fields["cue_times"] = timed if times is None else {**timed, key: (float(times[0]), float(times[1]))}
     if action == "chapter-start":
         key, value = str(change.detail["chapter"]), change.detail["before" if backwards else "after"]
         starts = {k: v for k, v in edits.chapter_starts.items() if k != key}

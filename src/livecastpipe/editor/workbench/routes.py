@@ -20,6 +20,7 @@ from livecastpipe import workspace
 from livecastpipe.editor.editor_text import CHAPTER_TITLE, REVIEW_TEXT, SPEAKER_NAME
 from livecastpipe.editor.edits import operations as ed
 from livecastpipe.editor.edits.model import SessionEdits
+from livecastpipe.editor.workbench import captions
 from livecastpipe.editor.workbench.guard import (
     TOKEN_QUERY,
     ApiError,
@@ -116,6 +117,11 @@ class WorkbenchRoutes:
             Route(
                 "/api/sessions/{slug}/translation/{cue}", self.edit_endpoint(self.translated_cue, False), methods=post
             ),
+            Route("/api/sessions/{slug}/cues", _api(self.cues)),
+            Route("/api/sessions/{slug}/cues/check", _api(self.check_cues), methods=post),
+            Route("/api/sessions/{slug}/cues/{cue}", _api(self.move_cue), methods=post),
+            Route("/api/sessions/{slug}/captions.vtt", self.preview_track),
+            Route("/api/sessions/{slug}/levels", _api(self.levels)),
             Route("/api/sessions/{slug}/undo", self.edit_endpoint(self.undo, False), methods=post),
             Route("/api/sessions/{slug}/redo", self.edit_endpoint(self.redo, False), methods=post),
             Route("/api/sessions/{slug}/publish", _api(self.publish), methods=post),
@@ -159,6 +165,7 @@ class WorkbenchRoutes:
             "workbench-drafts.js",
             "workbench-list.js",
             "workbench-review.js",
+            "workbench-cues.js",
             "workbench.css",
         ):
             return error_response(404, f"{request.url.path}: niet gevonden", api=False)
@@ -296,6 +303,38 @@ class WorkbenchRoutes:
 
         with_html = request.query_params.get("html") == "1"
         return await run_in_threadpool(self.bench.change, slug, operation, data.get("version"), None, with_html)
+
+    # cues ----------------------------------------------------------------------------------------
+
+    async def cues(self, request: Request) -> Any:
+        """GET …/cues: the captions' cues as publishing would make them now, with their warnings."""
+        return await run_in_threadpool(captions.session_cues, self.bench, request.path_params["slug"])
+
+    async def move_cue(self, request: Request) -> Any:
+        """POST …/cues/{cue}: a cue's new `start` and `end` (seconds), based on the edits' `version`."""
+        data = await json_body(request)
+        slug, cue = request.path_params["slug"], request.path_params["cue"]
+        start, end = data.get("start"), data.get("end")
+        return await run_in_threadpool(captions.move_cue, self.bench, slug, cue, start, end, data.get("version"))
+
+    async def check_cues(self, request: Request) -> Any:
+        """POST …/cues/check: the warnings of a text being typed or a cue being moved, nothing saved."""
+        data = await json_body(request)
+        if "segment" in data:
+            text_field(data, "text")
+        return await run_in_threadpool(captions.check_cues, self.bench, request.path_params["slug"], data)
+
+    async def preview_track(self, request: Request) -> Response:
+        """GET …/captions.vtt: the captions made from the current edits (the workbench's preview track)."""
+        try:
+            text = await run_in_threadpool(captions.preview_vtt, self.bench, request.path_params["slug"])
+        except ApiError as exc:
+            return error_response(exc.status, str(exc), api=True)
+        return Response(text, media_type="text/vtt; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+    async def levels(self, request: Request) -> Any:
+        """GET …/levels: the level strip of the session's audio (a peak per 50 ms)."""
+        return await run_in_threadpool(captions.audio_levels, self.bench, request.path_params["slug"])
 
     # speakers, chapters, review, publishing -------------------------------------------------------
 
