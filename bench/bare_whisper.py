@@ -1,4 +1,5 @@
-"""Bare faster-whisper, the baseline: the same model and settings as the pipeline, nothing else.
+"""Bare faster-whisper, the baseline a user would script: the bundled Whisper base, int8, Dutch, beam 5, batch 8,
+VAD and word timestamps (pinned here, whatever the pipeline's defaults become), nothing else.
 
 python bench/bare_whisper.py OUT.json AUDIO...
 """
@@ -15,7 +16,9 @@ from livecastpipe.stages.transcribe import resolve_model
 
 
 def main(out: str, files: list[str]) -> None:
-    settings = TranscribeSettings()
+    settings = TranscribeSettings(
+        model="bundled", language="nl", compute_type="int8", cpu_threads=0, beam_size=5, batch_size=8, vad=True
+    )
     location, _ = resolve_model(settings)
     model = WhisperModel(
         location, device=settings.device, compute_type=settings.compute_type, cpu_threads=settings.cpu_threads

@@ -1,6 +1,7 @@
 """Cost of the whole pipeline: per stage, against bare faster-whisper, and as recordings grow.
 
-    python bench/run.py [--eval DIR] [--minutes 10 30 60 120] [--compare 10=3 60=1] [--reruns 5]
+    python bench/run.py [--eval DIR] [--minutes 10 30 60 120] [--compare 10=3 60=1] [--reruns 5] [--pairs 3]
+    python bench/run.py --quick    # only the side-by-side comparison and the reruns (`side_by_side.py`)
 
 For each duration (made by concatenating the evaluation audio): every stage run in-process through
 the library, one after the other, measured for wall time, CPU time and peak memory (RSS sampled every
@@ -10,7 +11,9 @@ transcription stream has no block left; what is left of it when transcription en
 durations given to `--compare` (minutes=repeats), the whole `livecast run` (Prefect start-up included)
 and bare faster-whisper in subprocesses, alternating, reporting medians and the median of per-run
 ratios, the word error rate of both against the joined reference texts, and `--reruns` reruns of the
-unchanged session after the first of them. Writes bench/results/run.{json,md}.
+unchanged session after the first of them. Then `side_by_side.py`'s comparison on a 720p video of the
+conversations joined (about 13 minutes), paired and interleaved, with process-tree memory, WER and the
+rerun times of one and of thirteen sessions. Writes bench/results/run.{json,md}.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from common import (
     word_error_rate,
     write_report,
 )
+from side_by_side import side_by_side, side_by_side_markdown
 
 BENCH = Path(__file__).resolve().parent
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -184,6 +188,8 @@ def main() -> None:
         help="durations to run whole-pipeline vs bare, and how often (default 10=3)",
     )
     parser.add_argument("--reruns", type=int, default=5, help="timed reruns of the unchanged first compared session")
+    parser.add_argument("--pairs", type=int, default=3, help="side-by-side pairs after the warm-up (default 3)")
+    parser.add_argument("--quick", action="store_true", help="only the side-by-side comparison and the reruns")
     parser.add_argument("--child-stages", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work: Path = args.work
@@ -197,6 +203,12 @@ def main() -> None:
     references = dict(pairs)
     sources = [a for a, _ in pairs] or sorted(folder.glob("*.flac"))
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_HOME": str(work / "prefect-home")}
+    if args.quick:
+        data = {"machine": "", **side_by_side(sources, references, work, env, args.pairs, max(args.reruns, 2))}
+        data["machine"] = _machine()  # with the load average at the end
+        md = ["# Whole pipeline vs bare faster-whisper (--quick)", "", f"Machine: {data['machine']}.", ""]
+        write_report("run", data, "\n".join([*md, *side_by_side_markdown(data)]) + "\n")
+        return
     compare = {float(m): int(r) for m, r in (item.split("=") for item in args.compare)}
     rows: list[dict[str, Any]] = []
     data_reruns: dict[str, Any] = {}
@@ -275,12 +287,13 @@ def main() -> None:
     base = rows[0]["wall_s_per_audio_minute"]
     for row in rows:
         row["per_minute_vs_first"] = round(row["wall_s_per_audio_minute"] / base, 3)
+    compared = side_by_side(sources, references, work, env, args.pairs, max(args.reruns, 2))
     data = {
-        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"load average at end {os.getloadavg()[0]:.1f}",
+        "machine": _machine(),
         "eval_folder": str(folder),
         "rows": rows,
         **data_reruns,
+        **compared,
     }
     md = ["# Whole pipeline: per stage, vs bare faster-whisper, scaling", "", f"Machine: {data['machine']}.", ""]
     stage_names = [c["stage"] for c in rows[0]["stages"]]
@@ -326,7 +339,14 @@ def main() -> None:
         + ", ".join(f"{r['minutes']:g} min × {r['repeats']}" for r in rows if "repeats" in r)
         + ".",
     ]
+    md += ["", *side_by_side_markdown(data)]
     write_report("run", data, "\n".join(md) + "\n")
+
+
+def _machine() -> str:
+    """The machine in words, with its load average now."""
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    return f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, load average (1/5/15 min) {load}"
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,15 @@ from livecastpipe.flows.editorial import summarize_and_review
 from livecastpipe.flows.progress import TranscriptionProgress
 from livecastpipe.flows.runners import block_task_runner, session_task_runner, stage_options, timed_out_stage
 from livecastpipe.flows.speakers import diarize_task, remember_voices_task, speakers_and_chapters, speech_task
-from livecastpipe.models import Diarization, Recording, Transcript, is_url, title_slug, url_file_name
+from livecastpipe.models import (
+    Diarization,
+    Recording,
+    SessionResult,
+    Transcript,
+    is_url,
+    title_slug,
+    url_file_name,
+)
 from livecastpipe.package import outputs
 from livecastpipe.package.catalogue import SiteNotRebuilt, publish_catalogue
 from livecastpipe.package.publish import publish_session
@@ -104,22 +112,6 @@ def load_models_in_background(settings: Settings, paths: Sequence[str]) -> None:
             logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
 
     threading.Thread(target=load, name="livecast-load-models", daemon=True).start()
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """How one session ended: where its output is, or why it failed."""
-
-    source: str
-    status: str
-    slug: str | None = None
-    title: str | None = None
-    duration: float | None = None
-    output_dir: str | None = None
-    language: str | None = None
-    """The transcript's language, which names its caption files (`captions.nl.vtt`)."""
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
 
 
 def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:

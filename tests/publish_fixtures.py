@@ -54,7 +54,7 @@ from livecastpipe.timefmt import webvtt_timestamp
 from .conftest import SAMPLE, SAMPLE_SIDECAR, made_once, run_ffmpeg
 
 if TYPE_CHECKING:  # the flows import Prefect: only the flow fixture below loads them, when a test needs it
-    from livecastpipe.flows.pipeline import SessionResult
+    from livecastpipe.models import SessionResult
 
 HOSTILE_SCRIPT = "<script>document.title='gehackt'</script>"
 HOSTILE_IMG = '"><img src=x onerror="document.title=\'gehackt\'">'

@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from livecastpipe.cli import main
+from livecastpipe.cli import run as run_command
 from livecastpipe.settings import Settings
 
 
@@ -23,7 +24,7 @@ def settings_of_run(arguments: list[str], folder: Path, monkeypatch: pytest.Monk
         taken.append(settings)
         raise typer.Exit(0)
 
-    monkeypatch.setattr(main, "_process_with_progress", take_settings)
+    monkeypatch.setattr(run_command, "_process_with_progress", take_settings)
     result = CliRunner().invoke(main.app, ["run", "opname.mp4", "--verbose", *arguments])
     assert result.exit_code == 0, result.output
     return taken[0]

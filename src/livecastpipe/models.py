@@ -291,3 +291,19 @@ class Chapter:
     title: str
     speaker: str | None = None
     keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How one session ended: where its output is, or why it failed."""
+
+    source: str
+    status: str
+    slug: str | None = None
+    title: str | None = None
+    duration: float | None = None
+    output_dir: str | None = None
+    language: str | None = None
+    """The transcript's language, which names its caption files (`captions.nl.vtt`)."""
+    error: str | None = None
+    warnings: tuple[str, ...] = ()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 
 from livecastpipe.settings import Settings, SettingsError, load_settings
+from livecastpipe.storage import error_line
 from livecastpipe.workspace import migrate_workspace
 
 console = Console(highlight=False)
@@ -34,3 +38,20 @@ def command_settings(output: Path | None, config: Path | None) -> Settings:
         raise fail(str(exc), 2) from exc
     migrate_workspace(settings.output_dir)
     return settings
+
+
+def run_command_line(command_line: typer.Typer, context: Any = None) -> None:
+    """Run a `livecast` command line: a fault of the file system (read-only folder, full disk, missing
+    file) or of a file's content ends it with one line, `error: <path>: <problem>`, and status 1; with `-v`
+    the traceback follows. `context` becomes the command's context object."""
+    try:
+        command_line(prog_name="livecast", obj=context)
+    except (OSError, ValueError) as exc:
+        if {"-v", "--verbose"} & set(sys.argv[1:]):
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/] {error_line(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    finally:
+        # At exit the interpreter's garbage collections walk every object Prefect and the models made,
+        # about 0.6 s after the work is done; frozen, they are skipped.
+        gc.freeze()

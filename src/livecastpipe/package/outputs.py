@@ -245,6 +245,8 @@ CATALOGUE_CSS = OutputFile("catalogue_css", "assets/player.css", "catalogue", "t
 VOICE_LIBRARY = OutputFile("voice_library", "voices.json", "speakers", "application/json", "private", scope="site")
 WATCH_STATE = OutputFile("watch_state", "watched.json", "watch", "application/json", "private", scope="site")
 """What `livecast watch` submitted: each recording's path, size and modification time, so none goes twice."""
+LAST_RUN = OutputFile("last_run", "last-run.json", "run", "application/json", "private", scope="site")
+"""What decided the last `livecast run` that published every session, and the output it left (`unchanged`)."""
 
 # A recording's cache folder.
 DECODED_AUDIO = OutputFile(
@@ -269,7 +271,7 @@ OUTPUTS: tuple[OutputFile, ...] = (
     TRANSCRIPT_REPORT, SUBTITLE_REPORT, CUE_SEARCH, SPEAKER_TURNS, DIARIZATION, PACKAGE_DATA, REVIEW, SPEAKERS, EDITS,
     MACHINE_TRANSCRIPT,
     CATALOGUE_PAGE, FEED, VIDEO_FEED, PROGRAMME_FEEDS, PODCAST_COVER, SITEMAP, ROBOTS, SEARCH_INDEX, CATALOGUE_JS,
-    CATALOGUE_CSS, VOICE_LIBRARY, WATCH_STATE,
+    CATALOGUE_CSS, VOICE_LIBRARY, WATCH_STATE, LAST_RUN,
     DECODED_AUDIO, MEDIA_RECORD, DOWNLOAD_RECORD,
 )  # fmt: skip
 """Every registered file; the downloadable ones in the order the page lists them."""
