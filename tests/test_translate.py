@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from livecastpipe.cli import main
+from livecastpipe.cli import main, run
 from livecastpipe.editor.edits.layout import start_edits
 from livecastpipe.editor.edits.model import EditError
 from livecastpipe.editor.edits.operations import set_translated_cue, undo
@@ -50,7 +50,7 @@ def test_a_model_that_cannot_translate_is_refused_in_one_line_before_any_work(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     started: list[str] = []
-    monkeypatch.setattr(main, "_process_with_progress", lambda *arguments: started.append("run"))
+    monkeypatch.setattr(run, "_process_with_progress", lambda *arguments: started.append("run"))
     result = CliRunner().invoke(main.app, ["run", "opname.mp4", "--model", model, "--translate", "en"])
     assert result.exit_code == 2 and not started
     lines = [line for line in result.output.splitlines() if line.strip()]
