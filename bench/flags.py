@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -41,19 +40,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import aligned_words, fillets_conversations, normalise_dutch, word_error_rate, write_report  # noqa: E402
-from hints import decoded, staged_conversations  # noqa: E402
+from hints import decoded, decoded_with, staged_conversations  # noqa: E402
 
-from livecastpipe.models import SessionMetadata, Transcript, from_jsonable, to_json  # noqa: E402
+from livecastpipe.models import SessionMetadata, Transcript  # noqa: E402
 from livecastpipe.settings import TranscribeSettings  # noqa: E402
 from livecastpipe.stages.ingest import ingest  # noqa: E402
 from livecastpipe.stages.terms import (  # noqa: E402
     FlagRule,
     correct_terms,
-    decoding_terms,
     flag_words,
     word_alternative,
 )
-from livecastpipe.stages.transcribe import transcribe_file  # noqa: E402
 
 TODAY = FlagRule(low_confidence=0.4, near_confidence=0.0)
 """The rule before issue #28: probability under 0.4, not in the dictionary, or corrected."""
@@ -96,16 +93,7 @@ def alignment_checked() -> None:
 def greedy_decoded(audio: Path, metadata: SessionMetadata, cache: Path) -> tuple[Transcript, float]:
     """The conversation decoded a second time greedily (beam 1, else the default settings), and the seconds it
     took; kept in `cache` like `hints.decoded`."""
-    kept = cache / f"{audio.stem}.greedy.json"
-    if kept.is_file():
-        stored = json.loads(kept.read_text())
-        return from_jsonable(Transcript, stored["transcript"]), stored["seconds"]
-    recording = ingest(audio, cache / "ingest")
-    started = time.perf_counter()
-    transcript = transcribe_file(Path(recording.audio_path), TranscribeSettings(beam_size=1), decoding_terms(metadata))
-    seconds = round(time.perf_counter() - started, 2)
-    kept.write_text(json.dumps({"transcript": json.loads(to_json(transcript)), "seconds": seconds}))
-    return transcript, seconds
+    return decoded_with(audio, metadata, TranscribeSettings(beam_size=1), "greedy", cache)
 
 
 def per_word(aligned: Sequence[str | None], tokens: Sequence[list[str]]) -> tuple[list[bool], list[str | None]]:

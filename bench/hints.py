@@ -165,15 +165,21 @@ def staged_conversations(folder: Path, work: Path, limit: int) -> list[tuple[Pat
 def decoded(audio: Path, metadata: SessionMetadata, decoding: str, cache: Path) -> tuple[Transcript, float]:
     """The conversation transcribed with `hints = decoding` (else default settings), and the seconds it
     took; kept in `cache` so that a rerun of the bench measures again without decoding again."""
-    kept = cache / f"{audio.stem}.{decoding}.json"
+    return decoded_with(audio, metadata, TranscribeSettings(hints=DECODINGS[decoding][0]), decoding, cache)
+
+
+def decoded_with(
+    audio: Path, metadata: SessionMetadata, settings: TranscribeSettings, label: str, cache: Path
+) -> tuple[Transcript, float]:
+    """The conversation transcribed with `settings` and the session's decoding terms, and the seconds it
+    took; kept in `cache` under `label`."""
+    kept = cache / f"{audio.stem}.{label}.json"
     if kept.is_file():
         stored = json.loads(kept.read_text())
         return from_jsonable(Transcript, stored["transcript"]), stored["seconds"]
     recording = ingest(audio, cache / "ingest")
     started = time.perf_counter()
-    transcript = transcribe_file(
-        Path(recording.audio_path), TranscribeSettings(hints=DECODINGS[decoding][0]), decoding_terms(metadata)
-    )
+    transcript = transcribe_file(Path(recording.audio_path), settings, decoding_terms(metadata))
     seconds = round(time.perf_counter() - started, 2)
     kept.write_text(json.dumps({"transcript": json.loads(to_json(transcript)), "seconds": seconds}))
     return transcript, seconds
