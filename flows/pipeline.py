@@ -88,8 +88,10 @@ another session registering the same type, which a second save finds."""
 
 
 def load_models_in_background(settings: Settings, paths: Sequence[str]) -> None:
-    """Load the Whisper model, the diarization engine and the configured language's word list in a daemon
-    thread, while this process waits for Prefect's server to start, on a core that would otherwise wait too.
+    """Load the Whisper model, the diarization engine and the configured language's word list in a thread,
+    while this process waits for Prefect's server to start, on a core that would otherwise wait too. Not a
+    daemon: a run that ends early (an unreachable Prefect API) waits for it, as the interpreter crashed
+    (SIGSEGV) when it was torn down under a model's native loading.
 
     A stage that needs one before it is loaded waits for it (the loaders hold locks); one that fails to
     load here fails again in its stage, with its error there. Sessions on Dask workers load their own.
@@ -111,7 +113,7 @@ def load_models_in_background(settings: Settings, paths: Sequence[str]) -> None:
         except Exception:  # reported by the stage that needs the model
             logging.getLogger(__name__).debug("loading the models ahead failed", exc_info=True)
 
-    threading.Thread(target=load, name="livecast-load-models", daemon=True).start()
+    threading.Thread(target=load, name="livecast-load-models").start()
 
 
 def _not_bad_input(task: Any, task_run: Any, state: Any) -> bool:
